@@ -50,3 +50,7 @@ class TLSPinError(EnvoyError):
 
 class PublishError(BridgeError):
     """MQTT publish could not be queued."""
+
+
+class CloudUnavailable(CloudAuthError):
+    """The Enphase cloud could not be reached (DNS, TLS, timeout, 5xx): keep the old token, try later."""
