@@ -1,0 +1,203 @@
+"""The one paho client: last will, (re)connect, Home Assistant birth, retained store.
+
+Every message the bridge sends is retained telemetry, so the publisher keeps the latest payload
+of each topic. While the broker is away nothing is queued in paho (its queue would only hold
+stale values); on every (re)connect it sends `online`, every discovery config, then every state.
+That makes the queue bounded by the number of topics, and nothing is lost: the latest value of
+every topic reaches the broker after recovery.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import ssl
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+
+from bridge.config import HomeAssistantConfig, MqttConfig
+
+log = logging.getLogger(__name__)
+
+ONLINE, OFFLINE = "online", "offline"
+# Home Assistant asks devices to wait a little before answering its birth message, so a
+# restart of HA does not meet every bridge of the house at the same instant.
+BIRTH_DELAY_MAX_S = 5.0
+
+
+class Publisher:
+    def __init__(self, cfg: MqttConfig, ha: HomeAssistantConfig, *,
+                 birth_delay_max: float = BIRTH_DELAY_MAX_S, rng=random.uniform):
+        self.cfg, self.ha = cfg, ha
+        self.availability_topic = f"{cfg.base_topic}/bridge/availability"
+        self._birth_delay_max, self._rng = birth_delay_max, rng
+        self._lock = threading.Lock()
+        self._discovery: dict[str, str] = {}  # topic -> payload ("" = removal, sent once)
+        self._state: dict[str, str] = {}
+        self._owners: dict[str, set[str]] = {}  # owner -> discovery topics it announced
+        self._pending: set[int] = set()  # mids of QoS>0 publishes not yet acknowledged
+        self._acked = threading.Condition(self._lock)
+        self._connected = threading.Event()
+        self._birth_timer: threading.Timer | None = None
+        self._failure_logged = False
+        self.stats = {"published": 0, "skipped_offline": 0, "connects": 0}
+        self._client = self._make_client()
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def _make_client(self) -> mqtt.Client:
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.cfg.client_id,
+                             clean_session=True)
+        client.will_set(self.availability_topic, OFFLINE, qos=1, retain=True)
+        if self.cfg.username:
+            client.username_pw_set(self.cfg.username, self.cfg.password)
+        if self.cfg.tls:
+            client.tls_set(ca_certs=self.cfg.ca_file, certfile=self.cfg.certfile,
+                           keyfile=self.cfg.keyfile, cert_reqs=ssl.CERT_REQUIRED)
+        client.reconnect_delay_set(1, 120)
+        client.max_queued_messages_set(self.cfg.max_queued_messages)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        client.on_connect_fail = self._on_connect_fail
+        return client
+
+    def start(self) -> None:
+        """Connect in the background: a broker that is down at start is retried, never fatal."""
+        log.info("MQTT: connecting to %s:%d as %s", self.cfg.host, self.cfg.port, self.cfg.client_id)
+        self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive)
+        self._client.loop_start()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Say `offline` (the will covers crashes only), flush within `timeout`, disconnect."""
+        if self._birth_timer:
+            self._birth_timer.cancel()
+        if self.connected:
+            info = self._client.publish(self.availability_topic, OFFLINE, qos=1, retain=True)
+            self._track(info)
+            self.flush(timeout)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    # --- publishing ---------------------------------------------------------------------
+
+    def publish_state(self, topic: str, payload: str) -> None:
+        """Record and send a retained state message."""
+        with self._lock:
+            self._state[topic] = payload
+        self._send(topic, payload)
+
+    def sync_discovery(self, owner: str, configs: dict[str, str]) -> None:
+        """Announce `owner`'s entities: new or changed configs are sent, vanished ones removed.
+
+        Identical configs are not sent again: Home Assistant would reload the entity each time.
+        """
+        with self._lock:
+            previous = self._owners.get(owner, set())
+            removed = previous - configs.keys()
+            self._owners[owner] = set(configs)
+            changed = {t: p for t, p in configs.items() if self._discovery.get(t) != p}
+            changed.update({t: "" for t in removed})
+            self._discovery.update(changed)
+        for topic, payload in changed.items():
+            if payload == "":
+                log.info("Home Assistant: removing vanished entity %s", topic)
+            self._send(topic, payload)
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until the broker acknowledged every QoS>0 message sent so far."""
+        deadline = time.monotonic() + timeout
+        with self._acked:
+            while self._pending:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._acked.wait(left)
+        return True
+
+    def _send(self, topic: str, payload: str) -> None:
+        if not self.connected:
+            self.stats["skipped_offline"] += 1  # kept in the store, sent on reconnect
+            return
+        info = self._client.publish(topic, payload, qos=self.cfg.qos, retain=True)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            log.debug("MQTT: publish to %s not queued (%s)", topic, mqtt.error_string(info.rc))
+            return
+        self.stats["published"] += 1
+        self._track(info)
+
+    def _track(self, info: mqtt.MQTTMessageInfo) -> None:
+        with self._lock:
+            if info.rc == mqtt.MQTT_ERR_SUCCESS and not info.is_published():
+                self._pending.add(info.mid)
+
+    def _republish_all(self) -> None:
+        with self._lock:
+            discovery = list(self._discovery.items())
+            states = list(self._state.items())
+            connected = self.connected
+            if connected:  # removals go out once below; the broker then holds nothing for them
+                self._discovery = {t: p for t, p in discovery if p}
+        for topic, payload in discovery + states:
+            self._send(topic, payload)
+
+    # --- paho callbacks (network thread) ------------------------------------------------
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties=None):
+        if reason_code.is_failure:
+            if not self._failure_logged:
+                log.error("MQTT: broker %s:%d refused the connection: %s", self.cfg.host,
+                          self.cfg.port, reason_code)
+                self._failure_logged = True
+            return
+        self._failure_logged = False
+        self.stats["connects"] += 1
+        log.info("MQTT: connected to %s:%d", self.cfg.host, self.cfg.port)
+        self._connected.set()
+        if self.ha.discovery:
+            client.subscribe(self.ha.birth_topic, qos=1)
+        self._send(self.availability_topic, ONLINE)
+        self._republish_all()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties=None):
+        was_connected = self._connected.is_set()
+        self._connected.clear()
+        with self._acked:
+            self._pending.clear()  # re-sent from the store on reconnect
+            self._acked.notify_all()
+        if was_connected and reason_code != 0:
+            log.warning("MQTT: connection to %s:%d lost (%s); reconnecting", self.cfg.host,
+                        self.cfg.port, reason_code)
+
+    def _on_connect_fail(self, client, userdata):
+        if not self._failure_logged:
+            log.error("MQTT: cannot reach broker %s:%d; retrying in the background",
+                      self.cfg.host, self.cfg.port)
+            self._failure_logged = True
+
+    def _on_publish(self, client, userdata, mid, reason_code=None, properties=None):
+        with self._acked:
+            self._pending.discard(mid)
+            self._acked.notify_all()
+
+    def _on_message(self, client, userdata, message):
+        # Only the exact birth payload counts; anything else on that topic is ignored.
+        if message.topic != self.ha.birth_topic or message.payload != b"online":
+            return
+        delay = self._rng(0, self._birth_delay_max)
+        log.info("Home Assistant came online; announcing again in %.1f s", delay)
+        if self._birth_timer:
+            self._birth_timer.cancel()
+        self._birth_timer = threading.Timer(delay, self._republish_all)
+        self._birth_timer.daemon = True
+        self._birth_timer.start()
