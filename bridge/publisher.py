@@ -33,7 +33,10 @@ class Publisher:
         self.cfg, self.ha = cfg, ha
         self.availability_topic = f"{cfg.base_topic}/bridge/availability"
         self._birth_delay_max, self._rng = birth_delay_max, rng
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the pending-ack set; never held around paho calls
+        # Serialises "store + send" against the reconnect replay, so a message is neither
+        # lost nor sent twice when a state arrives while on_connect replays the store.
+        self._send_lock = threading.RLock()
         self._discovery: dict[str, str] = {}  # topic -> payload ("" = removal, sent once)
         self._state: dict[str, str] = {}
         self._owners: dict[str, set[str]] = {}  # owner -> discovery topics it announced
@@ -93,26 +96,25 @@ class Publisher:
 
     def publish_state(self, topic: str, payload: str) -> None:
         """Record and send a retained state message."""
-        with self._lock:
+        with self._send_lock:
             self._state[topic] = payload
-        self._send(topic, payload)
+            self._send(topic, payload)
 
     def sync_discovery(self, owner: str, configs: dict[str, str]) -> None:
         """Announce `owner`'s entities: new or changed configs are sent, vanished ones removed.
 
         Identical configs are not sent again: Home Assistant would reload the entity each time.
         """
-        with self._lock:
-            previous = self._owners.get(owner, set())
-            removed = previous - configs.keys()
+        with self._send_lock:
+            removed = self._owners.get(owner, set()) - configs.keys()
             self._owners[owner] = set(configs)
             changed = {t: p for t, p in configs.items() if self._discovery.get(t) != p}
             changed.update({t: "" for t in removed})
             self._discovery.update(changed)
-        for topic, payload in changed.items():
-            if payload == "":
-                log.info("Home Assistant: removing vanished entity %s", topic)
-            self._send(topic, payload)
+            for topic, payload in changed.items():
+                if payload == "":
+                    log.info("Home Assistant: removing vanished entity %s", topic)
+                self._send(topic, payload)
 
     def flush(self, timeout: float) -> bool:
         """Wait until the broker acknowledged every QoS>0 message sent so far."""
@@ -142,14 +144,11 @@ class Publisher:
                 self._pending.add(info.mid)
 
     def _republish_all(self) -> None:
-        with self._lock:
-            discovery = list(self._discovery.items())
-            states = list(self._state.items())
-            connected = self.connected
-            if connected:  # removals go out once below; the broker then holds nothing for them
-                self._discovery = {t: p for t, p in discovery if p}
-        for topic, payload in discovery + states:
-            self._send(topic, payload)
+        with self._send_lock:
+            for topic, payload in list(self._discovery.items()) + list(self._state.items()):
+                self._send(topic, payload)
+            if self.connected:  # removals went out once; the broker holds nothing for them now
+                self._discovery = {t: p for t, p in self._discovery.items() if p}
 
     # --- paho callbacks (network thread) ------------------------------------------------
 
@@ -163,11 +162,12 @@ class Publisher:
         self._failure_logged = False
         self.stats["connects"] += 1
         log.info("MQTT: connected to %s:%d", self.cfg.host, self.cfg.port)
-        self._connected.set()
         if self.ha.discovery:
             client.subscribe(self.ha.birth_topic, qos=1)
-        self._send(self.availability_topic, ONLINE)
-        self._republish_all()
+        with self._send_lock:
+            self._connected.set()
+            self._send(self.availability_topic, ONLINE)
+            self._republish_all()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties=None):
         was_connected = self._connected.is_set()

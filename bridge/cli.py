@@ -1,0 +1,197 @@
+"""Command line: run, check-config, token show/renew, fingerprint, simulate, demo.
+
+Exit codes: 0 success, 1 runtime failure (unreachable gateway, refused login...), 2 bad
+configuration. Expected faults print one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+
+import yaml
+
+from bridge import __version__
+from bridge.config import Config, describe, load_config
+from bridge.errors import BridgeError, ConfigError
+from bridge.redaction import redact, setup_logging
+
+log = logging.getLogger("bridge")
+
+# SIGTERM must end the process within 5 s: 3 s to flush `offline`, the rest for the threads.
+SHUTDOWN_FLUSH_S = 3.0
+ONCE_BROKER_WAIT_S = 15.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as err:
+        print("configuration error:", file=sys.stderr)
+        for problem in err.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except BridgeError as err:
+        print(f"error: {redact(str(err))}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="envoy-mqtt-bridge",
+                                     description="Enphase Envoy to MQTT bridge with Home Assistant discovery")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="poll the gateways and publish to MQTT")
+    _config_arg(run)
+    run.add_argument("--once", action="store_true", help="one full cycle, wait for the broker, exit")
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check-config", help="validate and print the effective configuration")
+    _config_arg(check)
+    check.set_defaults(func=cmd_check_config)
+
+    token = sub.add_parser("token", help="show or renew the gateway token")
+    token_sub = token.add_subparsers(required=True, metavar="ACTION")
+    show = token_sub.add_parser("show", help="decode the token in use")
+    _config_arg(show)
+    show.set_defaults(func=cmd_token_show)
+    renew = token_sub.add_parser("renew", help="get a new token, validated against the gateway")
+    _config_arg(renew)
+    renew.set_defaults(func=cmd_token_renew)
+
+    fingerprint = sub.add_parser("fingerprint", help="print a gateway's certificate fingerprint "
+                                 "(to pin it in config.yaml: trust on first use)")
+    fingerprint.add_argument("host", help="host or host:port of the gateway")
+    fingerprint.set_defaults(func=cmd_fingerprint)
+
+    from bridge.simulator import cli as simulator_cli
+    simulate = sub.add_parser("simulate", help="run a simulated gateway and Enphase cloud on loopback")
+    simulator_cli.add_arguments(simulate)
+    simulate.set_defaults(func=simulator_cli.run)
+
+    from bridge import demo
+    demo_cmd = sub.add_parser("demo", help="simulator + broker + bridge: see what gets published")
+    demo.add_arguments(demo_cmd)
+    demo_cmd.set_defaults(func=demo.run)
+    return parser
+
+
+def _config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", default=None,
+                        help="YAML configuration file (environment variables ENVOY_BRIDGE_* override it)")
+
+
+def _load(args) -> Config:
+    config = load_config(args.config)
+    setup_logging(config.log_level, config.secrets())
+    return config
+
+
+def cmd_check_config(args) -> int:
+    config = load_config(args.config)
+    print(yaml.safe_dump(describe(config), sort_keys=False), end="")
+    return 0
+
+
+def cmd_run(args) -> int:
+    config = _load(args)
+    from bridge.publisher import Publisher
+    from bridge.worker import EnvoyWorker
+
+    publisher = Publisher(config.mqtt, config.homeassistant)
+    workers = [EnvoyWorker(gw, config, publisher) for gw in config.gateways]
+    publisher.start()
+    try:
+        return _run_once(publisher, workers) if args.once else _run_forever(workers)
+    finally:
+        publisher.stop(SHUTDOWN_FLUSH_S)
+
+
+def _run_once(publisher, workers) -> int:
+    if not publisher.wait_connected(ONCE_BROKER_WAIT_S):
+        raise BridgeError(f"cannot reach the MQTT broker at {publisher.cfg.host}:{publisher.cfg.port}")
+    failures = []
+    for worker in workers:
+        try:
+            worker.run_once()
+        except BridgeError as err:
+            failures.append(f"gateway {worker.gateway.label}: {err}")
+    if not publisher.flush(ONCE_BROKER_WAIT_S):
+        failures.append("the broker did not acknowledge every message in time")
+    if failures:
+        raise BridgeError("; ".join(failures))
+    return 0
+
+
+def _run_forever(workers) -> int:
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    threads = [threading.Thread(target=w.run, args=(stop,), name=f"envoy-{w.gateway.label}",
+                                daemon=True) for w in workers]
+    for thread in threads:
+        thread.start()
+    log.info("envoy-mqtt-bridge %s running with %d gateway(s)", __version__, len(workers))
+    while not stop.wait(1.0):
+        pass
+    log.info("Stopping")
+    deadline = time.monotonic() + 1.0
+    for thread in threads:  # a worker stuck in a slow request is a daemon: don't wait for it
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return 0
+
+
+def cmd_token_show(args) -> int:
+    config = _load(args)
+    from bridge.auth import TokenStore, decode_token
+    for gw in config.gateways:
+        token = gw.token or TokenStore(gw.token_cache).load()
+        if not token:
+            print(f"{gw.label}: no token yet (configure `token`, or credentials and run `token renew`)")
+            continue
+        source = "configured" if gw.token else f"cache {gw.token_cache}"
+        _print_token(gw.label, decode_token(token), source)
+    return 0
+
+
+def cmd_token_renew(args) -> int:
+    config = _load(args)
+    from bridge.auth import TokenStore
+    from bridge.cloud import EnphaseCloud
+    from bridge.envoy import EnvoyClient
+    for gw in config.gateways:
+        client = EnvoyClient(gw, EnphaseCloud(config.cloud), TokenStore(gw.token_cache))
+        try:
+            client.fetch_info()
+            client.renew_token(force=True)
+            _print_token(gw.label, client.token_info, f"renewed, saved to {gw.token_cache}")
+        finally:
+            client.close()
+    return 0
+
+
+def _print_token(label: str, info, source: str) -> None:
+    def when(ts):
+        return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts)) if ts else "unknown"
+    print(f"{label}: token ({source})")
+    print(f"  serial:    {info.serial}")
+    print(f"  user:      {info.username}")
+    print(f"  type:      {info.user_type}")
+    print(f"  issued:    {when(info.issued_at)}")
+    print(f"  expires:   {when(info.expires_at)}")
+    print(f"  days left: {info.days_left(time.time()):.1f}")
+
+
+def cmd_fingerprint(args) -> int:
+    from bridge.envoy import fetch_fingerprint
+    host, _, port = args.host.rpartition(":") if args.host.count(":") == 1 else (args.host, "", "")
+    print(fetch_fingerprint(host or args.host, int(port) if port else 443))
+    return 0

@@ -1,0 +1,69 @@
+"""Poll groups: which endpoint is read how often, and scheduling them on monotonic time.
+
+Fast groups carry what changes fast and is cheap for the gateway (CT readings, the grid relay);
+slow ones carry what the gateway itself only refreshes every few minutes (inverters) or what
+almost never changes (/info, the CT list).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bridge.config import PollIntervals
+
+# Group of each endpoint the model can parse; an endpoint in no group is probed only.
+ENDPOINT_GROUPS = {
+    "/ivp/meters/readings": "meters",
+    "/ivp/ensemble/relay": "grid",
+    "/ivp/ensemble/inventory": "grid",
+    "/production.json?details=1": "energy",
+    "/production": "energy",
+    "/api/v1/production": "energy",
+    "/api/v1/production/inverters": "inverters",
+    "/ivp/pdm/device_data": "inverters",
+    "/ivp/ensemble/secctrl": "batteries",
+    "/ivp/ensemble/power": "batteries",
+    "/ivp/meters": "info",
+}
+GROUPS = ("meters", "grid", "energy", "inverters", "batteries", "info")
+
+
+def group_endpoints(active: set[str]) -> dict[str, tuple[str, ...]]:
+    """The endpoints of each group that this gateway has, in a stable order."""
+    groups: dict[str, tuple[str, ...]] = {name: () for name in GROUPS}
+    for endpoint, group in ENDPOINT_GROUPS.items():
+        if endpoint in active:
+            groups[group] += (endpoint,)
+    return groups
+
+
+@dataclass
+class Schedule:
+    """Next due time of each group on `time.monotonic()`: immune to wall-clock steps.
+
+    A group that ran late is rescheduled one interval after it actually ran, so a slow
+    gateway never gets a burst of catch-up requests.
+    """
+
+    intervals: PollIntervals
+    next_due: dict[str, float]
+
+    @classmethod
+    def starting_at(cls, intervals: PollIntervals, now: float) -> "Schedule":
+        return cls(intervals, {group: now for group in GROUPS})
+
+    def due(self, now: float) -> list[str]:
+        return [group for group in GROUPS if self.next_due[group] <= now]
+
+    def done(self, group: str, now: float) -> None:
+        interval = getattr(self.intervals, group)
+        planned = self.next_due[group] + interval
+        self.next_due[group] = planned if planned > now else now + interval
+
+    def delay_all(self, until: float) -> None:
+        """Back off: nothing runs before `until` (the gateway is unreachable)."""
+        for group in GROUPS:
+            self.next_due[group] = max(self.next_due[group], until)
+
+    def seconds_to_next(self, now: float) -> float:
+        return max(0.0, min(self.next_due.values()) - now)

@@ -1,0 +1,51 @@
+"""Log redaction: tokens, cookies, Authorization headers and configured secrets never reach a log.
+
+It works on the final formatted text, tracebacks included, so no code path can forget it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+MASK = "********"
+PATTERNS = (
+    re.compile(r"eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}"),  # JWTs, even truncated ones
+    re.compile(r"(?i)(sessionId|session_id|manager_token)(['\"]?\s*[=:]\s*['\"]?)[^\s;,'\"&}]+"),
+    re.compile(r"(?i)(Authorization)(['\"]?\s*[=:]\s*['\"]?)(?:(?:Bearer|Basic|Digest)\s+)?[^\s'\",}]+"),
+    re.compile(r"(?i)(Cookie|Set-Cookie)(['\"]?\s*[=:]\s*['\"]?)[^'\"\n}]+"),
+    re.compile(r"(?i)(password|passwd|user\[password\])(['\"]?\s*[=:]\s*['\"]?)[^\s&'\",}]+"),
+)
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    text = PATTERNS[0].sub(MASK, text)
+    for pattern in PATTERNS[1:]:
+        text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+    return text
+
+
+class RedactingFormatter(logging.Formatter):
+    def __init__(self, fmt: str, secrets: tuple[str, ...] = ()):
+        super().__init__(fmt)
+        # Longest first, so a secret that contains another is masked whole.
+        self.secrets = tuple(sorted(set(secrets), key=len, reverse=True))
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), self.secrets)
+
+
+def setup_logging(level: str, secrets=(), stream=None) -> None:
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
+                                            tuple(secrets)))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # urllib3 at DEBUG logs request lines only (never headers); paho's own logger stays quiet.
+    logging.getLogger("urllib3").setLevel(max(logging.INFO, root.level))

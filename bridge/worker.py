@@ -1,0 +1,221 @@
+"""EnvoyWorker: the polling loop of one gateway, its availability and its backoff.
+
+One worker (one thread) per gateway, so a hung gateway never delays another, and requests to
+one gateway are strictly one at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+
+from bridge import __version__, discovery, model
+from bridge.auth import TokenStore
+from bridge.cloud import EnphaseCloud
+from bridge.config import Config, GatewayConfig
+from bridge.endpoints import Schedule, group_endpoints
+from bridge.envoy import EnvoyClient
+from bridge.errors import AuthError, BridgeError, EnvoyDataError, EnvoyError, EnvoyUnavailable, TLSPinError
+
+log = logging.getLogger(__name__)
+
+# Full-jitter backoff while the gateway is unreachable: first retry within 10 s, then doubling
+# up to 5 min, so a rebooting gateway (or the nightly 23:00 reset) is not hammered.
+BACKOFF_BASE_S, BACKOFF_CAP_S, BACKOFF_MIN_S = 10.0, 300.0, 2.0
+
+
+class EnvoyWorker:
+    def __init__(self, gateway: GatewayConfig, config: Config, publisher, *, client=None,
+                 monotonic=time.monotonic, wall=time.time, rng=random.uniform):
+        self.gateway, self.config, self.publisher = gateway, config, publisher
+        self.client = client or EnvoyClient(gateway, EnphaseCloud(config.cloud),
+                                            TokenStore(gateway.token_cache))
+        self._monotonic, self._wall, self._rng = monotonic, wall, rng
+        self.info = None
+        self.groups: dict[str, tuple[str, ...]] = {}
+        self.parsed: dict[str, object] = {}
+        self.available: bool | None = None
+        self.failures = 0
+        self.info_needs_setup = True
+        self._bad_endpoints: set[str] = set()
+        self.schedule = Schedule.starting_at(config.poll, monotonic())
+        self.diagnostics = {"bridge_version": __version__, "errors": 0}
+
+    @property
+    def serial(self) -> str:
+        return self.info.serial if self.info else (self.gateway.serial or self.gateway.host)
+
+    def _topic(self, suffix: str) -> str:
+        return f"{self.config.mqtt.base_topic}/{self.serial}/{suffix}"
+
+    # --- setup: /info, auth, probing ----------------------------------------------------
+
+    def setup(self) -> None:
+        """Read /info, authenticate, and probe which endpoints this gateway has."""
+        info = self.client.fetch_info()
+        if self.info and info.firmware != self.info.firmware:
+            log.info("Gateway %s: firmware changed from %s to %s; probing endpoints again",
+                     info.serial, self.info.firmware, info.firmware)
+        self.info = info
+        probed = {}
+        for endpoint in model.CANDIDATE_ENDPOINTS:
+            parsed = self._probe(endpoint)
+            if parsed is not None:
+                probed[endpoint] = parsed
+        active = model.select_endpoints(info, probed)
+        self.groups = group_endpoints(active)
+        self.parsed = {ep: parsed for ep, parsed in probed.items() if ep in active}
+        log.info("Gateway %s (firmware %s): polling %s", info.serial, info.firmware,
+                 ", ".join(sorted(active)) or "nothing")
+        self.schedule = Schedule.starting_at(self.config.poll, self._monotonic())
+        for group in self.schedule.next_due:  # the probe just read everything once
+            self.schedule.done(group, self._monotonic())
+
+    def _probe(self, endpoint: str):
+        """Parsed body, or None when the gateway lacks this endpoint or answers nonsense."""
+        try:
+            return self._read(endpoint)
+        except (EnvoyUnavailable, AuthError, TLSPinError):
+            raise
+        except EnvoyError as err:  # 404, 401 on an optional endpoint, bad data: absent
+            log.debug("Gateway %s: %s is not available here (%s)", self.serial, endpoint, err)
+            return None
+
+    def _read(self, endpoint: str):
+        body = self.client.get(endpoint)
+        return model.ENDPOINTS[endpoint](model.decode_json(endpoint, body))
+
+    # --- one cycle ----------------------------------------------------------------------
+
+    def poll_group(self, group: str) -> None:
+        """Read every endpoint of one group; a data error drops that endpoint's data only."""
+        if group == "info":
+            self._check_firmware()
+        for endpoint in self.groups.get(group, ()):
+            try:
+                self.parsed[endpoint] = self._read(endpoint)
+            except EnvoyDataError as err:
+                self.parsed.pop(endpoint, None)  # never publish stale data as if fresh
+                self._note_bad_endpoint(endpoint, err)
+            else:
+                self._note_good_endpoint(endpoint)
+
+    def _check_firmware(self) -> None:
+        info = self.client.fetch_info()
+        if info.firmware != self.info.firmware or info.serial != self.info.serial:
+            self.setup()
+        self.client.maybe_renew_token()
+
+    def _note_bad_endpoint(self, endpoint: str, err: Exception) -> None:
+        self.diagnostics["errors"] += 1
+        if endpoint not in self._bad_endpoints:
+            self._bad_endpoints.add(endpoint)
+            log.warning("Gateway %s: bad data from %s, skipping it: %s", self.serial, endpoint, err)
+
+    def _note_good_endpoint(self, endpoint: str) -> None:
+        if endpoint in self._bad_endpoints:
+            self._bad_endpoints.discard(endpoint)
+            log.info("Gateway %s: %s gives valid data again", self.serial, endpoint)
+
+    # --- publishing ---------------------------------------------------------------------
+
+    def publish(self, started: float) -> bool:
+        """Publish state, grid status, discovery and diagnostics; False when nothing usable."""
+        try:
+            state = model.build_state(self.info, self.parsed, self._wall())
+        except EnvoyDataError as err:
+            self._note_bad_endpoint("state", err)
+            return False
+        self._note_good_endpoint("state")
+        payload = state.as_payload()
+        if self.config.homeassistant.discovery:
+            self.publisher.sync_discovery(self.serial, discovery.build_configs(
+                payload, self.info, base_topic=self.config.mqtt.base_topic,
+                prefix=self.config.homeassistant.prefix, host=self.gateway.host))
+        self.publisher.publish_state(self._topic("state"),
+                                     json.dumps(payload, allow_nan=False, separators=(",", ":")))
+        if state.grid_status:
+            self.publisher.publish_state(self._topic("grid/status"), state.grid_status)
+        self._set_available(True)
+        self._publish_diagnostics(started)
+        return True
+
+    def _publish_diagnostics(self, started: float) -> None:
+        token = getattr(self.client, "token_info", None)
+        self.diagnostics.update({
+            "serial": self.serial, "firmware": self.info.firmware if self.info else None,
+            "last_poll": round(self._wall()), "poll_duration_s": round(self._monotonic() - started, 3),
+        })
+        if token is not None:
+            self.diagnostics.update({"token_type": token.user_type,
+                                     "token_expires": round(token.expires_at),
+                                     "token_days_left": round(token.days_left(self._wall()), 1)})
+        self.diagnostics["token_renewal_error"] = getattr(self.client, "last_renewal_error", None)
+        self.publisher.publish_state(self._topic("diagnostics"),
+                                     json.dumps(self.diagnostics, allow_nan=False, sort_keys=True))
+
+    def _set_available(self, available: bool, reason: BaseException | None = None) -> None:
+        if available == self.available:
+            return
+        if available and self.available is False:
+            log.info("Gateway %s: recovered, publishing again", self.serial)
+        elif not available:
+            log.error("Gateway %s: unavailable: %s", self.serial, reason)
+        self.available = available
+        self.publisher.publish_state(self._topic("availability"), "online" if available else "offline")
+
+    def _fail(self, err: BridgeError) -> None:
+        """Mark the gateway offline and back off; setup runs again on the next attempt,
+        because an outage is often a reboot or a firmware update."""
+        self.diagnostics["errors"] += 1
+        self._set_available(False, err)
+        self.failures += 1
+        self.info_needs_setup = True
+        ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (self.failures - 1))
+        delay = max(BACKOFF_MIN_S, self._rng(0, ceiling))
+        log.debug("Gateway %s: next attempt in %.0f s", self.serial, delay)
+        self.schedule.delay_all(self._monotonic() + delay)
+
+    # --- loops --------------------------------------------------------------------------
+
+    def run_once(self) -> None:
+        """One full read of every endpoint and one publish; raises the first fatal error."""
+        started = self._monotonic()
+        try:
+            self.setup()
+        except BridgeError as err:
+            self._fail(err)
+            raise
+        if not self.publish(started):
+            raise EnvoyDataError(f"gateway {self.serial} gave no usable data")
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self._step()
+            stop.wait(self.schedule.seconds_to_next(self._monotonic()))
+
+    def _step(self) -> None:
+        started = self._monotonic()
+        try:
+            if self.info_needs_setup:
+                self.setup()
+                self.info_needs_setup = False
+                groups_run = ["all"]
+            else:
+                groups_run = self.schedule.due(started)
+                for group in groups_run:
+                    self.poll_group(group)
+                    self.schedule.done(group, self._monotonic())
+        except BridgeError as err:
+            self._fail(err)
+            return
+        except Exception:  # a bug must not kill the gateway's thread: log it, back off
+            log.exception("Gateway %s: unexpected error", self.serial)
+            self._fail(EnvoyError("internal error, see the log"))
+            return
+        if groups_run:
+            self.failures = 0
+            self.publish(started)

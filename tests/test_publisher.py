@@ -1,0 +1,130 @@
+"""The publisher against a real Mosquitto, observed by a real paho subscriber."""
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from bridge.config import HomeAssistantConfig, MqttConfig
+from bridge.publisher import Publisher
+from tests.mqtt_helpers import Mosquitto, Subscriber, free_port, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def make_publisher(broker, **kw) -> Publisher:
+    cfg = MqttConfig(host=broker.host, port=broker.port, client_id=f"bridge-test-{free_port()}",
+                     base_topic="t")
+    return Publisher(cfg, HomeAssistantConfig(), rng=lambda a, b: 0.0, **kw)
+
+
+@pytest.fixture
+def sub(mosquitto):
+    subscriber = Subscriber(mosquitto.host, mosquitto.port)
+    yield subscriber
+    subscriber.close()
+
+
+def test_online_on_connect_and_offline_on_stop(mosquitto, sub):
+    pub = make_publisher(mosquitto)
+    pub.start()
+    sub.wait_topic("t/bridge/availability", payload=b"online")
+    pub.stop()
+    sub.wait_topic("t/bridge/availability", payload=b"offline")
+
+
+def test_states_are_retained_for_late_subscribers(mosquitto):
+    pub = make_publisher(mosquitto)
+    pub.start()
+    assert pub.wait_connected(5)
+    pub.publish_state("t/x/state", '{"a":1}')
+    assert pub.flush(5)
+    late = Subscriber(mosquitto.host, mosquitto.port, topics=("t/#",))
+    try:
+        assert late.wait_topic("t/x/state") == b'{"a":1}'
+        assert late.retained["t/x/state"]
+        assert late.wait_topic("t/bridge/availability") == b"online"
+    finally:
+        late.close()
+        pub.stop()
+
+
+def test_identical_discovery_is_not_sent_twice_and_vanished_entities_are_removed(mosquitto, sub):
+    pub = make_publisher(mosquitto)
+    pub.start()
+    assert pub.wait_connected(5)
+    pub.sync_discovery("gw", {"ha/sensor/gw/a/config": "A", "ha/sensor/gw/b/config": "B"})
+    pub.sync_discovery("gw", {"ha/sensor/gw/a/config": "A", "ha/sensor/gw/b/config": "B"})
+    pub.sync_discovery("gw", {"ha/sensor/gw/a/config": "A2"})
+    assert pub.flush(5)
+    wait_for(lambda: sub.get("ha/sensor/gw/b/config") == b"", message="removal of b")
+    sent_a = [p for t, p in sub.history if t == "ha/sensor/gw/a/config"]
+    assert sent_a == [b"A", b"A2"]
+    pub.stop()
+    late = Subscriber(mosquitto.host, mosquitto.port, topics=("ha/#",))
+    try:
+        late.wait_topic("ha/sensor/gw/a/config")
+        assert late.get("ha/sensor/gw/b/config") is None  # the broker forgot it
+    finally:
+        late.close()
+
+
+def test_broker_down_at_start_then_everything_arrives(tmp_path):
+    broker = Mosquitto(tmp_path)
+    pub = make_publisher(broker)
+    pub.start()
+    pub.sync_discovery("gw", {"ha/sensor/gw/a/config": "A"})
+    pub.publish_state("t/gw/state", "S1")
+    pub.publish_state("t/gw/state", "S2")
+    broker.start()
+    try:
+        sub = Subscriber(broker.host, broker.port)
+        assert sub.wait_topic("t/gw/state", timeout=15) == b"S2"
+        assert sub.wait_topic("ha/sensor/gw/a/config") == b"A"
+        assert sub.wait_topic("t/bridge/availability") == b"online"
+        sub.close()
+    finally:
+        pub.stop()
+        broker.stop()
+
+
+def test_broker_restart_without_persistence_republishes_everything(tmp_path):
+    broker = Mosquitto(tmp_path).start()
+    pub = make_publisher(broker)
+    pub.start()
+    assert pub.wait_connected(5)
+    pub.publish_state("t/gw/state", "S1")
+    pub.sync_discovery("gw", {"ha/sensor/gw/a/config": "A"})
+    assert pub.flush(5)
+    broker.stop()
+    wait_for(lambda: not pub.connected, message="disconnect")
+    pub.publish_state("t/gw/state", "S2")  # while the broker is away
+    broker.start()
+    try:
+        sub = Subscriber(broker.host, broker.port)
+        assert sub.wait_topic("t/gw/state", timeout=20, payload=b"S2")
+        assert sub.wait_topic("ha/sensor/gw/a/config") == b"A"
+        sub.close()
+    finally:
+        pub.stop()
+        broker.stop()
+
+
+def test_home_assistant_birth_triggers_a_republish_and_other_payloads_do_not(mosquitto, sub):
+    pub = make_publisher(mosquitto)
+    pub.start()
+    assert pub.wait_connected(5)
+    pub.publish_state("t/gw/state", "S")
+    pub.sync_discovery("gw", {"ha/sensor/gw/a/config": "A"})
+    assert pub.flush(5)
+    wait_for(lambda: sub.get("t/gw/state"), message="first state")
+    count = lambda: sum(1 for t, _ in sub.history if t == "ha/sensor/gw/a/config")
+    helper = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    helper.connect(mosquitto.host, mosquitto.port)
+    helper.loop_start()
+    for junk in (b"offline", b"ONLINE", b"\x00\xff" * 1000, b"online "):
+        helper.publish("homeassistant/status", junk, qos=1).wait_for_publish(5)
+    helper.publish("homeassistant/status", b"online", qos=1).wait_for_publish(5)
+    wait_for(lambda: count() == 2, message="discovery sent again after birth")
+    helper.loop_stop()
+    helper.disconnect()
+    assert count() == 2
+    pub.stop()
