@@ -81,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     demo_cmd = sub.add_parser("demo", help="simulator + broker + bridge: see what gets published")
     demo.add_arguments(demo_cmd)
     demo_cmd.set_defaults(func=demo.run)
+
+    health = sub.add_parser("health", help="exit 0 when a running bridge reached its broker recently")
+    _config_arg(health)
+    health.add_argument("--max-age", type=float, default=300, help="seconds (default 300)")
+    health.set_defaults(func=cmd_health)
     return parser
 
 
@@ -110,7 +115,9 @@ def cmd_run(args) -> int:
     workers = [EnvoyWorker(gw, config, publisher) for gw in config.gateways]
     publisher.start()
     try:
-        return _run_once(publisher, workers) if args.once else _run_forever(workers)
+        if args.once:
+            return _run_once(publisher, workers)
+        return _run_forever(workers, lambda: _touch_health(config, publisher))
     finally:
         publisher.stop(SHUTDOWN_FLUSH_S)
 
@@ -131,7 +138,7 @@ def _run_once(publisher, workers) -> int:
     return 0
 
 
-def _run_forever(workers) -> int:
+def _run_forever(workers, heartbeat) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -141,12 +148,34 @@ def _run_forever(workers) -> int:
         thread.start()
     log.info("envoy-mqtt-bridge %s running with %d gateway(s)", __version__, len(workers))
     while not stop.wait(1.0):
-        pass
+        heartbeat()
     log.info("Stopping")
     deadline = time.monotonic() + 1.0
     for thread in threads:  # a worker stuck in a slow request is a daemon: don't wait for it
         thread.join(max(0.0, deadline - time.monotonic()))
     return 0
+
+
+def _touch_health(config: Config, publisher) -> None:
+    if not publisher.connected:
+        return
+    try:
+        config.cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        config.health_file.touch()
+    except OSError:
+        pass  # health reporting must never stop the bridge
+
+
+def cmd_health(args) -> int:
+    config = load_config(args.config)
+    try:
+        age = time.time() - config.health_file.stat().st_mtime
+    except OSError:
+        print("unhealthy: the bridge has not reached its broker yet")
+        return 1
+    healthy = age <= args.max_age
+    print(f"{'healthy' if healthy else 'unhealthy'}: broker last reached {age:.0f} s ago")
+    return 0 if healthy else 1
 
 
 def cmd_token_show(args) -> int:

@@ -100,6 +100,12 @@ class Config:
     cloud: CloudConfig = CloudConfig()
     poll: PollIntervals = PollIntervals()
     log_level: str = "INFO"
+    cache_dir: Path = Path("~/.local/state/envoy-mqtt-bridge").expanduser()
+
+    @property
+    def health_file(self) -> Path:
+        """Touched while the bridge runs and reaches its broker; read by `health` (Docker)."""
+        return self.cache_dir / "health"
 
     def secrets(self) -> list[str]:
         """Every configured secret, for the log redaction filter."""
@@ -227,7 +233,8 @@ def _build(raw: dict, problems: list[str]) -> Config:
     if not mqtt.client_id:
         mqtt = replace(mqtt, client_id=_default_client_id())
     return Config(gateways=gateways, mqtt=mqtt, homeassistant=sections["homeassistant"],
-                  cloud=sections["cloud"], poll=sections["poll"], log_level=log_level)
+                  cloud=sections["cloud"], poll=sections["poll"], log_level=log_level,
+                  cache_dir=cache_dir)
 
 
 def _default_cache_dir() -> Path:
@@ -452,7 +459,8 @@ def describe(config: Config) -> dict:
                 value = str(value)
             out[f.name] = value
         return out
-    result = {"gateways": [section(gw) for gw in config.gateways], "log_level": config.log_level}
+    result = {"gateways": [section(gw) for gw in config.gateways], "log_level": config.log_level,
+              "cache_dir": str(config.cache_dir)}
     for name in SECTIONS:
         result[name] = section(getattr(config, name))
     return result

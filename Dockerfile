@@ -1,0 +1,23 @@
+# envoy-mqtt-bridge: docker run -v $PWD/data:/data envoy-mqtt-bridge
+# /data holds config.yaml and the token cache; the container runs as an unprivileged user.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    ENVOY_BRIDGE_CACHE_DIR=/data
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY bridge ./bridge
+RUN pip install --no-cache-dir . \
+    && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin bridge \
+    && mkdir -p /data && chown bridge /data && chmod 0700 /data
+
+USER bridge
+VOLUME ["/data"]
+
+# Healthy while the bridge's own diagnostics file is fresh: written after every publish.
+HEALTHCHECK --interval=60s --timeout=10s --start-period=120s --retries=3 \
+    CMD ["envoy-mqtt-bridge", "health", "--max-age", "300"]
+
+ENTRYPOINT ["envoy-mqtt-bridge"]
+CMD ["run", "-c", "/data/config.yaml"]

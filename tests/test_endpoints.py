@@ -1,0 +1,36 @@
+"""Poll groups and their schedule on monotonic time."""
+
+from bridge.config import PollIntervals
+from bridge.endpoints import GROUPS, Schedule, group_endpoints
+
+
+def test_groups_keep_only_the_endpoints_this_gateway_has():
+    groups = group_endpoints({"/ivp/meters/readings", "/production.json?details=1", "/ivp/meters"})
+    assert groups["meters"] == ("/ivp/meters/readings",)
+    assert groups["energy"] == ("/production.json?details=1",)
+    assert groups["info"] == ("/ivp/meters",)
+    assert groups["grid"] == ()
+
+
+def test_each_group_runs_on_its_own_interval():
+    schedule = Schedule.starting_at(PollIntervals(), now=0.0)
+    assert set(schedule.due(0.0)) == set(GROUPS)
+    for group in GROUPS:
+        schedule.done(group, now=0.5)
+    assert schedule.due(9.9) == []
+    assert set(schedule.due(10.0)) == {"meters", "grid"}
+    assert schedule.seconds_to_next(3.0) == 7.0
+
+
+def test_a_late_group_is_not_followed_by_a_catch_up_burst():
+    schedule = Schedule.starting_at(PollIntervals(), now=0.0)
+    schedule.done("meters", now=35.0)  # the cycle took 35 s, three intervals
+    assert schedule.next_due["meters"] == 45.0
+    schedule.done("meters", now=45.2)  # on time again: keeps its cadence
+    assert schedule.next_due["meters"] == 55.0
+
+
+def test_backoff_delays_every_group():
+    schedule = Schedule.starting_at(PollIntervals(), now=0.0)
+    schedule.delay_all(until=120.0)
+    assert schedule.due(119.0) == [] and set(schedule.due(120.0)) == set(GROUPS)
