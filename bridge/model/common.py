@@ -1,0 +1,188 @@
+"""Strict JSON decoding and typed field readers shared by every endpoint parser.
+
+The parsers only ever see documents that went through `decode_json`, but they are also
+fed hand-made documents in tests, so every reader re-checks what it reads: a wrong type
+or a non-finite number is an EnvoyDataError, never a KeyError/TypeError escaping.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from bridge.errors import EnvoyDataError
+
+# Error messages quote at most this much of a body: enough to recognise an HTML error
+# page, short enough never to flood a log or leak a large document.
+EXCERPT_CHARS = 40
+
+
+class EnvoyPoorDataQuality(EnvoyDataError):
+    """The gateway answered, but with data known to be bogus (firmware 3.x all zeros at boot)."""
+
+
+class EnvoyErrorDocument(EnvoyDataError):
+    """A 200 answer whose body is the gateway's `{"error": ...}` document: the endpoint is absent."""
+
+
+class _NonFinite(ValueError):
+    """Raised from inside json.loads hooks; turned into EnvoyDataError by decode_json."""
+
+
+def excerpt(body: bytes | str) -> str:
+    """A short, single-line, printable quote of the start of a body."""
+    text = body.decode("utf-8", "replace") if isinstance(body, (bytes, bytearray)) else str(body)
+    clipped = " ".join(text[: EXCERPT_CHARS * 4].split())[:EXCERPT_CHARS]
+    return repr(clipped) + ("..." if len(text.strip()) > len(clipped) else "")
+
+
+def _reject_constant(token: str) -> Any:
+    raise _NonFinite(token)
+
+
+def _finite_float(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):  # 1e309 parses to inf
+        raise _NonFinite(token[:EXCERPT_CHARS])
+    return value
+
+
+def _finite_int(token: str) -> int:
+    value = int(token)
+    if not is_finite_number(value):  # an integer no float can hold is as useless as inf
+        raise _NonFinite(token[:EXCERPT_CHARS])
+    return value
+
+
+def decode_json(endpoint: str, body: bytes) -> object:
+    """Decode a body as strict JSON: no NaN/Infinity, no non-finite numbers, no HTML."""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if not isinstance(body, (bytes, bytearray)) or not body.strip():
+        raise EnvoyDataError(f"{endpoint}: empty body")
+    try:
+        return json.loads(
+            body,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            parse_int=_finite_int,
+        )
+    except _NonFinite as err:
+        raise EnvoyDataError(f"{endpoint}: non-finite number {str(err)[:EXCERPT_CHARS]!r}") from None
+    except json.JSONDecodeError as err:
+        raise EnvoyDataError(f"{endpoint}: not JSON ({err.msg} at char {err.pos}): {excerpt(body)}") from None
+    except (ValueError, RecursionError) as err:  # bad UTF-8, absurdly long digits, deep nesting
+        raise EnvoyDataError(f"{endpoint}: undecodable body ({type(err).__name__}): {excerpt(body)}") from None
+
+
+def is_finite_number(value: object) -> bool:
+    """True for int/float (never bool) that a float can represent finitely."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # math.isfinite(10**400)
+        return False
+
+
+def reject_error_document(endpoint: str, doc: object) -> None:
+    """Some firmware answers 200 with `{"error": "404 - Not Found"}` for a missing endpoint."""
+    if isinstance(doc, dict) and "error" in doc:
+        detail = doc["error"] if isinstance(doc["error"], str) else type(doc["error"]).__name__
+        raise EnvoyErrorDocument(f"{endpoint}: gateway answered an error document {excerpt(detail)}")
+
+
+class Fields:
+    """Typed, None-tolerant access to one JSON object, naming the endpoint and path on error."""
+
+    __slots__ = ("endpoint", "path", "data")
+
+    def __init__(self, endpoint: str, path: str, data: object):
+        if not isinstance(data, dict):
+            raise EnvoyDataError(f"{endpoint}: {path or 'body'}: expected an object, got {_kind(data)}")
+        self.endpoint, self.path, self.data = endpoint, path, data
+
+    def where(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def _fail(self, key: str, wanted: str, value: object) -> EnvoyDataError:
+        return EnvoyDataError(f"{self.endpoint}: {self.where(key)}: expected {wanted}, got {_kind(value)}")
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def number(self, key: str) -> float | int | None:
+        """A finite int or float; missing or null means "not reported" (None)."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if not is_finite_number(value):
+            raise self._fail(key, "a finite number", value)
+        return value
+
+    def count(self, key: str) -> int | None:
+        """A non-negative integer such as activeCount or phaseCount."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self._fail(key, "a non-negative integer", value)
+        return value
+
+    def text(self, key: str) -> str | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self._fail(key, "a string", value)
+        return value
+
+    def ident(self, key: str) -> str:
+        """A required identifier (eid, serial) given as an integer or a string; kept as text."""
+        value = self.data.get(key)
+        if isinstance(value, str) and value:
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        raise self._fail(key, "an identifier", value)
+
+    def objects(self, key: str) -> list[Fields]:
+        """A list of objects; missing or null is an empty list."""
+        value = self.data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self._fail(key, "a list", value)
+        return [Fields(self.endpoint, f"{self.where(key)}[{i}]", item) for i, item in enumerate(value)]
+
+    def strings(self, key: str) -> tuple[str, ...] | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise self._fail(key, "a list of strings", value)
+        return tuple(value)
+
+
+def object_list(endpoint: str, doc: object) -> list[Fields]:
+    """A top-level JSON array of objects."""
+    reject_error_document(endpoint, doc)
+    if not isinstance(doc, list):
+        raise EnvoyDataError(f"{endpoint}: expected a list, got {_kind(doc)}")
+    return [Fields(endpoint, f"[{i}]", item) for i, item in enumerate(doc)]
+
+
+def top_object(endpoint: str, doc: object) -> Fields:
+    reject_error_document(endpoint, doc)
+    return Fields(endpoint, "", doc)
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a non-finite number"
+    return type(value).__name__

@@ -1,0 +1,141 @@
+"""CT meter values: `/ivp/meters` joined with `/ivp/meters/readings` by eid, with the CT repairs.
+
+What is published for a meter (payload section "meters"):
+- power_w, energy_delivered_wh, energy_received_wh: rounded to whole W / Wh, like pyenphase;
+- current_a, frequency_hz: as the gateway reports them (on a multiphase aggregate the
+  current is the sum of the phase currents);
+- voltage_v: single-phase meters as reported. On multiphase meters the gateway's aggregate
+  `voltage` is the SUM of the phase voltages (≈ 480-720 V on three phases, which no
+  instrument shows), so we publish instead the MEAN of the phase voltages that report one,
+  i.e. the line-to-neutral voltage; each phase's own voltage is under "phases";
+- power_factor: only within [-1, 1]; firmware sometimes sends 1.94 and the like;
+- metering_status: normal / not-metering / check-wiring, from `/ivp/meters`;
+- phases l1..lN for meters with phaseCount > 1, from `channels[]`; an all-zero channel is
+  an unused phase and is left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bridge.model.common import is_finite_number
+from bridge.model.meters import Channel, MeterConfig, MeterReading, MeterReadings, MetersConfig
+
+# measurementType (reference §2 /ivp/meters) -> payload key under "meters"
+METER_KEYS = {
+    "production": "production",
+    "net-consumption": "net_consumption",
+    "total-consumption": "total_consumption",
+    "storage": "storage",
+    "backfeed": "backfeed",
+    "load": "load",
+    "evse": "evse",
+    "pv3p": "pv3p",
+}
+METERING_STATUSES = frozenset({"normal", "not-metering", "check-wiring"})
+PHASE_NAMES = ("l1", "l2", "l3")
+SPLIT_PHASES = 2
+
+
+@dataclass(frozen=True, slots=True)
+class MeterValues:
+    power_w: int | None = None
+    voltage_v: float | None = None
+    current_a: float | None = None
+    frequency_hz: float | None = None
+    power_factor: float | None = None
+    energy_delivered_wh: int | None = None
+    energy_received_wh: int | None = None
+
+    def as_payload(self) -> dict:
+        return {key: getattr(self, key) for key in self.__slots__ if getattr(self, key) is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class CtMeter:
+    key: str  # payload key: "production", "net_consumption", "storage", ...
+    eid: str
+    metering_status: str | None
+    totals: MeterValues | None  # None when the aggregate is known to be wrong
+    phases: tuple[tuple[str, MeterValues], ...]
+    timestamp: float | None
+
+    def as_payload(self) -> dict:
+        payload = self.totals.as_payload() if self.totals else {}
+        if self.metering_status:
+            payload["metering_status"] = self.metering_status
+        phases = {name: values.as_payload() for name, values in self.phases}
+        if any(phases.values()):
+            payload["phases"] = {name: values for name, values in phases.items() if values}
+        return payload
+
+
+def build_meters(config: MetersConfig | None, readings: MeterReadings | None) -> tuple[CtMeter, ...]:
+    """One CtMeter per enabled CT of a known type that has a reading, first per type wins."""
+    if config is None or readings is None:
+        return ()
+    by_eid = readings.by_eid()
+    meters: dict[str, CtMeter] = {}
+    for meter in config.enabled():
+        key = METER_KEYS.get(meter.measurement_type or "")
+        reading = by_eid.get(meter.eid)
+        if key and reading is not None and key not in meters:
+            meters[key] = _ct_meter(key, meter, reading)
+    return tuple(meters.values())
+
+
+def _ct_meter(key: str, meter: MeterConfig, reading: MeterReading) -> CtMeter:
+    phase_count = min(meter.phase_count or 1, len(PHASE_NAMES))
+    channels = reading.channels[:phase_count] if phase_count > 1 else ()
+    totals: MeterValues | None = _values(reading.totals, voltage=_aggregate_voltage(reading, channels))
+    if key == "storage" and _split_storage_zero_channel(channels, phase_count):
+        totals = None
+    phases = tuple((PHASE_NAMES[i], _values(ch)) for i, ch in enumerate(channels) if not ch.all_zero())
+    status = meter.metering_status if meter.metering_status in METERING_STATUSES else None
+    return CtMeter(key, meter.eid, status, totals, phases, _positive(reading.totals.timestamp))
+
+
+def _split_storage_zero_channel(channels: tuple[Channel, ...], phase_count: int) -> bool:
+    """D8.3.6xxx split-phase storage CT: one channel all zero while the aggregate equals the
+    other channel, so the aggregate is half the truth. pyenphase 4.2.0 returns None for the
+    aggregate and for that phase; a real split-phase battery always loads both legs."""
+    if phase_count != SPLIT_PHASES or len(channels) < SPLIT_PHASES:
+        return False
+    return sum(channel.all_zero() for channel in channels[:SPLIT_PHASES]) == 1
+
+
+def _aggregate_voltage(reading: MeterReading, channels: tuple[Channel, ...]) -> float | None:
+    if not channels:
+        return reading.totals.voltage  # single phase: the gateway's value is the real one
+    live = [ch.voltage for ch in channels if ch.voltage is not None and ch.voltage > 0]
+    # Divide before adding so that absurd but finite values cannot overflow to inf.
+    return round(sum(v / len(live) for v in live), 3) if live else None
+
+
+def _values(channel: Channel, voltage: float | None = None) -> MeterValues:
+    return MeterValues(
+        power_w=to_int(channel.active_power),
+        voltage_v=_float(voltage if voltage is not None else channel.voltage),
+        current_a=_float(channel.current),
+        frequency_hz=_float(channel.frequency),
+        power_factor=_float(channel.power_factor) if _plausible_pf(channel.power_factor) else None,
+        energy_delivered_wh=to_int(channel.energy_delivered),
+        energy_received_wh=to_int(channel.energy_received),
+    )
+
+
+def _plausible_pf(value: float | None) -> bool:
+    return value is not None and -1.0 <= value <= 1.0
+
+
+def to_int(value: float | None) -> int | None:
+    """Round half to even, exactly as pyenphase's round() does, so numbers match HA's."""
+    return round(value) if is_finite_number(value) else None
+
+
+def _float(value: float | None) -> float | None:
+    return float(value) + 0.0 if is_finite_number(value) else None  # + 0.0 turns -0.0 into 0.0
+
+
+def _positive(value: float | None) -> float | None:
+    return value if value is not None and value > 0 else None

@@ -1,0 +1,109 @@
+"""One gateway snapshot from the latest parsed result of every polled endpoint (schema 1)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bridge.errors import EnvoyDataError
+from bridge.model.ctmeters import CtMeter, build_meters
+from bridge.model.flows import Flow, Flows, Sources, build_flows
+from bridge.model.grid import GridState, grid_flows, grid_status
+from bridge.model.info import GatewayInfo
+from bridge.model.sources import (
+    API_V1_PRODUCTION,
+    INVENTORY,
+    METER_READINGS,
+    METERS,
+    RELAY,
+    parsed_result,
+    production_reports,
+)
+
+SCHEMA = 1
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayState:
+    serial: str
+    firmware: str
+    time: int  # unix seconds of the newest reading, else of the poll
+    production: Flow | None = None
+    consumption: Flow | None = None
+    net_consumption: Flow | None = None
+    grid: GridState = GridState()
+    meters: tuple[CtMeter, ...] = ()
+    production_source: str | None = None  # "eim" / "api_v1" / "inverters", for diagnostics
+
+    @property
+    def grid_status(self) -> str | None:
+        return self.grid.status
+
+    def meter(self, key: str) -> CtMeter | None:
+        return next((m for m in self.meters if m.key == key), None)
+
+    def as_payload(self) -> dict:
+        """The `{base}/{serial}/state` document: sections without data are left out."""
+        payload: dict = {"schema": SCHEMA, "serial": self.serial, "firmware": self.firmware, "time": self.time}
+        sections = {
+            "production": self.production.as_payload() if self.production else {},
+            "consumption": self.consumption.as_payload() if self.consumption else {},
+            "net_consumption": self.net_consumption.as_payload() if self.net_consumption else {},
+            "grid": self.grid.as_payload(),
+            "meters": {m.key: body for m in self.meters if (body := m.as_payload())},
+        }
+        payload.update({name: body for name, body in sections.items() if body})
+        return payload
+
+
+def build_state(info: GatewayInfo, parsed: Mapping[str, Any], polled_at: float) -> GatewayState:
+    """Combine the endpoints into one snapshot, applying every firmware repair.
+
+    Raises EnvoyDataError when nothing usable is left, and its subclass
+    EnvoyPoorDataQuality when firmware 3.x sends its all-zero boot data.
+    """
+    config = parsed_result(parsed, METERS)
+    meters = build_meters(config, parsed_result(parsed, METER_READINGS))
+    flows = build_flows(info, _sources(parsed, config))
+    grid = _grid(parsed, meters)
+    state = GatewayState(
+        serial=info.serial,
+        firmware=info.firmware,
+        time=_newest(flows, meters, polled_at),
+        production=flows.production,
+        consumption=flows.consumption,
+        net_consumption=flows.net_consumption,
+        grid=grid,
+        meters=meters,
+        production_source=flows.production_source,
+    )
+    if set(state.as_payload()) <= {"schema", "serial", "firmware", "time"}:
+        raise EnvoyDataError(f"{info.serial}: no usable production, consumption, meter or grid data")
+    return state
+
+
+def _sources(parsed: Mapping[str, Any], config) -> Sources:
+    return Sources(
+        reports=tuple(report for _, report in production_reports(parsed)),
+        v1=parsed_result(parsed, API_V1_PRODUCTION),
+        ct_types=config.enabled_types() if config else frozenset(),
+        phase_count=config.phase_count() if config else None,
+    )
+
+
+def _grid(parsed: Mapping[str, Any], meters: tuple[CtMeter, ...]) -> GridState:
+    status = grid_status(parsed_result(parsed, INVENTORY), parsed_result(parsed, RELAY))
+    net = next((m for m in meters if m.key == "net_consumption" and m.totals is not None), None)
+    if net is None:
+        return GridState(status=status)  # no net CT: import/export are unknown, not zero
+    totals = net.totals
+    return GridState(status=status, **grid_flows(totals.power_w, totals.energy_delivered_wh, totals.energy_received_wh))
+
+
+def _newest(flows: Flows, meters: tuple[CtMeter, ...], polled_at: float) -> int:
+    if isinstance(polled_at, bool) or not isinstance(polled_at, (int, float)) or not math.isfinite(polled_at):
+        raise EnvoyDataError(f"polled_at must be a finite number of seconds, got {type(polled_at).__name__}")
+    times = [t for t in (*flows.reading_times, *(m.timestamp for m in meters)) if t and t > 0]
+    return int(max(times)) if times else int(polled_at)
