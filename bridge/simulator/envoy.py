@@ -1,0 +1,161 @@
+"""The simulated gateway's HTTP behaviour: faults, authentication, then the source's answer."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from http import HTTPStatus
+from http.cookies import CookieError, SimpleCookie
+
+from bridge.simulator.digest import DigestAuthority
+from bridge.simulator.faults import Faults
+from bridge.simulator.httpd import Request, Response, wait_or_gone
+from bridge.simulator.source import Source
+from bridge.simulator.tokens import TokenAuthority
+
+AUTH_MODES = ("token", "digest", "none")
+VALID_TOKEN_BODY = b"<!DOCTYPE html><h2>Valid token.</h2>"
+# What a firmware 7+ gateway shows when check_jwt fails (Matthew1471 Auth/Check_JWT.adoc).
+INVALID_TOKEN_BODY = (b"<!DOCTYPE html><html><head><title>401 Unauthorized</title></head>"
+                      b"<body><h2>401 Unauthorized</h2><p>Invalid token.</p></body></html>")
+# The body real gateways send with a 401 on data endpoints (3.9.36_bad_auth capture).
+AUTH_REQUIRED = json.dumps({"status": 401, "error": "", "info": "Authentication required",
+                            "moreInfo": ""}).encode()
+
+
+def error_response(status: int) -> Response:
+    if status == 401:
+        return Response(401, AUTH_REQUIRED, "application/json")
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Error"
+    return Response(status, json.dumps({"status": status, "error": reason}).encode(), "application/json")
+
+
+def credentials(request: Request) -> tuple[str | None, str | None, str | None]:
+    """(bearer token, sessionId cookie, digest header) as presented, each possibly None."""
+    header = request.headers.get("Authorization") or ""
+    bearer = header[7:].strip() if header[:7].lower() == "bearer " else None
+    digest = header if header[:7].lower() == "digest " else None
+    cookie = None
+    try:
+        jar = SimpleCookie("; ".join(request.headers.get_all("Cookie") or []))
+        cookie = jar["sessionId"].value if "sessionId" in jar else None
+    except CookieError:
+        pass
+    return bearer, cookie, digest
+
+
+def auth_kinds(request: Request) -> list[str]:
+    bearer, cookie, digest = credentials(request)
+    return [kind for kind, value in (("bearer", bearer), ("cookie", cookie), ("digest", digest)) if value]
+
+
+class TokenAuth:
+    """Firmware 7+: a JWT at /auth/check_jwt buys a sessionId; data wants either."""
+
+    def __init__(self, tokens: TokenAuthority):
+        self.tokens = tokens
+
+    def check_jwt(self, request: Request) -> Response:
+        bearer, _, _ = credentials(request)
+        if not bearer or self.tokens.verify(bearer) is None:
+            return Response(401, INVALID_TOKEN_BODY, "text/html")
+        cookie = f"sessionId={self.tokens.open_session()}; Path=/; HttpOnly; Secure"
+        return Response(200, VALID_TOKEN_BODY, "text/html", [("Set-Cookie", cookie)])
+
+    def authorize(self, request: Request) -> Response | None:
+        bearer, cookie, _ = credentials(request)
+        if cookie and self.tokens.use_session(cookie):
+            return None
+        if bearer and self.tokens.verify(bearer) is not None:
+            return None
+        return error_response(401)
+
+
+class DigestAuth:
+    """Firmware < 7: HTTP digest on every endpoint but /info; there is no check_jwt."""
+
+    def __init__(self, digest: DigestAuthority):
+        self.digest = digest
+
+    def check_jwt(self, request: Request) -> Response:
+        return error_response(404)
+
+    def authorize(self, request: Request) -> Response | None:
+        if self.digest.check(request.method, request.headers.get("Authorization")):
+            return None
+        return Response(401, b"Error: 401", "text/plain",
+                        [("WWW-Authenticate", self.digest.challenge())])
+
+
+class NoAuth:
+    """Everything open; check_jwt still hands out a cookie so token clients work."""
+
+    def __init__(self, tokens: TokenAuthority):
+        self.tokens = tokens
+
+    def check_jwt(self, request: Request) -> Response:
+        cookie = f"sessionId={self.tokens.open_session()}; Path=/; HttpOnly; Secure"
+        return Response(200, VALID_TOKEN_BODY, "text/html", [("Set-Cookie", cookie)])
+
+    def authorize(self, request: Request) -> Response | None:
+        return None
+
+
+def rewrite_info(body: bytes, serial: str | None, web_tokens: bool | None) -> bytes:
+    """Serve /info with the simulator's serial and a web-tokens flag that matches its auth."""
+    if serial:
+        body = re.sub(rb"<sn>[^<]*</sn>", b"<sn>" + serial.encode() + b"</sn>", body, count=1)
+    if web_tokens is None:
+        return body
+    flag = b"<web-tokens>" + (b"true" if web_tokens else b"false") + b"</web-tokens>"
+    if re.search(rb"<web-tokens>", body):
+        return re.sub(rb"<web-tokens>[^<]*</web-tokens>", flag, body, count=1)
+    if not web_tokens:
+        return body  # old firmware has no flag at all: absent means no tokens
+    return re.sub(rb"(\s*)</envoy_info>", rb"\1" + flag + rb"\1</envoy_info>", body, count=1)
+
+
+class EnvoyApp:
+    """Order of checks: count, injected fault, /info (open), check_jwt, auth, source."""
+
+    def __init__(self, source: Source, auth, faults: Faults, serial: str | None,
+                 web_tokens: bool | None):
+        self.source, self.auth, self.faults = source, auth, faults
+        self.serial, self.web_tokens = serial, web_tokens
+        self.closing = threading.Event()  # set when the listener stops: ends delays and hangs
+
+    def handle(self, request: Request) -> Response | None:
+        self.faults.count_request(request.path, auth_kinds(request))
+        fault = self.faults.take(request.path)
+        if fault is not None:
+            if fault.drop:
+                wait_or_gone(request.connection, fault.delay_s, self.closing)
+                return None
+            if fault.delay_s:
+                self.closing.wait(fault.delay_s)
+            if fault.status is not None:
+                return error_response(fault.status)
+        return self._answer(request)
+
+    def _answer(self, request: Request) -> Response:
+        if request.path == "/info":
+            return self._info()
+        if request.path == "/auth/check_jwt":
+            return self.auth.check_jwt(request)
+        denied = self.auth.authorize(request)
+        if denied is not None:
+            return denied
+        if request.method not in ("GET", "HEAD"):
+            return error_response(405)
+        status, content_type, body = self.source.answer(request.path, request.query)
+        return Response(status, body, content_type)
+
+    def _info(self) -> Response:
+        status, content_type, body = self.source.answer("/info", "")
+        if status == 200:
+            body = rewrite_info(body, self.serial, self.web_tokens)
+        return Response(status, body, content_type)

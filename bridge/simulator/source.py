@@ -1,0 +1,76 @@
+"""Where the simulated gateway's answers come from.
+
+A source answers `(path, query) -> (status, content_type, body)`; authentication, faults
+and TLS live elsewhere, so a later living (physics-based) source can replace the capture
+source without touching the HTTP side.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import parse_qsl
+
+SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
+DEFAULT_CAPTURE = SCENARIOS_DIR / "metered"
+NOT_FOUND = (404, "application/json", b'{"error": "not found"}\n')
+
+
+class Source(Protocol):
+    def answer(self, path: str, query: str) -> tuple[int, str, bytes]:
+        """Answer one GET; `query` is the raw query string ("details=1") or ""."""
+
+
+def file_names(path: str, query: str) -> list[str]:
+    """Capture file names for a request, most specific first.
+
+    `/production.json?details=1` -> [`production.json_details_1`, `production.json`];
+    `/ivp/meters/readings` -> [`ivp_meters_readings`].
+    """
+    base = path.strip("/").replace("/", "_")
+    names = []
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if pairs:
+        names.append(base + "".join(f"_{key}_{value}" for key, value in pairs))
+    names.append(base)
+    return names
+
+
+class CaptureSource:
+    """Serves a capture folder (one file per endpoint plus optional `X_log.json`), read-only."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise FileNotFoundError(f"capture folder not found: {self.folder}")
+
+    def answer(self, path: str, query: str) -> tuple[int, str, bytes]:
+        for name in file_names(path, query):
+            if _is_safe(name) and (self.folder / name).is_file():
+                return self._serve(name)
+        return NOT_FOUND
+
+    def _serve(self, name: str) -> tuple[int, str, bytes]:
+        body = (self.folder / name).read_bytes()
+        status, content_type = self._log(name)
+        default = "text/xml" if name == "info" else "application/json"
+        return status, content_type or default, body
+
+    def _log(self, name: str) -> tuple[int, str | None]:
+        """Status and Content-Type recorded beside the capture (header names vary in case)."""
+        log_file = self.folder / f"{name}_log.json"
+        if not log_file.is_file():
+            return 200, None
+        try:
+            log = json.loads(log_file.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return 200, None
+        headers = {str(k).lower(): v for k, v in (log.get("headers") or {}).items()}
+        return int(log.get("code") or 200), headers.get("content-type")
+
+
+def _is_safe(name: str) -> bool:
+    # The name comes from the URL: no way out of the capture folder, no log files served.
+    return bool(name) and "/" not in name and "\\" not in name and not name.startswith(".") \
+        and not name.endswith("_log.json")
