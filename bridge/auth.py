@@ -1,0 +1,406 @@
+"""Envoy token lifecycle: read a JWT, cache it safely on disk, renew it from the cloud on time.
+
+`TokenStore` keeps one JWT in a 0600 file written atomically. `TokenManager` picks the token
+to use (pasted in the config, cached, or fetched from the Enphase cloud), renews it ahead of
+expiry, validates a new token against the gateway before it replaces the old one, and guards
+cloud logins with a circuit breaker so a broken setup cannot hammer Enlighten. Nothing here
+logs or puts into an exception message a token, password or session id.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import secrets
+import threading
+import time
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import jwt
+
+from bridge.errors import AuthError, CloudAuthError, EnvoyAuthError
+
+if TYPE_CHECKING:
+    from bridge.cloud import EnphaseCloud
+    from bridge.config import GatewayConfig
+
+log = logging.getLogger(__name__)
+
+DAY_S = 86400.0
+# Home Assistant renews a month early "in case cloud services goes down" (STALE_TOKEN_THRESHOLD).
+RENEW_AHEAD_S = 30 * DAY_S
+# Short tokens (installer: 12 h) are renewed in their last fifth, not on every poll.
+RENEW_AHEAD_FRACTION = 0.2
+# A failed cloud login blocks the next one for 15 min, doubling to 6 h (at most ~8 logins a day).
+CIRCUIT_FIRST_S = 15 * 60.0
+CIRCUIT_MAX_S = 6 * 3600.0
+# Safety net for odd tokens (no iat, tiny lifetime): proactive renewals at most hourly.
+MIN_RENEWAL_SPACING_S = 3600.0
+# A JWT from Entrez is about 1 KiB; anything much bigger in the cache file is not ours.
+MAX_TOKEN_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """What the bridge reads from a token's claims (signature not verified: we are not the audience)."""
+
+    serial: str | None  # `aud`: the gateway the token is for
+    user_type: str | None  # `enphaseUser`: owner or installer
+    username: str | None
+    issued_at: float | None  # epoch seconds (`iat`)
+    expires_at: float  # epoch seconds (`exp`)
+
+    @property
+    def lifetime(self) -> float | None:
+        if self.issued_at is None or self.issued_at >= self.expires_at:
+            return None
+        return self.expires_at - self.issued_at
+
+    def days_left(self, now: float) -> float:
+        return (self.expires_at - now) / DAY_S
+
+    def expired(self, now: float) -> bool:
+        return now >= self.expires_at
+
+    @property
+    def expires_iso(self) -> str:
+        return datetime.fromtimestamp(self.expires_at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def decode_token(token: str) -> TokenInfo:
+    """Read a JWT's claims; AuthError (which never echoes the token) when it is not a usable JWT."""
+    if not isinstance(token, str) or not token.strip():
+        raise AuthError("the token is empty")
+    try:
+        claims = jwt.decode(token.strip(), options={"verify_signature": False})
+    except jwt.PyJWTError as err:
+        raise AuthError(
+            f"the token is not a valid JWT ({type(err).__name__}): paste the whole token, "
+            "three dot-separated base64url parts"
+        ) from None
+    exp = claims.get("exp")
+    if not _is_number(exp):
+        raise AuthError("the token has no expiry time (`exp` claim); it is not an Enphase token")
+    aud = claims.get("aud")
+    if isinstance(aud, list):
+        aud = next((a for a in aud if isinstance(a, str)), None)
+    iat = claims.get("iat")
+    return TokenInfo(
+        serial=str(aud) if isinstance(aud, (str, int)) and not isinstance(aud, bool) else None,
+        user_type=_str_or_none(claims.get("enphaseUser")),
+        username=_str_or_none(claims.get("username")),
+        issued_at=float(iat) if _is_number(iat) else None,
+        expires_at=float(exp),
+    )
+
+
+def renew_ahead_s(info: TokenInfo) -> float:
+    """How long before expiry a token is renewed: 30 days, or a fifth of a shorter lifetime."""
+    lifetime = info.lifetime
+    if lifetime is None:
+        return RENEW_AHEAD_S
+    return min(RENEW_AHEAD_S, RENEW_AHEAD_FRACTION * lifetime)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _str_or_none(value) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+class TokenStore:
+    """One JWT in a file: mode 0600, directory 0700, atomic replace. Failures warn, never crash."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+
+    def load(self) -> str | None:
+        try:
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            log.warning("token cache %s is unreadable (%s); ignoring it", self.path, _why(err))
+            return None
+        try:
+            if not self._tighten(fd):
+                return None
+            data = os.read(fd, MAX_TOKEN_BYTES + 1)
+        except OSError as err:
+            log.warning("token cache %s is unreadable (%s); ignoring it", self.path, _why(err))
+            return None
+        finally:
+            os.close(fd)
+        return self._parse(data)
+
+    def _tighten(self, fd: int) -> bool:
+        mode = os.fstat(fd).st_mode & 0o777
+        if not mode & 0o077:
+            return True
+        try:
+            os.fchmod(fd, 0o600)
+        except OSError as err:
+            log.error("token cache %s is readable by other users (mode %03o) and cannot be fixed (%s); "
+                      "not using it", self.path, mode, _why(err))
+            return False
+        log.warning("token cache %s was readable by other users (mode %03o); changed it to 0600", self.path, mode)
+        return True
+
+    def _parse(self, data: bytes) -> str | None:
+        try:
+            if len(data) > MAX_TOKEN_BYTES:
+                raise AuthError("too big")
+            token = data.decode("ascii").strip()
+            decode_token(token)
+        except (UnicodeDecodeError, AuthError):
+            log.warning("token cache %s does not hold a readable token; ignoring it", self.path)
+            return None
+        return token
+
+    def save(self, token: str) -> bool:
+        """Write atomically; False (with a WARNING) when the file cannot be written."""
+        tmp: Path | None = None
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_EXCL, 0o600)
+            try:
+                _write_all(fd, token.strip().encode("ascii"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+            tmp = None
+            _fsync_dir(self.path.parent)
+            return True
+        except (OSError, UnicodeEncodeError) as err:
+            log.warning("cannot write token cache %s (%s); keeping the token in memory only", self.path, _why(err))
+            return False
+        finally:
+            if tmp is not None:
+                with suppress(OSError):
+                    os.unlink(tmp)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename durable; not possible everywhere (some filesystems, Windows): best effort.
+    with suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _why(err: BaseException) -> str:
+    return getattr(err, "strerror", None) or type(err).__name__
+
+
+class TokenManager:
+    """The token of one gateway: choose, renew ahead of expiry, validate, persist. Thread-safe."""
+
+    def __init__(self, gateway: GatewayConfig, serial: str, cloud: EnphaseCloud | None,
+                 store: TokenStore | None, clock: Callable[[], float] = time.time):
+        self.serial = serial
+        self._gw = gateway
+        self._cloud = cloud
+        self._store = store
+        self._clock = clock
+        self._lock = threading.Lock()  # guards the fields below; never held while talking to anyone
+        self._renewing = threading.Lock()  # one renewal at a time; never waited for (no deadlocks)
+        self._loaded = False
+        self._load_error: str | None = None  # the configured token is unusable and nothing can replace it
+        self._token: str | None = None
+        self._info: TokenInfo | None = None
+        self.source: str | None = None  # "config", "cache" or "cloud"
+        self._candidate: str | None = None  # fetched but not yet validated (gateway was down)
+        self._failures = 0
+        self._blocked_until = 0.0
+        self._unconfirmed = False
+        self._last_renewal: float | None = None
+        self.last_renewal_error: str | None = None
+
+    # --- what we have ---------------------------------------------------------------------------
+
+    @property
+    def info(self) -> TokenInfo | None:
+        with self._lock:
+            self._ensure_loaded()
+            return self._info
+
+    @property
+    def can_renew(self) -> bool:
+        return bool(self._cloud and self._gw.username and self._gw.password)
+
+    def needs_renewal(self, now: float | None = None) -> bool:
+        info = self.info
+        now = self._clock() if now is None else now
+        return info is None or info.expires_at - now <= renew_ahead_s(info)
+
+    def renewal_due(self, now: float | None = None) -> bool:
+        """Time for a proactive renewal: due, renewable, circuit closed, not renewed within the hour."""
+        now = self._clock() if now is None else now
+        with self._lock:
+            recent = self._last_renewal is not None and now - self._last_renewal < MIN_RENEWAL_SPACING_S
+            blocked = now < self._blocked_until
+        return (self.can_renew and not recent and not blocked and not self._renewing.locked()
+                and self.needs_renewal(now))
+
+    def circuit_wait_s(self, now: float | None = None) -> float:
+        now = self._clock() if now is None else now
+        with self._lock:
+            return max(0.0, self._blocked_until - now)
+
+    def token(self) -> str:
+        """A token that has not expired: configured or cached first, else one from the cloud."""
+        with self._lock:
+            self._ensure_loaded()
+            if self._token and not self._info.expired(self._clock()):
+                return self._token
+            expired = self._info
+        if self._load_error:
+            raise AuthError(self._load_error)
+        if not self.can_renew:
+            raise AuthError(self._cannot_renew_message(expired))
+        return self._renew(validate=None, force=False)
+
+    def _ensure_loaded(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        candidates = [("config", (self._gw.token or "").strip()),
+                      ("cache", self._store.load() if self._store else None)]
+        usable = []
+        for source, token in candidates:
+            try:
+                info = self._check_local(source, token) if token else None
+            except AuthError as err:
+                self._load_error = str(err)
+                return
+            if info:
+                usable.append((info, token, source))
+        if usable:  # the newest wins: a token the bridge renewed beats the one pasted long ago
+            self._info, self._token, self.source = max(usable, key=lambda item: item[0].expires_at)
+
+    def _check_local(self, source: str, token: str) -> TokenInfo | None:
+        try:
+            info = decode_token(token)
+        except AuthError as err:
+            if source == "config" and not self.can_renew:
+                raise AuthError(f"{self._gw.label}: the configured token is unusable: {err}") from None
+            log.warning("%s: ignoring the %s token: %s", self._gw.label, source, err)
+            return None
+        if info.serial and info.serial != self.serial:
+            message = f"the {source} token was issued for gateway {info.serial}, not {self.serial}"
+            if source == "config" and not self.can_renew:
+                raise AuthError(f"{self._gw.label}: {message}; paste the token for {self.serial}")
+            log.warning("%s: ignoring it: %s", self._gw.label, message)
+            return None
+        return info
+
+    def _cannot_renew_message(self, expired: TokenInfo | None) -> str:
+        what = (f"the token expired on {expired.expires_iso}" if expired
+                else "there is no token (neither `token` in the config nor a cached one)")
+        return (f"{self._gw.label}: {what} and it cannot be renewed without Enlighten credentials: "
+                "configure `username` and `password`, or paste a new token as `token`")
+
+    # --- renewal -------------------------------------------------------------------------------
+
+    def renew(self, validate: Callable[[str], None], force: bool = False) -> str:
+        """Fetch a new token, validate it with `validate(new)`, then adopt and persist it.
+
+        `force` ignores the circuit breaker (an explicit user request). On any failure the
+        current token stays in place and the error is re-raised.
+        """
+        if not self.can_renew:
+            raise AuthError(
+                f"{self._gw.label}: this token was pasted (config `token`) and cannot be renewed without "
+                "Enlighten credentials: paste a new token, or configure `username` and `password`")
+        return self._renew(validate, force)
+
+    def _renew(self, validate: Callable[[str], None] | None, force: bool) -> str:
+        if not self._renewing.acquire(blocking=False):
+            raise CloudAuthError(f"{self._gw.label}: a token renewal is already in progress")
+        try:
+            if self._candidate and decode_token(self._candidate).expired(self._clock()):
+                self._candidate = None
+            new = self._candidate or self._fetch(force)
+            info = decode_token(new)  # fetch_token checked it already; cheap
+            self._validate(new, validate)
+            self._adopt(new, info)
+            return new
+        finally:
+            self._renewing.release()
+
+    def _fetch(self, force: bool) -> str:
+        wait = self.circuit_wait_s()
+        if wait > 0 and not force:
+            raise CloudAuthError(f"{self._gw.label}: next cloud login attempt in {math.ceil(wait / 60)} min "
+                                 f"(last failure: {self.last_renewal_error})")
+        try:
+            return self._cloud.fetch_token(self._gw.username, self._gw.password, self.serial)
+        except CloudAuthError as err:
+            self.record_failure(str(err))
+            raise
+
+    def _validate(self, new: str, validate: Callable[[str], None] | None) -> None:
+        if validate is None:
+            return
+        try:
+            validate(new)
+        except EnvoyAuthError as err:
+            self._candidate = None
+            self.record_failure(f"the gateway refused the new token: {err}")
+            raise
+        except Exception:
+            self._candidate = new  # gateway unreachable: validate this one later, no new cloud login
+            raise
+
+    def _adopt(self, new: str, info: TokenInfo) -> None:
+        now = self._clock()
+        with self._lock:
+            had_error = self.last_renewal_error is not None
+            self._token, self._info, self.source = new, info, "cloud"
+            self._candidate = None
+            self._blocked_until = 0.0
+            self._unconfirmed = True  # the failure count resets once the gateway accepts it (confirm)
+            self._last_renewal = now
+            self.last_renewal_error = None
+        if self._store:
+            self._store.save(new)
+        log.info("%s: new %s token from the Enphase cloud, valid until %s (%.0f days)%s", self._gw.label,
+                 info.user_type or "gateway", info.expires_iso, info.days_left(now),
+                 " (renewal recovered)" if had_error else "")
+
+    def record_failure(self, reason: str) -> None:
+        """A renewal failed or did not help: block the next cloud login, 15 min doubling to 6 h."""
+        now = self._clock()
+        with self._lock:
+            self._failures += 1
+            delay = min(CIRCUIT_FIRST_S * 2 ** (self._failures - 1), CIRCUIT_MAX_S)
+            self._blocked_until = now + delay
+            first = self.last_renewal_error is None
+            self.last_renewal_error = reason[:300]
+        log.log(logging.WARNING if first else logging.DEBUG,
+                "%s: token renewal failed: %s; next cloud login attempt in %d min",
+                self._gw.label, reason[:300], delay // 60)
+
+    def confirm(self) -> None:
+        """The gateway accepted a request: a pending renewal proved good, so reset the circuit."""
+        if self._unconfirmed:
+            with self._lock:
+                self._unconfirmed = False
+                self._failures = 0

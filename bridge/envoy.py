@@ -1,0 +1,519 @@
+"""EnvoyClient: the one HTTP client of one gateway.
+
+One request at a time over one keep-alive session; `(connect, read)` timeouts plus a
+whole-request deadline; bodies capped at 2 MiB after decoding; no redirects; transport
+errors and 502/503/504 retried a few times inside a time budget (tenacity), nothing else.
+TLS: a pinned certificate fingerprint, or an explicit `insecure`, or normal verification.
+Auth (reference §1): `/info` is open; firmware 7+ trades the JWT once at `/auth/check_jwt`
+for a `sessionId` cookie and sends only the cookie; a 401/403 gets a new session first and a
+renewed token second; older firmware uses HTTP digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.cookiejar
+import logging
+import re
+import socket
+import ssl
+import threading
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
+from typing import Callable
+from urllib.parse import urlsplit
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from requests.auth import HTTPDigestAuth
+from tenacity import (
+    Retrying,
+    before_sleep_log,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_random_exponential,
+)
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from bridge.auth import TokenInfo, TokenManager, TokenStore
+from bridge.cloud import EnphaseCloud, describe_transport_error
+from bridge.config import GatewayConfig
+from bridge.errors import (
+    AuthError,
+    BridgeError,
+    EnvoyAuthError,
+    EnvoyDataError,
+    EnvoyError,
+    EnvoyNotFound,
+    EnvoyUnavailable,
+    TLSPinError,
+)
+from bridge.model.info import GatewayInfo, parse_info
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 2 * 1024 * 1024  # the largest real answers are ~200 KiB; also caps gzip bombs
+READ_CHUNK = 64 * 1024
+MAX_ATTEMPTS = 3
+RETRY_STATUSES = frozenset({502, 503, 504})  # 503 is "not ready yet" after a gateway boot
+AUTH_REFUSED = frozenset({401, 403})
+DEFAULT_RETRY_BUDGET_S = 30.0  # the poller lowers it to ~0.8 x its interval
+SESSION_COOKIE = "sessionId"
+
+
+class EnvoyHTTPError(EnvoyError):
+    """The gateway answered an unexpected HTTP status (a 4xx other than 401/403/404, or a 5xx)."""
+
+    def __init__(self, status: int, message: str):
+        self.status = status
+        super().__init__(message)
+
+
+class _Transient(EnvoyUnavailable):
+    """Worth another try within the budget: connection failure, timeout, 502/503/504."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    status: int
+    body: bytes
+    location: str | None
+    session_id: str | None
+
+
+class EnvoyClient:
+    """Talks to one gateway. Methods raise EnvoyError subclasses or AuthError subclasses only."""
+
+    def __init__(self, gateway: GatewayConfig, cloud: EnphaseCloud | None, token_store: TokenStore | None,
+                 sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
+                 clock: Callable[[], float] = time.time):
+        self._gw = gateway
+        self._cloud = cloud
+        self._store = token_store or (TokenStore(gateway.token_cache) if gateway.token_cache else None)
+        self._sleep, self._monotonic, self._clock = sleep, monotonic, clock
+        self.retry_budget_s = DEFAULT_RETRY_BUDGET_S
+        self.request_deadline_s = gateway.connect_timeout + gateway.read_timeout
+        self._timeout = (gateway.connect_timeout, gateway.read_timeout)
+        self._lock = threading.RLock()  # one request at a time per gateway
+        self._session = _make_session(gateway)
+        self._info: GatewayInfo | None = None
+        self._scheme: str | None = None
+        self._tokens: TokenManager | None = None
+        self._digest: HTTPDigestAuth | None = None
+        self._session_id: str | None = None
+        self._bearer: str | None = None  # only when the gateway hands out no session cookie
+        self._renew_thread: threading.Thread | None = None
+        self._warned_unrenewable = False
+
+    # --- public API ----------------------------------------------------------------------------
+
+    @property
+    def info(self) -> GatewayInfo | None:
+        return self._info
+
+    @property
+    def token_info(self) -> TokenInfo | None:
+        return self._tokens.info if self._tokens else None
+
+    @property
+    def last_renewal_error(self) -> str | None:
+        return self._tokens.last_renewal_error if self._tokens else None
+
+    def fetch_info(self) -> GatewayInfo:
+        """Read `/info` (no auth; https, then http when no scheme is configured) and set up auth."""
+        with self._lock:
+            reply, scheme = self._with_retries(self._probe_info)
+            info = parse_info(self._checked(reply, "/info"))
+            if self._gw.serial and self._gw.serial != info.serial:
+                raise EnvoyDataError(f"{self._gw.host}: configured serial {self._gw.serial}, but the gateway "
+                                     f"there reports {info.serial}: not sending it any credentials")
+            self._setup_auth(info, scheme)
+            self._info = info
+            return info
+
+    def get(self, endpoint: str) -> bytes:
+        """GET `endpoint` (path and query) and return the body.
+
+        Raises EnvoyNotFound (404), EnvoyAuthError (refused after a new session and a renewed
+        token), AuthError/CloudAuthError (no token to be had), EnvoyUnavailable (transport,
+        timeouts, 5xx after retries; TLS failures), TLSPinError, EnvoyDataError (redirect,
+        body too large), EnvoyHTTPError (other statuses).
+        """
+        endpoint = endpoint if endpoint.startswith("/") else "/" + endpoint
+        with self._lock:
+            if self._info is None:
+                self.fetch_info()
+            if self._tokens is None:
+                return self._digest_get(endpoint)
+            return self._token_get(endpoint)
+
+    def check_jwt(self, token: str) -> str | None:
+        """Ask the gateway whether it accepts `token`; returns its session id (None if it sets no cookie).
+
+        Raises EnvoyAuthError when refused, EnvoyUnavailable when unreachable.
+        """
+        with self._lock:
+            reply = self._request("/auth/check_jwt", {"Authorization": f"Bearer {token}"})
+            if reply.status in AUTH_REFUSED or b"Invalid token" in reply.body[:200]:
+                why = f"HTTP {reply.status}" if reply.status in AUTH_REFUSED else "an 'Invalid token' page"
+                raise EnvoyAuthError(f"{self._gw.label}: the gateway refused the token at /auth/check_jwt ({why})")
+            if reply.status == 404:  # not EnvoyNotFound: the data endpoint would look absent
+                raise EnvoyHTTPError(404, f"{self._gw.label}: /auth/check_jwt: HTTP 404 (no token check on this "
+                                          "firmware?)")
+            self._checked(reply, "/auth/check_jwt")
+            return reply.session_id
+
+    def renew_token(self, force: bool = True) -> TokenInfo:
+        """Fetch a new token now (CLI `token renew`), validate it here, persist it."""
+        with self._lock:
+            if self._info is None:
+                self.fetch_info()
+        if self._tokens is None:
+            raise AuthError(f"{self._gw.label}: firmware {self._info.firmware} uses digest auth, not tokens")
+        self._tokens.renew(validate=self._open_session, force=force)
+        return self._tokens.info
+
+    def maybe_renew_token(self, block: bool = False) -> bool:
+        """Renew ahead of expiry when due (background thread unless `block`); True if one started.
+
+        Never raises: failures are logged once by the token manager and kept in `last_renewal_error`.
+        """
+        tokens = self._tokens
+        if tokens is None:
+            return False
+        if not tokens.can_renew:
+            self._warn_unrenewable(tokens)
+            return False
+        if not tokens.renewal_due() or (self._renew_thread and self._renew_thread.is_alive()):
+            return False
+        if block:
+            self._renew_quietly()
+        else:
+            self._renew_thread = threading.Thread(target=self._renew_quietly, daemon=True,
+                                                  name=f"token-renew-{self._gw.label}")
+            self._renew_thread.start()
+        return True
+
+    def close(self) -> None:
+        self._session.close()
+
+    # --- auth ----------------------------------------------------------------------------------
+
+    def _setup_auth(self, info: GatewayInfo, scheme: str) -> None:
+        changed = self._info is None or (info.firmware, scheme) != (self._info.firmware, self._scheme)
+        self._scheme = scheme
+        if changed:
+            self._session_id = self._bearer = None
+            log.info("%s: firmware %s over %s, %s auth", self._gw.label, info.firmware, scheme,
+                     "token" if info.uses_token_auth else "digest")
+        if not info.uses_token_auth:
+            self._tokens, self._digest = None, self._digest_auth(info.serial)
+            return
+        if scheme == "http" and self._gw.scheme != "http":
+            raise EnvoyError(f"{self._gw.label}: firmware {info.firmware} wants a token but answered only over "
+                             "http; not sending a token in clear text (set `scheme: http` to allow it)")
+        serial = self._gw.serial or info.serial
+        if self._tokens is None or self._tokens.serial != serial:
+            self._tokens = TokenManager(self._gw, serial, self._cloud, self._store, clock=self._clock)
+        self._digest = None
+
+    def _digest_auth(self, serial: str) -> HTTPDigestAuth:
+        user = self._gw.username if self._gw.username and "@" not in self._gw.username else "envoy"
+        password = self._gw.password if user == self._gw.username else None
+        if not password and user == "envoy":
+            password = serial[-6:]  # the gateway's default: last 6 digits of its serial
+        if not password:
+            raise EnvoyAuthError(f"{self._gw.label}: digest user {user!r} needs a password (the bridge does not "
+                                 "derive installer passwords); use user 'envoy' or set `password`")
+        return HTTPDigestAuth(user, password)
+
+    def _digest_get(self, path: str) -> bytes:
+        reply = self._request(path, {}, auth=self._digest)
+        if reply.status in AUTH_REFUSED:
+            user = self._digest.username if self._digest else "none"
+            raise EnvoyAuthError(f"{self._gw.label}: the gateway refused digest login for user {user!r} on "
+                                 f"{path} (HTTP {reply.status}): check `username` and `password`")
+        return self._checked(reply, path)
+
+    def _token_get(self, path: str) -> bytes:
+        had_session = bool(self._session_id or self._bearer)
+        reply = self._authed_request(path, fresh=not had_session)
+        if reply is None and had_session:
+            log.debug("%s %s: session refused; opening a new one", self._gw.label, path)
+            reply = self._authed_request(path, fresh=True)
+        if reply is None:
+            reply = self._with_renewed_token(path)
+        if 200 <= reply.status < 300:
+            self._tokens.confirm()
+        return self._checked(reply, path)
+
+    def _authed_request(self, path: str, fresh: bool) -> _Reply | None:
+        """One request with the session (a new one first if `fresh`); None when the gateway refuses."""
+        if fresh:
+            try:
+                self._open_session(self._tokens.token())
+            except EnvoyAuthError as err:
+                log.debug("%s", err)
+                return None
+        reply = self._request(path, self._auth_headers())
+        return None if reply.status in AUTH_REFUSED else reply
+
+    def _with_renewed_token(self, path: str) -> _Reply:
+        try:
+            self._tokens.renew(validate=self._open_session)
+        except AuthError as err:
+            raise EnvoyAuthError(f"{self._gw.label}: the gateway refused the token on {path} and it could not "
+                                 f"be renewed: {err}") from err
+        reply = self._request(path, self._auth_headers())
+        if reply.status in AUTH_REFUSED:
+            self._tokens.record_failure(f"the gateway refuses even a renewed token (HTTP {reply.status} on {path})")
+            wait = self._tokens.circuit_wait_s() / 60
+            raise EnvoyAuthError(f"{self._gw.label}: the gateway refuses the token on {path} (HTTP {reply.status}) "
+                                 f"even after a new session and a renewed token: is gateway {self._tokens.serial} "
+                                 f"registered to this Enlighten account? Next renewal in {wait:.0f} min")
+        return reply
+
+    def _open_session(self, token: str) -> None:
+        """check_jwt, then send only the session cookie (cheaper for the gateway than a JWT)."""
+        with self._lock:
+            session_id = self.check_jwt(token)
+            self._session_id = session_id
+            self._bearer = None if session_id else token
+
+    def _auth_headers(self) -> dict[str, str]:
+        if self._session_id:
+            return {"Cookie": f"{SESSION_COOKIE}={self._session_id}"}
+        return {"Authorization": f"Bearer {self._bearer}"} if self._bearer else {}
+
+    def _renew_quietly(self) -> None:
+        try:
+            self._tokens.renew(validate=self._open_session)
+        except BridgeError as err:  # the manager logged the transition; the poller keeps polling
+            log.debug("%s: proactive token renewal failed: %s", self._gw.label, err)
+        except Exception:  # a bug must not kill the thread silently, nor the poller
+            log.exception("%s: unexpected error during token renewal", self._gw.label)
+
+    def _warn_unrenewable(self, tokens: TokenManager) -> None:
+        info = tokens.info
+        if info is None or self._warned_unrenewable or not tokens.needs_renewal():
+            return
+        self._warned_unrenewable = True
+        tokens.last_renewal_error = "token near expiry and no Enlighten credentials to renew it"
+        log.warning("%s: the token expires on %s (%.0f days) and cannot be renewed without Enlighten "
+                    "credentials: paste a new token or configure `username` and `password`",
+                    self._gw.label, info.expires_iso, info.days_left(self._clock()))
+
+    # --- transport -----------------------------------------------------------------------------
+
+    def _probe_info(self) -> tuple[_Reply, str]:
+        schemes = (self._gw.scheme,) if self._gw.scheme else ("https", "http")  # firmware < 7: no https
+        causes = []
+        for scheme in schemes:
+            try:
+                return self._attempt(scheme, "/info", {}, None), scheme
+            except _Transient as err:  # never on TLS errors: no downgrade to http past a bad certificate
+                causes.append(f"{scheme}: {err}")
+        raise _Transient("; ".join(causes))
+
+    def _request(self, path: str, headers: dict[str, str], auth=None) -> _Reply:
+        return self._with_retries(self._attempt, self._scheme, path, headers, auth)
+
+    def _with_retries(self, fn, *args):
+        retrying = Retrying(
+            retry=retry_if_exception_type(_Transient),
+            stop=stop_after_attempt(MAX_ATTEMPTS) | stop_before_delay(self.retry_budget_s),
+            wait=wait_random_exponential(multiplier=1, max=10),
+            sleep=self._sleep,
+            reraise=True,
+            before_sleep=before_sleep_log(log, logging.DEBUG),
+        )
+        try:
+            return retrying(fn, *args)
+        except _Transient as err:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            raise EnvoyUnavailable(f"{err} ({attempts} attempt{'s' if attempts > 1 else ''})") from err
+
+    def _attempt(self, scheme: str | None, path: str, headers: dict[str, str], auth) -> _Reply:
+        started, where = self._monotonic(), f"{self._gw.label} {path}"
+        try:
+            resp = self._session.get(self._url(scheme, path), headers=headers, auth=auth, timeout=self._timeout,
+                                     stream=True, allow_redirects=False)
+            with closing(resp):
+                body = self._read_body(resp, started, where)
+                cookie = _session_cookie(resp) if resp.status_code == 200 else None
+        except (requests.exceptions.SSLError, urllib3.exceptions.SSLError) as err:
+            raise self._tls_error(err, where) from err
+        except (requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError) as err:
+            raise EnvoyDataError(f"{where}: body does not decode ({type(err).__name__})") from err
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                urllib3.exceptions.HTTPError, OSError) as err:
+            raise _Transient(f"{where}: {describe_transport_error(err)}") from err
+        except requests.exceptions.RequestException as err:
+            raise EnvoyError(f"{where}: {type(err).__name__}") from err
+        log.debug("%s: HTTP %d, %d bytes: %r", where, resp.status_code, len(body), body[:200])
+        if resp.status_code in RETRY_STATUSES:
+            raise _Transient(f"{where}: HTTP {resp.status_code}")
+        return _Reply(resp.status_code, body, resp.headers.get("Location"), cookie)
+
+    def _read_body(self, resp: requests.Response, started: float, where: str) -> bytes:
+        # One socket read per call (read1): a trickling gateway cannot stretch a request past the
+        # deadline, as it could with read(n), which waits for n bytes. requests' read timeout is per read.
+        raw = resp.raw
+        read = getattr(raw, "read1", None) or raw.read
+        chunks, size = [], 0
+        while True:
+            if self._monotonic() - started > self.request_deadline_s:
+                raise _Transient(f"{where}: timed out (no complete answer within {self.request_deadline_s:g} s)")
+            chunk = read(READ_CHUNK, decode_content=True)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise EnvoyDataError(f"{where}: body too large (over {MAX_BODY_BYTES // 1024} KiB)")
+            chunks.append(chunk)
+
+    def _tls_error(self, err: BaseException, where: str) -> EnvoyError:
+        text = str(err)
+        if self._gw.fingerprint and "Fingerprints did not match" in text:
+            got = re.search(r'got "([0-9a-fA-F:]+)"', text)
+            return TLSPinError(f"{where}: certificate fingerprint mismatch: expected {self._gw.fingerprint}, got "
+                               f"{got.group(1) if got else 'another certificate'}. Nothing was sent. If the "
+                               "certificate changed legitimately (firmware update), check it and update `fingerprint`")
+        hint = "" if self._gw.fingerprint or self._gw.insecure else (
+            "; pin the gateway's certificate with `fingerprint` (--print-envoy-fingerprint) or set `insecure: true`")
+        return EnvoyUnavailable(f"{where}: {describe_transport_error(err)}{hint}")
+
+    def _checked(self, reply: _Reply, path: str) -> bytes:
+        status, where = reply.status, f"{self._gw.label} {path}"
+        if 200 <= status < 300:
+            return reply.body
+        if 300 <= status < 400:
+            raise EnvoyDataError(f"{where}: HTTP {status} redirect to {_safe_url(reply.location)!r} (not followed)")
+        if status == 404:
+            raise EnvoyNotFound(f"{where}: HTTP 404 (the gateway does not have this endpoint)")
+        if status in AUTH_REFUSED:
+            raise EnvoyAuthError(f"{where}: HTTP {status}")
+        if status < 500:
+            raise EnvoyHTTPError(status, f"{where}: HTTP {status}")
+        raise EnvoyUnavailable(f"{where}: HTTP {status}")  # 502/503/504 were retried before this
+
+    def _url(self, scheme: str | None, path: str) -> str:
+        host, port = split_host(self._gw.host)
+        host = f"[{host}]" if ":" in host else host
+        port = self._gw.port or port
+        return f"{scheme or 'https'}://{host}{f':{port}' if port else ''}{path}"
+
+
+def _safe_url(url: str | None) -> str:
+    """A redirect target for a message: scheme, host and path only (a query could carry a session)."""
+    parts = urlsplit(url or "?")
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"[:100] if parts.netloc else parts.path[:100]
+
+
+def _session_cookie(resp: requests.Response) -> str | None:
+    headers = resp.raw.headers
+    values = headers.getlist("Set-Cookie") if hasattr(headers, "getlist") else [resp.headers.get("Set-Cookie", "")]
+    for value in values:
+        jar = SimpleCookie()
+        try:
+            jar.load(value)
+        except CookieError:
+            continue
+        if SESSION_COOKIE in jar and jar[SESSION_COOKIE].value:
+            return jar[SESSION_COOKIE].value
+    return None
+
+
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """The session cookie is kept by hand and sent only where meant; the jar stores nothing."""
+
+    def set_ok(self, cookie, request):
+        return False
+
+
+def _make_session(gateway: GatewayConfig) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # a LAN device: no proxies, no .netrc credentials
+    session.cookies.set_policy(_NoCookies())
+    session.headers["Accept"] = "application/json"
+    if gateway.fingerprint:
+        session.verify = False  # CA checks off: the adapter's fingerprint check replaces them
+        session.mount("https://", _PinnedAdapter(gateway.fingerprint))
+    elif gateway.insecure:
+        session.verify = False
+        session.mount("https://", _InsecureAdapter())
+        log.warning("%s: TLS certificate checks are OFF for this gateway (`insecure: true`); pin its "
+                    "certificate with `fingerprint` instead (--print-envoy-fingerprint)", gateway.label)
+    return session
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """Trusts exactly one certificate: urllib3 checks its SHA-256 (and then counts it verified)."""
+
+    def __init__(self, fingerprint: str):
+        self._fingerprint = fingerprint
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs.update(assert_fingerprint=self._fingerprint, cert_reqs="CERT_NONE")
+        super().init_poolmanager(*args, **kwargs)
+
+
+class _UnverifiedHTTPSPool(HTTPSConnectionPool):
+    """urllib3 warns on every unverified request; this user opted out explicitly and got one WARNING."""
+
+    def _validate_conn(self, conn) -> None:
+        # What HTTPSConnectionPool._validate_conn does (urllib3 2.x; `sock` for 1.26), minus the warning.
+        if getattr(conn, "is_closed", getattr(conn, "sock", None) is None):
+            conn.connect()
+
+
+class _InsecureAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["cert_reqs"] = "CERT_NONE"
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": HTTPConnectionPool, "https": _UnverifiedHTTPSPool}
+
+
+def split_host(text: str) -> tuple[str, int | None]:
+    """"name", "1.2.3.4", "fe80::1", "[fe80::1]", each optionally with ":port" -> (host, port)."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        return host, int(port) if port.isdigit() else None
+    return text, None  # a name, IPv4, or a bare IPv6 address
+
+
+def fetch_fingerprint(host: str, port: int = 443, timeout: float = 10) -> str:
+    """SHA-256 of the gateway's certificate (DER), lower-case hex: for trust on first use.
+
+    `host` may carry its own port ("envoy.local:8443", "[fe80::1]:443"); that one wins.
+    """
+    host, own_port = split_host(host)
+    port = own_port or port
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # we only read the certificate, to show it to the user
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock, \
+                context.wrap_socket(sock, server_hostname=None if _is_ip(host) else host) as tls:
+            der = tls.getpeercert(binary_form=True)
+    except OSError as err:
+        raise EnvoyUnavailable(f"{host}:{port}: {describe_transport_error(err)}") from err
+    if not der:
+        raise EnvoyUnavailable(f"{host}:{port}: no certificate presented")
+    return hashlib.sha256(der).hexdigest()
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
+    except OSError:
+        return False
+    return True
