@@ -135,8 +135,11 @@ class EnvoyClient:
             self._info = info
             return info
 
-    def get(self, endpoint: str) -> bytes:
+    def get(self, endpoint: str, probing: bool = False) -> bytes:
         """GET `endpoint` (path and query) and return the body.
+
+        With `probing`, a 401/403 that a new session does not cure means "this endpoint is not
+        for this token" (some need an installer token): EnvoyHTTPError, and no token renewal.
 
         Raises EnvoyNotFound (404), EnvoyAuthError (refused after a new session and a renewed
         token), AuthError/CloudAuthError (no token to be had), EnvoyUnavailable (transport,
@@ -148,8 +151,8 @@ class EnvoyClient:
             if self._info is None:
                 self.fetch_info()
             if self._tokens is None:
-                return self._digest_get(endpoint)
-            return self._token_get(endpoint)
+                return self._digest_get(endpoint, probing)
+            return self._token_get(endpoint, probing)
 
     def check_jwt(self, token: str) -> str | None:
         """Ask the gateway whether it accepts `token`; returns its session id (None if it sets no cookie).
@@ -231,20 +234,24 @@ class EnvoyClient:
                                  "derive installer passwords); use user 'envoy' or set `password`")
         return HTTPDigestAuth(user, password)
 
-    def _digest_get(self, path: str) -> bytes:
+    def _digest_get(self, path: str, probing: bool) -> bytes:
         reply = self._request(path, {}, auth=self._digest)
+        if reply.status in AUTH_REFUSED and probing:
+            raise EnvoyHTTPError(reply.status, f"{self._gw.label} {path}: HTTP {reply.status} (not for this user)")
         if reply.status in AUTH_REFUSED:
             user = self._digest.username if self._digest else "none"
             raise EnvoyAuthError(f"{self._gw.label}: the gateway refused digest login for user {user!r} on "
                                  f"{path} (HTTP {reply.status}): check `username` and `password`")
         return self._checked(reply, path)
 
-    def _token_get(self, path: str) -> bytes:
+    def _token_get(self, path: str, probing: bool) -> bytes:
         had_session = bool(self._session_id or self._bearer)
         reply = self._authed_request(path, fresh=not had_session)
         if reply is None and had_session:
             log.debug("%s %s: session refused; opening a new one", self._gw.label, path)
             reply = self._authed_request(path, fresh=True)
+        if reply is None and probing:
+            raise EnvoyHTTPError(401, f"{self._gw.label} {path}: refused for this token (not available to it)")
         if reply is None:
             reply = self._with_renewed_token(path)
         if 200 <= reply.status < 300:

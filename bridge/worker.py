@@ -60,11 +60,15 @@ class EnvoyWorker:
             log.info("Gateway %s: firmware changed from %s to %s; probing endpoints again",
                      info.serial, self.info.firmware, info.firmware)
         self.info = info
-        probed = {}
+        probed, refused = {}, []
         for endpoint in model.CANDIDATE_ENDPOINTS:
-            parsed = self._probe(endpoint)
+            parsed = self._probe(endpoint, refused)
             if parsed is not None:
                 probed[endpoint] = parsed
+        if refused and not probed:
+            # Every endpoint refused us: the token itself is the problem, not the endpoints.
+            # A normal read goes through session renewal and token renewal, or says why not.
+            probed[refused[0]] = self._read(refused[0])
         active = model.select_endpoints(info, probed)
         self.groups = group_endpoints(active)
         self.parsed = {ep: parsed for ep, parsed in probed.items() if ep in active}
@@ -74,18 +78,20 @@ class EnvoyWorker:
         for group in self.schedule.next_due:  # the probe just read everything once
             self.schedule.done(group, self._monotonic())
 
-    def _probe(self, endpoint: str):
+    def _probe(self, endpoint: str, refused: list[str]):
         """Parsed body, or None when the gateway lacks this endpoint or answers nonsense."""
         try:
-            return self._read(endpoint)
+            return self._read(endpoint, probing=True)
         except (EnvoyUnavailable, AuthError, TLSPinError):
             raise
         except EnvoyError as err:  # 404, 401 on an optional endpoint, bad data: absent
+            if getattr(err, "status", None) in (401, 403):
+                refused.append(endpoint)
             log.debug("Gateway %s: %s is not available here (%s)", self.serial, endpoint, err)
             return None
 
-    def _read(self, endpoint: str):
-        body = self.client.get(endpoint)
+    def _read(self, endpoint: str, probing: bool = False):
+        body = self.client.get(endpoint, probing=probing)
         return model.ENDPOINTS[endpoint](model.decode_json(endpoint, body))
 
     # --- one cycle ----------------------------------------------------------------------
@@ -109,11 +115,11 @@ class EnvoyWorker:
             self.setup()
         self.client.maybe_renew_token()
 
-    def _note_bad_endpoint(self, endpoint: str, err: Exception) -> None:
+    def _note_bad_endpoint(self, endpoint: str, err: Exception, what: str = "") -> None:
         self.diagnostics["errors"] += 1
         if endpoint not in self._bad_endpoints:
             self._bad_endpoints.add(endpoint)
-            log.warning("Gateway %s: bad data from %s, skipping it: %s", self.serial, endpoint, err)
+            log.warning("Gateway %s: %s: %s", self.serial, what or f"bad data from {endpoint}, skipping it", err)
 
     def _note_good_endpoint(self, endpoint: str) -> None:
         if endpoint in self._bad_endpoints:
@@ -127,7 +133,7 @@ class EnvoyWorker:
         try:
             state = model.build_state(self.info, self.parsed, self._wall())
         except EnvoyDataError as err:
-            self._note_bad_endpoint("state", err)
+            self._note_bad_endpoint("state", err, "no usable data")
             return False
         self._note_good_endpoint("state")
         payload = state.as_payload()

@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 
 from tests.mqtt_helpers import Mosquitto
@@ -8,3 +10,13 @@ def mosquitto(tmp_path):
     broker = Mosquitto(tmp_path).start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture(autouse=True)
+def restore_logging():
+    """The CLI configures the root logger; give every test the state it started with."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
