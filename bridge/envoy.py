@@ -11,12 +11,8 @@ renewed token second; older firmware uses HTTP digest.
 
 from __future__ import annotations
 
-import hashlib
-import http.cookiejar
 import logging
 import re
-import socket
-import ssl
 import threading
 import time
 from contextlib import closing
@@ -27,7 +23,6 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 from requests.auth import HTTPDigestAuth
 from tenacity import (
     Retrying,
@@ -37,7 +32,6 @@ from tenacity import (
     stop_before_delay,
     wait_random_exponential,
 )
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from bridge.auth import TokenInfo, TokenManager, TokenStore
 from bridge.cloud import EnphaseCloud, describe_transport_error
@@ -53,6 +47,7 @@ from bridge.errors import (
     TLSPinError,
 )
 from bridge.model.info import GatewayInfo, parse_info
+from bridge.tls import make_session, split_host
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +94,7 @@ class EnvoyClient:
         self.request_deadline_s = gateway.connect_timeout + gateway.read_timeout
         self._timeout = (gateway.connect_timeout, gateway.read_timeout)
         self._lock = threading.RLock()  # one request at a time per gateway
-        self._session = _make_session(gateway)
+        self._session = make_session(gateway)
         self._info: GatewayInfo | None = None
         self._scheme: str | None = None
         self._tokens: TokenManager | None = None
@@ -391,7 +386,7 @@ class EnvoyClient:
                                f"{got.group(1) if got else 'another certificate'}. Nothing was sent. If the "
                                "certificate changed legitimately (firmware update), check it and update `fingerprint`")
         hint = "" if self._gw.fingerprint or self._gw.insecure else (
-            "; pin the gateway's certificate with `fingerprint` (--print-envoy-fingerprint) or set `insecure: true`")
+            "; pin the gateway's certificate with `fingerprint` (envoy-mqtt-bridge fingerprint HOST) or set `insecure: true`")
         return EnvoyUnavailable(f"{where}: {describe_transport_error(err)}{hint}")
 
     def _checked(self, reply: _Reply, path: str) -> bytes:
@@ -433,94 +428,3 @@ def _session_cookie(resp: requests.Response) -> str | None:
         if SESSION_COOKIE in jar and jar[SESSION_COOKIE].value:
             return jar[SESSION_COOKIE].value
     return None
-
-
-class _NoCookies(http.cookiejar.DefaultCookiePolicy):
-    """The session cookie is kept by hand and sent only where meant; the jar stores nothing."""
-
-    def set_ok(self, cookie, request):
-        return False
-
-
-def _make_session(gateway: GatewayConfig) -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # a LAN device: no proxies, no .netrc credentials
-    session.cookies.set_policy(_NoCookies())
-    session.headers["Accept"] = "application/json"
-    if gateway.fingerprint:
-        session.verify = False  # CA checks off: the adapter's fingerprint check replaces them
-        session.mount("https://", _PinnedAdapter(gateway.fingerprint))
-    elif gateway.insecure:
-        session.verify = False
-        session.mount("https://", _InsecureAdapter())
-        log.warning("%s: TLS certificate checks are OFF for this gateway (`insecure: true`); pin its "
-                    "certificate with `fingerprint` instead (--print-envoy-fingerprint)", gateway.label)
-    return session
-
-
-class _PinnedAdapter(HTTPAdapter):
-    """Trusts exactly one certificate: urllib3 checks its SHA-256 (and then counts it verified)."""
-
-    def __init__(self, fingerprint: str):
-        self._fingerprint = fingerprint
-        super().__init__()
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs.update(assert_fingerprint=self._fingerprint, cert_reqs="CERT_NONE")
-        super().init_poolmanager(*args, **kwargs)
-
-
-class _UnverifiedHTTPSPool(HTTPSConnectionPool):
-    """urllib3 warns on every unverified request; this user opted out explicitly and got one WARNING."""
-
-    def _validate_conn(self, conn) -> None:
-        # What HTTPSConnectionPool._validate_conn does (urllib3 2.x; `sock` for 1.26), minus the warning.
-        if getattr(conn, "is_closed", getattr(conn, "sock", None) is None):
-            conn.connect()
-
-
-class _InsecureAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["cert_reqs"] = "CERT_NONE"
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": HTTPConnectionPool, "https": _UnverifiedHTTPSPool}
-
-
-def split_host(text: str) -> tuple[str, int | None]:
-    """"name", "1.2.3.4", "fe80::1", "[fe80::1]", each optionally with ":port" -> (host, port)."""
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
-    if text.count(":") == 1:
-        host, _, port = text.partition(":")
-        return host, int(port) if port.isdigit() else None
-    return text, None  # a name, IPv4, or a bare IPv6 address
-
-
-def fetch_fingerprint(host: str, port: int = 443, timeout: float = 10) -> str:
-    """SHA-256 of the gateway's certificate (DER), lower-case hex: for trust on first use.
-
-    `host` may carry its own port ("envoy.local:8443", "[fe80::1]:443"); that one wins.
-    """
-    host, own_port = split_host(host)
-    port = own_port or port
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # we only read the certificate, to show it to the user
-    try:
-        with socket.create_connection((host, port), timeout=timeout) as sock, \
-                context.wrap_socket(sock, server_hostname=None if _is_ip(host) else host) as tls:
-            der = tls.getpeercert(binary_form=True)
-    except OSError as err:
-        raise EnvoyUnavailable(f"{host}:{port}: {describe_transport_error(err)}") from err
-    if not der:
-        raise EnvoyUnavailable(f"{host}:{port}: no certificate presented")
-    return hashlib.sha256(der).hexdigest()
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
-    except OSError:
-        return False
-    return True

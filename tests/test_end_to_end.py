@@ -4,7 +4,6 @@ Mosquitto, the bridge's command line, and a real paho subscriber reading the ret
 from __future__ import annotations
 
 import json
-import os
 import signal
 import stat
 import subprocess

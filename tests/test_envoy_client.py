@@ -24,7 +24,7 @@ import urllib3
 from bridge.auth import DAY_S, TokenStore
 from bridge.cloud import EnphaseCloud
 from bridge.config import CloudConfig, GatewayConfig
-from bridge.envoy import MAX_BODY_BYTES, EnvoyClient, EnvoyHTTPError, fetch_fingerprint
+from bridge.envoy import MAX_BODY_BYTES, EnvoyClient, EnvoyHTTPError
 from bridge.errors import (
     AuthError,
     CloudAuthError,
@@ -36,6 +36,7 @@ from bridge.errors import (
     EnvoyUnavailable,
     TLSPinError,
 )
+from bridge.tls import fetch_fingerprint
 
 SERIAL = "122233445566"
 HOST = "envoy.test"

@@ -6,7 +6,6 @@ import json
 import threading
 from pathlib import Path
 
-import pytest
 
 from bridge.config import Config, GatewayConfig, PollIntervals
 from bridge.errors import EnvoyDataError, EnvoyNotFound, EnvoyUnavailable
