@@ -16,7 +16,7 @@ from bridge import __version__, discovery, model
 from bridge.auth import TokenStore
 from bridge.cloud import EnphaseCloud
 from bridge.config import Config, GatewayConfig
-from bridge.endpoints import Schedule, group_endpoints
+from bridge.endpoints import GROUPS, Schedule, group_endpoints
 from bridge.envoy import EnvoyClient
 from bridge.errors import AuthError, BridgeError, EnvoyDataError, EnvoyError, EnvoyUnavailable, TLSPinError
 
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 # Full-jitter backoff while the gateway is unreachable: first retry within 10 s, then doubling
 # up to 5 min, so a rebooting gateway (or the nightly 23:00 reset) is not hammered.
 BACKOFF_BASE_S, BACKOFF_CAP_S, BACKOFF_MIN_S = 10.0, 300.0, 2.0
+RETRY_SHARE = 0.8
 
 
 class EnvoyWorker:
@@ -33,6 +34,8 @@ class EnvoyWorker:
         self.gateway, self.config, self.publisher = gateway, config, publisher
         self.client = client or EnvoyClient(gateway, EnphaseCloud(config.cloud),
                                             TokenStore(gateway.token_cache))
+        # Retries stay inside the fastest poll interval; longer outages are the backoff's job.
+        self.client.retry_budget_s = RETRY_SHARE * min(getattr(config.poll, g) for g in GROUPS)
         self._monotonic, self._wall, self._rng = monotonic, wall, rng
         self.info = None
         self.groups: dict[str, tuple[str, ...]] = {}
