@@ -83,6 +83,7 @@ class MqttConfig:
     qos: int = 1
     keepalive: int = 60
     max_queued_messages: int = 10000  # bounds memory while the broker is away
+    republish_interval: float = 300.0  # unchanged values are sent again this often
 
 
 @dataclass(frozen=True, slots=True)

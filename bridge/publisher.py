@@ -29,23 +29,25 @@ BIRTH_DELAY_MAX_S = 5.0
 
 class Publisher:
     def __init__(self, cfg: MqttConfig, ha: HomeAssistantConfig, *,
-                 birth_delay_max: float = BIRTH_DELAY_MAX_S, rng=random.uniform):
+                 birth_delay_max: float = BIRTH_DELAY_MAX_S, rng=random.uniform, clock=time.monotonic):
         self.cfg, self.ha = cfg, ha
         self.availability_topic = f"{cfg.base_topic}/bridge/availability"
-        self._birth_delay_max, self._rng = birth_delay_max, rng
+        self._birth_delay_max, self._rng, self._clock = birth_delay_max, rng, clock
         self._lock = threading.Lock()  # guards the pending-ack set; never held around paho calls
         # Serialises "store + send" against the reconnect replay, so a message is neither
         # lost nor sent twice when a state arrives while on_connect replays the store.
         self._send_lock = threading.RLock()
         self._discovery: dict[str, str] = {}  # topic -> payload ("" = removal, sent once)
         self._state: dict[str, str] = {}
+        # Change-only publishing: what was last sent per topic (its comparison key) and when.
+        self._sent: dict[str, tuple[str, float]] = {}
         self._owners: dict[str, set[str]] = {}  # owner -> discovery topics it announced
         self._pending: set[int] = set()  # mids of QoS>0 publishes not yet acknowledged
         self._acked = threading.Condition(self._lock)
         self._connected = threading.Event()
         self._birth_timer: threading.Timer | None = None
         self._failure_logged = False
-        self.stats = {"published": 0, "skipped_offline": 0, "connects": 0}
+        self.stats = {"published": 0, "unchanged": 0, "skipped_offline": 0, "connects": 0}
         self._client = self._make_client()
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -94,11 +96,24 @@ class Publisher:
 
     # --- publishing ---------------------------------------------------------------------
 
-    def publish_state(self, topic: str, payload: str) -> None:
-        """Record and send a retained state message."""
+    def publish_state(self, topic: str, payload: str, compare: str | None = None) -> None:
+        """Record a retained state message and send it if it changed.
+
+        `compare` is what counts as "changed" (default: the payload itself), so a caller can
+        leave out fields that move on every poll, like a timestamp. An unchanged message is
+        still sent once every `republish_interval`, so late subscribers and expiring HA
+        entities keep seeing it; quiet nights cost almost nothing.
+        """
+        key = payload if compare is None else compare
         with self._send_lock:
             self._state[topic] = payload
-            self._send(topic, payload)
+            last = self._sent.get(topic)
+            now = self._clock()
+            if self.connected and last and last[0] == key and now - last[1] < self.cfg.republish_interval:
+                self.stats["unchanged"] += 1
+                return
+            if self._send(topic, payload):
+                self._sent[topic] = (key, now)
 
     def sync_discovery(self, owner: str, configs: dict[str, str]) -> None:
         """Announce `owner`'s entities: new or changed configs are sent, vanished ones removed.
@@ -127,16 +142,17 @@ class Publisher:
                 self._acked.wait(left)
         return True
 
-    def _send(self, topic: str, payload: str) -> None:
+    def _send(self, topic: str, payload: str) -> bool:
         if not self.connected:
             self.stats["skipped_offline"] += 1  # kept in the store, sent on reconnect
-            return
+            return False
         info = self._client.publish(topic, payload, qos=self.cfg.qos, retain=True)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             log.debug("MQTT: publish to %s not queued (%s)", topic, mqtt.error_string(info.rc))
-            return
+            return False
         self.stats["published"] += 1
         self._track(info)
+        return True
 
     def _track(self, info: mqtt.MQTTMessageInfo) -> None:
         with self._lock:

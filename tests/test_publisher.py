@@ -128,3 +128,22 @@ def test_home_assistant_birth_triggers_a_republish_and_other_payloads_do_not(mos
     helper.disconnect()
     assert count() == 2
     pub.stop()
+
+
+def test_unchanged_states_are_sent_again_only_after_the_republish_interval(mosquitto, sub):
+    now = [0.0]
+    cfg = MqttConfig(host=mosquitto.host, port=mosquitto.port, client_id=f"bridge-test-{free_port()}",
+                     base_topic="t", republish_interval=300)
+    pub = Publisher(cfg, HomeAssistantConfig(), clock=lambda: now[0])
+    pub.start()
+    assert pub.wait_connected(5)
+    for second in range(0, 600, 10):  # one poll every 10 s for 10 minutes
+        now[0] = float(second)
+        pub.publish_state("t/gw/state", f'{{"time":{second},"v":1}}', compare='{"v":1}')
+    pub.publish_state("t/gw/state", '{"time":600,"v":2}', compare='{"v":2}')
+    assert pub.flush(5)
+    wait_for(lambda: sub.get("t/gw/state") == b'{"time":600,"v":2}', message="the change")
+    sent = [p for t, p in sub.history if t == "t/gw/state"]
+    assert sent == [b'{"time":0,"v":1}', b'{"time":300,"v":1}', b'{"time":600,"v":2}']
+    assert pub.stats["unchanged"] == 58
+    pub.stop()
