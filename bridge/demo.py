@@ -1,13 +1,16 @@
 """`envoy-mqtt-bridge demo`: the simulated gateway, a broker and the bridge, in one command.
 
 It uses the MQTT broker at --broker when one answers there, otherwise it starts the embedded
-one on that address, so Home Assistant, Node-RED or mosquitto_sub can connect to it.
+one on that address (when the address is on this machine), so Home Assistant, Node-RED or
+mosquitto_sub can connect to it. The simulated gateway is, by default, a living three-phase
+system with batteries and an IQ System Controller whose day runs 60 times faster than real
+time; on a terminal, keys trigger a grid outage, a reboot and other events.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import select
 import signal
 import socket
 import sys
@@ -16,18 +19,29 @@ import threading
 import time
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
-
-from bridge.config import CloudConfig, Config, GatewayConfig, MqttConfig
+from bridge.config import CloudConfig, Config, GatewayConfig, MqttConfig, PollIntervals
+from bridge.demo_view import LiveView
 
 log = logging.getLogger(__name__)
-REFRESH_S = 2.0
+REFRESH_S = 1.0
+# A simulator is no real gateway: poll it faster so the view moves (still >= 5 s, as advised).
+DEMO_POLL = PollIntervals(meters=5.0, grid=5.0, energy=15.0, inverters=60.0, batteries=10.0, info=600.0)
+LOCAL_HOSTS = ("", "localhost", "0.0.0.0", "::", "::1")
+# Demo keys -> (event, parameters): short outages so that a demo stays a demo.
+KEY_EVENTS = {
+    "o": ("grid_outage", {}), "r": ("grid_restore", {}),
+    "b": ("reboot", {"refuse_s": 20, "unavailable_s": 15}), "f": ("firmware_update", {}),
+    "s": ("slow", {"delay_s": 4, "duration_s": 30}), "m": ("malformed", {"count": 3}),
+    "t": ("revoke_token", {}), "n": ("nightly", {}), "c": ("clear", {}),
+}
 
 
 def add_arguments(parser) -> None:
+    from bridge.simulator.cli import add_scenario_arguments
     parser.add_argument("--broker", default="127.0.0.1:1883",
                         help="MQTT broker host:port; started embedded when none answers (default 127.0.0.1:1883)")
-    parser.add_argument("--capture", default=None, help="serve this capture folder instead of the built-in system")
+    parser.add_argument("--capture", default=None, help="serve this capture folder instead of a living scenario")
+    add_scenario_arguments(parser, default_factor=60.0, default_start="10:00")
     parser.add_argument("--base-topic", default="envoy")
     parser.add_argument("--log-level", default="WARNING")
     parser.add_argument("--plain", action="store_true", help="print lines instead of a refreshing view")
@@ -36,24 +50,50 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from bridge.redaction import setup_logging
     setup_logging(args.log_level.upper())
-    host, _, port = args.broker.rpartition(":")
-    host, port = host or "127.0.0.1", int(port or 1883)
+    host, port = parse_broker(args.broker)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    with tempfile.TemporaryDirectory(prefix="envoy-demo-") as workdir, _Stack() as stack:
-        broker_note = stack.broker(host, port)
-        sim = stack.simulator(args.capture)
-        config = demo_config(sim, host, port, args.base_topic, Path(workdir))
-        stack.bridge(config, stop)
-        view = LiveView(host, port, args.base_topic, plain=args.plain or not sys.stdout.isatty())
-        stack.push(view.close)
-        print(f"MQTT broker: {host}:{port} ({broker_note}); point Home Assistant or Node-RED at it.")
-        print(f"Simulated gateway: {sim.envoy_url} (serial {sim.serial}). Ctrl-C stops everything.")
-        while not stop.wait(REFRESH_S):
-            view.show()
+    plain = args.plain or not sys.stdout.isatty()
+    try:
+        with tempfile.TemporaryDirectory(prefix="envoy-demo-") as workdir, _Stack() as stack:
+            broker_note = stack.broker(host, port)
+            sim = stack.simulator(args)
+            bridge = stack.bridge(demo_config(sim, host, port, args.base_topic, Path(workdir)), stop)
+            keys = not plain and sys.stdin is not None and sys.stdin.isatty()
+            view = LiveView(host, port, args.base_topic, plain, sim=sim, broker_note=broker_note, keys=keys)
+            stack.push(view.close)
+            _intro(sim, host, port, broker_note, args.base_topic)
+            if keys:
+                stack.push(KeyReader(sim, stop).start())
+            stack.push(stop.set)  # whatever ends the loop, the workers stop first
+            while not stop.wait(REFRESH_S):
+                if bridge is not None:
+                    bridge.tick()  # what `run` does every second: MQTT reminders, health file
+                view.show()
+    except (OSError, ValueError) as err:
+        print(f"demo: {err}", file=sys.stderr)
+        return 1
     print("\nstopped")
     return 0
+
+
+def parse_broker(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host:  # "broker" alone, or ":1883"
+        host, port = (text, "") if not text.startswith(":") else ("", port)
+    try:
+        return host.strip("[]") or "127.0.0.1", int(port or 1883)
+    except ValueError:
+        raise ValueError(f"--broker must be host:port, not {text!r}") from None
+
+
+def _intro(sim, host: str, port: int, broker_note: str, base: str) -> None:
+    print(f"MQTT broker: {host}:{port} ({broker_note}); point Home Assistant or Node-RED at it.")
+    print(f"Watch it: mosquitto_sub -h {host} -p {port} -t '{base}/#' -v")
+    what = f"scenario {sim.scenario.name}, clock x{sim.clock.factor:g}" if sim.scenario else "capture"
+    print(f"Simulated gateway: {sim.envoy_url} (serial {sim.serial}, {what}). Ctrl-C stops everything.",
+          flush=True)
 
 
 def demo_config(sim, host: str, port: int, base_topic: str, workdir: Path) -> Config:
@@ -62,19 +102,27 @@ def demo_config(sim, host: str, port: int, base_topic: str, workdir: Path) -> Co
                             password=sim.cloud_password, fingerprint=sim.fingerprint,
                             token_cache=workdir / "token.jwt")
     return Config(gateways=(gateway,),
-                  mqtt=MqttConfig(host=host, port=port, base_topic=base_topic,
+                  mqtt=MqttConfig(host=_connect_host(host), port=port, base_topic=base_topic,
                                   client_id=f"envoy-mqtt-bridge-demo-{int(time.time())}"),
                   cloud=CloudConfig(enlighten_url=sim.cloud_url, entrez_url=sim.cloud_url,
                                     ca_file=sim.ca_file),
-                  cache_dir=workdir)
+                  poll=DEMO_POLL, cache_dir=workdir)
+
+
+def _connect_host(host: str) -> str:
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
 
 
 def broker_answers(host: str, port: int) -> bool:
     try:
-        socket.create_connection((host, port), timeout=1).close()
+        socket.create_connection((_connect_host(host), port), timeout=1).close()
         return True
     except OSError:
         return False
+
+
+def is_local(host: str) -> bool:
+    return host in LOCAL_HOSTS or host.startswith("127.")
 
 
 class _Stack:
@@ -84,7 +132,7 @@ class _Stack:
         self._closers = []
 
     def push(self, closer) -> None:
-        self._closers.append(closer)
+        self._closers.append(closer.stop if hasattr(closer, "stop") else closer)
 
     def __enter__(self):
         return self
@@ -99,75 +147,80 @@ class _Stack:
     def broker(self, host: str, port: int) -> str:
         if broker_answers(host, port):
             return "existing broker"
+        if not is_local(host):
+            return "external broker, not answering yet: the bridge keeps trying"
         from bridge.broker import EmbeddedBroker
         broker = EmbeddedBroker(host, port)
         broker.start()
         self.push(broker.stop)
         return "embedded broker"
 
-    def simulator(self, capture):
-        from bridge.simulator.core import Simulator
-        sim = Simulator(capture).start()
+    def simulator(self, args):
+        from bridge.simulator.cli import build_simulator
+        sim = build_simulator(args).start()
         self.push(sim.stop)
         return sim
 
-    def bridge(self, config: Config, stop: threading.Event) -> None:
+    def bridge(self, config: Config, stop: threading.Event):
+        """The bridge as `run` starts it; returns something to tick once a second, or None."""
+        try:
+            from bridge.app import Bridge
+        except ImportError:  # older layout: publisher and workers by hand
+            return self._bridge_parts(config, stop)
+        bridge = Bridge(config)
+        bridge.start()
+        self.push(lambda: bridge.stop(3.0))
+        return bridge if callable(getattr(bridge, "tick", None)) else None
+
+    def _bridge_parts(self, config: Config, stop: threading.Event) -> None:
         from bridge.publisher import Publisher
         from bridge.worker import EnvoyWorker
         publisher = Publisher(config.mqtt, config.homeassistant)
         workers = [EnvoyWorker(gw, config, publisher) for gw in config.gateways]
         publisher.start()
         self.push(lambda: publisher.stop(3.0))
-        for worker in workers:
-            threading.Thread(target=worker.run, args=(stop,), daemon=True).start()
+        threads = [threading.Thread(target=w.run, args=(stop,), name="demo-worker", daemon=True)
+                   for w in workers]
+        for thread in threads:
+            thread.start()
+        self.push(lambda: [t.join(2.0) for t in threads])  # after `stop` is set, before the rest
 
 
-class LiveView:
-    """Subscribes to the bridge's topics and shows a compact summary of what flows."""
+class KeyReader:
+    """Single keys on a terminal trigger simulator events; the terminal is restored on stop."""
 
-    def __init__(self, host: str, port: int, base_topic: str, plain: bool):
-        self.base, self.plain = base_topic, plain
-        self.states: dict[str, dict] = {}
-        self.count = 0
-        self.topics: set[str] = set()
-        self._lock = threading.Lock()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"envoy-demo-view-{time.time_ns()}")
-        self.client.on_connect = lambda c, *_: c.subscribe([(f"{base_topic}/#", 0), ("homeassistant/#", 0)])
-        self.client.on_message = self._on_message
-        self.client.connect_async(host, port)
-        self.client.loop_start()
+    def __init__(self, sim, stop: threading.Event):
+        self.sim, self.stop_event = sim, stop
+        self._saved = None
+        self._done = threading.Event()
 
-    def _on_message(self, client, userdata, message):
-        with self._lock:
-            self.count += 1
-            self.topics.add(message.topic)
-            if message.topic.endswith("/state"):
+    def start(self) -> "KeyReader":
+        import termios
+        import tty
+        fd = sys.stdin.fileno()
+        self._saved = termios.tcgetattr(fd)
+        tty.setcbreak(fd)
+        threading.Thread(target=self._loop, args=(fd,), name="demo-keys", daemon=True).start()
+        return self
+
+    def _loop(self, fd: int) -> None:
+        import os
+        while not self._done.is_set():
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if not ready:
+                continue
+            key = os.read(fd, 1).decode(errors="ignore").lower()
+            if key == "q":
+                self.stop_event.set()
+            elif key in KEY_EVENTS:
+                name, params = KEY_EVENTS[key]
                 try:
-                    self.states[message.topic.split("/")[-2]] = json.loads(message.payload)
-                except ValueError:
-                    pass
+                    self.sim.trigger(name, **params)
+                except ValueError as err:  # e.g. a grid event on a capture
+                    log.warning("demo: %s", err)
 
-    def show(self) -> None:
-        with self._lock:
-            lines = [f"messages: {self.count}  topics: {len(self.topics)}"]
-            lines += [summary(serial, state) for serial, state in sorted(self.states.items())]
-        text = "\n".join(lines)
-        print(text if self.plain else f"\x1b[H\x1b[J{text}", flush=True)
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
-
-
-def summary(serial: str, state: dict) -> str:
-    def watts(section, key="power_w"):
-        value = state.get(section, {}).get(key)
-        return "   -   " if value is None else f"{value:>6.0f} W"
-    grid = state.get("grid", {})
-    parts = [f"{serial}: production {watts('production')}", f"consumption {watts('consumption')}",
-             f"grid import {watts('grid', 'import_power_w')}", f"export {watts('grid', 'export_power_w')}",
-             f"grid {grid.get('status', 'unknown')}"]
-    soc = state.get("battery", {}).get("soc_pct")
-    if soc is not None:
-        parts.append(f"battery {soc:.0f} %")
-    return "  ".join(parts)
+    def stop(self) -> None:
+        import termios
+        self._done.set()
+        if self._saved is not None:
+            termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, self._saved)

@@ -120,17 +120,23 @@ def rewrite_info(body: bytes, serial: str | None, web_tokens: bool | None) -> by
 
 
 class EnvoyApp:
-    """Order of checks: count, injected fault, /info (open), check_jwt, auth, source."""
+    """Order of checks: count, injected fault or scenario condition, /info (open), check_jwt,
+    auth, source (its JSON possibly mangled by a malformed-bodies event)."""
 
     def __init__(self, source: Source, auth, faults: Faults, serial: str | None,
-                 web_tokens: bool | None):
+                 web_tokens: bool | None, conditions=None):
         self.source, self.auth, self.faults = source, auth, faults
         self.serial, self.web_tokens = serial, web_tokens
+        # Scenario-level conditions (events.Director): before(request) -> Fault | None, and
+        # after(request, response) -> Response for what the source answered.
+        self.conditions = conditions
         self.closing = threading.Event()  # set when the listener stops: ends delays and hangs
 
     def handle(self, request: Request) -> Response | None:
         self.faults.count_request(request.path, auth_kinds(request))
         fault = self.faults.take(request.path)
+        if fault is None and self.conditions is not None:
+            fault = self.conditions.before(request)
         if fault is not None:
             if fault.drop:
                 wait_or_gone(request.connection, fault.delay_s, self.closing)
@@ -152,7 +158,8 @@ class EnvoyApp:
         if request.method not in ("GET", "HEAD"):
             return error_response(405)
         status, content_type, body = self.source.answer(request.path, request.query)
-        return Response(status, body, content_type)
+        response = Response(status, body, content_type)
+        return self.conditions.after(request, response) if self.conditions is not None else response
 
     def _info(self) -> Response:
         status, content_type, body = self.source.answer("/info", "")

@@ -1,8 +1,8 @@
 """Where the simulated gateway's answers come from.
 
 A source answers `(path, query) -> (status, content_type, body)`; authentication, faults
-and TLS live elsewhere, so a later living (physics-based) source can replace the capture
-source without touching the HTTP side.
+and TLS live elsewhere. `CaptureSource` (here) serves a capture folder as it is;
+`living.LivingSource` computes every answer from the physics of a scenario.
 """
 
 from __future__ import annotations
