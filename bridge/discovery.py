@@ -1,86 +1,95 @@
-"""Home Assistant MQTT discovery: a table of entity descriptions and pure builders.
+"""Home Assistant MQTT discovery: tables of entity descriptions and pure builders.
 
-Entities are derived from the state payload itself: an entity exists exactly when its value
-is in the payload, so a gateway never shows entities it cannot fill. Keys follow Home
-Assistant's own enphase_envoy integration where it has one, so users find the same entities.
+Entities are derived from the published documents themselves: an entity exists exactly when
+its value is in the gateway state or in its unit's document, so a gateway never shows
+entities it cannot fill. Keys follow Home Assistant's own enphase_envoy integration where it
+has one, so users find the same entities. Every physical unit is its own device, hanging off
+the gateway (`via_device`); see discovery_devices.py.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 from bridge import __version__
+from bridge.discovery_devices import DeviceGroup, Target, device_groups
+from bridge.discovery_entities import (
+    Entity,
+    energy,
+    enum,
+    flag,
+    has_value,
+    percentage,
+    phase_variants,
+    power,
+    setting,
+    stored_energy,
+    text,
+    value_template,
+)
 from bridge.model.info import GatewayInfo
+
+__all__ = ["Entity", "build_configs", "entities_for", "value_template"]
 
 ORIGIN = {"name": "envoy-mqtt-bridge", "sw": __version__,
           "url": "https://github.com/envoy-mqtt-bridge/envoy-mqtt-bridge"}
-PHASES = ("l1", "l2", "l3")
-
-
-@dataclass(frozen=True, slots=True)
-class Entity:
-    key: str  # unique per gateway; unique_id = f"{serial}_{key}"
-    path: tuple[str, ...]  # where the value sits in the state payload
-    name: str
-    unit: str | None = None
-    device_class: str | None = None
-    state_class: str | None = None
-    component: str = "sensor"
-    enabled: bool = True
-    diagnostic: bool = False
-    extra: dict = field(default_factory=dict)
-
-
-def _power(key, path, name, **kw):
-    return Entity(key, path, name, "W", "power", "measurement", **kw)
-
-
-def _energy(key, path, name, state_class="total_increasing", **kw):
-    return Entity(key, path, name, "Wh", "energy", state_class, **kw)
 
 
 def _flow_entities(section: str, noun: str) -> list[Entity]:
     """production / consumption: power, today, last seven days, lifetime, and per phase."""
     base = [
-        _power(noun, (section, "power_w"), f"Current power {noun}"),
-        _energy(f"daily_{noun}", (section, "energy_today_wh"), f"Energy {noun} today"),
-        _energy(f"seven_days_{noun}", (section, "energy_last_7_days_wh"),
-                f"Energy {noun} last seven days", state_class=None),
-        _energy(f"lifetime_{noun}", (section, "energy_lifetime_wh"), f"Lifetime energy {noun}"),
+        power(noun, (section, "power_w"), f"Current power {noun}"),
+        energy(f"daily_{noun}", (section, "energy_today_wh"), f"Energy {noun} today"),
+        energy(f"seven_days_{noun}", (section, "energy_last_7_days_wh"),
+               f"Energy {noun} last seven days", state_class=None),
+        energy(f"lifetime_{noun}", (section, "energy_lifetime_wh"), f"Lifetime energy {noun}"),
     ]
-    return base + _phase_variants(base)
-
-
-def _phase_variants(entities: list[Entity]) -> list[Entity]:
-    """Per-phase copies (the value sits under `phases.lN` beside the total), disabled by
-    default as in Home Assistant's own integration."""
-    out = []
-    for phase in PHASES:
-        for e in entities:
-            path = e.path[:-1] + ("phases", phase, e.path[-1])
-            out.append(Entity(f"{e.key}_{phase}", path, f"{e.name} {phase}", e.unit, e.device_class,
-                              e.state_class, e.component, enabled=False, diagnostic=e.diagnostic,
-                              extra=e.extra))
-    return out
+    return base + phase_variants(base)
 
 
 NET_ENTITIES = [
-    _power("balanced_net_consumption", ("net_consumption", "power_w"),
-           "Balanced net power consumption", enabled=False),
+    power("balanced_net_consumption", ("net_consumption", "power_w"),
+          "Balanced net power consumption", enabled=False),
     # The net counter can go down (export), so it is `total`, not `total_increasing`.
-    _energy("lifetime_balanced_net_consumption", ("net_consumption", "energy_lifetime_wh"),
-            "Lifetime balanced net energy consumption", state_class="total", enabled=False),
+    energy("lifetime_balanced_net_consumption", ("net_consumption", "energy_lifetime_wh"),
+           "Lifetime balanced net energy consumption", state_class="total", enabled=False),
 ]
 
 GRID_ENTITIES = [
     Entity("grid_status", ("grid", "status"), "Grid status", device_class="power",
            component="binary_sensor", extra={"payload_on": "on_grid", "payload_off": "off_grid"}),
-    _power("grid_import_power", ("grid", "import_power_w"), "Grid import power"),
-    _power("grid_export_power", ("grid", "export_power_w"), "Grid export power"),
+    power("grid_import_power", ("grid", "import_power_w"), "Grid import power"),
+    power("grid_export_power", ("grid", "export_power_w"), "Grid export power"),
     # Keys as in Home Assistant's integration: these are the Energy dashboard's grid counters.
-    _energy("lifetime_net_consumption", ("grid", "energy_imported_wh"), "Lifetime grid energy import"),
-    _energy("lifetime_net_production", ("grid", "energy_exported_wh"), "Lifetime grid energy export"),
+    energy("lifetime_net_consumption", ("grid", "energy_imported_wh"), "Lifetime grid energy import"),
+    energy("lifetime_net_production", ("grid", "energy_exported_wh"), "Lifetime grid energy export"),
+]
+
+STORAGE_MODES = ("backup", "self-consumption", "economy")
+BATTERY_ENTITIES = [
+    # IQ Batteries together (secctrl)
+    percentage("battery_level", ("battery", "soc_pct"), "Battery"),
+    percentage("reserve_soc", ("battery", "reserve_soc_pct"), "Reserve battery level"),
+    stored_energy("available_energy", ("battery", "available_energy_wh"), "Available battery energy"),
+    stored_energy("reserve_energy", ("battery", "reserve_energy_wh"), "Reserve battery energy"),
+    stored_energy("max_capacity", ("battery", "capacity_wh"), "Battery capacity"),
+    power("battery_power", ("battery", "power_w"), "Battery power"),
+    percentage("battery_health", ("battery", "health_pct"), "Battery health", device_class=None,
+               enabled=False, diagnostic=True),
+    # IQ and AC Batteries together
+    percentage("aggregated_soc", ("battery_combined", "soc_pct"), "Aggregated battery SOC"),
+    stored_energy("aggregated_available_energy", ("battery_combined", "available_energy_wh"),
+                  "Aggregated available battery energy"),
+    stored_energy("aggregated_max_battery_capacity", ("battery_combined", "capacity_wh"),
+                  "Aggregated battery capacity"),
+    stored_energy("acb_available_energy", ("acb", "available_energy_wh"), "ACB available energy"),
+    # Storage settings, read only (Home Assistant's integration has controls for them)
+    enum("storage_mode", ("storage_settings", "mode"), "Storage mode", STORAGE_MODES),
+    flag("charge_from_grid", ("storage_settings", "charge_from_grid"), "Charge from grid"),
+    setting("storage_reserve_soc", ("storage_settings", "reserve_soc_pct"), "Reserve battery level setting"),
+    setting("very_low_soc", ("storage_settings", "very_low_soc_pct"), "Very low battery level",
+            diagnostic=True, enabled=False),
+    text("storage_sub_mode", ("storage_settings", "sub_mode"), "Storage sub-mode", diagnostic=True, enabled=False),
 ]
 
 # Per CT type: key prefix, and the special keys Home Assistant uses for some measures.
@@ -89,6 +98,7 @@ METER_SPECIAL_KEYS = {
                         "voltage_v": "voltage", "current_a": "net_ct_current",
                         "power_factor": "net_ct_powerfactor",
                         "metering_status": "net_consumption_ct_metering_status",
+                        "status_flag_count": "net_consumption_ct_status_flags",
                         # grid import/export energy are the GRID_ENTITIES above
                         "energy_delivered_wh": None, "energy_received_wh": None},
     "storage": {"power_w": "battery_discharge", "energy_delivered_wh": "lifetime_battery_discharged",
@@ -104,8 +114,13 @@ METER_MEASURES = (
     ("frequency_hz", "frequency", "frequency", "Hz", "frequency", "measurement", False, False),
     ("power_factor", "powerfactor", "power factor", None, "power_factor", "measurement", False, False),
     ("metering_status", "metering_status", "metering status", None, "enum", None, False, True),
+    ("status_flag_count", "status_flags", "status flags", None, None, None, False, True),
 )
 METERING_STATUS_OPTIONS = ["normal", "not-metering", "check-wiring"]
+# Home Assistant's names where "<CT> energy received" would hide what the value is for.
+METER_NAMES = {"net_consumption": "Current net power consumption", "battery_discharge": "Current battery discharge",
+               "lifetime_battery_discharged": "Lifetime battery energy discharged",
+               "lifetime_battery_charged": "Lifetime battery energy charged"}  # fmt: skip
 
 
 def meter_entities(meter: str) -> list[Entity]:
@@ -118,42 +133,23 @@ def meter_entities(meter: str) -> list[Entity]:
         if key is None:
             continue
         extra = {"options": METERING_STATUS_OPTIONS} if fld == "metering_status" else {}
-        base.append(Entity(key, ("meters", meter, fld), f"{label} {what}", unit, dclass, sclass,
+        name = METER_NAMES.get(key, f"{label} {what}")
+        base.append(Entity(key, ("meters", meter, fld), name, unit, dclass, sclass,
                            enabled=enabled, diagnostic=diag, extra=extra))
-    return base + _phase_variants(base)
+    return base + phase_variants(base)
 
 
 GATEWAY_ENTITIES = (_flow_entities("production", "production")
                     + _flow_entities("consumption", "consumption")
-                    + NET_ENTITIES + GRID_ENTITIES)
+                    + NET_ENTITIES + GRID_ENTITIES + BATTERY_ENTITIES)
 
 
 def entities_for(payload: dict) -> list[Entity]:
-    """Every entity whose value is present in this state payload."""
+    """Every gateway entity whose value is present in this state payload."""
     candidates = list(GATEWAY_ENTITIES)
     for meter in payload.get("meters", {}):
         candidates += meter_entities(meter)
-    return [e for e in candidates if _has(payload, e.path)]
-
-
-def _has(payload: dict, path: tuple[str, ...]) -> bool:
-    node = payload
-    for part in path:
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
-    return True
-
-
-def value_template(path: tuple[str, ...]) -> str:
-    """Read one value from the JSON state; `None` (unknown in HA) when it is missing.
-
-    `.get()` chains never raise on a missing level, unlike attribute access in HA's Jinja.
-    """
-    expr = "value_json"
-    for part in path[:-1]:
-        expr += f".get('{part}', {{}})"
-    return "{{ " + expr + f".get('{path[-1]}', 'None')" + " }}"
+    return [e for e in candidates if has_value(payload, e.path)]
 
 
 def device_block(info: GatewayInfo, host: str | None, model: str) -> dict:
@@ -178,32 +174,40 @@ def gateway_model(info: GatewayInfo, payload: dict) -> str:
 
 
 def build_configs(payload: dict, info: GatewayInfo, *, base_topic: str, prefix: str,
-                  host: str | None = None) -> dict[str, str]:
-    """topic -> retained JSON config for every entity of one gateway."""
+                  host: str | None = None, devices: dict[str, dict] | None = None) -> dict[str, str]:
+    """topic -> retained JSON config for every entity of one gateway and of its units.
+
+    `devices` is GatewayState.device_payloads(): topic suffix -> document.
+    """
     serial = info.serial
-    device = device_block(info, host, gateway_model(info, payload))
+    gateway = Target(device_block(info, host, gateway_model(info, payload)),
+                     f"{base_topic}/{serial}/state", object_prefix="", entity_slug=f"envoy_{serial}")
+    groups = [DeviceGroup(gateway, entities_for(payload)),
+              *device_groups(serial, base_topic, payload, devices or {})]
     availability = [{"topic": f"{base_topic}/bridge/availability"},
                     {"topic": f"{base_topic}/{serial}/availability"}]
     configs = {}
-    for entity in entities_for(payload):
-        topic = f"{prefix}/{entity.component}/{serial}/{entity.key}/config"
-        configs[topic] = json.dumps(
-            entity_config(entity, serial, base_topic, device, availability),
-            sort_keys=True, separators=(",", ":"))
+    for target, entities in groups:
+        for entity in entities:
+            object_id = target.object_prefix + entity.key
+            topic = f"{prefix}/{entity.component}/{serial}/{object_id}/config"
+            configs[topic] = json.dumps(entity_config(entity, target, serial, availability),
+                                        sort_keys=True, separators=(",", ":"))
     return configs
 
 
-def entity_config(entity: Entity, serial: str, base_topic: str, device: dict,
-                  availability: list) -> dict:
+def entity_config(entity: Entity, target: Target, serial: str, availability: list) -> dict:
+    object_id = target.object_prefix + entity.key
+    entity_slug = target.entity_slug if entity.name is None else f"{target.entity_slug}_{entity.key}"
     config = {
         "name": entity.name,
-        "unique_id": f"{serial}_{entity.key}",
-        "default_entity_id": f"{entity.component}.envoy_{serial}_{entity.key}".lower(),
-        "state_topic": f"{base_topic}/{serial}/state",
-        "value_template": value_template(entity.path),
+        "unique_id": f"{serial}_{object_id}",
+        "default_entity_id": f"{entity.component}.{entity_slug}".lower(),
+        "state_topic": target.state_topic,
+        "value_template": value_template(entity.path, entity.kind, entity.extra.get("options")),
         "availability": availability,
         "availability_mode": "all",
-        "device": device,
+        "device": target.device,
         "origin": ORIGIN,
     }
     for key, value in (("unit_of_measurement", entity.unit), ("device_class", entity.device_class),

@@ -15,15 +15,25 @@ from bridge.config import PollIntervals
 ENDPOINT_GROUPS = {
     "/ivp/meters/readings": "meters",
     "/ivp/ensemble/relay": "grid",
+    # also the batteries' and Enpower's details: cheap (0.03-0.35 s), and it carries the grid status
     "/ivp/ensemble/inventory": "grid",
+    "/ivp/ensemble/generator": "grid",  # a generator starts when the grid goes: follow it as fast
     "/production.json?details=1": "energy",
     "/production": "energy",
     "/api/v1/production": "energy",
+    # The gateway refreshes per-inverter data only every 5 to 15 minutes.
     "/api/v1/production/inverters": "inverters",
     "/ivp/pdm/device_data": "inverters",
+    "/inventory.json?deleted=1": "inverters",  # slow (2-6 s); ACB and inverter health change slowly
     "/ivp/ensemble/secctrl": "batteries",
     "/ivp/ensemble/power": "batteries",
+    "/ivp/ensemble/dry_contacts": "batteries",  # relay states follow SOC and grid rules, not seconds
     "/ivp/meters": "info",
+    # Settings change by hand (or when the cloud rewrites them); /admin/lib/tariff is large.
+    "/admin/lib/tariff": "info",
+    "/ivp/ss/dry_contact_settings": "info",
+    "/ivp/ss/gen_config": "info",
+    "/ivp/ss/gen_mode": "info",
 }
 GROUPS = ("meters", "grid", "energy", "inverters", "batteries", "info")
 

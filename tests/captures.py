@@ -15,23 +15,28 @@ from pathlib import Path
 import pytest
 
 from bridge.errors import EnvoyDataError
-from bridge.model import ENDPOINTS, GatewayInfo, GatewayState, build_state, decode_json, parse_info, select_endpoints
+from bridge.model import (
+    CANDIDATE_ENDPOINTS,
+    ENDPOINTS,
+    GatewayInfo,
+    GatewayState,
+    build_state,
+    decode_json,
+    parse_info,
+    select_endpoints,
+)
+from bridge.simulator.source import file_names
 
 CAPTURES = Path(__file__).resolve().parents[2] / "shared/fixtures/envoy"
 SKIP_REASON = f"real Envoy captures not found at {CAPTURES} (only present next to the project checkout)"
 POLLED_AT = 1_700_000_000.0  # a fixed "now" so snapshots never depend on the clock
 
-# capture file name(s), best first -> endpoint path as requested
-FILE_ENDPOINTS: dict[str, tuple[str, ...]] = {
-    "/ivp/meters": ("ivp_meters",),
-    "/ivp/meters/readings": ("ivp_meters_readings",),
-    # production.json is the ?details=1 answer unless a production.json_details_1 file exists
-    "/production.json?details=1": ("production.json_details_1", "production.json"),
-    "/production": ("production",),
-    "/api/v1/production": ("api_v1_production",),
-    "/ivp/ensemble/inventory": ("ivp_ensemble_inventory",),
-    "/ivp/ensemble/relay": ("ivp_ensemble_relay",),
-}
+
+def endpoint_files(endpoint: str) -> list[str]:
+    """Capture file names for an endpoint, most specific first, by the simulator's own rule:
+    `/production.json?details=1` is `production.json_details_1`, else `production.json`."""
+    path, _, query = endpoint.partition("?")
+    return file_names(path, query)
 
 
 @dataclass
@@ -81,8 +86,8 @@ def load_capture(name: str) -> Capture:
 
 def _bodies(folder: Path) -> dict[str, bytes]:
     bodies = {}
-    for endpoint, names in FILE_ENDPOINTS.items():
-        path = next((folder / n for n in names if (folder / n).is_file()), None)
+    for endpoint in CANDIDATE_ENDPOINTS:
+        path = next((folder / n for n in endpoint_files(endpoint) if (folder / n).is_file()), None)
         if path is not None and _status(path) == 200:
             bodies[endpoint] = path.read_bytes()
     return bodies

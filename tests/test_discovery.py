@@ -1,6 +1,9 @@
 """Home Assistant discovery payloads: topics, ids, classes, availability, templates."""
 
 import json
+from datetime import datetime, timezone
+
+import pytest
 
 from bridge.discovery import build_configs, entities_for, value_template
 from bridge.model.info import GatewayInfo
@@ -110,3 +113,144 @@ def test_device_availability_and_origin():
     assert config["availability_mode"] == "all"
     assert config["state_topic"] == "envoy/999000000001/state"
     assert config["origin"]["name"] == "envoy-mqtt-bridge"
+
+
+# -- units as their own devices ------------------------------------------------------------------
+
+DEVICES = {
+    "inverter/482300000001": {"serial": "482300000001", "power_w": 250, "max_power_w": 300, "last_report": 1760000000,
+                              "dc_voltage_v": 32.0, "temperature_c": 40, "energy_lifetime_wh": 1000000,
+                              "communicating": True, "firmware": "520-00082-r01-v04.30.32"},
+    "battery/122035000001": {"serial": "122035000001", "soc_pct": 81, "power_w": 1250, "dc_switch_off": False,
+                             "last_report": 1760000000, "communicating": True},
+    "enpower/122029000001": {"serial": "122029000001", "grid_status": "off_grid", "mains_admin_state": "closed",
+                             "temperature_c": 31.1},
+    "relay/NC1": {"id": "NC1", "status": "open", "name": "Pool pump", "soc_low_pct": 25},
+    "generator": {"running": True, "mode": "auto", "manufacturer": "Acme", "model": "Model 10 kW"},
+    "acb/121900000001": {"serial": "121900000001", "soc_pct": 55, "charge_status": "discharging"},
+}
+WITH_BATTERIES = PAYLOAD | {
+    "battery": {"soc_pct": 50, "available_energy_wh": 2500, "power_w": 750},
+    "acb": {"power_w": -150, "soc_pct": 40, "available_energy_wh": 660, "state": "charging"},
+    "storage_settings": {"mode": "economy", "charge_from_grid": True, "reserve_soc_pct": 12.5},
+}
+
+
+def device_configs():
+    raw = build_configs(WITH_BATTERIES, INFO, base_topic="envoy", prefix="homeassistant", devices=DEVICES)
+    return {topic: json.loads(payload) for topic, payload in raw.items()}
+
+
+def on_device(identifier):
+    return {t.split("/")[3]: c for t, c in device_configs().items() if c["device"]["identifiers"] == [identifier]}
+
+
+def test_each_unit_is_its_own_device_hanging_off_the_gateway():
+    configs = device_configs()
+    devices = {c["device"]["identifiers"][0]: c["device"] for c in configs.values()}
+    assert set(devices) == {"envoy_999000000001", "enphase_inverter_482300000001", "enphase_encharge_122035000001",
+                            "enphase_enpower_122029000001", "envoy_999000000001_relay_NC1",
+                            "envoy_999000000001_generator", "enphase_ac_battery_121900000001",
+                            "envoy_999000000001_acb"}  # fmt: skip
+    for identifier, device in devices.items():
+        if identifier != "envoy_999000000001":
+            assert device["via_device"] == "envoy_999000000001"
+    assert devices["enphase_inverter_482300000001"] == {
+        "identifiers": ["enphase_inverter_482300000001"], "name": "Inverter 482300000001", "manufacturer": "Enphase",
+        "model": "Inverter", "via_device": "envoy_999000000001", "serial_number": "482300000001",
+        "sw_version": "520-00082-r01-v04.30.32"}  # fmt: skip
+    assert devices["envoy_999000000001_relay_NC1"]["name"] == "Pool pump"
+    assert devices["envoy_999000000001_generator"]["manufacturer"] == "Acme"
+
+
+def test_unit_entities_read_their_own_topic_with_ids_from_serials():
+    inverter = on_device("enphase_inverter_482300000001")
+    assert set(inverter) == {f"482300000001_{k}" for k in ("inverters", "last_reported", "dc_voltage", "temperature",
+                                                           "lifetime_energy", "max_reported", "communicating")}
+    main = inverter["482300000001_inverters"]
+    assert main["name"] is None and main["default_entity_id"] == "sensor.inverter_482300000001"
+    assert main["unique_id"] == "999000000001_482300000001_inverters"
+    assert main["state_topic"] == "envoy/999000000001/inverter/482300000001"
+    assert (main["device_class"], main["unit_of_measurement"], main["state_class"]) == ("power", "W", "measurement")
+    assert inverter["482300000001_dc_voltage"]["default_entity_id"] == "sensor.inverter_482300000001_dc_voltage"
+    assert inverter["482300000001_dc_voltage"]["enabled_by_default"] is False
+    relay = on_device("envoy_999000000001_relay_NC1")
+    assert relay["relay_NC1_relay_status"]["default_entity_id"] == "binary_sensor.envoy_999000000001_relay_nc1"
+
+
+def test_home_assistant_keys_and_classes_on_unit_devices():
+    battery = on_device("enphase_encharge_122035000001")
+    assert {k.split("_", 1)[1] for k in battery} == {"soc", "real_power_mw", "dc_switch", "last_reported",
+                                                      "communicating"}  # fmt: skip
+    assert battery["122035000001_soc"]["device_class"] == "battery"
+    assert battery["122035000001_communicating"]["entity_category"] == "diagnostic"
+    assert battery["122035000001_communicating"]["device_class"] == "connectivity"
+    enpower = on_device("enphase_enpower_122029000001")
+    status = enpower["122029000001_mains_oper_state"]
+    assert (status["payload_on"], status["payload_off"], status["name"]) == ("on_grid", "off_grid", "Grid status")
+    assert enpower["122029000001_temperature"]["unit_of_measurement"] == "°C"
+    acb = on_device("envoy_999000000001_acb")
+    assert set(acb) == {"acb_power", "acb_soc", "acb_battery_state"}
+    assert acb["acb_power"]["state_topic"] == "envoy/999000000001/state"
+
+
+def test_battery_and_settings_entities_on_the_gateway():
+    gateway = on_device("envoy_999000000001")
+    assert gateway["battery_level"]["unique_id"] == "999000000001_battery_level"
+    assert (gateway["available_energy"]["device_class"], gateway["available_energy"]["state_class"]) == \
+        ("energy_storage", "measurement")  # not an Energy dashboard source: it goes up and down
+    assert gateway["storage_mode"]["options"] == ["backup", "self-consumption", "economy"]
+    assert gateway["charge_from_grid"]["value_template"].endswith("if v is boolean else 'None' }}")
+    assert {"acb_available_energy", "storage_reserve_soc", "battery_power"} <= set(gateway)
+
+
+def test_existing_gateway_unique_ids_are_unchanged():
+    # The gateway's entities keep the ids of the first release: `<serial>_<key>`, Home Assistant's keys.
+    keys = {c["unique_id"] for t, c in configs().items()}
+    assert {"999000000001_production", "999000000001_lifetime_net_consumption", "999000000001_grid_status",
+            "999000000001_battery_discharge", "999000000001_voltage", "999000000001_production_l1"} <= keys
+
+
+def test_vanished_unit_takes_its_entities_with_it():
+    fewer = {k: v for k, v in DEVICES.items() if not k.startswith("inverter/")}
+    raw = build_configs(WITH_BATTERIES, INFO, base_topic="envoy", prefix="homeassistant", devices=fewer)
+    assert not any("482300000001" in topic for topic in raw)
+
+
+def test_timestamp_and_flag_templates_render_like_home_assistant():
+    jinja2 = pytest.importorskip("jinja2.sandbox")
+    env = jinja2.ImmutableSandboxedEnvironment()
+    env.filters["timestamp_utc"] = lambda v: datetime.fromtimestamp(v, timezone.utc).isoformat()
+    configs = on_device("enphase_inverter_482300000001")
+    document = DEVICES["inverter/482300000001"]
+
+    def rendered(key, doc):
+        return env.from_string(configs[f"482300000001_{key}"]["value_template"]).render(value_json=doc)
+
+    assert rendered("last_reported", document) == "2025-10-09T08:53:20+00:00"
+    assert rendered("last_reported", {}) == "None"
+    assert rendered("communicating", document) == "ON"
+    assert rendered("communicating", {"communicating": False}) == "OFF"
+    assert rendered("communicating", {}) == "None"
+    assert rendered("inverters", document) == "250"
+    battery = on_device("enphase_encharge_122035000001")["122035000001_dc_switch"]["value_template"]
+    assert env.from_string(battery).render(value_json={"dc_switch_off": False}) == "ON"  # switch on
+
+
+def test_ct_status_flags_count_is_a_disabled_diagnostic_per_ct():
+    payload = PAYLOAD | {"meters": {"net_consumption": {"power_w": 1, "status_flag_count": 0},
+                                    "production": {"power_w": 2, "status_flag_count": 1,
+                                                   "status_flags": ["production-imbalance"]}}}
+    raw = build_configs(payload, INFO, base_topic="envoy", prefix="homeassistant")
+    configs = {t.split("/")[3]: json.loads(c) for t, c in raw.items()}
+    for key in ("net_consumption_ct_status_flags", "production_ct_status_flags"):
+        assert configs[key]["entity_category"] == "diagnostic" and configs[key]["enabled_by_default"] is False
+    assert render(configs["production_ct_status_flags"]["value_template"], payload) == "1"
+
+
+def test_enum_values_outside_the_options_read_as_unknown():
+    jinja2 = pytest.importorskip("jinja2.sandbox")
+    template = on_device("envoy_999000000001")["storage_mode"]["value_template"]
+    env = jinja2.ImmutableSandboxedEnvironment()
+    assert env.from_string(template).render(value_json=WITH_BATTERIES) == "economy"
+    assert env.from_string(template).render(value_json={"storage_settings": {"mode": "ai-optimised"}}) == "None"

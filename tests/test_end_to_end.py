@@ -72,13 +72,19 @@ def test_run_once_publishes_what_the_reference_says_for_every_capture(capture, t
     assert messages["envoy/bridge/availability"] == b"offline"  # --once exits cleanly
     if expected.grid_status:
         assert messages[f"envoy/{serial}/grid/status"] == expected.grid_status.encode()
+    # one retained document per unit (inverters, batteries, Enpower, relays ...), as the model says
+    documents = {f"envoy/{serial}/{suffix}": body for suffix, body in expected.device_payloads().items()}
+    gateway_topics = {f"envoy/{serial}/{t}" for t in ("state", "availability", "diagnostics", "grid/status")}
+    assert set(messages) - gateway_topics - {"envoy/bridge/availability"} == set(documents)
+    for topic, body in documents.items():
+        assert json.loads(messages[topic]) == body, topic
     discovery = retained(mosquitto, "homeassistant", f"homeassistant/sensor/{serial}/production/config"
                          if "production" in state else f"homeassistant/sensor/{serial}/consumption/config")
     assert discovery, "no discovery config published"
     for topic, payload in discovery.items():
         config = json.loads(payload)
         assert config["unique_id"] == f"{serial}_{topic.split('/')[3]}"
-        assert config["state_topic"] == f"envoy/{serial}/state"
+        assert config["state_topic"] in {f"envoy/{serial}/state", *documents}
 
 
 def test_run_once_reports_a_capture_without_usable_data_in_one_line(tmp_path, mosquitto, capsys):

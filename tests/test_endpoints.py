@@ -34,3 +34,14 @@ def test_backoff_delays_every_group():
     schedule = Schedule.starting_at(PollIntervals(), now=0.0)
     schedule.delay_all(until=120.0)
     assert schedule.due(119.0) == [] and set(schedule.due(120.0)) == set(GROUPS)
+
+
+def test_every_endpoint_the_model_reads_has_a_poll_group():
+    from bridge.endpoints import ENDPOINT_GROUPS
+    from bridge.model import CANDIDATE_ENDPOINTS
+
+    assert set(ENDPOINT_GROUPS) == set(CANDIDATE_ENDPOINTS)
+    assert set(ENDPOINT_GROUPS.values()) <= set(GROUPS)
+    assert ENDPOINT_GROUPS["/ivp/pdm/device_data"] == ENDPOINT_GROUPS["/api/v1/production/inverters"] == "inverters"
+    assert ENDPOINT_GROUPS["/ivp/ensemble/secctrl"] == ENDPOINT_GROUPS["/ivp/ensemble/power"] == "batteries"
+    assert ENDPOINT_GROUPS["/admin/lib/tariff"] == ENDPOINT_GROUPS["/ivp/ss/gen_config"] == "info"

@@ -17,9 +17,12 @@ DOCUMENTED_ERRORS = {"3.7.0": "no usable production"}
 
 FLOW_KEYS = {"power_w", "energy_today_wh", "energy_last_7_days_wh", "energy_lifetime_wh", "phases"}
 METER_KEYS = {"power_w", "voltage_v", "current_a", "frequency_hz", "power_factor", "energy_delivered_wh",
-              "energy_received_wh", "metering_status", "phases"}  # fmt: skip
+              "energy_received_wh", "metering_status", "status_flag_count", "status_flags", "phases"}  # fmt: skip
 GRID_KEYS = {"status", "import_power_w", "export_power_w", "energy_imported_wh", "energy_exported_wh"}
 METER_TYPES = {"production", "net_consumption", "total_consumption", "storage", "backfeed", "load", "evse", "pv3p"}
+SECTIONS = {"schema", "serial", "firmware", "time", "production", "consumption", "net_consumption", "grid", "meters",
+            "battery", "acb", "battery_combined", "storage_settings"}  # fmt: skip
+DEVICE_KINDS = {"inverter", "battery", "acb", "enpower", "relay", "generator", "collar", "c6_combiner", "c6_rgm"}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -34,6 +37,9 @@ def test_every_capture_gives_a_snapshot_or_a_documented_data_error(name):
     assert payload["firmware"] == capture.info.firmware and isinstance(payload["time"], int)
     assert "production" in payload  # every capture but 3.7.0 has some production source
     _check_contract(payload)
+    for suffix, document in capture.state().device_payloads().items():
+        assert suffix.split("/")[0] in DEVICE_KINDS and suffix.count("/") <= 1
+        _check_document(document)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -46,10 +52,18 @@ def test_selection_keeps_everything_the_model_uses(name):
     # Polling only the selected endpoints loses nothing against polling every one that answered.
     everything = build_state(capture.info, capture.probed, POLLED_AT)
     assert capture.state().as_payload() == everything.as_payload()
+    assert capture.state().device_payloads() == everything.device_payloads()
+
+
+def _check_document(document: dict) -> None:
+    assert json.loads(json.dumps(document, allow_nan=False)) == document
+    _no_empty_or_none(document)
+    assert all(not isinstance(v, (dict, list)) for v in document.values()), "device documents are flat"
 
 
 def _check_contract(payload: dict) -> None:
     assert json.loads(json.dumps(payload, allow_nan=False)) == payload
+    assert set(payload) <= SECTIONS
     _no_empty_or_none(payload)
     for flow in ("production", "consumption", "net_consumption"):
         if flow in payload:
@@ -69,14 +83,17 @@ def _check_section(section: dict, keys: set) -> None:
 
 
 def _no_empty_or_none(node) -> None:
+    """Values are numbers, strings, booleans (device states) or lists of strings (status flags)."""
     if isinstance(node, dict):
         assert node, "empty dict in payload"
         for value in node.values():
             _no_empty_or_none(value)
+    elif isinstance(node, list):
+        assert node and all(isinstance(item, str) for item in node)
     else:
         assert node is not None
-        if not isinstance(node, str):
-            assert isinstance(node, (int, float)) and not isinstance(node, bool) and math.isfinite(node)
+        if not isinstance(node, (str, bool)):
+            assert isinstance(node, (int, float)) and math.isfinite(node)
 
 
 def test_documented_errors_are_not_poor_quality_errors():

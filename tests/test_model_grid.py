@@ -79,12 +79,13 @@ def test_grid_status_alone_is_a_usable_snapshot():
     [
         (enpower_inventory("closed"), {"mains_oper_state": "closed"}, {INVENTORY, RELAY}),
         (enpower_inventory("closed"), None, {INVENTORY}),
-        ([{"type": "ENCHARGE", "devices": [{"serial_num": "2"}]}], {"mains_oper_state": "closed"}, set()),
+        # batteries keep the inventory polled, but the relay means nothing without an Enpower
+        ([{"type": "ENCHARGE", "devices": [{"serial_num": "2"}]}], {"mains_oper_state": "closed"}, {INVENTORY}),
         ([], {"mains_oper_state": "closed"}, set()),
     ],
     ids=["enpower+relay", "enpower", "battery-only", "empty"],
 )
-def test_grid_endpoints_selected_only_with_enpower_or_collar(inventory, relay, expected):
+def test_grid_relay_selected_only_with_enpower_and_inventory_only_with_devices(inventory, relay, expected):
     probed = {INVENTORY: ENDPOINTS[INVENTORY](inventory)}
     if relay is not None:
         probed[RELAY] = ENDPOINTS[RELAY](relay)

@@ -3,15 +3,40 @@ snapshot or an EnvoyDataError, and never let another exception escape."""
 
 import json
 import math
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from bridge.errors import EnvoyDataError
-from bridge.model import ENDPOINTS, build_state, decode_json, select_endpoints
+from bridge.model import (
+    ENDPOINTS,
+    GatewayInfo,
+    build_state,
+    decode_json,
+    select_endpoints,
+)
 from tests.captures import POLLED_AT, SKIP_REASON, capture_names, load_capture
 
 CAPTURES = ["7.6.175_with_cts_3phase", "8.3.1598_collar", "8.2.127_with_3cts_and_battery_split",
-            "8.2.4264_metered_noct", "5.0.62"]  # fmt: skip
+            "8.2.4264_metered_noct", "5.0.62", "8.3.5169_ACB_inventory", "8.2.4382_ACB",
+            "8.2.4345_with_device_data"]  # fmt: skip
+# The project's own bodies for what no capture has (a generator, named relays, sleeping ACBs).
+BODIES = Path(__file__).parent / "fixtures" / "bodies"
+DEVICE_BODIES = {
+    "/ivp/ensemble/inventory": "inventory_enpower_open.json",
+    "/ivp/ensemble/power": "ensemble_power_two_batteries.json",
+    "/ivp/ensemble/secctrl": "secctrl_acb_and_iq.json",
+    "/production.json?details=1": "production_acb_storage.json",
+    "/ivp/pdm/device_data": "device_data_inverters.json",
+    "/inventory.json?deleted=1": "inventory_acb.json",
+    "/admin/lib/tariff": "tariff_savings_mode.json",
+    "/ivp/ensemble/dry_contacts": "dry_contacts_status.json",
+    "/ivp/ss/dry_contact_settings": "dry_contacts_settings.json",
+    "/ivp/ss/gen_config": "gen_config_standby.json",
+    "/ivp/ensemble/generator": "generator_running.json",
+    "/ivp/ss/gen_mode": "gen_mode_auto.json",
+}
 LEAF_VALUES = [None, "x", [], True, float("inf"), -1, 10**400]
 NODE_VALUES = [None, "x", {}, []]  # containers are replaced too, not only leaves
 DELETED = object()
@@ -54,9 +79,9 @@ def check_outcome(capture, endpoint, doc):
         state = build_state(capture.info, {ep: probed[ep] for ep in selected}, POLLED_AT)
     except EnvoyDataError:
         return "no state"
-    payload = state.as_payload()
-    text = json.dumps(payload, allow_nan=False)
-    assert "null" not in text and "{}" not in text
+    for payload in (state.as_payload(), *state.device_payloads().values()):
+        text = json.dumps(payload, allow_nan=False)
+        assert "null" not in text and "{}" not in text
     assert state.grid_status in (None, "on_grid", "off_grid")
     return "state"
 
@@ -80,6 +105,25 @@ def test_damaged_captures_give_a_state_or_a_data_error(name):
                     undo()
                 outcomes[outcome] = outcomes.get(outcome, 0) + 1
     assert outcomes.get("state") and outcomes.get("refused")  # both paths were exercised
+
+
+def test_damaged_device_bodies_give_a_state_or_a_data_error():
+    docs = {ep: decode_json(name, (BODIES / name).read_bytes()) for ep, name in DEVICE_BODIES.items()}
+    info = GatewayInfo("123456789012", "8.2.4382", None, False, True)
+    gateway = SimpleNamespace(info=info, probed={ep: ENDPOINTS[ep](doc) for ep, doc in docs.items()})
+    outcomes: dict[str, int] = {}
+    for endpoint, doc in docs.items():
+        for container, key, is_node in list(locations(doc)):
+            for value in [DELETED, *(NODE_VALUES if is_node else LEAF_VALUES)]:
+                undo = mutate(container, key, value)
+                try:
+                    outcome = check_outcome(gateway, endpoint, doc)
+                except Exception as err:  # noqa: BLE001 - the point of the test
+                    pytest.fail(f"{endpoint} {key!r} := {value!r}: {type(err).__name__}: {err}")
+                finally:
+                    undo()
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    assert outcomes.get("state") and outcomes.get("refused")
 
 
 def test_non_finite_values_never_get_through_decode():

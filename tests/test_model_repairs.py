@@ -156,6 +156,22 @@ def test_multiphase_meter_voltage_is_mean_of_phases_not_sum():
     assert meters["net_consumption"]["voltage_v"] == 120.5
 
 
+@pytest.mark.parametrize("change", ["no channels", "no phaseCount", "no phase count nor mode"])
+def test_multiphase_meter_voltage_never_the_gateways_sum(change):
+    docs = split_ct_docs()
+    production = next(m for m in docs[METERS] if m["measurementType"] == "production")
+    reading = next(r for r in docs[READINGS] if r["eid"] == production["eid"])
+    if change == "no channels":
+        reading["channels"] = []
+    else:
+        del production["phaseCount"]
+    if change == "no phase count nor mode":
+        del production["phaseMode"]
+    meter = payload(docs)["meters"]["production"]
+    assert meter.get("voltage_v") in (None, 120.1)  # the mean of the phases, or not at all; never 240.2
+    assert meter["power_w"] == 2500
+
+
 def test_single_phase_meter_voltage_is_published_as_reported():
     docs = split_ct_docs()
     for meter in docs[METERS]:
@@ -169,6 +185,8 @@ def test_split_phase_storage_ct_with_one_zero_channel_drops_aggregate_and_that_p
     storage = payload(split_ct_docs())["meters"]["storage"]
     assert storage == {
         "metering_status": "check-wiring",
+        "status_flag_count": 1,
+        "status_flags": ["power-on-unused-phase"],
         "phases": {
             "l1": {
                 "power_w": -1801,
@@ -189,6 +207,23 @@ def test_split_phase_storage_ct_with_both_channels_keeps_aggregate():
     storage_reading["channels"][1] = dict(storage_reading["channels"][0])
     storage = payload(docs)["meters"]["storage"]
     assert storage["power_w"] == -1801 and sorted(storage["phases"]) == ["l1", "l2"]
+
+
+def test_ct_status_flags_counted_and_listed():
+    meters = payload(split_ct_docs())["meters"]
+    assert meters["storage"]["status_flag_count"] == 1  # what Home Assistant shows
+    assert meters["storage"]["status_flags"] == ["power-on-unused-phase"]
+    assert meters["production"]["status_flag_count"] == 0 and "status_flags" not in meters["production"]
+    docs = split_ct_docs()
+    for meter in docs[METERS]:
+        del meter["statusFlags"]  # older firmware: not reported, so no count either (not 0)
+    assert "status_flag_count" not in payload(docs)["meters"]["production"]
+
+
+def test_power_factor_outside_minus_one_to_one_dropped():
+    docs = split_ct_docs()
+    next(r for r in docs[READINGS] if r["eid"] == 704643328)["pwrFactor"] = 1.94  # as 8.3.1598 sends
+    assert "power_factor" not in payload(docs)["meters"]["production"]
 
 
 # -- CT matching ---------------------------------------------------------------------------------
@@ -237,6 +272,12 @@ def test_api_v1_production_skipped_on_8_2_4264_metered_without_ct(firmware, mete
     for meter in docs[METERS]:
         meter["state"] = "disabled"
     assert state(docs, firmware, metered).production_source == source
+
+
+def test_api_v1_all_zero_on_8_3_5422_standard_falls_back_to_inverters():
+    # pyenphase 4.2.0: firmware 8.3.5422 on non-metered gateways answers all zeros here
+    docs = {PJ: body("production_eim_inactive.json"), V1: v1(0, 0, 0, 0)}
+    assert state(docs, "8.3.5422", metered=False).production_source == "inverters"
 
 
 def test_lifetime_step_down_passed_through():

@@ -5,7 +5,9 @@ Typical use by the poller::
     probed = {ep: ENDPOINTS[ep](decode_json(ep, body)) for ep, body in answers.items()}
     wanted = select_endpoints(info, probed)                 # once, and after a firmware change
     state = build_state(info, latest_parsed, polled_at)    # after every poll group
-    publish(state.as_payload())
+    publish("state", state.as_payload())
+    for suffix, document in state.device_payloads().items():  # inverter/<sn>, battery/<sn> ...
+        publish(suffix, document)
 """
 
 from bridge.model.common import EnvoyErrorDocument, EnvoyPoorDataQuality, decode_json

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from bridge.errors import EnvoyDataError
@@ -86,10 +87,16 @@ def is_finite_number(value: object) -> bool:
         return False
 
 
+# Keys of the gateway's own error documents: `{"error": "404 - Not Found"}` on most firmware,
+# `{"err": "404 - Not Found"}` on the /ivp/ss/* endpoints of 5.x (5.0.62 capture).
+ERROR_KEYS = ("error", "err")
+
+
 def reject_error_document(endpoint: str, doc: object) -> None:
-    """Some firmware answers 200 with `{"error": "404 - Not Found"}` for a missing endpoint."""
-    if isinstance(doc, dict) and "error" in doc:
-        detail = doc["error"] if isinstance(doc["error"], str) else type(doc["error"]).__name__
+    """Some firmware answers 200 with an error document for a missing endpoint."""
+    key = next((k for k in ERROR_KEYS if isinstance(doc, dict) and k in doc), None)
+    if key is not None:
+        detail = doc[key] if isinstance(doc[key], str) else type(doc[key]).__name__
         raise EnvoyErrorDocument(f"{endpoint}: gateway answered an error document {excerpt(detail)}")
 
 
@@ -138,6 +145,43 @@ class Fields:
             raise self._fail(key, "a string", value)
         return value
 
+    def flag(self, key: str) -> bool | None:
+        """A boolean; the gateway also writes some as 0/1 (generator `present`)."""
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        raise self._fail(key, "a boolean", value)
+
+    def text_flag(self, key: str) -> bool | None:
+        """A boolean the gateway writes as text, "true"/"false" (dry contact `override`)."""
+        value = self.data.get(key)
+        if not isinstance(value, str):
+            return self.flag(key)
+        if value.lower() not in ("true", "false"):
+            raise self._fail(key, '"true" or "false"', value)
+        return value.lower() == "true"
+
+    def epoch(self, key: str) -> int | None:
+        """Unix seconds, as a number or as a string of digits (/inventory.json, tariff `date`).
+        0 and negative values mean "never" on the gateway: not reported."""
+        value = self.data.get(key)
+        if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12:
+            value = int(value.strip())
+        if value is None:
+            return None
+        if not is_finite_number(value):
+            raise self._fail(key, "unix seconds", value)
+        return int(value) if value > 0 else None
+
+    def child(self, key: str) -> Fields | None:
+        """A nested object; missing or null is None."""
+        value = self.data.get(key)
+        return None if value is None else Fields(self.endpoint, self.where(key), value)
+
     def ident(self, key: str) -> str:
         """A required identifier (eid, serial) given as an integer or a string; kept as text."""
         value = self.data.get(key)
@@ -176,6 +220,32 @@ def object_list(endpoint: str, doc: object) -> list[Fields]:
 def top_object(endpoint: str, doc: object) -> Fields:
     reject_error_document(endpoint, doc)
     return Fields(endpoint, "", doc)
+
+
+def optional_ident(fields: Fields, key: str) -> str | None:
+    """An identifier that may be missing (a device without serial_num cannot be keyed)."""
+    return fields.ident(key) if fields.data.get(key) is not None else None
+
+
+# Serials and relay ids become MQTT topic levels and Home Assistant object ids, which allow
+# only these characters; a device whose id has others cannot be addressed and is left out.
+TOPIC_SAFE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def topic_safe(ident: str | None) -> bool:
+    return ident is not None and TOPIC_SAFE.match(ident) is not None
+
+
+def plain(value: float | None, digits: int = 3) -> int | float | None:
+    """A setting or reading as the gateway meant it: 20.0 is 20, 12.5 stays 12.5."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else round(value, digits) + 0.0
+
+
+def payload_of(obj: object, skip: tuple[str, ...] = ()) -> dict:
+    """A frozen dataclass as a payload: its fields in order, "not reported" (None) left out."""
+    return {key: value for key in obj.__slots__ if key not in skip and (value := getattr(obj, key)) is not None}
 
 
 def _kind(value: object) -> str:

@@ -10,6 +10,8 @@ What is published for a meter (payload section "meters"):
   i.e. the line-to-neutral voltage; each phase's own voltage is under "phases";
 - power_factor: only within [-1, 1]; firmware sometimes sends 1.94 and the like;
 - metering_status: normal / not-metering / check-wiring, from `/ivp/meters`;
+- status_flag_count, status_flags: the CT's `statusFlags` from `/ivp/meters` (Home
+  Assistant shows their number); the list itself only when it is not empty;
 - phases l1..lN for meters with phaseCount > 1, from `channels[]`; an all-zero channel is
   an unused phase and is left out.
 """
@@ -59,11 +61,16 @@ class CtMeter:
     totals: MeterValues | None  # None when the aggregate is known to be wrong
     phases: tuple[tuple[str, MeterValues], ...]
     timestamp: float | None
+    status_flags: tuple[str, ...] | None = None  # None: firmware without statusFlags
 
     def as_payload(self) -> dict:
         payload = self.totals.as_payload() if self.totals else {}
         if self.metering_status:
             payload["metering_status"] = self.metering_status
+        if self.status_flags is not None:
+            payload["status_flag_count"] = len(self.status_flags)
+        if self.status_flags:
+            payload["status_flags"] = list(self.status_flags)
         phases = {name: values.as_payload() for name, values in self.phases}
         if any(phases.values()):
             payload["phases"] = {name: values for name, values in phases.items() if values}
@@ -85,14 +92,15 @@ def build_meters(config: MetersConfig | None, readings: MeterReadings | None) ->
 
 
 def _ct_meter(key: str, meter: MeterConfig, reading: MeterReading) -> CtMeter:
-    phase_count = min(meter.phase_count or 1, len(PHASE_NAMES))
-    channels = reading.channels[:phase_count] if phase_count > 1 else ()
-    totals: MeterValues | None = _values(reading.totals, voltage=_aggregate_voltage(reading, channels))
+    phase_count = _phase_count(meter)
+    channels = reading.channels[:phase_count] if phase_count and phase_count > 1 else ()
+    totals: MeterValues | None = _values(reading.totals, voltage=_aggregate_voltage(reading, phase_count, channels))
     if key == "storage" and _split_storage_zero_channel(channels, phase_count):
         totals = None
-    phases = tuple((PHASE_NAMES[i], _values(ch)) for i, ch in enumerate(channels) if not ch.all_zero())
+    phases = tuple((PHASE_NAMES[i], _values(ch, ch.voltage)) for i, ch in enumerate(channels) if not ch.all_zero())
     status = meter.metering_status if meter.metering_status in METERING_STATUSES else None
-    return CtMeter(key, meter.eid, status, totals, phases, _positive(reading.totals.timestamp))
+    flags = meter.status_flags
+    return CtMeter(key, meter.eid, status, totals, phases, _positive(reading.totals.timestamp), flags)
 
 
 def _split_storage_zero_channel(channels: tuple[Channel, ...], phase_count: int) -> bool:
@@ -104,18 +112,26 @@ def _split_storage_zero_channel(channels: tuple[Channel, ...], phase_count: int)
     return sum(channel.all_zero() for channel in channels[:SPLIT_PHASES]) == 1
 
 
-def _aggregate_voltage(reading: MeterReading, channels: tuple[Channel, ...]) -> float | None:
-    if not channels:
+def _phase_count(meter: MeterConfig) -> int | None:
+    """Phases of a meter from its phaseCount; None when missing. phaseMode is no substitute:
+    a single-phase CT on a three-phase gateway says "three" with phaseCount 1 (7.6.175_with_cts)."""
+    return min(meter.phase_count, len(PHASE_NAMES)) if meter.phase_count else None
+
+
+def _aggregate_voltage(reading: MeterReading, phase_count: int | None, channels: tuple[Channel, ...]) -> float | None:
+    if phase_count == 1:
         return reading.totals.voltage  # single phase: the gateway's value is the real one
-    live = [ch.voltage for ch in channels if ch.voltage is not None and ch.voltage > 0]
+    if not channels or any(ch.voltage is None for ch in channels):
+        return None  # phases unknown or missing, or a phase without voltage: no sum, no partial mean
+    live = [ch.voltage for ch in channels if ch.voltage > 0]  # 0 V: a phase that is not wired
     # Divide before adding so that absurd but finite values cannot overflow to inf.
     return round(sum(v / len(live) for v in live), 3) if live else None
 
 
-def _values(channel: Channel, voltage: float | None = None) -> MeterValues:
+def _values(channel: Channel, voltage: float | None) -> MeterValues:
     return MeterValues(
         power_w=to_int(channel.active_power),
-        voltage_v=_float(voltage if voltage is not None else channel.voltage),
+        voltage_v=_float(voltage),  # the aggregate's is worked out apart: the gateway sums phases
         current_a=_float(channel.current),
         frequency_hz=_float(channel.frequency),
         power_factor=_float(channel.power_factor) if _plausible_pf(channel.power_factor) else None,

@@ -43,11 +43,30 @@ class ReportEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class StorageEntry:
+    """A `storage[]` entry: the AC Batteries (type "acb") as a whole."""
+
+    kind: str | None  # "acb"
+    active_count: int | None  # number of AC Batteries reporting
+    reading_time: float | None
+    w_now: float | None  # positive = discharging
+    wh_now: float | None  # energy stored now
+    state: str | None  # charging / discharging / idle / full
+    percent_full: float | None  # absent when there are no AC Batteries
+
+
+@dataclass(frozen=True, slots=True)
 class ProductionReport:
     """`/production.json?details=1` or `/production`: the same shape, `lines` only with details."""
 
     production: tuple[ReportEntry, ...]
     consumption: tuple[ReportEntry, ...]
+    storage: tuple[StorageEntry, ...] = ()
+
+    def acb_storage(self) -> StorageEntry | None:
+        """pyenphase claims ACB when storage[0] has activeCount > 0 and a percentFull."""
+        first = self.storage[0] if self.storage else None
+        return first if first and first.active_count and first.percent_full is not None else None
 
     def eim_production(self) -> ReportEntry | None:
         return next((e for e in self.production if e.kind == EIM), None)
@@ -90,6 +109,7 @@ def parse_production_report(endpoint: str, doc: object) -> ProductionReport:
     return ProductionReport(
         production=tuple(_entry(item) for item in fields.objects("production")),
         consumption=tuple(_entry(item) for item in fields.objects("consumption")),
+        storage=tuple(_storage(item) for item in fields.objects("storage")),
     )
 
 
@@ -117,6 +137,18 @@ def _entry(fields: Fields) -> ReportEntry:
         reading_time=fields.number("readingTime"),
         totals=_counters(fields),
         lines=tuple(_counters(line) for line in fields.objects("lines")),
+    )
+
+
+def _storage(fields: Fields) -> StorageEntry:
+    return StorageEntry(
+        kind=fields.text("type"),
+        active_count=fields.count("activeCount"),
+        reading_time=fields.number("readingTime"),
+        w_now=fields.number("wNow"),
+        wh_now=fields.number("whNow"),
+        state=fields.text("state"),
+        percent_full=fields.number("percentFull"),
     )
 
 

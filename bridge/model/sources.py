@@ -6,52 +6,120 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
+from bridge.model.controls import (
+    DryContacts,
+    DryContactSettings,
+    GeneratorConfig,
+    GeneratorMode,
+    GeneratorStatus,
+    Tariff,
+    parse_dry_contact_settings,
+    parse_dry_contacts,
+    parse_generator,
+    parse_generator_config,
+    parse_generator_mode,
+    parse_tariff,
+)
+from bridge.model.ensemble import (
+    EnsembleInventory,
+    EnsemblePower,
+    Secctrl,
+    parse_ensemble_power,
+    parse_inventory,
+    parse_secctrl,
+)
 from bridge.model.flows import v1_usable
-from bridge.model.grid import EnsembleInventory, RelayState, parse_inventory, parse_relay
+from bridge.model.grid import RelayState, parse_relay
 from bridge.model.info import GatewayInfo
-from bridge.model.meters import MeterReadings, MetersConfig, parse_meter_readings, parse_meters
-from bridge.model.production import ApiV1Production, ProductionReport, parse_api_v1_production, parse_production_report
+from bridge.model.inverters import detailed_source
+from bridge.model.meters import (
+    MeterReadings,
+    MetersConfig,
+    parse_meter_readings,
+    parse_meters,
+)
+from bridge.model.production import (
+    ApiV1Production,
+    ProductionReport,
+    parse_api_v1_production,
+    parse_production_report,
+)
+from bridge.model.reports import (
+    ACB,
+    DeviceData,
+    DeviceInventory,
+    InverterReports,
+    parse_device_data,
+    parse_device_inventory,
+    parse_inverter_reports,
+)
 
 METERS = "/ivp/meters"
 METER_READINGS = "/ivp/meters/readings"
 PRODUCTION_JSON = "/production.json?details=1"
 PRODUCTION = "/production"  # same JSON without lines, older firmware; slow (3-11 s)
 API_V1_PRODUCTION = "/api/v1/production"
+DEVICE_DATA = "/ivp/pdm/device_data"
+INVERTERS = "/api/v1/production/inverters"
 INVENTORY = "/ivp/ensemble/inventory"
 RELAY = "/ivp/ensemble/relay"
+SECCTRL = "/ivp/ensemble/secctrl"
+ENSEMBLE_POWER = "/ivp/ensemble/power"
+DEVICE_INVENTORY = "/inventory.json?deleted=1"  # slow (2-6 s): per-device ACB and inverter health
+TARIFF = "/admin/lib/tariff"
+DRY_CONTACTS = "/ivp/ensemble/dry_contacts"
+DRY_CONTACT_SETTINGS = "/ivp/ss/dry_contact_settings"
+GEN_CONFIG = "/ivp/ss/gen_config"
+GENERATOR = "/ivp/ensemble/generator"
+GEN_MODE = "/ivp/ss/gen_mode"
 
 # pyenphase's probe order: meters first (they decide the phase count and whether the
-# production CT exists), then the production reports from best to last resort, then grid.
+# production CT exists), then the production reports from best to last resort, then the
+# per-device reports, the Ensemble devices, and their settings.
 CANDIDATE_ENDPOINTS: tuple[str, ...] = (
     METERS,
     METER_READINGS,
     PRODUCTION_JSON,
     PRODUCTION,
     API_V1_PRODUCTION,
+    DEVICE_DATA,
+    INVERTERS,
     INVENTORY,
     RELAY,
+    SECCTRL,
+    ENSEMBLE_POWER,
+    DEVICE_INVENTORY,
+    TARIFF,
+    DRY_CONTACTS,
+    DRY_CONTACT_SETTINGS,
+    GEN_CONFIG,
+    GENERATOR,
+    GEN_MODE,
 )
 
-ENDPOINTS: dict[str, Callable[[object], Any]] = {
-    METERS: partial(parse_meters, METERS),
-    METER_READINGS: partial(parse_meter_readings, METER_READINGS),
-    PRODUCTION_JSON: partial(parse_production_report, PRODUCTION_JSON),
-    PRODUCTION: partial(parse_production_report, PRODUCTION),
-    API_V1_PRODUCTION: partial(parse_api_v1_production, API_V1_PRODUCTION),
-    INVENTORY: partial(parse_inventory, INVENTORY),
-    RELAY: partial(parse_relay, RELAY),
+# endpoint -> (parser, the type it returns); anything else found in a mapping counts as absent.
+_PARSERS: dict[str, tuple[Callable[[str, object], Any], type]] = {
+    METERS: (parse_meters, MetersConfig),
+    METER_READINGS: (parse_meter_readings, MeterReadings),
+    PRODUCTION_JSON: (parse_production_report, ProductionReport),
+    PRODUCTION: (parse_production_report, ProductionReport),
+    API_V1_PRODUCTION: (parse_api_v1_production, ApiV1Production),
+    DEVICE_DATA: (parse_device_data, DeviceData),
+    INVERTERS: (parse_inverter_reports, InverterReports),
+    INVENTORY: (parse_inventory, EnsembleInventory),
+    RELAY: (parse_relay, RelayState),
+    SECCTRL: (parse_secctrl, Secctrl),
+    ENSEMBLE_POWER: (parse_ensemble_power, EnsemblePower),
+    DEVICE_INVENTORY: (parse_device_inventory, DeviceInventory),
+    TARIFF: (parse_tariff, Tariff),
+    DRY_CONTACTS: (parse_dry_contacts, DryContacts),
+    DRY_CONTACT_SETTINGS: (parse_dry_contact_settings, DryContactSettings),
+    GEN_CONFIG: (parse_generator_config, GeneratorConfig),
+    GENERATOR: (parse_generator, GeneratorStatus),
+    GEN_MODE: (parse_generator_mode, GeneratorMode),
 }
-
-# The parsed type each endpoint must have; anything else in a mapping is treated as absent.
-RESULT_TYPES: dict[str, type] = {
-    METERS: MetersConfig,
-    METER_READINGS: MeterReadings,
-    PRODUCTION_JSON: ProductionReport,
-    PRODUCTION: ProductionReport,
-    API_V1_PRODUCTION: ApiV1Production,
-    INVENTORY: EnsembleInventory,
-    RELAY: RelayState,
-}
+ENDPOINTS: dict[str, Callable[[object], Any]] = {ep: partial(parser, ep) for ep, (parser, _) in _PARSERS.items()}
+RESULT_TYPES: dict[str, type] = {ep: kind for ep, (_, kind) in _PARSERS.items()}
 
 
 def parsed_result(parsed: Mapping[str, Any], endpoint: str) -> Any:
@@ -70,13 +138,59 @@ def select_endpoints(info: GatewayInfo, probed: Mapping[str, Any]) -> set[str]:
     config: MetersConfig | None = parsed_result(probed, METERS)
     ct_types = config.enabled_types() if config else frozenset()
     chosen = _meter_endpoints(probed, config) | _production_endpoints(info, probed, ct_types)
-    inventory: EnsembleInventory | None = parsed_result(probed, INVENTORY)
-    if inventory is not None and inventory.has_grid_device:
-        chosen.add(INVENTORY)
-        # The relay endpoint reads "closed" on every gateway; it only means something with an Enpower.
-        if inventory.enpowers and parsed_result(probed, RELAY) is not None:
-            chosen.add(RELAY)
+    chosen |= _acb_report(probed, chosen) | _inverter_endpoints(probed) | _ensemble_endpoints(probed)
+    tariff: Tariff | None = parsed_result(probed, TARIFF)
+    if tariff is not None and tariff.storage is not None and has_batteries(probed):
+        chosen.add(TARIFF)
     return chosen
+
+
+def has_batteries(parsed: Mapping[str, Any]) -> bool:
+    """IQ Batteries in the Ensemble inventory, or AC Batteries in the production report. Storage
+    settings mean nothing without them (7.6.175_with_cts has some and no battery at all)."""
+    inventory: EnsembleInventory | None = parsed_result(parsed, INVENTORY)
+    acb = any(r.acb_storage() is not None for _, r in production_reports(parsed))
+    return acb or (inventory is not None and bool(inventory.encharges))
+
+
+def _acb_report(probed: Mapping[str, Any], chosen: set[str]) -> set[str]:
+    """AC Batteries are reported only in storage[] of the production report: keep one."""
+    with_acb = [ep for ep, report in production_reports(probed) if report.acb_storage() is not None]
+    return set() if not with_acb or chosen & set(with_acb) else {with_acb[0]}
+
+
+def _inverter_endpoints(probed: Mapping[str, Any]) -> set[str]:
+    device_data: DeviceData | None = parsed_result(probed, DEVICE_DATA)
+    v1: InverterReports | None = parsed_result(probed, INVERTERS)
+    chosen = {DEVICE_DATA} if detailed_source(device_data) else ({INVERTERS} if v1 is not None else set())
+    detailed = {d.serial for d in device_data.active(ACB)} if device_data else set()
+    if v1 is not None and any(r.is_acb and r.serial not in detailed for r in v1.reports):
+        chosen.add(INVERTERS)  # some AC Batteries' power and report time are only there
+    inventory: DeviceInventory | None = parsed_result(probed, DEVICE_INVENTORY)
+    if inventory is not None and (inventory.current("ACB") or inventory.current("PCU")):
+        chosen.add(DEVICE_INVENTORY)
+    return chosen
+
+
+def _ensemble_endpoints(probed: Mapping[str, Any]) -> set[str]:
+    inventory: EnsembleInventory | None = parsed_result(probed, INVENTORY)
+    wanted: set[str] = set()
+    if any(r.acb_storage() is not None for _, r in production_reports(probed)):
+        wanted.add(SECCTRL)  # the combined IQ + AC Battery numbers, even without Ensemble devices
+    if inventory is None or not inventory.has_devices:  # `[]` on gateways without Ensemble devices
+        return {ep for ep in wanted if parsed_result(probed, ep) is not None}
+    wanted.add(INVENTORY)
+    # The relay endpoint reads "closed" on every gateway; it only means something with an Enpower.
+    if inventory.enpowers:
+        wanted |= {RELAY, DRY_CONTACTS, DRY_CONTACT_SETTINGS} | _generator_endpoints(probed)
+    if inventory.encharges:
+        wanted |= {SECCTRL, ENSEMBLE_POWER}
+    return {ep for ep in wanted if parsed_result(probed, ep) is not None}
+
+
+def _generator_endpoints(probed: Mapping[str, Any]) -> set[str]:
+    config: GeneratorConfig | None = parsed_result(probed, GEN_CONFIG)
+    return {GEN_CONFIG, GENERATOR, GEN_MODE} if config is not None and config.configured else set()
 
 
 def _meter_endpoints(probed: Mapping[str, Any], config: MetersConfig | None) -> set[str]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.errors import EnvoyDataError
 from bridge.model.ctmeters import CtMeter, build_meters
+from bridge.model.devices import Device, Storage, build_devices
 from bridge.model.flows import Flow, Flows, Sources, build_flows
 from bridge.model.grid import GridState, grid_flows, grid_status
 from bridge.model.info import GatewayInfo
@@ -36,6 +37,8 @@ class GatewayState:
     grid: GridState = GridState()
     meters: tuple[CtMeter, ...] = ()
     production_source: str | None = None  # "eim" / "api_v1" / "inverters", for diagnostics
+    storage: Storage = field(default_factory=Storage)  # battery aggregates and storage settings
+    devices: tuple[Device, ...] = ()  # one per physical unit, each on its own topic
 
     @property
     def grid_status(self) -> str | None:
@@ -53,9 +56,14 @@ class GatewayState:
             "net_consumption": self.net_consumption.as_payload() if self.net_consumption else {},
             "grid": self.grid.as_payload(),
             "meters": {m.key: body for m in self.meters if (body := m.as_payload())},
+            **self.storage.sections(),
         }
         payload.update({name: body for name, body in sections.items() if body})
         return payload
+
+    def device_payloads(self) -> dict[str, dict]:
+        """Topic suffix (below `{base}/{serial}/`) -> document, for every unit with data."""
+        return {device.suffix: body for device in self.devices if (body := device.as_payload())}
 
 
 def build_state(info: GatewayInfo, parsed: Mapping[str, Any], polled_at: float) -> GatewayState:
@@ -68,6 +76,7 @@ def build_state(info: GatewayInfo, parsed: Mapping[str, Any], polled_at: float) 
     meters = build_meters(config, parsed_result(parsed, METER_READINGS))
     flows = build_flows(info, _sources(parsed, config))
     grid = _grid(parsed, meters)
+    devices, storage = build_devices(parsed)
     state = GatewayState(
         serial=info.serial,
         firmware=info.firmware,
@@ -78,8 +87,10 @@ def build_state(info: GatewayInfo, parsed: Mapping[str, Any], polled_at: float) 
         grid=grid,
         meters=meters,
         production_source=flows.production_source,
+        storage=storage,
+        devices=devices,
     )
-    if set(state.as_payload()) <= {"schema", "serial", "firmware", "time"}:
+    if set(state.as_payload()) <= {"schema", "serial", "firmware", "time"} and not state.device_payloads():
         raise EnvoyDataError(f"{info.serial}: no usable production, consumption, meter or grid data")
     return state
 
