@@ -1,6 +1,6 @@
 """Envoy token lifecycle: read a JWT, cache it safely on disk, renew it from the cloud on time.
 
-`TokenStore` keeps one JWT in a 0600 file written atomically. `TokenManager` picks the token
+`TokenStore` (bridge/token_store.py) keeps one JWT in a 0600 file written atomically. `TokenManager` picks the token
 to use (pasted in the config, cached, or fetched from the Enphase cloud), renews it ahead of
 expiry, validates a new token against the gateway before it replaces the old one, and guards
 cloud logins with a circuit breaker so a broken setup cannot hammer Enlighten. Nothing here
@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import secrets
 import threading
 import time
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import jwt
@@ -41,8 +37,6 @@ CIRCUIT_FIRST_S = 15 * 60.0
 CIRCUIT_MAX_S = 6 * 3600.0
 # Safety net for odd tokens (no iat, tiny lifetime): proactive renewals at most hourly.
 MIN_RENEWAL_SPACING_S = 3600.0
-# A JWT from Entrez is about 1 KiB; anything much bigger in the cache file is not ours.
-MAX_TOKEN_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,100 +109,6 @@ def _str_or_none(value) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-class TokenStore:
-    """One JWT in a file: mode 0600, directory 0700, atomic replace. Failures warn, never crash."""
-
-    def __init__(self, path: str | os.PathLike[str]):
-        self.path = Path(path)
-
-    def load(self) -> str | None:
-        try:
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except FileNotFoundError:
-            return None
-        except OSError as err:
-            log.warning("token cache %s is unreadable (%s); ignoring it", self.path, _why(err))
-            return None
-        try:
-            if not self._tighten(fd):
-                return None
-            data = os.read(fd, MAX_TOKEN_BYTES + 1)
-        except OSError as err:
-            log.warning("token cache %s is unreadable (%s); ignoring it", self.path, _why(err))
-            return None
-        finally:
-            os.close(fd)
-        return self._parse(data)
-
-    def _tighten(self, fd: int) -> bool:
-        mode = os.fstat(fd).st_mode & 0o777
-        if not mode & 0o077:
-            return True
-        try:
-            os.fchmod(fd, 0o600)
-        except OSError as err:
-            log.error("token cache %s is readable by other users (mode %03o) and cannot be fixed (%s); "
-                      "not using it", self.path, mode, _why(err))
-            return False
-        log.warning("token cache %s was readable by other users (mode %03o); changed it to 0600", self.path, mode)
-        return True
-
-    def _parse(self, data: bytes) -> str | None:
-        try:
-            if len(data) > MAX_TOKEN_BYTES:
-                raise AuthError("too big")
-            token = data.decode("ascii").strip()
-            decode_token(token)
-        except (UnicodeDecodeError, AuthError):
-            log.warning("token cache %s does not hold a readable token; ignoring it", self.path)
-            return None
-        return token
-
-    def save(self, token: str) -> bool:
-        """Write atomically; False (with a WARNING) when the file cannot be written."""
-        tmp: Path | None = None
-        try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_EXCL, 0o600)
-            try:
-                _write_all(fd, token.strip().encode("ascii"))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, self.path)
-            tmp = None
-            _fsync_dir(self.path.parent)
-            return True
-        except (OSError, UnicodeEncodeError) as err:
-            log.warning("cannot write token cache %s (%s); keeping the token in memory only", self.path, _why(err))
-            return False
-        finally:
-            if tmp is not None:
-                with suppress(OSError):
-                    os.unlink(tmp)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename durable; not possible everywhere (some filesystems, Windows): best effort.
-    with suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _why(err: BaseException) -> str:
-    return getattr(err, "strerror", None) or type(err).__name__
-
-
 class TokenManager:
     """The token of one gateway: choose, renew ahead of expiry, validate, persist. Thread-safe."""
 
@@ -231,6 +131,10 @@ class TokenManager:
         self._blocked_until = 0.0
         self._unconfirmed = False
         self._last_renewal: float | None = None
+        # A renewal problem lasts until the gateway accepts a renewed token (confirm), not until
+        # the cloud hands one out: a token the gateway refuses is no recovery, and must not
+        # reopen a WARNING at every circuit slot.
+        self._renewal_failing = False
         self.last_renewal_error: str | None = None
 
     # --- what we have ---------------------------------------------------------------------------
@@ -372,18 +276,16 @@ class TokenManager:
     def _adopt(self, new: str, info: TokenInfo) -> None:
         now = self._clock()
         with self._lock:
-            had_error = self.last_renewal_error is not None
             self._token, self._info, self.source = new, info, "cloud"
             self._candidate = None
             self._blocked_until = 0.0
             self._unconfirmed = True  # the failure count resets once the gateway accepts it (confirm)
             self._last_renewal = now
-            self.last_renewal_error = None
         if self._store:
             self._store.save(new)
-        log.info("%s: new %s token from the Enphase cloud, valid until %s (%.0f days)%s", self._gw.label,
-                 info.user_type or "gateway", info.expires_iso, info.days_left(now),
-                 " (renewal recovered)" if had_error else "")
+        log.log(logging.DEBUG if self._renewal_failing else logging.INFO,
+                "%s: new %s token from the Enphase cloud, valid until %s (%.0f days)", self._gw.label,
+                info.user_type or "gateway", info.expires_iso, info.days_left(now))
 
     def record_failure(self, reason: str) -> None:
         """A renewal failed or did not help: block the next cloud login, 15 min doubling to 6 h."""
@@ -392,7 +294,8 @@ class TokenManager:
             self._failures += 1
             delay = min(CIRCUIT_FIRST_S * 2 ** (self._failures - 1), CIRCUIT_MAX_S)
             self._blocked_until = now + delay
-            first = self.last_renewal_error is None
+            first = not self._renewal_failing
+            self._renewal_failing = True
             self.last_renewal_error = reason[:300]
         log.log(logging.WARNING if first else logging.DEBUG,
                 "%s: token renewal failed: %s; next cloud login attempt in %d min",
@@ -400,7 +303,18 @@ class TokenManager:
 
     def confirm(self) -> None:
         """The gateway accepted a request: a pending renewal proved good, so reset the circuit."""
-        if self._unconfirmed:
-            with self._lock:
-                self._unconfirmed = False
-                self._failures = 0
+        if not self._unconfirmed:
+            return
+        with self._lock:
+            self._unconfirmed = False
+            self._failures = 0
+            recovered, self._renewal_failing = self._renewal_failing, False
+            if recovered:
+                self.last_renewal_error = None
+        if recovered:
+            info = self._info
+            log.info("%s: token renewal recovered: new token accepted, valid until %s", self._gw.label,
+                     info.expires_iso if info else "?")
+
+
+from bridge.token_store import TokenStore  # noqa: E402,F401 - re-exported: bridge.auth.TokenStore

@@ -10,7 +10,6 @@ import argparse
 import logging
 import signal
 import sys
-import threading
 import time
 
 import yaml
@@ -108,18 +107,24 @@ def cmd_check_config(args) -> int:
 
 def cmd_run(args) -> int:
     config = _load(args)
-    from bridge.publisher import Publisher
-    from bridge.worker import EnvoyWorker
+    from bridge.app import Bridge
 
-    publisher = Publisher(config.mqtt, config.homeassistant)
-    workers = [EnvoyWorker(gw, config, publisher) for gw in config.gateways]
-    publisher.start()
+    bridge = Bridge(config)
+    if args.once:
+        bridge.publisher.start()
+        try:
+            return _run_once(bridge.publisher, bridge.workers)
+        finally:
+            bridge.stop(SHUTDOWN_FLUSH_S)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: bridge.stopping.set())
+    bridge.start()
     try:
-        if args.once:
-            return _run_once(publisher, workers)
-        return _run_forever(workers, lambda: _touch_health(config, publisher))
+        bridge.run_forever()
+        log.info("Stopping")
     finally:
-        publisher.stop(SHUTDOWN_FLUSH_S)
+        bridge.stop(SHUTDOWN_FLUSH_S)
+    return 0
 
 
 def _run_once(publisher, workers) -> int:
@@ -136,34 +141,6 @@ def _run_once(publisher, workers) -> int:
     if failures:
         raise BridgeError("; ".join(failures))
     return 0
-
-
-def _run_forever(workers, heartbeat) -> int:
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    threads = [threading.Thread(target=w.run, args=(stop,), name=f"envoy-{w.gateway.label}",
-                                daemon=True) for w in workers]
-    for thread in threads:
-        thread.start()
-    log.info("envoy-mqtt-bridge %s running with %d gateway(s)", __version__, len(workers))
-    while not stop.wait(1.0):
-        heartbeat()
-    log.info("Stopping")
-    deadline = time.monotonic() + 1.0
-    for thread in threads:  # a worker stuck in a slow request is a daemon: don't wait for it
-        thread.join(max(0.0, deadline - time.monotonic()))
-    return 0
-
-
-def _touch_health(config: Config, publisher) -> None:
-    if not publisher.connected:
-        return
-    try:
-        config.cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        config.health_file.touch()
-    except OSError:
-        pass  # health reporting must never stop the bridge
 
 
 def cmd_health(args) -> int:

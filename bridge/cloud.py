@@ -4,7 +4,9 @@ Two calls (reference §1.3): `POST {enlighten}/login/login.json` (form `user[ema
 `user[password]`) answers JSON with a `session_id`; `POST {entrez}/tokens` (JSON
 `session_id`, `serial_num`, `username`) answers the raw JWT. Transport errors and 5xx are
 retried a little (tenacity); refusals are not. Error messages name the account and the
-gateway, never the password, the session id or the token.
+gateway, never the password, the session id or the token. One instance serves every gateway:
+requests are serialised (no login stampede at startup) and one Enlighten login serves the
+token requests of all the account's gateways for a few minutes.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ from bridge.errors import AuthError, CloudAuthError, CloudUnavailable
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3  # a login is worth a few quick tries; longer outages are the circuit breaker's job
+# Twenty gateways starting at once need twenty tokens, not twenty logins: a session is reused
+# this long (kept in memory only), and dropped at the first refusal.
+SESSION_REUSE_S = 600.0
 CONNECT_TIMEOUT_S = 10.0
 MFA_HINT = (
     "multi-factor authentication (MFA) is on for this account, and the bridge cannot log in "
@@ -54,7 +59,7 @@ class EnphaseCloud:
     """Fetches Envoy tokens from the Enphase cloud. One request at a time (no login stampede)."""
 
     def __init__(self, cfg: CloudConfig, session: requests.Session | None = None, *,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic):
         self._cfg = cfg
         self._session = session or requests.Session()
         self._session.verify = True  # never off for the cloud: it receives the password
@@ -63,6 +68,8 @@ class EnphaseCloud:
         self._sleep = sleep
         self._timeout = (min(CONNECT_TIMEOUT_S, cfg.timeout), cfg.timeout)
         self._lock = threading.Lock()
+        self._monotonic = monotonic
+        self._sessions: dict[str, tuple[str, float]] = {}  # account -> (Enlighten session id, since)
 
     def fetch_token(self, username: str, password: str, serial: str) -> str:
         """Log in and fetch a token for gateway `serial`.
@@ -71,10 +78,27 @@ class EnphaseCloud:
         CloudUnavailable (a CloudAuthError) when the cloud cannot be reached.
         """
         with self._lock:
+            reused = self._reusable_session(username)
+            if reused:
+                try:
+                    return self._token(reused, serial, username)
+                except CloudUnavailable:
+                    raise
+                except CloudAuthError:  # the session may have expired: one fresh login decides
+                    self._sessions.pop(username, None)
             session_id = self._login(username, password)
+            self._sessions[username] = (session_id, self._monotonic())
             return self._token(session_id, serial, username)
 
+    def _reusable_session(self, username: str) -> str | None:
+        session_id, since = self._sessions.get(username, (None, 0.0))
+        if session_id and self._monotonic() - since < SESSION_REUSE_S:
+            return session_id
+        self._sessions.pop(username, None)
+        return None
+
     def close(self) -> None:
+        self._sessions.clear()
         self._session.close()
 
     def _login(self, username: str, password: str) -> str:

@@ -1,83 +1,38 @@
-"""EnvoyClient: the one HTTP client of one gateway.
+"""EnvoyClient: the one HTTP client of one gateway, and its authentication.
 
-One request at a time over one keep-alive session; `(connect, read)` timeouts plus a
-whole-request deadline; bodies capped at 2 MiB after decoding; no redirects; transport
-errors and 502/503/504 retried a few times inside a time budget (tenacity), nothing else.
-TLS: a pinned certificate fingerprint, or an explicit `insecure`, or normal verification.
-Auth (reference §1): `/info` is open; firmware 7+ trades the JWT once at `/auth/check_jwt`
-for a `sessionId` cookie and sends only the cookie; a 401/403 gets a new session first and a
-renewed token second; older firmware uses HTTP digest.
+One request at a time (a lock) over one keep-alive session (bridge/transport.py: timeouts, a
+whole-request deadline, a body cap, no redirects, retries of transport errors and 502/503/504
+inside a time budget). TLS: a pinned certificate fingerprint, or an explicit `insecure`, or
+normal verification (bridge/tls.py). Auth (reference §1): `/info` is open; firmware 7+ trades
+the JWT once at `/auth/check_jwt` for a `sessionId` cookie and sends only the cookie; a 401/403
+gets a new session first and a renewed token second; older firmware uses HTTP digest.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
-from contextlib import closing
-from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
 from typing import Callable
-from urllib.parse import urlsplit
 
-import requests
-import urllib3
 from requests.auth import HTTPDigestAuth
-from tenacity import (
-    Retrying,
-    before_sleep_log,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_before_delay,
-    wait_random_exponential,
-)
 
 from bridge.auth import TokenInfo, TokenManager, TokenStore
-from bridge.cloud import EnphaseCloud, describe_transport_error
+from bridge.cloud import EnphaseCloud
 from bridge.config import GatewayConfig
-from bridge.errors import (
-    AuthError,
-    BridgeError,
-    EnvoyAuthError,
-    EnvoyDataError,
-    EnvoyError,
-    EnvoyNotFound,
-    EnvoyUnavailable,
-    TLSPinError,
-)
+from bridge.errors import AuthError, BridgeError, EnvoyAuthError, EnvoyDataError, EnvoyError
 from bridge.model.info import GatewayInfo, parse_info
-from bridge.tls import make_session, split_host
+from bridge.transport import (  # noqa: F401 - MAX_BODY_BYTES and EnvoyHTTPError are part of this API
+    AUTH_REFUSED,
+    MAX_BODY_BYTES,
+    EnvoyHTTPError,
+    SESSION_COOKIE,
+    Reply,
+    Transient,
+    Transport,
+)
 
 log = logging.getLogger(__name__)
-
-MAX_BODY_BYTES = 2 * 1024 * 1024  # the largest real answers are ~200 KiB; also caps gzip bombs
-READ_CHUNK = 64 * 1024
-MAX_ATTEMPTS = 3
-RETRY_STATUSES = frozenset({502, 503, 504})  # 503 is "not ready yet" after a gateway boot
-AUTH_REFUSED = frozenset({401, 403})
-DEFAULT_RETRY_BUDGET_S = 30.0  # the poller lowers it to ~0.8 x its interval
-SESSION_COOKIE = "sessionId"
-
-
-class EnvoyHTTPError(EnvoyError):
-    """The gateway answered an unexpected HTTP status (a 4xx other than 401/403/404, or a 5xx)."""
-
-    def __init__(self, status: int, message: str):
-        self.status = status
-        super().__init__(message)
-
-
-class _Transient(EnvoyUnavailable):
-    """Worth another try within the budget: connection failure, timeout, 502/503/504."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Reply:
-    status: int
-    body: bytes
-    location: str | None
-    session_id: str | None
 
 
 class EnvoyClient:
@@ -89,12 +44,9 @@ class EnvoyClient:
         self._gw = gateway
         self._cloud = cloud
         self._store = token_store or (TokenStore(gateway.token_cache) if gateway.token_cache else None)
-        self._sleep, self._monotonic, self._clock = sleep, monotonic, clock
-        self.retry_budget_s = DEFAULT_RETRY_BUDGET_S
-        self.request_deadline_s = gateway.connect_timeout + gateway.read_timeout
-        self._timeout = (gateway.connect_timeout, gateway.read_timeout)
+        self._clock = clock
+        self.transport = Transport(gateway, sleep=sleep, monotonic=monotonic)
         self._lock = threading.RLock()  # one request at a time per gateway
-        self._session = make_session(gateway)
         self._info: GatewayInfo | None = None
         self._scheme: str | None = None
         self._tokens: TokenManager | None = None
@@ -103,6 +55,22 @@ class EnvoyClient:
         self._bearer: str | None = None  # only when the gateway hands out no session cookie
         self._renew_thread: threading.Thread | None = None
         self._warned_unrenewable = False
+
+    @property
+    def retry_budget_s(self) -> float:
+        return self.transport.retry_budget_s
+
+    @retry_budget_s.setter
+    def retry_budget_s(self, seconds: float) -> None:
+        self.transport.retry_budget_s = seconds
+
+    @property
+    def request_deadline_s(self) -> float:
+        return self.transport.request_deadline_s
+
+    @request_deadline_s.setter
+    def request_deadline_s(self, seconds: float) -> None:
+        self.transport.request_deadline_s = seconds
 
     # --- public API ----------------------------------------------------------------------------
 
@@ -121,7 +89,7 @@ class EnvoyClient:
     def fetch_info(self) -> GatewayInfo:
         """Read `/info` (no auth; https, then http when no scheme is configured) and set up auth."""
         with self._lock:
-            reply, scheme = self._with_retries(self._probe_info)
+            reply, scheme = self.transport.with_retries(self._probe_info)
             info = parse_info(self._checked(reply, "/info"))
             if self._gw.serial and self._gw.serial != info.serial:
                 raise EnvoyDataError(f"{self._gw.host}: configured serial {self._gw.serial}, but the gateway "
@@ -197,7 +165,7 @@ class EnvoyClient:
         return True
 
     def close(self) -> None:
-        self._session.close()
+        self.transport.close()
 
     # --- auth ----------------------------------------------------------------------------------
 
@@ -253,7 +221,7 @@ class EnvoyClient:
             self._tokens.confirm()
         return self._checked(reply, path)
 
-    def _authed_request(self, path: str, fresh: bool) -> _Reply | None:
+    def _authed_request(self, path: str, fresh: bool) -> Reply | None:
         """One request with the session (a new one first if `fresh`); None when the gateway refuses."""
         if fresh:
             try:
@@ -264,7 +232,7 @@ class EnvoyClient:
         reply = self._request(path, self._auth_headers())
         return None if reply.status in AUTH_REFUSED else reply
 
-    def _with_renewed_token(self, path: str) -> _Reply:
+    def _with_renewed_token(self, path: str) -> Reply:
         try:
             self._tokens.renew(validate=self._open_session)
         except AuthError as err:
@@ -311,120 +279,18 @@ class EnvoyClient:
 
     # --- transport -----------------------------------------------------------------------------
 
-    def _probe_info(self) -> tuple[_Reply, str]:
+    def _probe_info(self) -> tuple[Reply, str]:
         schemes = (self._gw.scheme,) if self._gw.scheme else ("https", "http")  # firmware < 7: no https
         causes = []
         for scheme in schemes:
             try:
-                return self._attempt(scheme, "/info", {}, None), scheme
-            except _Transient as err:  # never on TLS errors: no downgrade to http past a bad certificate
+                return self.transport.attempt(scheme, "/info", {}, None), scheme
+            except Transient as err:  # never on TLS errors: no downgrade to http past a bad certificate
                 causes.append(f"{scheme}: {err}")
-        raise _Transient("; ".join(causes))
+        raise Transient("; ".join(causes))
 
-    def _request(self, path: str, headers: dict[str, str], auth=None) -> _Reply:
-        return self._with_retries(self._attempt, self._scheme, path, headers, auth)
+    def _request(self, path: str, headers: dict[str, str], auth=None) -> Reply:
+        return self.transport.request(self._scheme, path, headers, auth)
 
-    def _with_retries(self, fn, *args):
-        retrying = Retrying(
-            retry=retry_if_exception_type(_Transient),
-            stop=stop_after_attempt(MAX_ATTEMPTS) | stop_before_delay(self.retry_budget_s),
-            wait=wait_random_exponential(multiplier=1, max=10),
-            sleep=self._sleep,
-            reraise=True,
-            before_sleep=before_sleep_log(log, logging.DEBUG),
-        )
-        try:
-            return retrying(fn, *args)
-        except _Transient as err:
-            attempts = retrying.statistics.get("attempt_number", 1)
-            raise EnvoyUnavailable(f"{err} ({attempts} attempt{'s' if attempts > 1 else ''})") from err
-
-    def _attempt(self, scheme: str | None, path: str, headers: dict[str, str], auth) -> _Reply:
-        started, where = self._monotonic(), f"{self._gw.label} {path}"
-        try:
-            resp = self._session.get(self._url(scheme, path), headers=headers, auth=auth, timeout=self._timeout,
-                                     stream=True, allow_redirects=False)
-            with closing(resp):
-                body = self._read_body(resp, started, where)
-                cookie = _session_cookie(resp) if resp.status_code == 200 else None
-        except (requests.exceptions.SSLError, urllib3.exceptions.SSLError) as err:
-            raise self._tls_error(err, where) from err
-        except (requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError) as err:
-            raise EnvoyDataError(f"{where}: body does not decode ({type(err).__name__})") from err
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
-                urllib3.exceptions.HTTPError, OSError) as err:
-            raise _Transient(f"{where}: {describe_transport_error(err)}") from err
-        except requests.exceptions.RequestException as err:
-            raise EnvoyError(f"{where}: {type(err).__name__}") from err
-        log.debug("%s: HTTP %d, %d bytes: %r", where, resp.status_code, len(body), body[:200])
-        if resp.status_code in RETRY_STATUSES:
-            raise _Transient(f"{where}: HTTP {resp.status_code}")
-        return _Reply(resp.status_code, body, resp.headers.get("Location"), cookie)
-
-    def _read_body(self, resp: requests.Response, started: float, where: str) -> bytes:
-        # One socket read per call (read1): a trickling gateway cannot stretch a request past the
-        # deadline, as it could with read(n), which waits for n bytes. requests' read timeout is per read.
-        raw = resp.raw
-        read = getattr(raw, "read1", None) or raw.read
-        chunks, size = [], 0
-        while True:
-            if self._monotonic() - started > self.request_deadline_s:
-                raise _Transient(f"{where}: timed out (no complete answer within {self.request_deadline_s:g} s)")
-            chunk = read(READ_CHUNK, decode_content=True)
-            if not chunk:
-                return b"".join(chunks)
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                raise EnvoyDataError(f"{where}: body too large (over {MAX_BODY_BYTES // 1024} KiB)")
-            chunks.append(chunk)
-
-    def _tls_error(self, err: BaseException, where: str) -> EnvoyError:
-        text = str(err)
-        if self._gw.fingerprint and "Fingerprints did not match" in text:
-            got = re.search(r'got "([0-9a-fA-F:]+)"', text)
-            return TLSPinError(f"{where}: certificate fingerprint mismatch: expected {self._gw.fingerprint}, got "
-                               f"{got.group(1) if got else 'another certificate'}. Nothing was sent. If the "
-                               "certificate changed legitimately (firmware update), check it and update `fingerprint`")
-        hint = "" if self._gw.fingerprint or self._gw.insecure else (
-            "; pin the gateway's certificate with `fingerprint` (envoy-mqtt-bridge fingerprint HOST) or set `insecure: true`")
-        return EnvoyUnavailable(f"{where}: {describe_transport_error(err)}{hint}")
-
-    def _checked(self, reply: _Reply, path: str) -> bytes:
-        status, where = reply.status, f"{self._gw.label} {path}"
-        if 200 <= status < 300:
-            return reply.body
-        if 300 <= status < 400:
-            raise EnvoyDataError(f"{where}: HTTP {status} redirect to {_safe_url(reply.location)!r} (not followed)")
-        if status == 404:
-            raise EnvoyNotFound(f"{where}: HTTP 404 (the gateway does not have this endpoint)")
-        if status in AUTH_REFUSED:
-            raise EnvoyAuthError(f"{where}: HTTP {status}")
-        if status < 500:
-            raise EnvoyHTTPError(status, f"{where}: HTTP {status}")
-        raise EnvoyUnavailable(f"{where}: HTTP {status}")  # 502/503/504 were retried before this
-
-    def _url(self, scheme: str | None, path: str) -> str:
-        host, port = split_host(self._gw.host)
-        host = f"[{host}]" if ":" in host else host
-        port = self._gw.port or port
-        return f"{scheme or 'https'}://{host}{f':{port}' if port else ''}{path}"
-
-
-def _safe_url(url: str | None) -> str:
-    """A redirect target for a message: scheme, host and path only (a query could carry a session)."""
-    parts = urlsplit(url or "?")
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"[:100] if parts.netloc else parts.path[:100]
-
-
-def _session_cookie(resp: requests.Response) -> str | None:
-    headers = resp.raw.headers
-    values = headers.getlist("Set-Cookie") if hasattr(headers, "getlist") else [resp.headers.get("Set-Cookie", "")]
-    for value in values:
-        jar = SimpleCookie()
-        try:
-            jar.load(value)
-        except CookieError:
-            continue
-        if SESSION_COOKIE in jar and jar[SESSION_COOKIE].value:
-            return jar[SESSION_COOKIE].value
-    return None
+    def _checked(self, reply: Reply, path: str) -> bytes:
+        return self.transport.checked(reply, path)

@@ -4,7 +4,8 @@ Every message the bridge sends is retained telemetry, so the publisher keeps the
 of each topic. While the broker is away nothing is queued in paho (its queue would only hold
 stale values); on every (re)connect it sends `online`, every discovery config, then every state.
 That makes the queue bounded by the number of topics, and nothing is lost: the latest value of
-every topic reaches the broker after recovery.
+every topic reaches the broker after recovery. What the connection does is reported by
+bridge/mqtt_monitor.py, once per transition.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from __future__ import annotations
 import logging
 import random
 import ssl
+import sys
 import threading
 import time
 
 import paho.mqtt.client as mqtt
 
+from bridge.cloud import describe_transport_error
 from bridge.config import HomeAssistantConfig, MqttConfig
+from bridge.mqtt_monitor import FLAP_RECONNECT_MIN_S, ConnectionMonitor
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +29,7 @@ ONLINE, OFFLINE = "online", "offline"
 # Home Assistant asks devices to wait a little before answering its birth message, so a
 # restart of HA does not meet every bridge of the house at the same instant.
 BIRTH_DELAY_MAX_S = 5.0
+RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 120  # paho doubles the delay between these
 
 
 class Publisher:
@@ -46,8 +51,8 @@ class Publisher:
         self._acked = threading.Condition(self._lock)
         self._connected = threading.Event()
         self._birth_timer: threading.Timer | None = None
-        self._failure_logged = False
-        self.stats = {"published": 0, "unchanged": 0, "skipped_offline": 0, "connects": 0}
+        self.monitor = ConnectionMonitor(f"{cfg.host}:{cfg.port}", cfg.client_id, clock)
+        self.stats = {"published": 0, "unchanged": 0, "skipped_offline": 0, "not_queued": 0}
         self._client = self._make_client()
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -61,7 +66,7 @@ class Publisher:
         if self.cfg.tls:
             client.tls_set(ca_certs=self.cfg.ca_file, certfile=self.cfg.certfile,
                            keyfile=self.cfg.keyfile, cert_reqs=ssl.CERT_REQUIRED)
-        client.reconnect_delay_set(1, 120)
+        client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
         client.max_queued_messages_set(self.cfg.max_queued_messages)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -73,6 +78,7 @@ class Publisher:
     def start(self) -> None:
         """Connect in the background: a broker that is down at start is retried, never fatal."""
         log.info("MQTT: connecting to %s:%d as %s", self.cfg.host, self.cfg.port, self.cfg.client_id)
+        self.monitor.starting()
         self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive)
         self._client.loop_start()
 
@@ -82,6 +88,21 @@ class Publisher:
     @property
     def connected(self) -> bool:
         return self._connected.is_set()
+
+    @property
+    def held_topics(self) -> int:
+        """Topics whose latest value the publisher keeps for the next (re)connect."""
+        return len(self._discovery) + len(self._state)
+
+    @property
+    def queued(self) -> int:
+        """Messages waiting in paho (bounded by mqtt.max_queued_messages)."""
+        return len(getattr(self._client, "_out_messages", ()))
+
+    def tick(self) -> None:
+        """Called every second or so by the main loop: reminders, end of a flapping episode."""
+        if self.monitor.tick(self.held_topics):
+            self._client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
 
     def stop(self, timeout: float = 3.0) -> None:
         """Say `offline` (the will covers crashes only), flush within `timeout`, disconnect."""
@@ -147,7 +168,8 @@ class Publisher:
             self.stats["skipped_offline"] += 1  # kept in the store, sent on reconnect
             return False
         info = self._client.publish(topic, payload, qos=self.cfg.qos, retain=True)
-        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:  # no connection, or paho's queue full: counted, kept in the store
+            self.stats["not_queued"] += 1
             log.debug("MQTT: publish to %s not queued (%s)", topic, mqtt.error_string(info.rc))
             return False
         self.stats["published"] += 1
@@ -169,15 +191,10 @@ class Publisher:
     # --- paho callbacks (network thread) ------------------------------------------------
 
     def _on_connect(self, client, userdata, flags, reason_code, properties=None):
-        if reason_code.is_failure:
-            if not self._failure_logged:
-                log.error("MQTT: broker %s:%d refused the connection: %s", self.cfg.host,
-                          self.cfg.port, reason_code)
-                self._failure_logged = True
+        if reason_code.is_failure:  # paho keeps doubling its delay: no tight loop
+            self.monitor.refused(reason_code)
             return
-        self._failure_logged = False
-        self.stats["connects"] += 1
-        log.info("MQTT: connected to %s:%d", self.cfg.host, self.cfg.port)
+        self.monitor.connected()
         if self.ha.discovery:
             client.subscribe(self.ha.birth_topic, qos=1)
         with self._send_lock:
@@ -191,15 +208,12 @@ class Publisher:
         with self._acked:
             self._pending.clear()  # re-sent from the store on reconnect
             self._acked.notify_all()
-        if was_connected and reason_code != 0:
-            log.warning("MQTT: connection to %s:%d lost (%s); reconnecting", self.cfg.host,
-                        self.cfg.port, reason_code)
+        if self.monitor.disconnected(unexpected=was_connected and reason_code != 0):
+            client.reconnect_delay_set(FLAP_RECONNECT_MIN_S, RECONNECT_MAX_S)
 
     def _on_connect_fail(self, client, userdata):
-        if not self._failure_logged:
-            log.error("MQTT: cannot reach broker %s:%d; retrying in the background",
-                      self.cfg.host, self.cfg.port)
-            self._failure_logged = True
+        # paho calls this inside its `except OSError`: the exception says why (refused, TLS...).
+        self.monitor.connect_failed(describe_transport_error(sys.exc_info()[1] or OSError()))
 
     def _on_publish(self, client, userdata, mid, reason_code=None, properties=None):
         with self._acked:

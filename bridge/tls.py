@@ -3,7 +3,9 @@
 The gateway's certificate is self-signed, so the safe choice is to pin its SHA-256
 fingerprint (urllib3's `assert_fingerprint`, checked even with CA checks off, and counted
 as verified); `fetch_fingerprint` prints it for trust on first use. `insecure` is explicit,
-logged once, and silences urllib3's per-request warning for that session only.
+logged once, and silences urllib3's per-request warning for that session only. Every
+session's pools tell a `ConnectionTracker` which connection is in flight, so a whole-request
+deadline can cut it (bridge/deadline.py).
 """
 
 from __future__ import annotations
@@ -32,32 +34,75 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
         return False
 
 
-def make_session(gateway: GatewayConfig) -> requests.Session:
+def make_session(gateway: GatewayConfig, tracker: ConnectionTracker | None = None) -> requests.Session:
+    """A session for one gateway; `tracker` learns the connection in flight (for deadlines)."""
+    tracker = tracker or ConnectionTracker()
     session = requests.Session()
     session.trust_env = False  # a LAN device: no proxies, no .netrc credentials
     session.cookies.set_policy(_NoCookies())
     session.headers["Accept"] = "application/json"
+    session.mount("http://", _GatewayAdapter(tracker))
     if gateway.fingerprint:
         session.verify = False  # CA checks off: the adapter's fingerprint check replaces them
-        session.mount("https://", _PinnedAdapter(gateway.fingerprint))
+        session.mount("https://", _GatewayAdapter(tracker, assert_fingerprint=gateway.fingerprint,
+                                                  cert_reqs="CERT_NONE"))
     elif gateway.insecure:
         session.verify = False
-        session.mount("https://", _InsecureAdapter())
+        session.mount("https://", _InsecureAdapter(tracker, cert_reqs="CERT_NONE"))
         log.warning("%s: TLS certificate checks are OFF for this gateway (`insecure: true`); pin its "
                     "certificate with `fingerprint` instead (envoy-mqtt-bridge fingerprint HOST)", gateway.label)
+    else:
+        session.mount("https://", _GatewayAdapter(tracker))
     return session
 
 
-class _PinnedAdapter(HTTPAdapter):
-    """Trusts exactly one certificate: urllib3 checks its SHA-256 (and then counts it verified)."""
+class ConnectionTracker:
+    """Remembers the connection of the request in flight (one at a time per gateway), so that a
+    whole-request deadline can cut it: a trickling gateway keeps every single read short."""
 
-    def __init__(self, fingerprint: str):
-        self._fingerprint = fingerprint
-        super().__init__()
+    def __init__(self):
+        self.current = None
+
+    def abort(self) -> None:
+        sock = getattr(self.current, "sock", None)
+        if sock is None:
+            return  # still connecting: the connect timeout bounds that
+        try:
+            # The plain socket's shutdown, even under TLS: it wakes a read blocked in another
+            # thread at once, without touching the TLS state that thread is using.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _tracking(pool_cls, tracker: ConnectionTracker):
+    class TrackingPool(pool_cls):
+        def _get_conn(self, timeout=None):
+            conn = super()._get_conn(timeout)
+            tracker.current = conn
+            return conn
+    return TrackingPool
+
+
+class _GatewayAdapter(HTTPAdapter):
+    """One connection (the gateway gets one request at a time); TLS options for its pools.
+
+    With `assert_fingerprint` urllib3 trusts exactly one certificate: it checks its SHA-256
+    even with CA checks off, and then counts the connection as verified.
+    """
+
+    https_pool = HTTPSConnectionPool
+
+    def __init__(self, tracker: ConnectionTracker, **tls):
+        self._tracker, self._tls = tracker, tls
+        super().__init__(pool_connections=1, pool_maxsize=1)
 
     def init_poolmanager(self, *args, **kwargs):
-        kwargs.update(assert_fingerprint=self._fingerprint, cert_reqs="CERT_NONE")
+        kwargs.update(self._tls)
         super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _tracking(HTTPConnectionPool, self._tracker),
+            "https": _tracking(self.https_pool, self._tracker)}
 
 
 class _UnverifiedHTTPSPool(HTTPSConnectionPool):
@@ -69,11 +114,8 @@ class _UnverifiedHTTPSPool(HTTPSConnectionPool):
             conn.connect()
 
 
-class _InsecureAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["cert_reqs"] = "CERT_NONE"
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": HTTPConnectionPool, "https": _UnverifiedHTTPSPool}
+class _InsecureAdapter(_GatewayAdapter):
+    https_pool = _UnverifiedHTTPSPool
 
 
 def split_host(text: str) -> tuple[str, int | None]:

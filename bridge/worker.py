@@ -26,14 +26,18 @@ log = logging.getLogger(__name__)
 # up to 5 min, so a rebooting gateway (or the nightly 23:00 reset) is not hammered.
 BACKOFF_BASE_S, BACKOFF_CAP_S, BACKOFF_MIN_S = 10.0, 300.0, 2.0
 RETRY_SHARE = 0.8
+# The first candidate endpoints (/ivp/meters, readings, production.json) answer any valid
+# token; when this many of them refuse it, setup stops probing and renews the token.
+REFUSALS_MEAN_BAD_TOKEN = 3
 
 
 class EnvoyWorker:
-    def __init__(self, gateway: GatewayConfig, config: Config, publisher, *, client=None,
+    def __init__(self, gateway: GatewayConfig, config: Config, publisher, *, client=None, cloud=None,
                  monotonic=time.monotonic, wall=time.time, rng=random.uniform):
         self.gateway, self.config, self.publisher = gateway, config, publisher
-        self.client = client or EnvoyClient(gateway, EnphaseCloud(config.cloud),
-                                            TokenStore(gateway.token_cache))
+        # `cloud` is shared by every worker of a bridge (serialised logins, one per account).
+        self.client = client or EnvoyClient(gateway, cloud or EnphaseCloud(config.cloud),
+                                            TokenStore(gateway.token_cache) if gateway.token_cache else None)
         # Retries stay inside the fastest poll interval; longer outages are the backoff's job.
         self.client.retry_budget_s = RETRY_SHARE * min(getattr(config.poll, g) for g in GROUPS)
         self._monotonic, self._wall, self._rng = monotonic, wall, rng
@@ -64,14 +68,20 @@ class EnvoyWorker:
                      info.serial, self.info.firmware, info.firmware)
         self.info = info
         probed, refused = {}, []
-        for endpoint in model.CANDIDATE_ENDPOINTS:
+        candidates = list(model.CANDIDATE_ENDPOINTS)
+        while candidates:
+            endpoint = candidates.pop(0)
             parsed = self._probe(endpoint, refused)
             if parsed is not None:
                 probed[endpoint] = parsed
-        if refused and not probed:
-            # Every endpoint refused us: the token itself is the problem, not the endpoints.
-            # A normal read goes through session renewal and token renewal, or says why not.
-            probed[refused[0]] = self._read(refused[0])
+            elif refused and not probed and (len(refused) >= REFUSALS_MEAN_BAD_TOKEN or not candidates):
+                # Everything so far refused us, and the first candidates answer any valid token:
+                # the token itself is the problem. A normal read goes through a new session and
+                # a token renewal, or says why not; then the others are probed with the good
+                # token. Probing on with a refused token would cost ~50 requests per retry.
+                target = refused.pop()
+                probed[target] = self._read(target)
+                candidates, refused = refused + candidates, []
         active = model.select_endpoints(info, probed)
         self.groups = group_endpoints(active)
         self.parsed = {ep: parsed for ep, parsed in probed.items() if ep in active}
@@ -132,7 +142,8 @@ class EnvoyWorker:
     # --- publishing ---------------------------------------------------------------------
 
     def publish(self, started: float) -> bool:
-        """Publish state, grid status, discovery and diagnostics; False when nothing usable."""
+        """Publish state, unit documents, grid status, discovery and diagnostics; False when
+        nothing usable."""
         try:
             state = model.build_state(self.info, self.parsed, self._wall())
         except EnvoyDataError as err:
@@ -140,12 +151,16 @@ class EnvoyWorker:
             return False
         self._note_good_endpoint("state")
         payload = state.as_payload()
+        documents = state.device_payloads()  # inverter/<sn>, battery/<sn>, enpower/<sn>, relay/<id> ...
         if self.config.homeassistant.discovery:
             self.publisher.sync_discovery(self.serial, discovery.build_configs(
                 payload, self.info, base_topic=self.config.mqtt.base_topic,
-                prefix=self.config.homeassistant.prefix, host=self.gateway.host))
+                prefix=self.config.homeassistant.prefix, host=self.gateway.host, devices=documents))
         self.publisher.publish_state(self._topic("state"),
                                      json.dumps(payload, allow_nan=False, separators=(",", ":")))
+        for suffix, document in documents.items():
+            self.publisher.publish_state(self._topic(suffix),
+                                         json.dumps(document, allow_nan=False, separators=(",", ":")))
         if state.grid_status:
             self.publisher.publish_state(self._topic("grid/status"), state.grid_status)
         self._set_available(True)
@@ -183,7 +198,8 @@ class EnvoyWorker:
         self._set_available(False, err)
         self.failures += 1
         self.info_needs_setup = True
-        ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (self.failures - 1))
+        # The exponent is capped: after ~1000 failures (two days away) 2**n no longer fits a float.
+        ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** min(self.failures - 1, 16))
         delay = max(BACKOFF_MIN_S, self._rng(0, ceiling))
         log.debug("Gateway %s: next attempt in %.0f s", self.serial, delay)
         self.schedule.delay_all(self._monotonic() + delay)
@@ -218,13 +234,16 @@ class EnvoyWorker:
                 for group in groups_run:
                     self.poll_group(group)
                     self.schedule.done(group, self._monotonic())
+            if groups_run:
+                self.failures = 0
+                self.publish(started)
         except BridgeError as err:
             self._fail(err)
-            return
-        except Exception:  # a bug must not kill the gateway's thread: log it, back off
-            log.exception("Gateway %s: unexpected error", self.serial)
-            self._fail(EnvoyError("internal error, see the log"))
-            return
-        if groups_run:
-            self.failures = 0
-            self.publish(started)
+        except Exception:  # a bug (here or in a parser) must not kill the gateway's thread
+            self._internal_error()
+
+    def _internal_error(self) -> None:
+        # The traceback once per outage, like any other error; the rest at DEBUG.
+        level = logging.DEBUG if self.available is False else logging.ERROR
+        log.log(level, "Gateway %s: unexpected error", self.serial, exc_info=True)
+        self._fail(EnvoyError("internal error, see the log"))

@@ -5,6 +5,10 @@ import pytest
 from tests.mqtt_helpers import Mosquitto
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes more than ~10 s (real processes, many gateways)")
+
+
 @pytest.fixture
 def mosquitto(tmp_path):
     broker = Mosquitto(tmp_path).start()

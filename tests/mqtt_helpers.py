@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -31,25 +33,57 @@ def wait_for(condition, timeout: float = 10.0, interval: float = 0.02, message: 
 
 
 class Mosquitto:
-    """A real broker on a free loopback port; stop() and start() simulate outages."""
+    """A real broker on a free loopback port; stop() and start() simulate outages.
 
-    def __init__(self, workdir: Path, port: int | None = None):
+    Options: `persistence` (retained messages and sessions saved on a clean stop and loaded on
+    start), `users` ({name: password}; anonymous clients refused), `tls` ((certfile, keyfile):
+    the listener speaks TLS only). The broker logs to `log_file`, for tests that count connections.
+    """
+
+    def __init__(self, workdir: Path, port: int | None = None, *, persistence: bool = False,
+                 users: dict[str, str] | None = None, tls: tuple[str, str] | None = None):
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(binary).exists():
             pytest.skip("mosquitto is not installed (the README's test command installs it)")
         self.binary, self.port, self.workdir = binary, port or free_port(), workdir
         self.host = "127.0.0.1"
+        self.persistence, self.users, self.tls = persistence, users, tls
+        self.log_file = workdir / f"mosquitto-{self.port}.log"
         self.proc: subprocess.Popen | None = None
+
+    def _conf(self) -> str:
+        lines = [f"listener {self.port} 127.0.0.1", f"log_dest file {self.log_file}", "log_type all",
+                 "allow_anonymous " + ("false" if self.users else "true")]
+        if os.geteuid() == 0:
+            lines.append("user root")  # else it drops to `mosquitto`, who cannot read the test's files
+        if self.persistence:
+            store = self.workdir / f"mosquitto-{self.port}-db"
+            store.mkdir(exist_ok=True)
+            lines += ["persistence true", f"persistence_location {store}/", "autosave_interval 3600"]
+        else:
+            lines.append("persistence false")
+        if self.users:
+            passwords = self.workdir / f"mosquitto-{self.port}.passwd"
+            passwords.write_text("")
+            for user, password in self.users.items():
+                subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password], check=True,
+                               capture_output=True, timeout=30)
+            lines.append(f"password_file {passwords}")
+        if self.tls:
+            lines += [f"certfile {self.tls[0]}", f"keyfile {self.tls[1]}"]
+        return "\n".join(lines) + "\n"
 
     def start(self) -> "Mosquitto":
         conf = self.workdir / f"mosquitto-{self.port}.conf"
-        conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        conf.write_text(self._conf())
         self.proc = subprocess.Popen([self.binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         wait_for(self._accepts, 10, message=f"mosquitto on port {self.port}")
         return self
 
     def _accepts(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise AssertionError(f"mosquitto exited with {self.proc.returncode}: {self.log()[-500:]}")
         try:
             socket.create_connection((self.host, self.port), timeout=0.2).close()
             return True
@@ -57,20 +91,47 @@ class Mosquitto:
             return False
 
     def stop(self) -> None:
+        """A clean stop: clients are disconnected, a persistent broker saves its database."""
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(5)
+
+    def kill(self) -> None:
+        """A crash: connections vanish without a goodbye, nothing is saved."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open but nothing is read or acknowledged."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.proc.send_signal(signal.SIGCONT)
+
+    def log(self) -> str:
+        try:
+            return self.log_file.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def count(self, needle: str) -> int:
+        return self.log().count(needle)
 
 
 class Subscriber:
     """A paho client that records the latest payload of every topic it sees (retained or not)."""
 
-    def __init__(self, host: str, port: int, topics=("#",)):
+    def __init__(self, host: str, port: int, topics=("#",), username: str | None = None,
+                 password: str | None = None):
         self.messages: dict[str, bytes] = {}
         self.retained: dict[str, bool] = {}
+        self.qos: dict[str, int] = {}
         self.history: list[tuple[str, bytes]] = []
         self._lock = threading.Lock()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-sub-{free_port()}")
+        if username:
+            self.client.username_pw_set(username, password)
         self.client.on_message = self._on_message
         self.client.on_connect = lambda c, *_: [c.subscribe(t, qos=1) for t in topics]
         self.client.connect(host, port)
@@ -80,6 +141,7 @@ class Subscriber:
         with self._lock:
             self.messages[message.topic] = message.payload
             self.retained[message.topic] = bool(message.retain)
+            self.qos[message.topic] = message.qos
             self.history.append((message.topic, message.payload))
 
     def get(self, topic: str) -> bytes | None:

@@ -178,7 +178,8 @@ def test_no_secret_in_any_log_record_or_error(rsps, cloud, caplog):
     rsps.post(TOKENS, status=502)
     rsps.post(TOKENS, body=TOKEN)
     assert fetch(cloud) == TOKEN
-    rsps.post(LOGIN, status=401)
+    rsps.post(TOKENS, status=401)  # the reused Enlighten session is refused: one fresh login...
+    rsps.post(LOGIN, status=401)  # ...which is refused too
     with pytest.raises(CloudAuthError) as err:
         fetch(cloud)
     no_secrets(str(err.value))
@@ -249,3 +250,39 @@ def test_extra_ca_file_is_trusted_on_top_of_the_default_store(cloud_server, cert
     cloud = EnphaseCloud(CloudConfig(enlighten_url=cloud_server, entrez_url=cloud_server, timeout=5,
                                      ca_file=str(cert[0])), sleep=sleeps.append)
     assert fetch(cloud) == TOKEN
+
+
+def test_one_login_serves_every_gateway_of_the_account_for_a_while(rsps, sleeps):
+    now = [0.0]
+    cloud = EnphaseCloud(CloudConfig(enlighten_url=ENLIGHTEN, entrez_url=ENTREZ), sleep=sleeps.append,
+                         monotonic=lambda: now[0])
+    rsps.post(LOGIN, json=OK_LOGIN)
+    rsps.post(TOKENS, body=TOKEN)
+    for serial in ("122233445566", "122233445567", "122233445568"):  # a bridge starting 3 gateways
+        assert cloud.fetch_token(USER, PASSWORD, serial) == TOKEN
+    rsps.assert_call_count(LOGIN, 1)
+    rsps.assert_call_count(TOKENS, 3)
+    now[0] += 601  # the session is not kept for long
+    fetch(cloud)
+    rsps.assert_call_count(LOGIN, 2)
+
+
+def test_a_refused_reused_session_gets_one_fresh_login(rsps, cloud):
+    rsps.post(LOGIN, json=OK_LOGIN)
+    rsps.post(TOKENS, body=TOKEN)
+    fetch(cloud)
+    rsps.replace(responses.POST, TOKENS, status=401)
+    with pytest.raises(CloudAuthError, match="Entrez refused"):
+        fetch(cloud)
+    rsps.assert_call_count(LOGIN, 2)  # not a loop: one more login, then the error
+    rsps.assert_call_count(TOKENS, 3)
+
+
+def test_cloud_unavailable_with_a_reused_session_is_not_a_new_login(rsps, cloud):
+    rsps.post(LOGIN, json=OK_LOGIN)
+    rsps.post(TOKENS, body=TOKEN)
+    fetch(cloud)
+    rsps.replace(responses.POST, TOKENS, status=503)
+    with pytest.raises(CloudUnavailable):
+        fetch(cloud)
+    rsps.assert_call_count(LOGIN, 1)

@@ -100,7 +100,7 @@ def make_client(fake, tmp_path=None, cached=None, **gw):
         if cached:
             store.save(cached)
     cloud = EnphaseCloud(CloudConfig(enlighten_url="https://enlighten.test", entrez_url="https://entrez.test"),
-                         sleep=fake.sleep)
+                         sleep=fake.sleep, monotonic=fake.monotonic)
     return EnvoyClient(GatewayConfig(**settings), cloud, store, sleep=fake.sleep, monotonic=fake.monotonic,
                        clock=fake.time)
 
@@ -599,7 +599,7 @@ def test_gzip_bomb_is_capped_on_the_decoded_stream(rsps, fake, digest_client):
 
 def test_whole_request_deadline(rsps, fake, digest_client):
     ticks = iter(range(0, 10_000, 20))  # every look at the clock: 20 s later (a trickling gateway)
-    digest_client._monotonic = lambda: next(ticks)
+    digest_client.transport.monotonic = lambda: next(ticks)
     rsps.get(DATA, body=b"x" * (300 * 1024))  # several reads
     with pytest.raises(EnvoyUnavailable, match=r"timed out \(no complete answer within 55 s\)"):
         digest_client.get("/ivp/meters/readings")
@@ -622,6 +622,7 @@ def test_no_secret_in_any_log_record(rsps, fake, tmp_path, caplog):
     client.get("/ivp/meters/readings")
     assert client.get("/ivp/meters/readings") == b'{"ok": 1}'  # 503, 401, new session, 401, renewal
     rsps.replace(responses.POST, LOGIN, status=401)
+    rsps.replace(responses.POST, TOKENS, status=401)  # the reused Enlighten session is refused too
     with pytest.raises(CloudAuthError):
         client.renew_token()  # a renewal that fails loudly
     text = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
@@ -702,7 +703,7 @@ def test_n2_fingerprint_mismatch_is_a_pin_error_before_anything_is_sent(tls_envo
     wrong = "ab" * 32
     client = real_client(port, fingerprint=wrong, token=make_token(100 * DAY_S))
     slept = []
-    client._sleep = slept.append
+    client.transport.sleep = slept.append
     with pytest.raises(TLSPinError) as err:
         client.get("/ivp/meters/readings")
     assert wrong in str(err.value) and cert[2] in str(err.value)
@@ -790,3 +791,24 @@ class socket_closed_port:
 
     def __exit__(self, *exc):
         return False
+
+
+# --- the whole-request deadline's watchdog -------------------------------------------------------
+
+
+def test_watchdog_fires_once_and_holds_one_deadline_per_owner():
+    from bridge.deadline import Watchdog
+
+    fired = threading.Event()
+    calls = []
+    watchdog = Watchdog()
+    watchdog.arm("gw", 0.05, lambda: (calls.append("late"), fired.set()))
+    assert fired.wait(5) and calls == ["late"]
+    for _ in range(10_000):  # requests that finish in time: armed, then disarmed
+        watchdog.arm("gw", 60, lambda: calls.append("never"))
+        watchdog.disarm("gw")
+    watchdog.arm("a", 60, lambda: None)
+    watchdog.arm("a", 60, lambda: None)  # a new deadline replaces the owner's old one
+    assert watchdog.armed == 1
+    watchdog.disarm("a")
+    assert watchdog.armed == 0 and calls == ["late"]

@@ -147,3 +147,30 @@ def test_unchanged_states_are_sent_again_only_after_the_republish_interval(mosqu
     assert sent == [b'{"time":0,"v":1}', b'{"time":300,"v":1}', b'{"time":600,"v":2}']
     assert pub.stats["unchanged"] == 58
     pub.stop()
+
+
+
+def test_flapping_connection_one_error_slow_reconnects_then_stable_again(caplog):
+    """Two clients with one client id: dropped right after each connect, again and again."""
+    import logging
+
+    from bridge.mqtt_monitor import FLAP_RECONNECT_MIN_S
+    now = [0.0]
+    cfg = MqttConfig(host="127.0.0.1", port=free_port(), client_id="copy", base_topic="t")
+    pub = Publisher(cfg, HomeAssistantConfig(), clock=lambda: now[0])
+    caplog.set_level(logging.INFO)
+    for second in range(0, 10, 2):  # connected, dropped a second later, reconnected...
+        now[0] = float(second)
+        pub.monitor.connected()
+        now[0] += 1
+        pub._connected.set()
+        pub._on_disconnect(pub._client, None, None, mqtt.MQTTErrorCode.MQTT_ERR_CONN_LOST)
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "same client id 'copy'" in errors[0]
+    assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 2  # before it was clear
+    assert pub._client._reconnect_min_delay == FLAP_RECONNECT_MIN_S
+    pub.monitor.connected()
+    now[0] += 61
+    pub.tick()  # a minute without a drop: stable again, normal reconnects
+    assert not pub.monitor.flapping and pub._client._reconnect_min_delay == 1
+    assert any("stable again" in r.getMessage() for r in caplog.records)
