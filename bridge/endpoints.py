@@ -7,6 +7,7 @@ almost never changes (/info, the CT list).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from bridge.config import PollIntervals
@@ -14,10 +15,13 @@ from bridge.config import PollIntervals
 # Group of each endpoint the model can parse; an endpoint in no group is probed only.
 ENDPOINT_GROUPS = {
     "/ivp/meters/readings": "meters",
+    # The grid group reads only the cheapest endpoint that reports the grid relay (the relay
+    # itself, 187 bytes; the inventory only for a Collar without Enpower), every second or two,
+    # so an outage is on the broker within 2 s. See `grid_group`.
     "/ivp/ensemble/relay": "grid",
-    # also the batteries' and Enpower's details: cheap (0.03-0.35 s), and it carries the grid status
-    "/ivp/ensemble/inventory": "grid",
-    "/ivp/ensemble/generator": "grid",  # a generator starts when the grid goes: follow it as fast
+    # The batteries' and Enpower's details (3.7 kB): once a minute is plenty.
+    "/ivp/ensemble/inventory": "batteries",
+    "/ivp/ensemble/generator": "batteries",
     "/production.json?details=1": "energy",
     "/production": "energy",
     "/api/v1/production": "energy",
@@ -38,10 +42,18 @@ ENDPOINT_GROUPS = {
 GROUPS = ("meters", "grid", "energy", "inverters", "batteries", "info")
 
 
-def group_endpoints(active: set[str]) -> dict[str, tuple[str, ...]]:
-    """The endpoints of each group that this gateway has, in a stable order."""
+def group_endpoints(active: set[str], grid_endpoint: str | None = None) -> dict[str, tuple[str, ...]]:
+    """The endpoints of each group that this gateway has, in a stable order.
+
+    `grid_endpoint` is what reports the grid status on this gateway (the relay with an
+    Enpower, the inventory with only a Collar): it goes to the fast grid group, alone.
+    """
     groups: dict[str, tuple[str, ...]] = {name: () for name in GROUPS}
     for endpoint, group in ENDPOINT_GROUPS.items():
+        if endpoint == grid_endpoint:
+            group = "grid"
+        elif group == "grid":
+            group = "batteries"  # a relay that reports nothing useful here: no need to hurry
         if endpoint in active:
             groups[group] += (endpoint,)
     return groups
@@ -69,6 +81,10 @@ class Schedule:
         interval = getattr(self.intervals, group)
         planned = self.next_due[group] + interval
         self.next_due[group] = planned if planned > now else now + interval
+
+    def disable(self, group: str) -> None:
+        """A group with nothing to read on this gateway never comes due."""
+        self.next_due[group] = math.inf
 
     def delay_all(self, until: float) -> None:
         """Back off: nothing runs before `until` (the gateway is unreachable)."""

@@ -39,7 +39,8 @@ class EnvoyWorker:
         self.client = client or EnvoyClient(gateway, cloud or EnphaseCloud(config.cloud),
                                             TokenStore(gateway.token_cache) if gateway.token_cache else None)
         # Retries stay inside the fastest poll interval; longer outages are the backoff's job.
-        self.client.retry_budget_s = RETRY_SHARE * min(getattr(config.poll, g) for g in GROUPS)
+        # (The one-second grid poll is left out: its misses are simply retried a second later.)
+        self.client.retry_budget_s = RETRY_SHARE * min(getattr(config.poll, g) for g in GROUPS if g != "grid")
         self._monotonic, self._wall, self._rng = monotonic, wall, rng
         self.info = None
         self.groups: dict[str, tuple[str, ...]] = {}
@@ -47,6 +48,9 @@ class EnvoyWorker:
         self.available: bool | None = None
         self.failures = 0
         self.info_needs_setup = True
+        self._grid_status: str | None = None  # as last published
+        self._announced: dict[str, str] = {}  # discovery topic -> config, since the last probe
+        self._announced_shape = None
         self._bad_endpoints: set[str] = set()
         self.schedule = Schedule.starting_at(config.poll, monotonic())
         self.diagnostics = {"bridge_version": __version__, "errors": 0}
@@ -83,13 +87,16 @@ class EnvoyWorker:
                 probed[target] = self._read(target)
                 candidates, refused = refused + candidates, []
         active = model.select_endpoints(info, probed)
-        self.groups = group_endpoints(active)
         self.parsed = {ep: parsed for ep, parsed in probed.items() if ep in active}
+        self.groups = group_endpoints(active, model.grid_endpoint(self.parsed))
+        self._announced = {}  # entities that vanished since the last probe are removed now
         log.info("Gateway %s (firmware %s): polling %s", info.serial, info.firmware,
                  ", ".join(sorted(active)) or "nothing")
         self.schedule = Schedule.starting_at(self.config.poll, self._monotonic())
-        for group in self.schedule.next_due:  # the probe just read everything once
+        for group in GROUPS:  # the probe just read everything once
             self.schedule.done(group, self._monotonic())
+            if not self.groups[group] and group != "info":  # info also re-reads /info
+                self.schedule.disable(group)
 
     def _probe(self, endpoint: str, refused: list[str]):
         """Parsed body, or None when the gateway lacks this endpoint or answers nonsense."""
@@ -110,7 +117,11 @@ class EnvoyWorker:
     # --- one cycle ----------------------------------------------------------------------
 
     def poll_group(self, group: str) -> None:
-        """Read every endpoint of one group; a data error drops that endpoint's data only."""
+        """Read every endpoint of one group; a data error drops that endpoint's data only.
+
+        Between two endpoints of a slow group the grid relay gets its turn when it is due:
+        /production.json can take seconds on a real gateway, an outage alert cannot wait.
+        """
         if group == "info":
             self._check_firmware()
         for endpoint in self.groups.get(group, ()):
@@ -121,6 +132,26 @@ class EnvoyWorker:
                 self._note_bad_endpoint(endpoint, err)
             else:
                 self._note_good_endpoint(endpoint)
+            if group != "grid":
+                self._poll_grid_if_due()
+
+    def _poll_grid_if_due(self) -> None:
+        now = self._monotonic()
+        if self.groups.get("grid") and self.schedule.next_due["grid"] <= now:
+            self.poll_group("grid")
+            self.schedule.done("grid", self._monotonic())
+            self._publish_grid_status()
+
+    def _publish_grid_status(self) -> bool:
+        """Publish a changed grid status at once, from the relay alone; True when it changed."""
+        status = model.grid_status_of(self.parsed)
+        if status is None or status == self._grid_status:
+            return False
+        if self._grid_status is not None:
+            log.warning("Gateway %s: grid status %s", self.serial, status)
+        self._grid_status = status
+        self.publisher.publish_state(self._topic("grid/status"), status)
+        return True
 
     def _check_firmware(self) -> None:
         info = self.client.fetch_info()
@@ -152,20 +183,37 @@ class EnvoyWorker:
         self._note_good_endpoint("state")
         payload = state.as_payload()
         documents = state.device_payloads()  # inverter/<sn>, battery/<sn>, enpower/<sn>, relay/<id> ...
-        if self.config.homeassistant.discovery:
-            self.publisher.sync_discovery(self.serial, discovery.build_configs(
-                payload, self.info, base_topic=self.config.mqtt.base_topic,
-                prefix=self.config.homeassistant.prefix, host=self.gateway.host, devices=documents))
-        self.publisher.publish_state(self._topic("state"),
-                                     json.dumps(payload, allow_nan=False, separators=(",", ":")))
-        for suffix, document in documents.items():
-            self.publisher.publish_state(self._topic(suffix),
-                                         json.dumps(document, allow_nan=False, separators=(",", ":")))
-        if state.grid_status:
+        if state.grid_status and state.grid_status != self._grid_status:
+            self._grid_status = state.grid_status
             self.publisher.publish_state(self._topic("grid/status"), state.grid_status)
+        # Values first (latency), and only what changed: "time" moves on every poll.
+        self._publish_json("state", payload, ignore=("time",))
+        for suffix, document in documents.items():
+            self._publish_json(suffix, document)
+        if self.config.homeassistant.discovery:
+            self._announce(payload, documents)
         self._set_available(True)
         self._publish_diagnostics(started)
         return True
+
+    def _publish_json(self, suffix: str, document: dict, ignore: tuple[str, ...] = ()) -> None:
+        text = json.dumps(document, allow_nan=False, separators=(",", ":"))
+        compare = json.dumps({k: v for k, v in document.items() if k not in ignore},
+                             separators=(",", ":")) if ignore else None
+        self.publisher.publish_state(self._topic(suffix), text, compare=compare)
+
+    def _announce(self, payload: dict, documents: dict) -> None:
+        """Discovery configs, rebuilt only when the set of values present changes (they are the
+        costliest part of a cycle). An entity whose value is missing for a while (a bad
+        answer) stays announced until the next probe, so Home Assistant keeps its history."""
+        shape = (self.info.firmware, _shape(payload), _shape(documents))
+        if shape == self._announced_shape:
+            return
+        self._announced_shape = shape
+        self._announced.update(discovery.build_configs(
+            payload, self.info, base_topic=self.config.mqtt.base_topic,
+            prefix=self.config.homeassistant.prefix, host=self.gateway.host, devices=documents))
+        self.publisher.sync_discovery(self.serial, dict(self._announced))
 
     def _publish_diagnostics(self, started: float) -> None:
         token = getattr(self.client, "token_info", None)
@@ -178,8 +226,8 @@ class EnvoyWorker:
                                      "token_expires": round(token.expires_at),
                                      "token_days_left": round(token.days_left(self._wall()), 1)})
         self.diagnostics["token_renewal_error"] = getattr(self.client, "last_renewal_error", None)
-        self.publisher.publish_state(self._topic("diagnostics"),
-                                     json.dumps(self.diagnostics, allow_nan=False, sort_keys=True))
+        self._publish_json("diagnostics", dict(sorted(self.diagnostics.items())),
+                           ignore=("last_poll", "poll_duration_s"))
 
     def _set_available(self, available: bool, reason: BaseException | None = None) -> None:
         if available == self.available:
@@ -234,6 +282,8 @@ class EnvoyWorker:
                 for group in groups_run:
                     self.poll_group(group)
                     self.schedule.done(group, self._monotonic())
+            if groups_run == ["grid"] and not self._publish_grid_status():
+                groups_run = []  # the relay said nothing new: nothing else to publish
             if groups_run:
                 self.failures = 0
                 self.publish(started)
@@ -247,3 +297,10 @@ class EnvoyWorker:
         level = logging.DEBUG if self.available is False else logging.ERROR
         log.log(level, "Gateway %s: unexpected error", self.serial, exc_info=True)
         self._fail(EnvoyError("internal error, see the log"))
+
+
+def _shape(value):
+    """The keys of a JSON document, nested, without the values: which entities exist."""
+    if isinstance(value, dict):
+        return tuple((k, _shape(v)) for k, v in value.items())
+    return None

@@ -30,7 +30,7 @@ def test_minimal_config_gets_documented_defaults(tmp_path):
     assert config.mqtt.client_id.startswith("envoy-mqtt-bridge-")
     assert config.homeassistant.prefix == "homeassistant"
     assert (config.poll.meters, config.poll.grid, config.poll.energy, config.poll.inverters,
-            config.poll.batteries, config.poll.info) == (10, 10, 60, 300, 60, 3600)
+            config.poll.batteries, config.poll.info) == (10, 1, 60, 300, 60, 3600)
 
 
 def test_every_problem_is_listed_with_its_key_path(tmp_path):

@@ -145,7 +145,7 @@ def test_no_secret_reaches_the_log_or_mqtt_at_debug(tmp_path, mosquitto):
 
 
 def test_run_polls_until_sigterm_then_says_offline_and_exits_0(tmp_path, mosquitto):
-    with Simulator() as sim:
+    with Simulator(scenario="metered", time_factor=60) as sim:  # values that move: a new state each poll
         config = write_config(tmp_path, sim, mosquitto, poll={"meters": 5, "grid": 5})
         sub = Subscriber(mosquitto.host, mosquitto.port)
         proc = subprocess.Popen([sys.executable, "-m", "bridge", "run", "-c", str(config)],
@@ -182,6 +182,34 @@ def test_gateway_outage_turns_availability_offline_and_back(tmp_path, mosquitto)
             assert sub.get("envoy/bridge/availability") == b"online"  # two-level availability
             sim.start_envoy()
             sub.wait_topic(avail, timeout=60, payload=b"online")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(10)
+            sub.close()
+
+
+def test_grid_outage_reaches_the_broker_within_two_seconds(tmp_path, mosquitto):
+    """The relay has its own one-second poll group and its change is published at once."""
+    with Simulator(scenario="three_phase_battery") as sim:
+        config = write_config(tmp_path, sim, mosquitto)
+        sub = Subscriber(mosquitto.host, mosquitto.port)
+        proc = subprocess.Popen([sys.executable, "-m", "bridge", "run", "-c", str(config)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+        topic = f"envoy/{sim.serial}/grid/status"
+        try:
+            sub.wait_topic(topic, timeout=30, payload=b"on_grid")
+            times = []
+            for _ in range(3):
+                started = time.monotonic()
+                sim.trigger("grid_outage")
+                sub.wait_topic(topic, timeout=10, payload=b"off_grid")
+                times.append(time.monotonic() - started)
+                sim.trigger("grid_restore")
+                sub.wait_topic(topic, timeout=10, payload=b"on_grid")
+            assert max(times) < 2.5, f"outage detection took {times} s"  # target 2 s, on a busy CI box
+            relay_reads = sim.request_counts.get("/ivp/ensemble/relay", 0)
+            inventory_reads = sim.request_counts.get("/ivp/ensemble/inventory", 0)
+            assert relay_reads > 5 * inventory_reads  # the fast group reads only the tiny relay
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(10)

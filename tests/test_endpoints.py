@@ -12,14 +12,33 @@ def test_groups_keep_only_the_endpoints_this_gateway_has():
     assert groups["grid"] == ()
 
 
+def test_the_grid_group_reads_only_the_endpoint_that_reports_the_relay():
+    active = {"/ivp/ensemble/relay", "/ivp/ensemble/inventory", "/ivp/meters/readings"}
+    groups = group_endpoints(active, "/ivp/ensemble/relay")
+    assert groups["grid"] == ("/ivp/ensemble/relay",)
+    assert groups["batteries"] == ("/ivp/ensemble/inventory",)
+    collar = group_endpoints({"/ivp/ensemble/inventory"}, "/ivp/ensemble/inventory")
+    assert collar["grid"] == ("/ivp/ensemble/inventory",) and collar["batteries"] == ()
+
+
 def test_each_group_runs_on_its_own_interval():
     schedule = Schedule.starting_at(PollIntervals(), now=0.0)
     assert set(schedule.due(0.0)) == set(GROUPS)
     for group in GROUPS:
         schedule.done(group, now=0.5)
-    assert schedule.due(9.9) == []
+    assert schedule.due(0.9) == [] and schedule.due(1.0) == ["grid"]  # the relay, every second
+    schedule.done("grid", now=1.0)
+    assert schedule.due(9.9) == ["grid"]
     assert set(schedule.due(10.0)) == {"meters", "grid"}
-    assert schedule.seconds_to_next(3.0) == 7.0
+    assert schedule.seconds_to_next(1.5) == 0.5
+
+
+def test_a_group_with_nothing_to_read_never_comes_due():
+    schedule = Schedule.starting_at(PollIntervals(), now=0.0)
+    schedule.disable("grid")
+    schedule.done("grid", now=1.0)
+    schedule.delay_all(until=50.0)
+    assert "grid" not in schedule.due(1e9)
 
 
 def test_a_late_group_is_not_followed_by_a_catch_up_burst():

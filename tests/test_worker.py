@@ -63,7 +63,7 @@ class Recorder:
         self.states: list[tuple[str, str]] = []
         self.discovery: dict[str, str] = {}
 
-    def publish_state(self, topic, payload):
+    def publish_state(self, topic, payload, compare=None):
         self.states.append((topic, payload))
 
     def sync_discovery(self, owner, configs):
@@ -170,3 +170,25 @@ def test_unexpected_bug_is_contained(caplog):
     worker._step()  # no exception escapes
     assert rec.last("/availability") == "offline"
     assert any("unexpected error" in r.getMessage() for r in caplog.records)
+
+
+def test_a_gateway_away_for_days_never_overflows_the_backoff():
+    """2**1024 does not fit a float: the endurance run found the worker thread dying there."""
+    worker, rec, clock = make_worker()
+    worker.client.down = True
+    for _ in range(2000):  # ~ a week of attempts at the 5-minute cap
+        clock.now = min(worker.schedule.next_due.values())
+        worker._step()
+    assert worker.failures == 2000 and rec.last("/availability") == "offline"
+    assert worker.schedule.seconds_to_next(clock.now) <= 300
+
+
+def test_an_error_while_publishing_is_contained_and_logged_once(caplog):
+    worker, rec, clock = make_worker()
+    worker._step()
+    worker.publish = lambda started: 1 / 0  # a bug in the model or the payload builders
+    for _ in range(3):
+        clock.now = min(worker.schedule.next_due.values())
+        worker._step()  # no exception escapes: the thread lives on
+    assert rec.last("/availability") == "offline"
+    assert sum(r.levelname == "ERROR" and r.exc_info is not None for r in caplog.records) == 1

@@ -15,7 +15,7 @@ from bridge.model.ctmeters import CtMeter, MeterValues
 from bridge.model.flows import Flow
 from bridge.model.grid import GridState
 from bridge.model.info import GatewayInfo, parse_info
-from bridge.model.sources import CANDIDATE_ENDPOINTS, ENDPOINTS, select_endpoints
+from bridge.model.sources import CANDIDATE_ENDPOINTS, ENDPOINTS, grid_endpoint, grid_status_of, select_endpoints
 from bridge.model.state import SCHEMA, GatewayState, build_state
 
 __all__ = [
@@ -31,6 +31,8 @@ __all__ = [
     "GridState",
     "MeterValues",
     "build_state",
+    "grid_endpoint",
+    "grid_status_of",
     "decode_json",
     "parse_info",
     "select_endpoints",

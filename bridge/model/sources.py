@@ -29,7 +29,7 @@ from bridge.model.ensemble import (
     parse_secctrl,
 )
 from bridge.model.flows import v1_usable
-from bridge.model.grid import RelayState, parse_relay
+from bridge.model.grid import RelayState, grid_status, parse_relay
 from bridge.model.info import GatewayInfo
 from bridge.model.inverters import detailed_source
 from bridge.model.meters import (
@@ -186,6 +186,22 @@ def _ensemble_endpoints(probed: Mapping[str, Any]) -> set[str]:
     if inventory.encharges:
         wanted |= {SECCTRL, ENSEMBLE_POWER}
     return {ep for ep in wanted if parsed_result(probed, ep) is not None}
+
+
+def grid_endpoint(parsed: Mapping[str, Any]) -> str | None:
+    """The cheapest endpoint that reports the grid relay on this gateway, for the fast grid poll:
+    the Enpower's relay (187 bytes), else the inventory for a Collar; None without either."""
+    inventory: EnsembleInventory | None = parsed_result(parsed, INVENTORY)
+    if inventory is None:
+        return None
+    if inventory.enpowers and parsed_result(parsed, RELAY) is not None:
+        return RELAY
+    return INVENTORY if inventory.enpowers or inventory.collars else None
+
+
+def grid_status_of(parsed: Mapping[str, Any]) -> str | None:
+    """Grid status from the inventory and relay alone: the cheap path of the fast grid poll."""
+    return grid_status(parsed_result(parsed, INVENTORY), parsed_result(parsed, RELAY))
 
 
 def _generator_endpoints(probed: Mapping[str, Any]) -> set[str]:
