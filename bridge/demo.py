@@ -59,7 +59,7 @@ def run(args) -> int:
         with tempfile.TemporaryDirectory(prefix="envoy-demo-") as workdir, _Stack() as stack:
             broker_note = stack.broker(host, port)
             sim = stack.simulator(args)
-            bridge = stack.bridge(demo_config(sim, host, port, args.base_topic, Path(workdir)), stop)
+            bridge = stack.bridge(demo_config(sim, host, port, args.base_topic, Path(workdir)))
             keys = not plain and sys.stdin is not None and sys.stdin.isatty()
             view = LiveView(host, port, args.base_topic, plain, sim=sim, broker_note=broker_note, keys=keys)
             stack.push(view.close)
@@ -68,8 +68,7 @@ def run(args) -> int:
                 stack.push(KeyReader(sim, stop).start())
             stack.push(stop.set)  # whatever ends the loop, the workers stop first
             while not stop.wait(REFRESH_S):
-                if bridge is not None:
-                    bridge.tick()  # what `run` does every second: MQTT reminders, health file
+                bridge.tick()  # what `run` does every second: MQTT reminders, health file
                 view.show()
     except (OSError, ValueError) as err:
         print(f"demo: {err}", file=sys.stderr)
@@ -161,29 +160,12 @@ class _Stack:
         self.push(sim.stop)
         return sim
 
-    def bridge(self, config: Config, stop: threading.Event):
-        """The bridge as `run` starts it; returns something to tick once a second, or None."""
-        try:
-            from bridge.app import Bridge
-        except ImportError:  # older layout: publisher and workers by hand
-            return self._bridge_parts(config, stop)
-        bridge = Bridge(config)
-        bridge.start()
+    def bridge(self, config: Config):
+        """The bridge as `run` starts it; returned so the demo loop can tick it once a second."""
+        from bridge.app import Bridge
+        bridge = Bridge(config).start()
         self.push(lambda: bridge.stop(3.0))
-        return bridge if callable(getattr(bridge, "tick", None)) else None
-
-    def _bridge_parts(self, config: Config, stop: threading.Event) -> None:
-        from bridge.publisher import Publisher
-        from bridge.worker import EnvoyWorker
-        publisher = Publisher(config.mqtt, config.homeassistant)
-        workers = [EnvoyWorker(gw, config, publisher) for gw in config.gateways]
-        publisher.start()
-        self.push(lambda: publisher.stop(3.0))
-        threads = [threading.Thread(target=w.run, args=(stop,), name="demo-worker", daemon=True)
-                   for w in workers]
-        for thread in threads:
-            thread.start()
-        self.push(lambda: [t.join(2.0) for t in threads])  # after `stop` is set, before the rest
+        return bridge
 
 
 class KeyReader:
