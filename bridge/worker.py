@@ -147,8 +147,9 @@ class EnvoyWorker:
         status = model.grid_status_of(self.parsed)
         if status is None or status == self._grid_status:
             return False
-        if self._grid_status is not None:
-            log.warning("Gateway %s: grid status %s", self.serial, status)
+        if self._grid_status is not None:  # an outage is news; its end too, but good news
+            log.log(logging.WARNING if status == "off_grid" else logging.INFO,
+                    "Gateway %s: grid status %s", self.serial, status)
         self._grid_status = status
         self.publisher.publish_state(self._topic("grid/status"), status)
         return True
