@@ -94,6 +94,15 @@ class HomeAssistantConfig:
     discovery: bool = True
     prefix: str = "homeassistant"
     birth_topic: str = "homeassistant/status"
+    # Seconds after which Home Assistant marks an entity unavailable when no message arrived:
+    # "auto" = max(3 x the entity's poll interval, mqtt.republish_interval + a margin),
+    # 0 = never, a number = that many seconds for every entity.
+    expire_after: str = "auto"
+
+    @property
+    def expire_after_s(self) -> float | None:
+        """None for "auto", else the configured seconds (0 = disabled)."""
+        return None if self.expire_after == "auto" else float(self.expire_after)
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +356,14 @@ def _check_sections(sections: dict, problems: list[str]) -> None:
         problems.append("mqtt.base_topic: must be a plain topic without wildcards or a leading '/'")
     if (mqtt.certfile is None) != (mqtt.keyfile is None):
         problems.append("mqtt.certfile, mqtt.keyfile: a client certificate needs both")
+    expire = sections["homeassistant"].expire_after
+    if expire != "auto":
+        try:
+            valid = float(expire) >= 0
+        except ValueError:
+            valid = False
+        if not valid:
+            problems.append("homeassistant.expire_after: must be auto, 0 (never) or a number of seconds")
     for name in _field_names(PollIntervals):
         floor = MIN_GRID_POLL_S if name == "grid" else MIN_POLL_INTERVAL_S
         if getattr(sections["poll"], name) < floor:

@@ -10,6 +10,8 @@ the gateway (`via_device`); see discovery_devices.py.
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
 
 from bridge import __version__
 from bridge.discovery_devices import DeviceGroup, Target, device_groups
@@ -25,6 +27,7 @@ from bridge.discovery_entities import (
     setting,
     stored_energy,
     text,
+    timestamp,
     value_template,
 )
 from bridge.model.info import GatewayInfo
@@ -144,6 +147,32 @@ GATEWAY_ENTITIES = (_flow_entities("production", "production")
                     + NET_ENTITIES + GRID_ENTITIES + BATTERY_ENTITIES)
 
 
+# The bridge's own view of the gateway, from `<base>/<serial>/diagnostics`, on the gateway device.
+DIAGNOSTIC_ENTITIES = [
+    timestamp("token_expires", ("token_expires",), "Token expiry", diagnostic=True),
+    Entity("token_days_left", ("token_days_left",), "Token days left", "d", "duration", "measurement",
+           diagnostic=True),
+    Entity("token_renewal_problem", ("token_renewal_error",), "Token renewal", device_class="problem",
+           component="binary_sensor", diagnostic=True,
+           extra={"value_template": "{{ 'OFF' if value_json.get('token_renewal_error') is none else 'ON' }}"}),
+    timestamp("last_poll", ("last_poll",), "Last successful poll", diagnostic=True),
+    Entity("poll_duration", ("poll_duration_s",), "Poll duration", "s", "duration", "measurement",
+           diagnostic=True),
+    text("firmware", ("firmware",), "Firmware version", diagnostic=True),
+    text("bridge_version", ("bridge_version",), "Bridge version", diagnostic=True),
+]
+
+
+def expire_after_s(interval: float, republish_interval: float, cadence: float) -> int:
+    """Seconds of silence after which Home Assistant marks an entity unavailable.
+
+    At least three polls of the entity's group; and longer than the publisher's republish
+    interval (an unchanged value is sent again only that often, at the next publish, which
+    comes every `cadence` seconds), or every entity would expire on a quiet night.
+    """
+    return math.ceil(max(3 * interval, republish_interval + max(60.0, 3 * cadence)))
+
+
 def entities_for(payload: dict) -> list[Entity]:
     """Every gateway entity whose value is present in this state payload."""
     candidates = list(GATEWAY_ENTITIES)
@@ -174,16 +203,24 @@ def gateway_model(info: GatewayInfo, payload: dict) -> str:
 
 
 def build_configs(payload: dict, info: GatewayInfo, *, base_topic: str, prefix: str,
-                  host: str | None = None, devices: dict[str, dict] | None = None) -> dict[str, str]:
+                  host: str | None = None, devices: dict[str, dict] | None = None,
+                  diagnostics: dict | None = None,
+                  expire_after: Callable[[str], float | None] | None = None) -> dict[str, str]:
     """topic -> retained JSON config for every entity of one gateway and of its units.
 
-    `devices` is GatewayState.device_payloads(): topic suffix -> document.
+    `devices` is GatewayState.device_payloads(): topic suffix -> document. `diagnostics` is the
+    document of `<base>/<serial>/diagnostics` (its entities go on the gateway device).
+    `expire_after` gives the seconds for an entity's state topic (None or 0: never expires).
     """
     serial = info.serial
     gateway = Target(device_block(info, host, gateway_model(info, payload)),
                      f"{base_topic}/{serial}/state", object_prefix="", entity_slug=f"envoy_{serial}")
     groups = [DeviceGroup(gateway, entities_for(payload)),
               *device_groups(serial, base_topic, payload, devices or {})]
+    if diagnostics:
+        target = Target(gateway.device, f"{base_topic}/{serial}/diagnostics", object_prefix="",
+                        entity_slug=f"envoy_{serial}")
+        groups.append(DeviceGroup(target, [e for e in DIAGNOSTIC_ENTITIES if has_value(diagnostics, e.path)]))
     availability = [{"topic": f"{base_topic}/bridge/availability"},
                     {"topic": f"{base_topic}/{serial}/availability"}]
     configs = {}
@@ -191,8 +228,11 @@ def build_configs(payload: dict, info: GatewayInfo, *, base_topic: str, prefix: 
         for entity in entities:
             object_id = target.object_prefix + entity.key
             topic = f"{prefix}/{entity.component}/{serial}/{object_id}/config"
-            configs[topic] = json.dumps(entity_config(entity, target, serial, availability),
-                                        sort_keys=True, separators=(",", ":"))
+            config = entity_config(entity, target, serial, availability)
+            seconds = expire_after(target.state_topic) if expire_after else None
+            if seconds:
+                config["expire_after"] = round(seconds)
+            configs[topic] = json.dumps(config, sort_keys=True, separators=(",", ":"))
     return configs
 
 

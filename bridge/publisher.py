@@ -10,6 +10,7 @@ bridge/mqtt_monitor.py, once per transition.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import ssl
@@ -29,12 +30,16 @@ ONLINE, OFFLINE = "online", "offline"
 # Home Assistant asks devices to wait a little before answering its birth message, so a
 # restart of HA does not meet every bridge of the house at the same instant.
 BIRTH_DELAY_MAX_S = 5.0
+# At start the bridge reads back its own retained discovery configs for this long after
+# connecting, so it sends only what changed and removes entities it no longer produces.
+READBACK_WINDOW_S = 1.0
 RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 120  # paho doubles the delay between these
 
 
 class Publisher:
     def __init__(self, cfg: MqttConfig, ha: HomeAssistantConfig, *,
-                 birth_delay_max: float = BIRTH_DELAY_MAX_S, rng=random.uniform, clock=time.monotonic):
+                 birth_delay_max: float = BIRTH_DELAY_MAX_S, rng=random.uniform, clock=time.monotonic,
+                 readback_window: float = READBACK_WINDOW_S):
         self.cfg, self.ha = cfg, ha
         self.availability_topic = f"{cfg.base_topic}/bridge/availability"
         self._birth_delay_max, self._rng, self._clock = birth_delay_max, rng, clock
@@ -51,6 +56,14 @@ class Publisher:
         self._acked = threading.Condition(self._lock)
         self._connected = threading.Event()
         self._birth_timer: threading.Timer | None = None
+        # Start-up read-back: this bridge's retained discovery configs found on the broker
+        # (topic -> payload), until their owner announces; discovery waits for the window.
+        self._readback_window = readback_window
+        self._retained_configs: dict[str, str] = {}
+        self._readback_started = False
+        self._readback_done = threading.Event()
+        if not ha.discovery or readback_window <= 0:
+            self._readback_done.set()
         self.monitor = ConnectionMonitor(f"{cfg.host}:{cfg.port}", cfg.client_id, clock)
         self.stats = {"published": 0, "unchanged": 0, "skipped_offline": 0, "not_queued": 0}
         self._client = self._make_client()
@@ -85,6 +98,10 @@ class Publisher:
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
 
+    def wait_discovery_ready(self, timeout: float) -> bool:
+        """True once the start-up read-back of retained discovery configs is over."""
+        return self._readback_done.wait(timeout)
+
     @property
     def connected(self) -> bool:
         return self._connected.is_set()
@@ -108,6 +125,8 @@ class Publisher:
         """Say `offline` (the will covers crashes only), flush within `timeout`, disconnect."""
         if self._birth_timer:
             self._birth_timer.cancel()
+        if self.connected and self._readback_started:
+            self._readback_done.wait(self._readback_window + 1)  # its configs still to be sent
         if self.connected:
             info = self._client.publish(self.availability_topic, OFFLINE, qos=1, retain=True)
             self._track(info)
@@ -140,12 +159,25 @@ class Publisher:
         """Announce `owner`'s entities: new or changed configs are sent, vanished ones removed.
 
         Identical configs are not sent again: Home Assistant would reload the entity each time.
+        That includes the configs the broker still held from the bridge's previous run (read
+        back at start); and that run's configs of `owner` not produced any more are removed.
+        Until the read-back is over, configs are only stored: it sends them.
         """
         with self._send_lock:
             removed = self._owners.get(owner, set()) - configs.keys()
             self._owners[owner] = set(configs)
             changed = {t: p for t, p in configs.items() if self._discovery.get(t) != p}
             changed.update({t: "" for t in removed})
+            if not self._readback_done.is_set():
+                self._discovery.update(changed)
+                return
+            for topic in [t for t in self._retained_configs if _owner_of(t) == owner]:
+                payload = self._retained_configs.pop(topic)
+                if configs.get(topic) == payload:
+                    changed.pop(topic, None)  # already on the broker, as it is
+                    self._discovery[topic] = payload
+                elif topic not in configs:
+                    changed[topic] = ""
             self._discovery.update(changed)
             for topic, payload in changed.items():
                 if payload == "":
@@ -181,9 +213,10 @@ class Publisher:
             if info.rc == mqtt.MQTT_ERR_SUCCESS and not info.is_published():
                 self._pending.add(info.mid)
 
-    def _republish_all(self) -> None:
+    def _republish_all(self, discovery: bool = True) -> None:
         with self._send_lock:
-            for topic, payload in list(self._discovery.items()) + list(self._state.items()):
+            items = list(self._discovery.items()) if discovery else []
+            for topic, payload in items + list(self._state.items()):
                 self._send(topic, payload)
             if self.connected:  # removals went out once; the broker holds nothing for them now
                 self._discovery = {t: p for t, p in self._discovery.items() if p}
@@ -197,10 +230,37 @@ class Publisher:
         self.monitor.connected()
         if self.ha.discovery:
             client.subscribe(self.ha.birth_topic, qos=1)
+        start_readback = not self._readback_done.is_set() and not self._readback_started
+        if start_readback:
+            self._readback_started = True
+            client.subscribe(f"{self.ha.prefix}/#", qos=1)
         with self._send_lock:
             self._connected.set()
             self._send(self.availability_topic, ONLINE)
-            self._republish_all()
+            self._republish_all(discovery=self._readback_done.is_set())
+        if start_readback:
+            timer = threading.Timer(self._readback_window, self._end_readback)
+            timer.daemon = True
+            timer.start()
+
+    def _end_readback(self) -> None:
+        """Send what the read-back shows missing or different; remove the known owners'
+        configs that were not announced again."""
+        self._client.unsubscribe(f"{self.ha.prefix}/#")
+        with self._send_lock:
+            self._readback_done.set()
+            log.info("Home Assistant: %d discovery configs of this bridge on the broker",
+                     len(self._retained_configs))
+            for topic, payload in list(self._discovery.items()):
+                if self._retained_configs.get(topic, "") != payload:
+                    self._send(topic, payload)
+            for topic in list(self._retained_configs):
+                if _owner_of(topic) in self._owners:
+                    if topic not in self._discovery:
+                        log.info("Home Assistant: removing vanished entity %s", topic)
+                        self._send(topic, "")
+                    del self._retained_configs[topic]
+            self._discovery = {t: p for t, p in self._discovery.items() if p}
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties=None):
         was_connected = self._connected.is_set()
@@ -221,6 +281,9 @@ class Publisher:
             self._acked.notify_all()
 
     def _on_message(self, client, userdata, message):
+        if not self._readback_done.is_set() and message.topic.endswith("/config"):
+            self._read_back(message)
+            return
         # Only the exact birth payload counts; anything else on that topic is ignored.
         if message.topic != self.ha.birth_topic or message.payload != b"online":
             return
@@ -231,3 +294,22 @@ class Publisher:
         self._birth_timer = threading.Timer(delay, self._republish_all)
         self._birth_timer.daemon = True
         self._birth_timer.start()
+
+    def _read_back(self, message) -> None:
+        """Keep a retained discovery config when it names this bridge's availability topic."""
+        if not message.retain or not message.payload or not message.topic.startswith(self.ha.prefix + "/"):
+            return
+        try:
+            payload = message.payload.decode()
+            availability = json.loads(payload).get("availability") or []
+        except (UnicodeDecodeError, ValueError, AttributeError):
+            return
+        if any(isinstance(a, dict) and a.get("topic") == self.availability_topic for a in availability):
+            with self._send_lock:
+                self._retained_configs[message.topic] = payload
+
+
+def _owner_of(topic: str) -> str:
+    """<prefix>/<component>/<owner>/<object id>/config -> owner (the gateway's serial)."""
+    parts = topic.split("/")
+    return parts[-3] if len(parts) >= 4 else ""

@@ -191,10 +191,11 @@ class EnvoyWorker:
         self._publish_json("state", payload, ignore=("time",))
         for suffix, document in documents.items():
             self._publish_json(suffix, document)
+        diagnostics = self._diagnostics(started)
         if self.config.homeassistant.discovery:
-            self._announce(payload, documents)
+            self._announce(payload, documents, diagnostics)
         self._set_available(True)
-        self._publish_diagnostics(started)
+        self._publish_json("diagnostics", diagnostics, ignore=("last_poll", "poll_duration_s"))
         return True
 
     def _publish_json(self, suffix: str, document: dict, ignore: tuple[str, ...] = ()) -> None:
@@ -203,20 +204,33 @@ class EnvoyWorker:
                              separators=(",", ":")) if ignore else None
         self.publisher.publish_state(self._topic(suffix), text, compare=compare)
 
-    def _announce(self, payload: dict, documents: dict) -> None:
+    def _announce(self, payload: dict, documents: dict, diagnostics: dict | None = None) -> None:
         """Discovery configs, rebuilt only when the set of values present changes (they are the
         costliest part of a cycle). An entity whose value is missing for a while (a bad
         answer) stays announced until the next probe, so Home Assistant keeps its history."""
-        shape = (self.info.firmware, _shape(payload), _shape(documents))
+        shape = (self.info.firmware, _shape(payload), _shape(documents), _shape(diagnostics or {}))
         if shape == self._announced_shape:
             return
         self._announced_shape = shape
         self._announced.update(discovery.build_configs(
             payload, self.info, base_topic=self.config.mqtt.base_topic,
-            prefix=self.config.homeassistant.prefix, host=self.gateway.host, devices=documents))
+            prefix=self.config.homeassistant.prefix, host=self.gateway.host, devices=documents,
+            diagnostics=diagnostics, expire_after=self.expire_after))
         self.publisher.sync_discovery(self.serial, dict(self._announced))
 
-    def _publish_diagnostics(self, started: float) -> None:
+    def expire_after(self, state_topic: str) -> float | None:
+        """homeassistant.expire_after for the entities of one state topic: a number as
+        configured (0 = never), or by default from the poll group that refreshes the topic."""
+        configured = self.config.homeassistant.expire_after_s
+        if configured is not None:
+            return configured or None
+        poll = self.config.poll
+        suffix = state_topic.removeprefix(f"{self.config.mqtt.base_topic}/{self.serial}/")
+        kind = suffix.split("/", 1)[0]
+        group = "inverters" if kind == "inverter" else "meters" if kind in ("state", "diagnostics") else "batteries"
+        return discovery.expire_after_s(getattr(poll, group), self.config.mqtt.republish_interval, poll.meters)
+
+    def _diagnostics(self, started: float) -> dict:
         token = getattr(self.client, "token_info", None)
         self.diagnostics.update({
             "serial": self.serial, "firmware": self.info.firmware if self.info else None,
@@ -227,8 +241,7 @@ class EnvoyWorker:
                                      "token_expires": round(token.expires_at),
                                      "token_days_left": round(token.days_left(self._wall()), 1)})
         self.diagnostics["token_renewal_error"] = getattr(self.client, "last_renewal_error", None)
-        self._publish_json("diagnostics", dict(sorted(self.diagnostics.items())),
-                           ignore=("last_poll", "poll_duration_s"))
+        return dict(sorted(self.diagnostics.items()))
 
     def _set_available(self, available: bool, reason: BaseException | None = None) -> None:
         if available == self.available:
@@ -281,6 +294,8 @@ class EnvoyWorker:
             else:
                 groups_run = self.schedule.due(started)
                 for group in groups_run:
+                    if self.schedule.next_due[group] > started:
+                        continue  # the grid relay, already read between an earlier group's endpoints
                     self.poll_group(group)
                     self.schedule.done(group, self._monotonic())
             if groups_run == ["grid"] and not self._publish_grid_status():

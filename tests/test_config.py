@@ -107,3 +107,15 @@ def test_unsafe_yaml_and_garbage_token_are_rejected(tmp_path):
     assert problems(tmp_path, "!!python/object/apply:os.system ['echo hi']\n")
     assert any("not a JWT" in p for p in problems(tmp_path, MINIMAL + "    token: not-a-token\n"))
     assert any("invalid YAML" in p for p in problems(tmp_path, "gateways: [\n"))
+
+
+def test_homeassistant_expire_after_is_auto_zero_or_seconds(tmp_path):
+    assert load_config(write(tmp_path, MINIMAL), {}).homeassistant.expire_after_s is None  # auto
+    for value, seconds in (("0", 0.0), ("900", 900.0), ("auto", None)):
+        config = load_config(write(tmp_path, MINIMAL + f"homeassistant: {{expire_after: {value}}}\n"), {})
+        assert config.homeassistant.expire_after_s == seconds
+    env = {"ENVOY_BRIDGE_HOMEASSISTANT_EXPIRE_AFTER": "120"}
+    assert load_config(write(tmp_path, MINIMAL), env).homeassistant.expire_after_s == 120.0
+    for bad in ("-5", "soon"):
+        found = problems(tmp_path, MINIMAL + f"homeassistant: {{expire_after: {bad}}}\n")
+        assert any(p.startswith("homeassistant.expire_after:") for p in found), found

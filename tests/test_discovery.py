@@ -254,3 +254,50 @@ def test_enum_values_outside_the_options_read_as_unknown():
     env = jinja2.ImmutableSandboxedEnvironment()
     assert env.from_string(template).render(value_json=WITH_BATTERIES) == "economy"
     assert env.from_string(template).render(value_json={"storage_settings": {"mode": "ai-optimised"}}) == "None"
+
+
+DIAGNOSTICS = {"bridge_version": "1.2.3", "errors": 0, "firmware": "8.2.4382", "last_poll": 1700000000,
+               "poll_duration_s": 0.42, "serial": "999000000001", "token_days_left": 300.5,
+               "token_expires": 1726000000, "token_renewal_error": None, "token_type": "owner"}
+
+
+def test_diagnostic_entities_sit_on_the_gateway_device_and_read_the_diagnostics_topic():
+    raw = build_configs(PAYLOAD, INFO, base_topic="envoy", prefix="homeassistant", host="10.0.0.2",
+                        diagnostics=DIAGNOSTICS)
+    found = {t.split("/")[3]: json.loads(p) for t, p in raw.items()
+             if json.loads(p)["state_topic"] == "envoy/999000000001/diagnostics"}
+    assert set(found) == {"token_expires", "token_days_left", "token_renewal_problem", "last_poll",
+                          "poll_duration", "firmware", "bridge_version"}
+    gateway = by_key("production")["device"]
+    for config in found.values():
+        assert config["device"] == gateway and config["entity_category"] == "diagnostic"
+    assert found["token_expires"]["device_class"] == "timestamp"
+    assert found["last_poll"]["device_class"] == "timestamp"
+    assert found["poll_duration"]["unit_of_measurement"] == "s"
+    assert found["token_days_left"]["unit_of_measurement"] == "d"
+    problem = found["token_renewal_problem"]
+    assert problem["device_class"] == "problem" and problem["default_entity_id"].startswith("binary_sensor.")
+    jinja2 = pytest.importorskip("jinja2")
+    template = jinja2.Environment().from_string(problem["value_template"])
+    assert template.render(value_json=DIAGNOSTICS) == "OFF"
+    assert template.render(value_json={**DIAGNOSTICS, "token_renewal_error": "cloud down"}) == "ON"
+    env = jinja2.Environment()
+    env.filters["timestamp_utc"] = lambda v: datetime.fromtimestamp(v, timezone.utc).isoformat()
+    assert env.from_string(found["token_expires"]["value_template"]).render(
+        value_json=DIAGNOSTICS) == "2024-09-10T20:26:40+00:00"
+    # without a token (digest or no auth), no token entities
+    bare = {k: v for k, v in DIAGNOSTICS.items() if not k.startswith("token_expires") and k != "token_days_left"}
+    raw = build_configs(PAYLOAD, INFO, base_topic="envoy", prefix="homeassistant", diagnostics=bare)
+    assert not any("/token_expires/" in t or "/token_days_left/" in t for t in raw)
+
+
+def test_expire_after_outlasts_three_polls_and_the_republish_interval():
+    from bridge.discovery import expire_after_s
+    assert expire_after_s(10, 300, 10) == 360  # fast group: the republish interval rules
+    assert expire_after_s(300, 300, 10) == 900  # inverters: three polls
+    assert expire_after_s(10, 300, 60) == 480  # a slow publish cadence widens the margin
+    raw = build_configs(PAYLOAD, INFO, base_topic="envoy", prefix="homeassistant",
+                        expire_after=lambda topic: 123 if topic.endswith("/state") else None)
+    assert {json.loads(p).get("expire_after") for p in raw.values()} == {123}
+    raw = build_configs(PAYLOAD, INFO, base_topic="envoy", prefix="homeassistant")
+    assert not any("expire_after" in json.loads(p) for p in raw.values())

@@ -84,7 +84,7 @@ def test_run_once_publishes_what_the_reference_says_for_every_capture(capture, t
     for topic, payload in discovery.items():
         config = json.loads(payload)
         assert config["unique_id"] == f"{serial}_{topic.split('/')[3]}"
-        assert config["state_topic"] in {f"envoy/{serial}/state", *documents}
+        assert config["state_topic"] in {f"envoy/{serial}/state", f"envoy/{serial}/diagnostics", *documents}
 
 
 def test_run_once_reports_a_capture_without_usable_data_in_one_line(tmp_path, mosquitto, capsys):

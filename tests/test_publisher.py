@@ -1,5 +1,8 @@
 """The publisher against a real Mosquitto, observed by a real paho subscriber."""
 
+import json
+import time
+
 import paho.mqtt.client as mqtt
 import pytest
 
@@ -50,7 +53,7 @@ def test_states_are_retained_for_late_subscribers(mosquitto):
 def test_identical_discovery_is_not_sent_twice_and_vanished_entities_are_removed(mosquitto, sub):
     pub = make_publisher(mosquitto)
     pub.start()
-    assert pub.wait_connected(5)
+    assert pub.wait_connected(5) and pub.wait_discovery_ready(5)
     pub.sync_discovery("gw", {"ha/sensor/gw/a/config": "A", "ha/sensor/gw/b/config": "B"})
     pub.sync_discovery("gw", {"ha/sensor/gw/a/config": "A", "ha/sensor/gw/b/config": "B"})
     pub.sync_discovery("gw", {"ha/sensor/gw/a/config": "A2"})
@@ -174,3 +177,50 @@ def test_flapping_connection_one_error_slow_reconnects_then_stable_again(caplog)
     pub.tick()  # a minute without a drop: stable again, normal reconnects
     assert not pub.monitor.flapping and pub._client._reconnect_min_delay == 1
     assert any("stable again" in r.getMessage() for r in caplog.records)
+
+
+def _config(name: str, availability: str = "t/bridge/availability") -> str:
+    return json.dumps({"name": name, "availability": [{"topic": availability}, {"topic": "t/gw/availability"}]},
+                      sort_keys=True, separators=(",", ":"))
+
+
+def test_start_up_read_back_sends_only_changes_and_removes_what_vanished(mosquitto):
+    """The broker holds the previous run's configs: identical ones are not sent again, changed
+    ones are, the announcing owner's vanished ones get an empty retained config; another
+    bridge's configs, and those of an owner not announced (yet), are left alone."""
+    before = {"ha/sensor/gw/a/config": _config("A"), "ha/sensor/gw/b/config": _config("B"),
+              "ha/sensor/gw/c/config": _config("C"), "ha/sensor/gw3/f/config": _config("F"),
+              "ha/sensor/gw3/h/config": _config("H"), "ha/sensor/gw2/e/config": _config("E"),
+              "ha/sensor/gw/d/config": _config("D", availability="other/bridge/availability")}
+    seed = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="seed")
+    seed.connect(mosquitto.host, mosquitto.port)
+    seed.loop_start()
+    for topic, payload in before.items():
+        seed.publish(topic, payload, qos=1, retain=True).wait_for_publish(5)
+    seed.loop_stop()
+    seed.disconnect()
+    sub = Subscriber(mosquitto.host, mosquitto.port, topics=("ha/#",))
+    wait_for(lambda: len(sub.history) == len(before), message="the seeded configs")
+    cfg = MqttConfig(host=mosquitto.host, port=mosquitto.port, client_id="bridge-readback", base_topic="t")
+    pub = Publisher(cfg, HomeAssistantConfig(prefix="ha"), rng=lambda a, b: 0.0, readback_window=0.5)
+    try:
+        pub.start()
+        assert pub.wait_connected(5)
+        # announced during the read-back window: held until it ends
+        pub.sync_discovery("gw", {"ha/sensor/gw/a/config": _config("A"), "ha/sensor/gw/b/config": _config("B2")})
+        assert pub.wait_discovery_ready(5)
+        # announced after it: compared with what was read back
+        pub.sync_discovery("gw3", {"ha/sensor/gw3/f/config": _config("F"), "ha/sensor/gw3/g/config": _config("G")})
+        pub.sync_discovery("gw", {"ha/sensor/gw/a/config": _config("A"), "ha/sensor/gw/b/config": _config("B2")})
+        assert pub.flush(5)
+        wait_for(lambda: sub.get("ha/sensor/gw/c/config") == b"" and sub.get("ha/sensor/gw3/h/config") == b"",
+                 message="removal of c and h")
+        time.sleep(0.3)
+        sent: dict[str, list[bytes]] = {}
+        for topic, payload in sub.history[len(before):]:
+            sent.setdefault(topic, []).append(payload)
+        assert sent == {"ha/sensor/gw/b/config": [_config("B2").encode()], "ha/sensor/gw/c/config": [b""],
+                        "ha/sensor/gw3/g/config": [_config("G").encode()], "ha/sensor/gw3/h/config": [b""]}, sent
+    finally:
+        pub.stop()
+        sub.close()

@@ -48,6 +48,11 @@ def sim():
         yield simulator
 
 
+def config_republish_interval() -> float:
+    from bridge.config import MqttConfig
+    return MqttConfig().republish_interval
+
+
 def fast_config(sim, folder, broker, **mqtt_kw):
     return bridge_config([gateway_config(sim, folder)], folder, cloud=cloud_config(sim), broker=broker,
                          poll=FAST, **mqtt_kw)
@@ -278,7 +283,7 @@ def test_f8_b10_home_assistant_birth_republishes_and_hostile_payloads_are_ignore
     helper = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     try:
         pub.start()
-        assert pub.wait_connected(5)
+        assert pub.wait_connected(5) and pub.wait_discovery_ready(5)
         pub.sync_discovery("gw", {"homeassistant/sensor/gw/a/config": "A"})
         pub.publish_state("t/gw/state", '{"power_w":1}')
         assert pub.flush(5)
@@ -392,8 +397,10 @@ def test_h1_h5_discovery_configs_retained_qos1_and_no_expire_after(tmp_path, sim
             config = json.loads(payload)
             assert late.retained[topic] and late.qos[topic] == 1, topic
             assert config["unique_id"].startswith(f"{sim.serial}_")
-            # H5: no expire_after: a missed poll never flaps entities; availability says offline
-            assert "expire_after" not in config
+            # H5: expire_after outlasts three polls and the republish interval, so a missed
+            # poll (or a quiet night of unchanged values) never flaps entities
+            assert config["expire_after"] >= 3 * FAST.inverters, config["expire_after"]
+            assert config["expire_after"] > config_republish_interval(), config["expire_after"]
             assert [a["topic"] for a in config["availability"]] == [
                 "envoy/bridge/availability", f"envoy/{sim.serial}/availability"]
     finally:

@@ -192,3 +192,55 @@ def test_an_error_while_publishing_is_contained_and_logged_once(caplog):
         worker._step()  # no exception escapes: the thread lives on
     assert rec.last("/availability") == "offline"
     assert sum(r.levelname == "ERROR" and r.exc_info is not None for r in caplog.records) == 1
+
+
+def test_expire_after_follows_each_topics_poll_group_or_the_setting():
+    from dataclasses import replace
+
+    from bridge.config import HomeAssistantConfig, MqttConfig
+    worker, rec, _ = make_worker()
+    worker._step()
+    configs = {t: json.loads(p) for t, p in rec.discovery.items()}
+    by_topic = {c["state_topic"].split("/", 2)[2].split("/")[0]: c["expire_after"] for c in configs.values()}
+    # defaults: meters 10 s, inverters 300 s, republish 300 s
+    assert by_topic["state"] == 360 and by_topic["diagnostics"] == 360
+    assert by_topic.get("inverter", 900) == 900
+    assert worker.expire_after("envoy/999000000001/inverter/123") == 900
+    assert worker.expire_after("envoy/999000000001/battery/123") == 360
+    worker.config = replace(worker.config, mqtt=replace(MqttConfig(), republish_interval=900))
+    assert worker.expire_after("envoy/999000000001/state") == 960
+    worker.config = replace(worker.config, homeassistant=HomeAssistantConfig(expire_after="0"))
+    assert worker.expire_after("envoy/999000000001/state") is None
+    worker.config = replace(worker.config, homeassistant=HomeAssistantConfig(expire_after="45"))
+    assert worker.expire_after("envoy/999000000001/state") == 45
+
+
+def test_diagnostic_entities_are_announced_with_the_diagnostics_document():
+    worker, rec, _ = make_worker()
+    worker._step()
+    diag = [json.loads(p) for t, p in rec.discovery.items() if "/diagnostics" in json.loads(p)["state_topic"]]
+    assert {c["unique_id"].split("_", 1)[1] for c in diag} >= {"last_poll", "poll_duration", "firmware",
+                                                                "bridge_version", "token_renewal_problem"}
+    assert json.loads(rec.last("/diagnostics"))["bridge_version"]
+
+
+def test_the_relay_read_inside_a_slow_group_is_not_read_again_nor_skipped_next_second():
+    from bridge.model.grid import RelayState
+    worker, rec, clock = make_worker()
+    worker._step()
+    worker.groups["grid"] = ("/ivp/ensemble/relay",)  # as on a gateway with an Enpower
+    worker.client.faults.clear()
+    FILES["/ivp/ensemble/relay"] = "ivp_meters"  # any body: the parser is stubbed below
+    from bridge import model
+    original = model.ENDPOINTS["/ivp/ensemble/relay"]
+    model.ENDPOINTS["/ivp/ensemble/relay"] = lambda doc: RelayState("closed", "closed")
+    try:
+        worker.schedule.next_due["grid"] = worker.schedule.next_due["meters"]
+        clock.now = worker.schedule.next_due["meters"]
+        worker.client.calls.clear()
+        worker._step()  # meters and grid due together
+        assert worker.client.calls.count("/ivp/ensemble/relay") == 1
+        assert worker.schedule.next_due["grid"] == clock.now + 1.0  # next second, not the one after
+    finally:
+        model.ENDPOINTS["/ivp/ensemble/relay"] = original
+        FILES.pop("/ivp/ensemble/relay")
