@@ -54,6 +54,10 @@ class Bridge:
     def stop(self, flush_s: float) -> None:
         """Workers first (bounded wait), then `offline` flushed and a clean MQTT disconnect."""
         self.stopping.set()
+        for worker in self.workers:  # a worker waiting on a hung gateway returns at once
+            abort = getattr(worker.client, "abort", None)
+            if abort:
+                abort()
         deadline = time.monotonic() + JOIN_S
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))

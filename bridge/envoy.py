@@ -167,6 +167,10 @@ class EnvoyClient:
     def close(self) -> None:
         self.transport.close()
 
+    def abort(self) -> None:
+        """Cut the request in flight (from another thread, at shutdown)."""
+        self.transport.abort()
+
     # --- auth ----------------------------------------------------------------------------------
 
     def _setup_auth(self, info: GatewayInfo, scheme: str) -> None:

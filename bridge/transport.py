@@ -84,6 +84,10 @@ class Transport:
     def close(self) -> None:
         self.session.close()
 
+    def abort(self) -> None:
+        """Cut the request in flight, if any (shutdown: a hung gateway must not hold the process)."""
+        self._tracker.abort()
+
     def with_retries(self, fn, *args):
         retrying = Retrying(
             retry=retry_if_exception_type(Transient),

@@ -52,6 +52,7 @@ class EnvoyWorker:
         self._announced: dict[str, str] = {}  # discovery topic -> config, since the last probe
         self._announced_shape = None
         self._bad_endpoints: set[str] = set()
+        self._stop: threading.Event | None = None  # set by run(): the bridge is shutting down
         self.schedule = Schedule.starting_at(config.poll, monotonic())
         self.diagnostics = {"bridge_version": __version__, "errors": 0}
 
@@ -256,6 +257,8 @@ class EnvoyWorker:
     def _fail(self, err: BridgeError) -> None:
         """Mark the gateway offline and back off; setup runs again on the next attempt,
         because an outage is often a reboot or a firmware update."""
+        if self._stop is not None and self._stop.is_set():
+            return  # a request cut by the shutdown: not the gateway's fault, nothing to report
         self.diagnostics["errors"] += 1
         self._set_available(False, err)
         self.failures += 1
@@ -280,6 +283,7 @@ class EnvoyWorker:
             raise EnvoyDataError(f"gateway {self.serial} gave no usable data")
 
     def run(self, stop: threading.Event) -> None:
+        self._stop = stop
         while not stop.is_set():
             self._step()
             stop.wait(self.schedule.seconds_to_next(self._monotonic()))
