@@ -22,7 +22,6 @@ from bench.common import SimSpec
 from bench.tap import (
     Tap,
     lighten_listeners,
-    patch_nodelay,
     start_light,
 )
 
@@ -31,8 +30,7 @@ TIME_FACTOR = 60.0  # the living physics runs a minute per real second: values m
 
 
 class Rig:
-    def __init__(self, nodelay: bool = True):
-        self.nodelay = patch_nodelay() if nodelay else False
+    def __init__(self):
         self.light = lighten_listeners()
         self.sims: list = []
         self.taps: list[Tap] = []

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     report = Report(context=_context(args))
     scale_steps = tuple(int(n) for n in args.scale.split(",")) if args.scale else None
-    failures = _run(report, params, only, not args.no_nodelay, scale_steps)
+    failures = _run(report, params, only, scale_steps)
     report.context["seconds"] = round(time.monotonic() - began)
     print(text_table(report))
     missed = report.missed()
@@ -72,8 +72,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--scale", help="the scale ramp, e.g. 100,200,400,800 (no time budget; no doc)")
     parser.add_argument("--json", help="also write every figure and the raw numbers to this file")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite the table in docs/performance.md")
-    parser.add_argument("--no-nodelay", action="store_true",
-                        help="leave the simulator's sockets with Nagle on (shows its ~40 ms per answer)")
     return parser
 
 
@@ -83,14 +81,14 @@ def _context(args) -> dict:
             "pyenphase": pyenphase_side.available()}
 
 
-def _run(report: Report, params, only: set[str], nodelay: bool, scale_steps) -> list[str]:
+def _run(report: Report, params, only: set[str], scale_steps) -> list[str]:
     spec = choose_spec()
     report.context["scenario"] = spec.label
     failures: list[str] = []
     broker = Broker()
     rig = pe = None
     try:
-        rig = Service("bench.rig", "Rig", nodelay)
+        rig = Service("bench.rig", "Rig")
         main_desc = rig.call("add", spec.kind, spec.name, spec.jitter, 1, "9991")[0]
         b = sections.Bench(rig, (broker.host, broker.port), spec, params, report, main_desc)
         if "pyenphase" in only:

@@ -2,7 +2,7 @@
 
 `Tap` wraps a source's `answer`: requests and body bytes per path, the monotonic time of every
 answer, and the bench's own changes to bodies (varying capture readings, opening a capture's
-relay). The patches make the simulator behave like a real gateway's server (TCP_NODELAY) and let
+relay). The patches let
 hundreds of simulators share one process (a slower stop-poll, no cloud, no event ticker).
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import threading
 import time
 from collections import deque
@@ -19,32 +18,6 @@ READINGS = "/ivp/meters/readings"
 INVENTORY, RELAY = "/ivp/ensemble/inventory", "/ivp/ensemble/relay"
 STAMPS_KEPT = 20000  # per path and gateway: 10,000 cycles of one endpoint, and more
 _TIMESTAMP = re.compile(rb'"timestamp":\s*\d+')
-
-
-def patch_nodelay() -> bool:
-    """Set TCP_NODELAY on the simulator's accepted sockets, as openresty does on a gateway.
-
-    Without it every answer waits ~40 ms: the handler writes headers and body separately,
-    Nagle holds the body until the headers are acknowledged, and the client delays its ACK.
-    """
-    from bridge.simulator import httpd
-    server = getattr(httpd, "_TLSServer", None)
-    if server is None or not hasattr(server, "finish_request"):
-        return False
-    if getattr(server, "_bench_nodelay", False):
-        return True
-    original = server.finish_request
-
-    def finish_request(self, request, client_address):
-        try:
-            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
-        return original(self, request, client_address)
-
-    server.finish_request = finish_request
-    server._bench_nodelay = True
-    return True
 
 
 def lighten_listeners(poll_s: float = 0.5) -> bool:
