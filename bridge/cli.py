@@ -198,6 +198,5 @@ def _print_token(label: str, info, source: str) -> None:
 
 def cmd_fingerprint(args) -> int:
     from bridge.tls import fetch_fingerprint
-    host, _, port = args.host.rpartition(":") if args.host.count(":") == 1 else (args.host, "", "")
-    print(fetch_fingerprint(host or args.host, int(port) if port else 443))
+    print(fetch_fingerprint(args.host))  # it reads a ":port" (or "[v6]:port") itself
     return 0
