@@ -15,8 +15,8 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 from bridge.config import CloudConfig, Config, GatewayConfig, MqttConfig, PollIntervals
-from bridge.publisher import Publisher
-from bridge.worker import EnvoyWorker
+from bridge.mqtt.publisher import Publisher
+from bridge.gateway.worker import EnvoyWorker
 
 FULL_CYCLE_JUMP_S = 24 * 3600.0  # past every interval: the next step polls every group
 _clients = 0

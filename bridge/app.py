@@ -11,10 +11,10 @@ import threading
 import time
 
 from bridge import __version__
-from bridge.cloud import EnphaseCloud
+from bridge.auth.cloud import EnphaseCloud
 from bridge.config import Config
-from bridge.publisher import Publisher
-from bridge.worker import EnvoyWorker
+from bridge.mqtt.publisher import Publisher
+from bridge.gateway.worker import EnvoyWorker
 
 log = logging.getLogger("bridge")
 

@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     simulator_cli.add_arguments(simulate)
     simulate.set_defaults(func=simulator_cli.run)
 
-    from bridge import demo
+    from bridge.demo import command as demo
     demo_cmd = sub.add_parser("demo", help="simulator + broker + bridge: see what gets published")
     demo.add_arguments(demo_cmd)
     demo_cmd.set_defaults(func=demo.run)
@@ -157,7 +157,8 @@ def cmd_health(args) -> int:
 
 def cmd_token_show(args) -> int:
     config = _load(args)
-    from bridge.auth import TokenStore, decode_token
+    from bridge.auth.store import TokenStore
+    from bridge.auth.tokens import decode_token
     for gw in config.gateways:
         token = gw.token or TokenStore(gw.token_cache).load()
         if not token:
@@ -170,9 +171,9 @@ def cmd_token_show(args) -> int:
 
 def cmd_token_renew(args) -> int:
     config = _load(args)
-    from bridge.auth import TokenStore
-    from bridge.cloud import EnphaseCloud
-    from bridge.envoy import EnvoyClient
+    from bridge.auth.store import TokenStore
+    from bridge.auth.cloud import EnphaseCloud
+    from bridge.gateway.client import EnvoyClient
     for gw in config.gateways:
         client = EnvoyClient(gw, EnphaseCloud(config.cloud), TokenStore(gw.token_cache))
         try:
@@ -197,6 +198,6 @@ def _print_token(label: str, info, source: str) -> None:
 
 
 def cmd_fingerprint(args) -> int:
-    from bridge.tls import fetch_fingerprint
+    from bridge.gateway.tls import fetch_fingerprint
     print(fetch_fingerprint(args.host))  # it reads a ":port" (or "[v6]:port") itself
     return 0

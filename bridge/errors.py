@@ -1,4 +1,13 @@
-"""One error tree for the whole bridge; transport errors are wrapped at the edge."""
+"""One error tree for the whole bridge: every error it raises on purpose is defined here.
+
+Foreign errors (requests, urllib3, paho, OSError) are wrapped at the edge where they happen,
+into the class that says what the caller should do: retry soon, back off, tell the user.
+Messages never carry a token, password, cookie or session id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
 
 
 class BridgeError(Exception):
@@ -11,33 +20,59 @@ class ConfigError(BridgeError):
     `problems` lists every bad key as "path: reason", so the user fixes them all at once.
     """
 
-    def __init__(self, problems):
-        self.problems = list(problems) if not isinstance(problems, str) else [problems]
+    def __init__(self, problems: str | Iterable[str]):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
         super().__init__("; ".join(self.problems))
 
 
+# --- authentication ------------------------------------------------------------------------
+
+
 class AuthError(BridgeError):
-    """Authentication failed somewhere."""
+    """No usable credentials: the token is unusable, missing, or cannot be had."""
 
 
 class EnvoyAuthError(AuthError):
-    """The Envoy answered 401/403: new session first, then a token renewal."""
+    """The gateway answered 401/403: new session first, then a token renewal."""
 
 
-class CloudAuthError(AuthError):
-    """Enlighten/Entrez refused (bad password, MFA, no session_id): slow retry, clear message."""
+class CloudError(AuthError):
+    """The Enphase cloud gave no token: refused or unreachable (catch both with this)."""
+
+
+class CloudAuthError(CloudError):
+    """Enlighten/Entrez refused (bad password, MFA, odd reply): slow retry, clear message."""
+
+
+class CloudUnavailable(CloudError):
+    """The Enphase cloud could not be reached (DNS, TLS, timeout, 5xx): keep the old token, try later."""
+
+
+class CloudTransient(CloudUnavailable):
+    """Worth another quick try: connection failure, timeout or 5xx."""
+
+
+# --- the gateway ---------------------------------------------------------------------------
 
 
 class EnvoyError(BridgeError):
-    """Talking to the Envoy failed."""
+    """Talking to the gateway failed."""
 
 
 class EnvoyUnavailable(EnvoyError):
     """DNS, connect, timeout, 5xx: retried with backoff."""
 
 
-class EnvoyDataError(EnvoyError):
-    """Bad JSON, missing or wrong-typed field, implausible value."""
+class EnvoyTransient(EnvoyUnavailable):
+    """Worth another try within the retry budget: connection failure, timeout, 502/503/504."""
+
+
+class EnvoyHTTPError(EnvoyError):
+    """The gateway answered an unexpected HTTP status (a 4xx other than 401/403/404, or a 5xx)."""
+
+    def __init__(self, status: int, message: str):
+        self.status = status
+        super().__init__(message)
 
 
 class EnvoyNotFound(EnvoyError):
@@ -48,9 +83,13 @@ class TLSPinError(EnvoyError):
     """Certificate fingerprint mismatch: loud, never retried fast."""
 
 
-class PublishError(BridgeError):
-    """MQTT publish could not be queued."""
+class EnvoyDataError(EnvoyError):
+    """Bad JSON, missing or wrong-typed field, implausible value."""
 
 
-class CloudUnavailable(CloudAuthError):
-    """The Enphase cloud could not be reached (DNS, TLS, timeout, 5xx): keep the old token, try later."""
+class EnvoyPoorDataQuality(EnvoyDataError):
+    """The gateway answered, but with data known to be bogus (firmware 3.x all zeros at boot)."""
+
+
+class EnvoyErrorDocument(EnvoyDataError):
+    """A 200 answer whose body is the gateway's `{"error": ...}` document: the endpoint is absent."""

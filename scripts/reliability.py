@@ -28,13 +28,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bridge.app import Bridge  # noqa: E402
-from bridge.auth import DAY_S  # noqa: E402
+from bridge.auth.tokens import DAY_S
 from bridge.config import PollIntervals  # noqa: E402
-from bridge.publisher import Publisher  # noqa: E402
+from bridge.mqtt.publisher import Publisher  # noqa: E402
 from bridge.simulator import Simulator  # noqa: E402
-from tests.mqtt_helpers import Mosquitto, Subscriber, wait_for  # noqa: E402
-from tests.reliability_endurance import memory_slope_kib, run  # noqa: E402
-from tests.reliability_rig import (  # noqa: E402
+from tests.support.mqtt import Mosquitto, Subscriber, wait_for  # noqa: E402
+from tests.reliability.endurance import memory_slope_kib, run  # noqa: E402
+from tests.reliability.rig import (  # noqa: E402
     FakeClock,
     Recorder,
     SteppedGateway,
@@ -195,7 +195,7 @@ def stepped(folder, poll=None, cached_lifetime=None, **sim_kw):
     sim, source = patched_simulator(time_func=clock.time, **sim_kw)
     sim.start()
     if cached_lifetime:
-        from bridge.auth import TokenStore
+        from bridge.auth.store import TokenStore
         TokenStore(folder / f"token-{sim.serial}.jwt").save(sim.issue_token(lifetime_s=cached_lifetime))
     rig = SteppedGateway(sim, folder, clock, poll=poll)
     rig.source = source

@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from tests.mqtt_helpers import Mosquitto
+from tests.support.mqtt import Mosquitto
 
 
 def pytest_configure(config):

@@ -10,7 +10,7 @@ Typical use by the poller::
         publish(suffix, document)
 """
 
-from bridge.model.common import EnvoyErrorDocument, EnvoyPoorDataQuality, decode_json
+from bridge.model.common import decode_json
 from bridge.model.ctmeters import CtMeter, MeterValues
 from bridge.model.flows import Flow
 from bridge.model.grid import GridState
@@ -23,8 +23,6 @@ __all__ = [
     "ENDPOINTS",
     "SCHEMA",
     "CtMeter",
-    "EnvoyErrorDocument",
-    "EnvoyPoorDataQuality",
     "Flow",
     "GatewayInfo",
     "GatewayState",

@@ -12,19 +12,11 @@ import math
 import re
 from typing import Any
 
-from bridge.errors import EnvoyDataError
+from bridge.errors import EnvoyDataError, EnvoyErrorDocument
 
 # Error messages quote at most this much of a body: enough to recognise an HTML error
 # page, short enough never to flood a log or leak a large document.
 EXCERPT_CHARS = 40
-
-
-class EnvoyPoorDataQuality(EnvoyDataError):
-    """The gateway answered, but with data known to be bogus (firmware 3.x all zeros at boot)."""
-
-
-class EnvoyErrorDocument(EnvoyDataError):
-    """A 200 answer whose body is the gateway's `{"error": ...}` document: the endpoint is absent."""
 
 
 class _NonFinite(ValueError):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bridge.model.common import EnvoyPoorDataQuality
+from bridge.errors import EnvoyPoorDataQuality
 from bridge.model.ctmeters import PHASE_NAMES, to_int
 from bridge.model.info import GatewayInfo
 from bridge.model.production import (

@@ -1,0 +1,224 @@
+"""Home Assistant devices for the gateway's units: one per microinverter, IQ Battery, AC Battery,
+IQ System Controller (Enpower), dry-contact relay, generator, IQ Meter Collar and IQ Combiner 6C,
+plus Home Assistant's "ACB" device for the AC Batteries together. Each hangs off the gateway
+(`via_device: envoy_<serial>`) and reads its own topic `{base}/{serial}/<kind>/<id>`.
+
+Keys are Home Assistant's (reference §5.2-5.5) where it has one. Ids, stable across restarts
+and firmware updates because they are built from serials and relay ids only:
+- device identifiers `enphase_<kind>_<unit serial>`; gateway-bound things `envoy_<serial>_<what>`;
+- unique_id `<gateway serial>_<object id>`, object id `<unit serial>_<key>` (`relay_<id>_<key>`,
+  `generator_<key>`), the same rule as the gateway's own entities (`<serial>_<key>`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from bridge.homeassistant.entities import (
+    Entity,
+    energy,
+    enum,
+    flag,
+    has_value,
+    percentage,
+    power,
+    setting,
+    state_flag,
+    temperature,
+    text,
+    timestamp,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a group of entities lives: its device, its topic, and how its ids are formed."""
+
+    device: dict
+    state_topic: str
+    object_prefix: str  # prepended to the entity key for the object id and unique_id
+    entity_slug: str  # default_entity_id is <component>.<slug>_<key> (or <slug> for the main one)
+
+
+class DeviceGroup(NamedTuple):
+    target: Target
+    entities: list[Entity]
+
+
+def _diag(entity: Entity, enabled: bool = True) -> Entity:
+    return Entity(entity.key, entity.path, entity.name, entity.unit, entity.device_class, entity.state_class,
+                  entity.component, enabled, True, entity.extra, entity.kind)  # fmt: skip
+
+
+def _off(entity: Entity) -> Entity:
+    return Entity(entity.key, entity.path, entity.name, entity.unit, entity.device_class, entity.state_class,
+                  entity.component, False, entity.diagnostic, entity.extra, entity.kind)  # fmt: skip
+
+
+def _measure(key, field, name, unit, device_class, **kw) -> Entity:
+    return Entity(key, (field,), name, unit, device_class, "measurement", **kw)
+
+
+COMMUNICATING = _diag(flag("communicating", ("communicating",), "Communicating", "connectivity"))
+LAST_REPORTED = timestamp("last_reported", ("last_report",))
+COMM_LEVELS = [_diag(_measure("comm_level_2_4_ghz", "comm_level_2_4_ghz", "2.4 GHz signal level", None, None), False),
+               _diag(_measure("comm_level_sub_ghz", "comm_level_sub_ghz", "Sub-GHz signal level", None, None), False)]
+
+INVERTER = [
+    power("inverters", ("power_w",), None),  # the device's main feature: "Inverter <serial>"
+    _off(LAST_REPORTED),
+    _off(_measure("dc_voltage", "dc_voltage_v", "DC voltage", "V", "voltage")),
+    _off(_measure("ac_voltage", "ac_voltage_v", "AC voltage", "V", "voltage")),
+    _off(_measure("dc_current", "dc_current_a", "DC current", "A", "current")),
+    _off(_measure("ac_current", "ac_current_a", "AC current", "A", "current")),
+    _off(_measure("ac_frequency", "frequency_hz", "AC frequency", "Hz", "frequency")),
+    _diag(temperature("temperature", ("temperature_c",)), False),
+    _off(energy("lifetime_energy", ("energy_lifetime_wh",), "Lifetime energy production")),
+    _off(energy("energy_today", ("energy_today_wh",), "Energy production today")),
+    _off(energy("energy_yesterday", ("energy_yesterday_wh",), "Energy production yesterday", state_class=None)),
+    _off(energy("energy_produced", ("energy_last_report_wh",), "Energy production since previous report",
+                state_class="total")),
+    _diag(power("max_reported", ("max_power_w",), "Lifetime maximum power"), False),
+    _diag(_measure("last_report_duration", "last_report_duration_s", "Last report duration", "s", "duration"), False),
+    COMMUNICATING,
+    _diag(flag("producing", ("producing",), "Producing", "running")),
+]
+
+ENCHARGE = [
+    temperature("temperature", ("temperature_c",)),
+    LAST_REPORTED,
+    *COMM_LEVELS,
+    percentage("soc", ("soc_pct",), "Battery"),
+    _measure("apparent_power_mva", "apparent_power_va", "Apparent power", "VA", "apparent_power"),
+    power("real_power_mw", ("power_w",), "Power"),
+    COMMUNICATING,
+    _diag(flag("dc_switch", ("dc_switch_off",), "DC switch", inverted=True)),
+    _diag(Entity("capacity", ("capacity_wh",), "Capacity", "Wh", "energy_storage")),
+    _diag(temperature("max_cell_temperature", ("max_cell_temperature_c",), "Maximum cell temperature"), False),
+    _diag(text("admin_state", ("admin_state",), "Admin state"), False),
+    _diag(text("grid_mode", ("grid_mode",), "Grid mode"), False),
+]
+
+ENPOWER = [
+    temperature("temperature", ("temperature_c",)),
+    LAST_REPORTED,
+    *COMM_LEVELS,
+    COMMUNICATING,
+    # Home Assistant's `mains_oper_state` ("Grid status"): on = relay closed = on grid
+    state_flag("mains_oper_state", ("grid_status",), "Grid status", "on_grid", "off_grid", "power"),
+    # Home Assistant makes this a switch; read only here
+    state_flag("mains_admin_state", ("mains_admin_state",), "Grid enabled", "closed", "open"),
+    _diag(text("admin_state", ("admin_state",), "Admin state")),
+    _diag(text("grid_mode", ("grid_mode",), "Grid mode"), False),
+]
+
+RELAY = [
+    state_flag("relay_status", ("status",), None, "closed", "open"),  # main feature: the relay itself
+    _diag(text("mode", ("mode",), "Mode")),
+    _diag(text("grid_action", ("grid_action",), "Grid action")),
+    _diag(text("microgrid_action", ("micro_grid_action",), "Microgrid action")),
+    _diag(text("generator_action", ("generator_action",), "Generator action")),
+    _diag(setting("soc_low", ("soc_low_pct",), "Cutoff battery level")),
+    _diag(setting("soc_high", ("soc_high_pct",), "Restore battery level")),
+    _diag(flag("override", ("override",), "Override"), False),
+]
+
+GENERATOR = [
+    flag("running", ("running",), "Running", "running"),
+    _diag(flag("present", ("present",), "Present")),
+    enum("mode", ("mode",), "Mode", ("on", "off", "auto")),
+    _diag(setting("start_soc", ("start_soc_pct",), "Start battery level")),
+    _diag(setting("stop_soc", ("stop_soc_pct",), "Stop battery level")),
+    _diag(setting("rating", ("rating_kw",), "Rated power", unit="kW", device_class="power")),
+    _diag(flag("charge_from_generator", ("charge_from_generator",), "Charge from generator")),
+    _diag(flag("exercising", ("exercising",), "Exercising"), False),
+]
+
+COLLAR = [
+    temperature("temperature", ("temperature_c",)),
+    LAST_REPORTED,
+    # The collar's own grid_state does not follow the real state; admin_state_str does.
+    text("grid_state", ("grid_state",), "Grid state", enabled=False),
+    enum("admin_state_str", ("grid_status",), "Grid status", ("on_grid", "off_grid")),
+    text("mid_state", ("mid_state",), "MID state"),
+    COMMUNICATING,
+]
+
+COMBINER = [LAST_REPORTED, COMMUNICATING]
+COMBINER_METER = [_diag(text("device_state", ("device_state",), "Device state"))]
+
+AC_BATTERY = [
+    percentage("acb_battery_soc", ("soc_pct",), "Battery"),
+    power("acb_battery_power", ("power_w",), "Power"),
+    _diag(temperature("acb_battery_temperature", ("temperature_c",))),
+    enum("acb_battery_charge_status", ("charge_status",), "Charge status", ("charging", "discharging", "idle")),
+    _diag(timestamp("acb_battery_last_reported", ("last_report",))),
+    enum("acb_battery_sleep_state", ("sleep_state",), "Sleep state", ("awake", "going_to_sleep", "asleep", "waking")),
+    _diag(setting("acb_battery_sleep_min_soc", ("sleep_min_soc_pct",), "Sleep minimum level")),
+    _diag(setting("acb_battery_sleep_max_soc", ("sleep_max_soc_pct",), "Sleep maximum level")),
+    COMMUNICATING,
+    _diag(flag("operating", ("operating",), "Operating")),
+    flag("producing", ("producing",), "Producing", "running"),
+]
+
+ACB_AGGREGATE = [  # Home Assistant's "ACB <envoy>" device, from the gateway state's `acb` section
+    power("acb_power", ("acb", "power_w"), "Power"),
+    percentage("acb_soc", ("acb", "soc_pct"), "Battery"),
+    enum("acb_battery_state", ("acb", "state"), "Battery state", ("charging", "discharging", "idle", "full")),
+]
+
+# document kind (first topic level) -> entities, device name, model, identifier and slug stem
+UNIT_KINDS = {
+    "inverter": (INVERTER, "Inverter", "Inverter", "inverter"),
+    "battery": (ENCHARGE, "Encharge", "Encharge", "encharge"),
+    "acb": (AC_BATTERY, "AC Battery", "AC Battery", "ac_battery"),
+    "enpower": (ENPOWER, "Enpower", "Enpower", "enpower"),
+    "collar": (COLLAR, "Collar", "IQ Meter Collar", "collar"),
+    "c6_combiner": (COMBINER, "C6 Combiner", "IQ Combiner 6C", "c6_combiner"),
+    "c6_rgm": (COMBINER_METER, "C6 RGM", "IQ Combiner 6C meter", "c6_rgm"),
+}
+
+
+def device_groups(serial: str, base_topic: str, payload: dict, documents: dict[str, dict]) -> list[DeviceGroup]:
+    """The entities of every unit document, and of the ACB aggregate in the gateway state."""
+    groups = []
+    for suffix, document in sorted(documents.items()):
+        target, entities = _target(serial, base_topic, suffix, document)
+        if target is not None:
+            groups.append(DeviceGroup(target, [e for e in entities if has_value(document, e.path)]))
+    if "acb" in payload:
+        device = _child(serial, f"envoy_{serial}_acb", f"ACB {serial}", "ACB")
+        target = Target(device, f"{base_topic}/{serial}/state", "", f"envoy_{serial}_acb")
+        groups.append(DeviceGroup(target, [e for e in ACB_AGGREGATE if has_value(payload, e.path)]))
+    return [group for group in groups if group.entities]
+
+
+def _target(serial: str, base_topic: str, suffix: str, document: dict) -> tuple[Target | None, list[Entity]]:
+    kind, _, ident = suffix.partition("/")
+    topic = f"{base_topic}/{serial}/{suffix}"
+    if kind == "relay":
+        device = _child(serial, f"envoy_{serial}_relay_{ident}", document.get("name") or f"Dry contact {ident}",
+                        "Dry contact relay")  # fmt: skip
+        return Target(device, topic, f"relay_{ident}_", f"envoy_{serial}_relay_{ident}"), RELAY
+    if kind == "generator":
+        device = _child(serial, f"envoy_{serial}_generator", "Generator", document.get("model") or "Generator")
+        device["manufacturer"] = document.get("manufacturer") or "Enphase"  # the generator's maker
+        return Target(device, topic, "generator_", f"envoy_{serial}_generator"), GENERATOR
+    if kind not in UNIT_KINDS or not ident:
+        return None, []
+    entities, name, model, stem = UNIT_KINDS[kind]
+    device = _child(serial, f"enphase_{stem}_{ident}", f"{name} {ident}", model, document, ident)
+    return Target(device, topic, f"{ident}_", f"{stem}_{ident}"), entities
+
+
+def _child(serial: str, identifier: str, name: str, model: str, document: dict | None = None,
+           unit_serial: str | None = None) -> dict:
+    device = {"identifiers": [identifier], "name": name, "manufacturer": "Enphase", "model": model,
+              "via_device": f"envoy_{serial}"}  # fmt: skip
+    document = document or {}
+    for key, field in (("serial_number", unit_serial), ("sw_version", document.get("firmware")),
+                       ("hw_version", document.get("part_number"))):
+        if field:
+            device[key] = field
+    return device

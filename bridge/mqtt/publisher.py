@@ -1,0 +1,315 @@
+"""The one paho client: last will, (re)connect, Home Assistant birth, retained store.
+
+Every message the bridge sends is retained telemetry, so the publisher keeps the latest payload
+of each topic. While the broker is away nothing is queued in paho (its queue would only hold
+stale values); on every (re)connect it sends `online`, every discovery config, then every state.
+That makes the queue bounded by the number of topics, and nothing is lost: the latest value of
+every topic reaches the broker after recovery. What the connection does is reported by
+bridge/mqtt_monitor.py, once per transition.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import ssl
+import sys
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+
+from bridge.network_errors import describe_transport_error
+from bridge.config import HomeAssistantConfig, MqttConfig
+from bridge.mqtt.monitor import FLAP_RECONNECT_MIN_S, ConnectionMonitor
+
+log = logging.getLogger(__name__)
+
+ONLINE, OFFLINE = "online", "offline"
+# Home Assistant asks devices to wait a little before answering its birth message, so a
+# restart of HA does not meet every bridge of the house at the same instant.
+BIRTH_DELAY_MAX_S = 5.0
+# At start the bridge reads back its own retained discovery configs for this long after
+# connecting, so it sends only what changed and removes entities it no longer produces.
+READBACK_WINDOW_S = 1.0
+RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 120  # paho doubles the delay between these
+
+
+class Publisher:
+    def __init__(self, cfg: MqttConfig, ha: HomeAssistantConfig, *,
+                 birth_delay_max: float = BIRTH_DELAY_MAX_S, rng=random.uniform, clock=time.monotonic,
+                 readback_window: float = READBACK_WINDOW_S):
+        self.cfg, self.ha = cfg, ha
+        self.availability_topic = f"{cfg.base_topic}/bridge/availability"
+        self._birth_delay_max, self._rng, self._clock = birth_delay_max, rng, clock
+        self._lock = threading.Lock()  # guards the pending-ack set; never held around paho calls
+        # Serialises "store + send" against the reconnect replay, so a message is neither
+        # lost nor sent twice when a state arrives while on_connect replays the store.
+        self._send_lock = threading.RLock()
+        self._discovery: dict[str, str] = {}  # topic -> payload ("" = removal, sent once)
+        self._state: dict[str, str] = {}
+        # Change-only publishing: what was last sent per topic (its comparison key) and when.
+        self._sent: dict[str, tuple[str, float]] = {}
+        self._owners: dict[str, set[str]] = {}  # owner -> discovery topics it announced
+        self._pending: set[int] = set()  # mids of QoS>0 publishes not yet acknowledged
+        self._acked = threading.Condition(self._lock)
+        self._connected = threading.Event()
+        self._birth_timer: threading.Timer | None = None
+        # Start-up read-back: this bridge's retained discovery configs found on the broker
+        # (topic -> payload), until their owner announces; discovery waits for the window.
+        self._readback_window = readback_window
+        self._retained_configs: dict[str, str] = {}
+        self._readback_started = False
+        self._readback_done = threading.Event()
+        if not ha.discovery or readback_window <= 0:
+            self._readback_done.set()
+        self.monitor = ConnectionMonitor(f"{cfg.host}:{cfg.port}", cfg.client_id, clock)
+        self.stats = {"published": 0, "unchanged": 0, "skipped_offline": 0, "not_queued": 0}
+        self._client = self._make_client()
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def _make_client(self) -> mqtt.Client:
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.cfg.client_id,
+                             clean_session=True)
+        client.will_set(self.availability_topic, OFFLINE, qos=1, retain=True)
+        if self.cfg.username:
+            client.username_pw_set(self.cfg.username, self.cfg.password)
+        if self.cfg.tls:
+            client.tls_set(ca_certs=self.cfg.ca_file, certfile=self.cfg.certfile,
+                           keyfile=self.cfg.keyfile, cert_reqs=ssl.CERT_REQUIRED)
+        client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
+        client.max_queued_messages_set(self.cfg.max_queued_messages)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        client.on_connect_fail = self._on_connect_fail
+        return client
+
+    def start(self) -> None:
+        """Connect in the background: a broker that is down at start is retried, never fatal."""
+        log.info("MQTT: connecting to %s:%d as %s", self.cfg.host, self.cfg.port, self.cfg.client_id)
+        self.monitor.starting()
+        self._client.connect_async(self.cfg.host, self.cfg.port, keepalive=self.cfg.keepalive)
+        self._client.loop_start()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    def wait_discovery_ready(self, timeout: float) -> bool:
+        """True once the start-up read-back of retained discovery configs is over."""
+        return self._readback_done.wait(timeout)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    @property
+    def held_topics(self) -> int:
+        """Topics whose latest value the publisher keeps for the next (re)connect."""
+        return len(self._discovery) + len(self._state)
+
+    @property
+    def queued(self) -> int:
+        """Messages waiting in paho (bounded by mqtt.max_queued_messages)."""
+        return len(getattr(self._client, "_out_messages", ()))
+
+    def tick(self) -> None:
+        """Called every second or so by the main loop: reminders, end of a flapping episode."""
+        if self.monitor.tick(self.held_topics):
+            self._client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Say `offline` (the will covers crashes only), flush within `timeout`, disconnect."""
+        if self._birth_timer:
+            self._birth_timer.cancel()
+        if self.connected and self._readback_started:
+            self._readback_done.wait(self._readback_window + 1)  # its configs still to be sent
+        if self.connected:
+            info = self._client.publish(self.availability_topic, OFFLINE, qos=1, retain=True)
+            self._track(info)
+            self.flush(timeout)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    # --- publishing ---------------------------------------------------------------------
+
+    def publish_state(self, topic: str, payload: str, compare: str | None = None) -> None:
+        """Record a retained state message and send it if it changed.
+
+        `compare` is what counts as "changed" (default: the payload itself), so a caller can
+        leave out fields that move on every poll, like a timestamp. An unchanged message is
+        still sent once every `republish_interval`, so late subscribers and expiring HA
+        entities keep seeing it; quiet nights cost almost nothing.
+        """
+        key = payload if compare is None else compare
+        with self._send_lock:
+            self._state[topic] = payload
+            last = self._sent.get(topic)
+            now = self._clock()
+            if self.connected and last and last[0] == key and now - last[1] < self.cfg.republish_interval:
+                self.stats["unchanged"] += 1
+                return
+            if self._send(topic, payload):
+                self._sent[topic] = (key, now)
+
+    def sync_discovery(self, owner: str, configs: dict[str, str]) -> None:
+        """Announce `owner`'s entities: new or changed configs are sent, vanished ones removed.
+
+        Identical configs are not sent again: Home Assistant would reload the entity each time.
+        That includes the configs the broker still held from the bridge's previous run (read
+        back at start); and that run's configs of `owner` not produced any more are removed.
+        Until the read-back is over, configs are only stored: it sends them.
+        """
+        with self._send_lock:
+            removed = self._owners.get(owner, set()) - configs.keys()
+            self._owners[owner] = set(configs)
+            changed = {t: p for t, p in configs.items() if self._discovery.get(t) != p}
+            changed.update({t: "" for t in removed})
+            if not self._readback_done.is_set():
+                self._discovery.update(changed)
+                return
+            for topic in [t for t in self._retained_configs if _owner_of(t) == owner]:
+                payload = self._retained_configs.pop(topic)
+                if configs.get(topic) == payload:
+                    changed.pop(topic, None)  # already on the broker, as it is
+                    self._discovery[topic] = payload
+                elif topic not in configs:
+                    changed[topic] = ""
+            self._discovery.update(changed)
+            for topic, payload in changed.items():
+                if payload == "":
+                    log.info("Home Assistant: removing vanished entity %s", topic)
+                self._send(topic, payload)
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until the broker acknowledged every QoS>0 message sent so far."""
+        deadline = time.monotonic() + timeout
+        with self._acked:
+            while self._pending:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._acked.wait(left)
+        return True
+
+    def _send(self, topic: str, payload: str) -> bool:
+        if not self.connected:
+            self.stats["skipped_offline"] += 1  # kept in the store, sent on reconnect
+            return False
+        info = self._client.publish(topic, payload, qos=self.cfg.qos, retain=True)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:  # no connection, or paho's queue full: counted, kept in the store
+            self.stats["not_queued"] += 1
+            log.debug("MQTT: publish to %s not queued (%s)", topic, mqtt.error_string(info.rc))
+            return False
+        self.stats["published"] += 1
+        self._track(info)
+        return True
+
+    def _track(self, info: mqtt.MQTTMessageInfo) -> None:
+        with self._lock:
+            if info.rc == mqtt.MQTT_ERR_SUCCESS and not info.is_published():
+                self._pending.add(info.mid)
+
+    def _republish_all(self, discovery: bool = True) -> None:
+        with self._send_lock:
+            items = list(self._discovery.items()) if discovery else []
+            for topic, payload in items + list(self._state.items()):
+                self._send(topic, payload)
+            if self.connected:  # removals went out once; the broker holds nothing for them now
+                self._discovery = {t: p for t, p in self._discovery.items() if p}
+
+    # --- paho callbacks (network thread) ------------------------------------------------
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties=None):
+        if reason_code.is_failure:  # paho keeps doubling its delay: no tight loop
+            self.monitor.refused(reason_code)
+            return
+        self.monitor.connected()
+        if self.ha.discovery:
+            client.subscribe(self.ha.birth_topic, qos=1)
+        start_readback = not self._readback_done.is_set() and not self._readback_started
+        if start_readback:
+            self._readback_started = True
+            client.subscribe(f"{self.ha.prefix}/#", qos=1)
+        with self._send_lock:
+            self._connected.set()
+            self._send(self.availability_topic, ONLINE)
+            self._republish_all(discovery=self._readback_done.is_set())
+        if start_readback:
+            timer = threading.Timer(self._readback_window, self._end_readback)
+            timer.daemon = True
+            timer.start()
+
+    def _end_readback(self) -> None:
+        """Send what the read-back shows missing or different; remove the known owners'
+        configs that were not announced again."""
+        self._client.unsubscribe(f"{self.ha.prefix}/#")
+        with self._send_lock:
+            self._readback_done.set()
+            log.info("Home Assistant: %d discovery configs of this bridge on the broker",
+                     len(self._retained_configs))
+            for topic, payload in list(self._discovery.items()):
+                if self._retained_configs.get(topic, "") != payload:
+                    self._send(topic, payload)
+            for topic in list(self._retained_configs):
+                if _owner_of(topic) in self._owners:
+                    if topic not in self._discovery:
+                        log.info("Home Assistant: removing vanished entity %s", topic)
+                        self._send(topic, "")
+                    del self._retained_configs[topic]
+            self._discovery = {t: p for t, p in self._discovery.items() if p}
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties=None):
+        was_connected = self._connected.is_set()
+        self._connected.clear()
+        with self._acked:
+            self._pending.clear()  # re-sent from the store on reconnect
+            self._acked.notify_all()
+        if self.monitor.disconnected(unexpected=was_connected and reason_code != 0):
+            client.reconnect_delay_set(FLAP_RECONNECT_MIN_S, RECONNECT_MAX_S)
+
+    def _on_connect_fail(self, client, userdata):
+        # paho calls this inside its `except OSError`: the exception says why (refused, TLS...).
+        self.monitor.connect_failed(describe_transport_error(sys.exc_info()[1] or OSError()))
+
+    def _on_publish(self, client, userdata, mid, reason_code=None, properties=None):
+        with self._acked:
+            self._pending.discard(mid)
+            self._acked.notify_all()
+
+    def _on_message(self, client, userdata, message):
+        if not self._readback_done.is_set() and message.topic.endswith("/config"):
+            self._read_back(message)
+            return
+        # Only the exact birth payload counts; anything else on that topic is ignored.
+        if message.topic != self.ha.birth_topic or message.payload != b"online":
+            return
+        delay = self._rng(0, self._birth_delay_max)
+        log.info("Home Assistant came online; announcing again in %.1f s", delay)
+        if self._birth_timer:
+            self._birth_timer.cancel()
+        self._birth_timer = threading.Timer(delay, self._republish_all)
+        self._birth_timer.daemon = True
+        self._birth_timer.start()
+
+    def _read_back(self, message) -> None:
+        """Keep a retained discovery config when it names this bridge's availability topic."""
+        if not message.retain or not message.payload or not message.topic.startswith(self.ha.prefix + "/"):
+            return
+        try:
+            payload = message.payload.decode()
+            availability = json.loads(payload).get("availability") or []
+        except (UnicodeDecodeError, ValueError, AttributeError):
+            return
+        if any(isinstance(a, dict) and a.get("topic") == self.availability_topic for a in availability):
+            with self._send_lock:
+                self._retained_configs[message.topic] = payload
+
+
+def _owner_of(topic: str) -> str:
+    """<prefix>/<component>/<owner>/<object id>/config -> owner (the gateway's serial)."""
+    parts = topic.split("/")
+    return parts[-3] if len(parts) >= 4 else ""

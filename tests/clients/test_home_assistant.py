@@ -1,0 +1,207 @@
+"""The bridge against a real Home Assistant (tests/support/homeassistant.py): Mosquitto, the simulator's
+three-phase gateway with batteries, the bridge's command line in its own process, and Home
+Assistant 2024.3 (installed once, cached). Everything is asserted from Home Assistant itself:
+its entity and device registries under `.storage/` and its REST API.
+
+- every entity the bridge announced is registered, on the right device, with the unit, device
+  class and state class of its config, and shows the value of the bridge's retained document;
+- the gateway going away turns its entities unavailable while the bridge stays online, and
+  they come back with it;
+- a grid outage in the simulator turns the grid status binary sensor off, the restore on.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bridge.simulator import Simulator
+from tests.support.homeassistant import HomeAssistant, install
+from tests.support.mqtt import Subscriber, wait_for
+from tests.integration.test_end_to_end import write_config
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+jinja2 = pytest.importorskip("jinja2.sandbox")
+REPO = Path(__file__).resolve().parents[2]
+POLL = {"meters": 5, "energy": 5, "batteries": 5, "inverters": 5, "grid": 1}
+
+
+@pytest.fixture
+def system(tmp_path, mosquitto):
+    """(simulator, bridge process, Home Assistant, live subscriber), all running."""
+    venv = install()
+    with Simulator(scenario="three_phase_battery", time_factor=1, start="11:00") as sim:
+        config = write_config(tmp_path, sim, mosquitto, poll=POLL)
+        log = open(tmp_path / "bridge.log", "w")
+        bridge = subprocess.Popen([sys.executable, "-m", "bridge", "run", "-c", str(config)],
+                                  stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        sub = Subscriber(mosquitto.host, mosquitto.port, topics=("envoy/#", "homeassistant/#"))
+        ha = HomeAssistant(venv, tmp_path / "ha", mosquitto.port)
+        try:
+            sub.wait_topic(f"envoy/{sim.serial}/availability", timeout=60, payload=b"online")
+            ha.start()
+            yield sim, bridge, ha, sub
+        finally:
+            ha.stop()
+            sub.close()
+            bridge.terminate()
+            try:
+                bridge.wait(15)
+            except subprocess.TimeoutExpired:
+                bridge.kill()
+            log.close()
+            if bridge.returncode not in (0, -15, None):
+                print((tmp_path / "bridge.log").read_text()[-3000:])
+
+
+def announced(sub: Subscriber) -> dict[str, dict]:
+    """unique_id -> config of every entity the bridge announces (as the broker holds them now)."""
+    with sub._lock:
+        items = list(sub.messages.items())
+    return {c["unique_id"]: c for c in (json.loads(p) for t, p in items
+                                        if t.startswith("homeassistant/") and t.endswith("/config") and p)}
+
+
+def registered(ha: HomeAssistant) -> dict[str, dict]:
+    return {e["unique_id"]: e for e in ha.registry("core.entity_registry").get("entities", [])
+            if e["platform"] == "mqtt"}
+
+
+def expected_state(config: dict, document: dict) -> str:
+    """The config's template rendered as Home Assistant renders it, on the bridge's document."""
+    from datetime import datetime, timezone
+    env = jinja2.ImmutableSandboxedEnvironment()
+    env.filters["timestamp_utc"] = lambda v: datetime.fromtimestamp(v, timezone.utc).isoformat()
+    env.filters["as_datetime"] = lambda v: datetime.fromisoformat(v)
+    env.globals["as_datetime"] = env.filters["as_datetime"]
+    env.filters["float"] = lambda v, default=0.0: float(v) if v is not None else default
+    rendered = env.from_string(config["value_template"]).render(value_json=document)
+    if rendered in ("None", ""):
+        return "unknown"
+    if config["default_entity_id"].startswith("binary_sensor."):
+        return "on" if rendered == config.get("payload_on", "ON") else "off"
+    return rendered
+
+
+def same(shown: str | None, wanted: str) -> bool:
+    if shown is None:
+        return False
+    try:
+        return float(shown) == float(wanted)  # energy and power compared as numbers
+    except ValueError:
+        pass
+    if "T" in wanted and "T" in shown:  # timestamps: HA normalises the offset notation
+        from datetime import datetime
+        try:
+            return datetime.fromisoformat(shown) == datetime.fromisoformat(wanted)
+        except ValueError:
+            pass
+    return shown == wanted
+
+
+def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outage(system):
+    sim, bridge, ha, sub = system
+    serial = sim.serial
+    started = time.monotonic()
+
+    # 1. every announced entity is in the registry, on its device, with its classes
+    wait_for(lambda: (configs := announced(sub)) and configs.keys() <= registered(ha).keys(),
+             timeout=90, interval=1, message="every announced entity in core.entity_registry")
+    configs, entities = announced(sub), registered(ha)
+    assert len(configs) > 50, f"only {len(configs)} entities announced"
+    devices = {d["id"]: d for d in ha.registry("core.device_registry")["devices"]}
+    problems = []
+    for uid, config in sorted(configs.items()):
+        entry = entities[uid]
+        device = devices.get(entry["device_id"], {})
+        wanted_device = ["mqtt", config["device"]["identifiers"][0]]
+        if wanted_device not in device.get("identifiers", []):
+            problems.append(f"{entry['entity_id']}: device {device.get('identifiers')} != {wanted_device}")
+        for what, shown, wanted in (
+                ("device class", entry.get("original_device_class"), config.get("device_class")),
+                ("state class", (entry.get("capabilities") or {}).get("state_class"), config.get("state_class")),
+                ("unit", entry.get("unit_of_measurement"), config.get("unit_of_measurement"))):
+            if shown != wanted:
+                problems.append(f"{entry['entity_id']}: registry {what} {shown!r} != announced {wanted!r}")
+    assert not problems, "\n".join(problems[:30])
+
+    # 2. the enabled ones show the bridge's values, with the announced attributes
+    enabled = {uid: c for uid, c in configs.items() if not entities[uid]["disabled_by"]}
+    matched: set[str] = set()
+    last: dict[str, str] = {}
+
+    def compare() -> bool:
+        states = ha.states()  # Home Assistant first: the broker's document is then as new or newer
+        with sub._lock:
+            documents = dict(sub.messages)
+        for uid, config in enabled.items():
+            entity_id = entities[uid]["entity_id"]
+            document = documents.get(config["state_topic"])
+            if document is None:
+                last[uid] = f"{entity_id}: no retained document on {config['state_topic']}"
+                continue
+            wanted = expected_state(config, json.loads(document))
+            state = states.get(entity_id, {})
+            attrs = state.get("attributes", {})
+            wrong_attrs = [f"{k} {attrs.get(k)!r} != {config.get(k)!r}"
+                           for k in ("unit_of_measurement", "device_class", "state_class")
+                           if attrs.get(k) != config.get(k)]
+            if wrong_attrs:
+                last[uid] = f"{entity_id}: attributes " + ", ".join(wrong_attrs)
+            elif same(state.get("state"), wanted):
+                matched.add(uid)
+            else:
+                last[uid] = f"{entity_id}: Home Assistant shows {state.get('state')!r}, bridge published {wanted!r}"
+        return matched >= enabled.keys()
+
+    try:
+        wait_for(compare, timeout=45, interval=1, message="every enabled entity showing its value")
+    except AssertionError:
+        pass
+    wrong = [last[uid] for uid in sorted(enabled.keys() - matched)]
+    assert not wrong, f"{len(wrong)} of {len(enabled)} entities differ:\n" + "\n".join(wrong[:30])
+
+    gateway = {entities[uid]["entity_id"] for uid, c in enabled.items()
+               if c["device"]["identifiers"][0] == f"envoy_{serial}"}
+    everything = {entities[uid]["entity_id"] for uid in enabled}
+
+    def states_of(ids):
+        states = ha.states()
+        return {i: states.get(i, {}).get("state") for i in ids}
+
+    # 3. the gateway goes away: its entities (every entity hangs off it) unavailable, bridge online
+    sim.stop_envoy()
+    try:
+        wait_for(lambda: set(states_of(everything).values()) == {"unavailable"}, timeout=30, interval=0.5,
+                 message="every entity unavailable while the gateway is down")
+    except AssertionError:
+        still = {i: s for i, s in states_of(everything).items() if s != "unavailable"}
+        raise AssertionError(f"still available with the gateway down: {dict(list(still.items())[:20])}")
+    assert sub.get("envoy/bridge/availability") == b"online", "the bridge itself went offline"
+    assert sub.get(f"envoy/{serial}/availability") == b"offline"
+    assert bridge.poll() is None, "the bridge exited"
+    sim.start_envoy()
+    try:
+        wait_for(lambda: "unavailable" not in states_of(gateway).values(), timeout=60, interval=0.5,
+                 message="the gateway's entities back")
+    except AssertionError:
+        still = sorted(i for i, s in states_of(gateway).items() if s == "unavailable")
+        raise AssertionError(f"still unavailable after the gateway came back: {still[:20]}")
+
+    # 4. a grid outage flips the grid status entity, the restore flips it back
+    grid = entities[f"{serial}_grid_status"]["entity_id"]
+    assert states_of([grid])[grid] == "on", f"{grid} is {states_of([grid])[grid]!r} before the outage, not 'on'"
+    for event, wanted in (("grid_outage", "off"), ("grid_restore", "on")):
+        sim.trigger(event)
+        try:
+            wait_for(lambda wanted=wanted: states_of([grid])[grid] == wanted, timeout=20, interval=0.3,
+                     message=f"{grid} {wanted}")
+        except AssertionError:
+            raise AssertionError(f"after {event}: {grid} is {states_of([grid])[grid]!r}, expected {wanted!r} "
+                                 f"(bridge published {sub.get(f'envoy/{serial}/grid/status')!r})")
+    assert time.monotonic() - started < 180

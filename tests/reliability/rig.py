@@ -1,0 +1,256 @@
+"""Rigs shared by the reliability tests (tests/test_reliability_*.py) and scripts/reliability.py.
+
+- `SteppedGateway`: one simulated gateway (real HTTPS, real token auth, real fake cloud) and
+  the real bridge worker with its real EnvoyClient, token manager and cloud client, with time
+  on a `FakeClock`: each step jumps to the next due poll, so a simulated day takes seconds
+  and no test sleeps for real. Publishing goes to a `Recorder` or a real `Publisher`.
+- `PatchedSource`: wraps a simulator source to serve hostile bodies (HTML, truncated, huge),
+  a new firmware in /info, and to count concurrent requests.
+- `bridge_config`: a `Config` built directly, so in-process runs may poll faster than the
+  configuration floor allows a user.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from bridge.auth.store import TokenStore
+from bridge.auth.cloud import EnphaseCloud
+from bridge.config import CloudConfig, Config, GatewayConfig, HomeAssistantConfig, MqttConfig, PollIntervals
+from bridge.gateway.client import EnvoyClient
+from bridge.simulator import Simulator
+from bridge.gateway.worker import EnvoyWorker
+
+START = 1_767_222_000.0  # 2025-12-31 23:00 UTC: a fixed "now" for every fake clock
+
+
+class FakeClock:
+    """Wall clock, monotonic clock and sleep in one: sleeping advances both."""
+
+    def __init__(self, now: float = START):
+        self.now = now
+        self.offset = 0.0  # wall-clock steps (NTP): move `time()` but not `monotonic()`
+        self.slept = 0.0
+
+    def time(self) -> float:
+        return self.now + self.offset
+
+    def monotonic(self) -> float:
+        return self.now - START
+
+    def sleep(self, seconds: float) -> None:
+        self.slept += seconds
+        self.now += seconds
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Recorder:
+    """Stands in for the Publisher: records what the worker publishes."""
+
+    def __init__(self):
+        self.states: list[tuple[str, str]] = []
+        self.discovery: dict[str, str] = {}
+        self.discovery_syncs = 0
+        self.connected = True
+
+    def publish_state(self, topic: str, payload: str, compare: str | None = None) -> None:
+        self.states.append((topic, payload))
+
+    def sync_discovery(self, owner: str, configs: dict[str, str]) -> None:
+        self.discovery_syncs += 1
+        self.discovery = dict(configs)
+
+    def start(self) -> None:
+        pass
+
+    def stop(self, timeout: float = 0.0) -> None:
+        pass
+
+    def flush(self, timeout: float = 0.0) -> bool:
+        return True
+
+    def tick(self) -> None:
+        pass
+
+    def last(self, suffix: str) -> str | None:
+        return next((p for t, p in reversed(self.states) if t.endswith(suffix)), None)
+
+    def history(self, suffix: str) -> list[str]:
+        return [p for t, p in self.states if t.endswith(suffix)]
+
+    def transitions(self, suffix: str = "/availability") -> list[str]:
+        """The availability history without repeats: what a subscriber sees change."""
+        out: list[str] = []
+        for payload in self.history(suffix):
+            if not out or out[-1] != payload:
+                out.append(payload)
+        return out
+
+
+class PatchedSource:
+    """A simulator source with overrides: {path: (status, content_type, body)} or a callable."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.overrides: dict[str, object] = {}
+        self.firmware: str | None = None  # served in /info instead of the capture's
+        self._lock = threading.Lock()
+        self.active = 0
+        self.max_active = 0
+
+    def answer(self, path: str, query: str):
+        with self._lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            key = f"{path}?{query}" if query else path
+            override = self.overrides.get(key, self.overrides.get(path))
+            if callable(override):
+                return override()
+            if override is not None:
+                return override
+            status, content_type, body = self.inner.answer(path, query)
+            if path == "/info" and self.firmware and status == 200:
+                body = re.sub(rb"<software>[^<]*</software>", f"<software>D{self.firmware}</software>".encode(), body)
+            return status, content_type, body
+        finally:
+            with self._lock:
+                self.active -= 1
+
+    def __getattr__(self, name):  # anything else a living source offers
+        return getattr(self.inner, name)
+
+
+def patched_simulator(**kw) -> tuple[Simulator, PatchedSource]:
+    from bridge.simulator import CaptureSource, DEFAULT_CAPTURE
+    source = PatchedSource(CaptureSource(kw.pop("capture_dir", None) or DEFAULT_CAPTURE))
+    return Simulator(source=source, **kw), source
+
+
+def cloud_config(sim: Simulator) -> CloudConfig:
+    return CloudConfig(enlighten_url=sim.cloud_url, entrez_url=sim.cloud_url, ca_file=sim.ca_file, timeout=5)
+
+
+def gateway_config(sim: Simulator, folder: Path, **kw) -> GatewayConfig:
+    host, port = sim.envoy_host.rsplit(":", 1)
+    settings = dict(host=host, port=int(port), scheme="https", fingerprint=sim.fingerprint,
+                    username=sim.cloud_user, password=sim.cloud_password,
+                    token_cache=folder / f"token-{sim.serial}.jwt", connect_timeout=2.0, read_timeout=5.0)
+    settings.update(kw)
+    return GatewayConfig(**settings)
+
+
+def bridge_config(gateways, folder: Path, *, cloud: CloudConfig | None = None, broker=None,
+                  poll: PollIntervals | None = None, **mqtt) -> Config:
+    settings = {"host": broker.host if broker else "127.0.0.1", "port": broker.port if broker else 1,
+                "client_id": f"reliability-{random.getrandbits(32):08x}", **mqtt}
+    mqtt_cfg = MqttConfig(**settings)
+    return Config(gateways=tuple(gateways), mqtt=mqtt_cfg, homeassistant=HomeAssistantConfig(),
+                  cloud=cloud or CloudConfig(),
+                  poll=poll or PollIntervals(), cache_dir=folder)
+
+
+class SteppedGateway:
+    """The real worker of one simulated gateway, stepped on a fake clock."""
+
+    def __init__(self, sim: Simulator, folder: Path, clock: FakeClock, publisher=None, *,
+                 poll: PollIntervals | None = None, seed: int = 1, **gw):
+        self.sim, self.clock = sim, clock
+        self.publisher = publisher or Recorder()
+        self.gateway = gateway_config(sim, folder, **gw)
+        self.config = bridge_config([self.gateway], folder, cloud=cloud_config(sim), poll=poll)
+        self.cloud = EnphaseCloud(self.config.cloud, sleep=clock.sleep, monotonic=clock.monotonic)
+        store = TokenStore(self.gateway.token_cache) if self.gateway.token_cache else None
+        self.client = EnvoyClient(self.gateway, self.cloud, store, sleep=clock.sleep,
+                                  monotonic=clock.monotonic, clock=clock.time)
+        rng = random.Random(seed)
+        self.worker = EnvoyWorker(self.gateway, self.config, self.publisher, client=self.client,
+                                  monotonic=clock.monotonic, wall=clock.time, rng=rng.uniform)
+        self.steps = 0
+
+    @property
+    def serial(self) -> str:
+        return self.sim.serial
+
+    def step(self) -> None:
+        """Jump to the next due poll and run it (and any background token renewal it started)."""
+        wait = self.worker.schedule.seconds_to_next(self.clock.monotonic())
+        self.clock.advance(wait)
+        self.worker._step()
+        self.steps += 1
+        thread = self.client._renew_thread
+        if thread is not None:
+            thread.join(10)
+        tick = getattr(self.publisher, "tick", None)
+        if tick:
+            tick()
+
+    def run_for(self, seconds: float, max_steps: int = 100_000) -> None:
+        end = self.clock.now + seconds
+        for _ in range(max_steps):
+            if self.clock.now + self.worker.schedule.seconds_to_next(self.clock.monotonic()) > end:
+                self.clock.now = end
+                return
+            self.step()
+        raise AssertionError(f"more than {max_steps} steps in {seconds} s")
+
+    def run_until(self, condition, max_seconds: float, max_steps: int = 100_000) -> float:
+        """Step until `condition()`; returns the fake seconds it took."""
+        start = self.clock.now
+        for _ in range(max_steps):
+            if condition():
+                return self.clock.now - start
+            if self.clock.now - start > max_seconds:
+                break
+            self.step()
+        raise AssertionError(f"condition not met within {max_seconds:.0f} fake seconds")
+
+    def close(self) -> None:
+        self.client.close()
+        self.cloud.close()
+
+
+def with_gateway(config: Config, **kw) -> Config:
+    return replace(config, gateways=tuple(replace(gw, **kw) for gw in config.gateways))
+
+
+def publisher_outage(cycles: int, gateways: int = 3) -> dict:
+    """The broker away for `cycles` polls of `gateways` gateways (one poll a second: 86,400 is a day).
+
+    The publisher keeps the latest payload per topic and gives paho nothing while disconnected,
+    so what it holds is bounded by the number of topics, not by the length of the outage.
+    """
+    import json
+    import tracemalloc
+
+    from bridge.mqtt.publisher import Publisher
+
+    now = [0.0]
+    pub = Publisher(MqttConfig(host="127.0.0.1", port=1, client_id="outage"), HomeAssistantConfig(),
+                    clock=lambda: now[0])
+    pub.sync_discovery("gw", {"homeassistant/sensor/gw/power/config": "{}"})
+
+    def cycle(i: int) -> None:
+        now[0] = float(i)
+        for g in range(gateways):
+            for topic in ("state", "diagnostics", "availability", "grid/status"):
+                pub.publish_state(f"envoy/{g}/{topic}", json.dumps({"time": i, "power_w": i % 5000}))
+
+    for i in range(200):  # warm up: every topic exists, caches are filled
+        cycle(i)
+    pub.stats["skipped_offline"] = 0
+    tracemalloc.start()
+    base, _ = tracemalloc.get_traced_memory()
+    for i in range(200, 200 + cycles):
+        cycle(i)
+    current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"cycles": cycles, "paho_queue": pub.queued, "held_topics": pub.held_topics,
+            "memory_growth_kib": (current - base) / 1024, "peak_kib": (peak - base) / 1024,
+            "skipped_offline": pub.stats["skipped_offline"]}

@@ -1,0 +1,128 @@
+"""A real Home Assistant for integration tests: installed once (scripts/install-homeassistant),
+given a fresh config directory with an MQTT config entry and an API token, read back through
+its REST API and its registries under `.storage/`."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+import requests
+
+from tests.support.mqtt import free_port, wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+USER_ID, TOKEN_ID = "0" * 31 + "1", "f" * 31 + "1"
+
+
+def install() -> Path:
+    """The cached Home Assistant venv; skip the test with the reason if it cannot be had."""
+    proc = subprocess.run([str(REPO / "scripts/install-homeassistant")], capture_output=True,
+                          text=True, timeout=900)
+    if proc.returncode != 0:
+        pytest.skip(f"Home Assistant could not be installed: {proc.stderr.strip()[-300:]}")
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
+class HomeAssistant:
+    def __init__(self, venv: Path, config_dir: Path, broker_port: int):
+        self.venv, self.dir, self.port = venv, config_dir, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        (config_dir / ".storage").mkdir(parents=True, exist_ok=True)
+        self._write_configuration()
+        self._write_mqtt_entry(broker_port)
+        self.token = self._write_auth()
+
+    def _write_configuration(self) -> None:
+        (self.dir / "configuration.yaml").write_text(f"""
+homeassistant:
+  name: Test
+  latitude: 52.0
+  longitude: 5.0
+  elevation: 0
+  unit_system: metric
+  time_zone: UTC
+  currency: EUR
+  country: NL
+http:
+  server_host: 127.0.0.1
+  server_port: {self.port}
+api:
+recorder:
+  commit_interval: 1
+logger:
+  default: warning
+""")
+
+    def _store(self, key: str, data: dict) -> None:
+        document = {"version": 1, "minor_version": 1, "key": key, "data": data}
+        (self.dir / ".storage" / key).write_text(json.dumps(document))
+
+    def _write_mqtt_entry(self, broker_port: int) -> None:
+        entry = {"entry_id": "mqtt" + "0" * 28, "version": 1, "minor_version": 1, "domain": "mqtt",
+                 "title": "test broker", "data": {"broker": "127.0.0.1", "port": broker_port,
+                                                  "discovery": True},
+                 "options": {}, "pref_disable_new_entities": False, "pref_disable_polling": False,
+                 "source": "user", "unique_id": None, "disabled_by": None}
+        self._store("core.config_entries", {"entries": [entry]})
+
+    def _write_auth(self) -> str:
+        """An owner with a long-lived access token, as Home Assistant stores them."""
+        jwt_key = secrets.token_hex(32)
+        user = {"id": USER_ID, "group_ids": ["system-admin"], "is_owner": True, "is_active": True,
+                "name": "test", "system_generated": False, "local_only": False}
+        refresh = {"id": TOKEN_ID, "user_id": USER_ID, "client_id": None, "client_name": "test",
+                   "client_icon": None, "token_type": "long_lived_access_token",
+                   "created_at": "2024-01-01T00:00:00+00:00", "access_token_expiration": 3.0e8,
+                   "token": secrets.token_hex(32), "jwt_key": jwt_key, "last_used_at": None,
+                   "last_used_ip": None, "expire_at": None, "credential_id": None, "version": "2024.3.3"}
+        groups = [{"id": "system-admin", "name": "Administrators"}, {"id": "system-users", "name": "Users"},
+                  {"id": "system-read-only", "name": "Read Only"}]
+        self._store("auth", {"users": [user], "groups": groups, "credentials": [],
+                             "refresh_tokens": [refresh]})
+        now = int(time.time())
+        return jwt.encode({"iss": TOKEN_ID, "iat": now, "exp": now + 86400}, jwt_key, "HS256")
+
+    def start(self, timeout: float = 180) -> "HomeAssistant":
+        log = open(self.dir / "hass.stdout", "w")
+        self.proc = subprocess.Popen([str(self.venv / "bin/hass"), "-c", str(self.dir), "--skip-pip"],
+                                     stdout=log, stderr=subprocess.STDOUT)
+        wait_for(self._api_up, timeout, interval=0.5, message="Home Assistant's API")
+        return self
+
+    def _api_up(self) -> bool:
+        if self.proc and self.proc.poll() is not None:
+            raise AssertionError(f"Home Assistant exited: {self.log_tail()}")
+        try:
+            return self.get("/api/").status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    def get(self, path: str) -> requests.Response:
+        return requests.get(self.url + path, headers={"Authorization": f"Bearer {self.token}"}, timeout=10)
+
+    def states(self) -> dict[str, dict]:
+        return {s["entity_id"]: s for s in self.get("/api/states").json()}
+
+    def registry(self, name: str) -> dict:
+        path = self.dir / ".storage" / name
+        return json.loads(path.read_text())["data"] if path.exists() else {}
+
+    def log_tail(self, lines: int = 30) -> str:
+        path = self.dir / "home-assistant.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()

@@ -1,0 +1,288 @@
+"""bridge.cloud: Enlighten login + Entrez token, retries, refusals, TLS (a real loopback server for N4)."""
+
+from __future__ import annotations
+
+import http.server
+import logging
+import shutil
+import ssl
+import subprocess
+import threading
+from urllib.parse import parse_qs
+
+import jwt
+import pytest
+import requests
+import responses
+import urllib3
+
+from bridge.auth.cloud import EnphaseCloud, describe_transport_error
+from bridge.config import CloudConfig
+from bridge.errors import CloudAuthError, CloudUnavailable
+
+ENLIGHTEN = "https://enlighten.test"
+ENTREZ = "https://entrez.test"
+LOGIN = f"{ENLIGHTEN}/login/login.json"
+TOKENS = f"{ENTREZ}/tokens"
+USER, PASSWORD, SERIAL = "owner@example.com", "hunter2-very-secret", "122233445566"
+SESSION_ID = "0123456789abcdef0123456789abcdef"
+TOKEN = jwt.encode({"aud": SERIAL, "enphaseUser": "owner", "exp": 2_000_000_000, "iat": 1_700_000_000},
+                   "test-signing-key-that-is-long-enough-for-hs256", algorithm="HS256")
+OK_LOGIN = {"message": "success", "session_id": SESSION_ID, "manager_token": "m", "is_consumer": True}
+
+
+@pytest.fixture
+def rsps():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def sleeps():
+    return []
+
+
+@pytest.fixture
+def cloud(sleeps):
+    return EnphaseCloud(CloudConfig(enlighten_url=ENLIGHTEN, entrez_url=ENTREZ, timeout=30), sleep=sleeps.append)
+
+
+def fetch(cloud):
+    return cloud.fetch_token(USER, PASSWORD, SERIAL)
+
+
+def no_secrets(text: str) -> None:
+    for secret in (PASSWORD, SESSION_ID, TOKEN, "eyJ"):
+        assert secret not in text
+
+
+def test_two_step_login_returns_the_raw_jwt(rsps, cloud):
+    rsps.post(LOGIN, json=OK_LOGIN)
+    rsps.post(TOKENS, body=TOKEN + "\n")
+    assert fetch(cloud) == TOKEN
+    form = parse_qs(rsps.calls[0].request.body)
+    assert form == {"user[email]": [USER], "user[password]": [PASSWORD]}
+    assert rsps.calls[1].request.body == (
+        b'{"session_id": "%s", "serial_num": "%s", "username": "%s"}' % (SESSION_ID.encode(), SERIAL.encode(),
+                                                                         USER.encode()))
+    assert rsps.calls[0].request.req_kwargs["timeout"] == (10.0, 30)
+    assert rsps.calls[0].request.req_kwargs["verify"] not in (False, None, "")  # True or a CA bundle path
+
+
+def test_wrong_password_is_not_retried(rsps, cloud, sleeps):
+    rsps.post(LOGIN, status=401, json={"message": "Invalid email or password"})
+    with pytest.raises(CloudAuthError) as err:
+        fetch(cloud)
+    assert not isinstance(err.value, CloudUnavailable)
+    assert str(err.value).startswith(f"Enlighten refused the login for {USER}: HTTP 401")
+    assert "password" in str(err.value) and PASSWORD not in str(err.value)
+    rsps.assert_call_count(LOGIN, 1)
+    assert sleeps == []
+
+
+def test_mfa_reply_without_session_id_says_to_paste_a_token(rsps, cloud):
+    rsps.post(LOGIN, json={"success": True, "isBlocked": False})
+    with pytest.raises(CloudAuthError, match=r"multi-factor authentication \(MFA\) is on.*paste it as `token`"):
+        fetch(cloud)
+    rsps.assert_call_count(TOKENS, 0)
+
+
+def test_blocked_account(rsps, cloud):
+    rsps.post(LOGIN, json={"success": False, "isBlocked": True})
+    with pytest.raises(CloudAuthError, match="blocked"):
+        fetch(cloud)
+
+
+@pytest.mark.parametrize("body", ["<html>maintenance</html>", '["a list"]', '{"truncated": '])
+def test_login_reply_that_is_not_a_json_object(rsps, cloud, body):
+    rsps.post(LOGIN, body=body, content_type="text/html")
+    with pytest.raises(CloudAuthError, match="not a JSON object"):
+        fetch(cloud)
+
+
+def test_entrez_reply_that_is_not_a_jwt(rsps, cloud):
+    rsps.post(LOGIN, json=OK_LOGIN)
+    rsps.post(TOKENS, body="<html>please log in</html>")
+    with pytest.raises(CloudAuthError, match="not a token") as err:
+        fetch(cloud)
+    no_secrets(str(err.value))
+
+
+def test_entrez_refusal_names_the_gateway(rsps, cloud):
+    rsps.post(LOGIN, json=OK_LOGIN)
+    rsps.post(TOKENS, status=403, body="forbidden")
+    with pytest.raises(CloudAuthError, match=f"refused a token for gateway {SERIAL}: HTTP 403"):
+        fetch(cloud)
+
+
+def test_redirect_is_not_followed(rsps, cloud):
+    rsps.post(LOGIN, status=307, headers={"Location": "https://elsewhere.test/steal"})
+    with pytest.raises(CloudAuthError, match="not followed"):
+        fetch(cloud)
+    assert len(rsps.calls) == 1
+
+
+def test_5xx_is_retried_then_succeeds(rsps, cloud, sleeps):
+    rsps.post(LOGIN, status=503)
+    rsps.post(LOGIN, json=OK_LOGIN)
+    rsps.post(TOKENS, body=TOKEN)
+    assert fetch(cloud) == TOKEN
+    assert len(sleeps) == 1 and 0 <= sleeps[0] <= 10
+
+
+def test_5xx_three_times_is_cloud_unavailable(rsps, cloud, sleeps):
+    rsps.post(LOGIN, status=503)
+    with pytest.raises(CloudUnavailable, match=r"HTTP 503 \(after 3 attempts\)"):
+        fetch(cloud)
+    rsps.assert_call_count(LOGIN, 3)
+    assert len(sleeps) == 2
+
+
+def refused():
+    err = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection")
+    err.__cause__ = ConnectionRefusedError(111, "Connection refused")
+    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, LOGIN, err))
+
+
+def unresolvable():
+    err = urllib3.exceptions.NameResolutionError("enlighten.test", None, OSError("Name or service not known"))
+    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, LOGIN, err))
+
+
+@pytest.mark.parametrize("fault, cause", [
+    (refused(), "connection refused"),
+    (unresolvable(), "name resolution failed"),
+    (requests.exceptions.ConnectTimeout("connect"), "connect timed out"),
+    (requests.exceptions.ReadTimeout("read"), "timed out"),
+])
+def test_transport_errors_are_retried_then_unavailable(rsps, cloud, sleeps, fault, cause):
+    rsps.post(LOGIN, body=fault)
+    with pytest.raises(CloudUnavailable, match=f"Enlighten login: enlighten.test: {cause}"):
+        fetch(cloud)
+    rsps.assert_call_count(LOGIN, 3)
+    assert len(sleeps) == 2
+
+
+def test_ssl_error_is_never_retried(rsps, cloud, sleeps):
+    rsps.post(LOGIN, body=requests.exceptions.SSLError("certificate verify failed"))
+    with pytest.raises(CloudUnavailable, match="TLS error"):
+        fetch(cloud)
+    rsps.assert_call_count(LOGIN, 1)
+    assert sleeps == []
+
+
+def test_no_secret_in_any_log_record_or_error(rsps, cloud, caplog):
+    caplog.set_level(logging.DEBUG)
+    rsps.post(LOGIN, status=503)
+    rsps.post(LOGIN, json=OK_LOGIN)
+    rsps.post(TOKENS, status=502)
+    rsps.post(TOKENS, body=TOKEN)
+    assert fetch(cloud) == TOKEN
+    rsps.post(TOKENS, status=401)  # the reused Enlighten session is refused: one fresh login...
+    rsps.post(LOGIN, status=401)  # ...which is refused too
+    with pytest.raises(CloudAuthError) as err:
+        fetch(cloud)
+    no_secrets(str(err.value))
+    for record in caplog.records:
+        no_secrets(record.getMessage())
+    assert any("Retrying" in r.getMessage() for r in caplog.records)  # retries logged, at DEBUG only
+    assert all(r.levelno == logging.DEBUG for r in caplog.records if "Retrying" in r.getMessage())
+
+
+def test_describe_transport_error_names_causes():
+    assert describe_transport_error(refused()) == "connection refused"
+    assert describe_transport_error(unresolvable()) == "name resolution failed"
+    assert describe_transport_error(requests.exceptions.ReadTimeout()) == "timed out"
+    assert describe_transport_error(requests.exceptions.ConnectionError()) == "connection failed"
+
+
+# --- real TLS on loopback: the cloud session verifies certificates (N4) ------------------------------
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory):
+    if not shutil.which("openssl"):
+        pytest.skip("openssl not installed: cannot make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    key, crt = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-days", "2", "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(crt),
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], check=True, capture_output=True)
+    return crt, key
+
+
+@pytest.fixture
+def cloud_server(cert):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            body = (b'{"session_id": "%s"}' % SESSION_ID.encode()) if self.path.startswith("/login") else TOKEN.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*cert)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    yield f"https://localhost:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_untrusted_cloud_certificate_fails_closed_without_retry(cloud_server, sleeps, monkeypatch):
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    cloud = EnphaseCloud(CloudConfig(enlighten_url=cloud_server, entrez_url=cloud_server, timeout=5),
+                         sleep=sleeps.append)
+    with pytest.raises(CloudUnavailable, match="TLS error: certificate verification failed"):
+        fetch(cloud)
+    assert sleeps == []
+
+
+def test_extra_ca_file_is_trusted_on_top_of_the_default_store(cloud_server, cert, sleeps):
+    cloud = EnphaseCloud(CloudConfig(enlighten_url=cloud_server, entrez_url=cloud_server, timeout=5,
+                                     ca_file=str(cert[0])), sleep=sleeps.append)
+    assert fetch(cloud) == TOKEN
+
+
+def test_one_login_serves_every_gateway_of_the_account_for_a_while(rsps, sleeps):
+    now = [0.0]
+    cloud = EnphaseCloud(CloudConfig(enlighten_url=ENLIGHTEN, entrez_url=ENTREZ), sleep=sleeps.append,
+                         monotonic=lambda: now[0])
+    rsps.post(LOGIN, json=OK_LOGIN)
+    rsps.post(TOKENS, body=TOKEN)
+    for serial in ("122233445566", "122233445567", "122233445568"):  # a bridge starting 3 gateways
+        assert cloud.fetch_token(USER, PASSWORD, serial) == TOKEN
+    rsps.assert_call_count(LOGIN, 1)
+    rsps.assert_call_count(TOKENS, 3)
+    now[0] += 601  # the session is not kept for long
+    fetch(cloud)
+    rsps.assert_call_count(LOGIN, 2)
+
+
+def test_a_refused_reused_session_gets_one_fresh_login(rsps, cloud):
+    rsps.post(LOGIN, json=OK_LOGIN)
+    rsps.post(TOKENS, body=TOKEN)
+    fetch(cloud)
+    rsps.replace(responses.POST, TOKENS, status=401)
+    with pytest.raises(CloudAuthError, match="Entrez refused"):
+        fetch(cloud)
+    rsps.assert_call_count(LOGIN, 2)  # not a loop: one more login, then the error
+    rsps.assert_call_count(TOKENS, 3)
+
+
+def test_cloud_unavailable_with_a_reused_session_is_not_a_new_login(rsps, cloud):
+    rsps.post(LOGIN, json=OK_LOGIN)
+    rsps.post(TOKENS, body=TOKEN)
+    fetch(cloud)
+    rsps.replace(responses.POST, TOKENS, status=503)
+    with pytest.raises(CloudUnavailable):
+        fetch(cloud)
+    rsps.assert_call_count(LOGIN, 1)

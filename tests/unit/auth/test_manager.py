@@ -1,0 +1,396 @@
+"""bridge.auth: token decoding, the 0600 token cache, and the TokenManager lifecycle + circuit breaker."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import threading
+
+import jwt
+import pytest
+
+from bridge.auth.manager import CIRCUIT_MAX_S, TokenManager
+from bridge.auth.store import TokenStore
+from bridge.auth.tokens import DAY_S, decode_token, renew_ahead_s
+from bridge.config import GatewayConfig
+from bridge.errors import AuthError, CloudAuthError, CloudUnavailable, EnvoyAuthError, EnvoyUnavailable
+
+SERIAL = "122233445566"
+NOW = 1_750_000_000.0
+HOUR = 3600.0
+KEY = "test-signing-key-that-is-long-enough-for-hs256"
+PASSWORD = "hunter2-very-secret"
+
+
+def make_token(exp_in: float, *, life: float = 365 * DAY_S, user_type: str = "owner", aud=SERIAL,
+               now: float = NOW, **extra) -> str:
+    claims = {"aud": aud, "iss": "Entrez", "enphaseUser": user_type, "exp": int(now + exp_in),
+              "iat": int(now + exp_in - life), "username": "owner@example.com", **extra}
+    return jwt.encode(claims, KEY, algorithm="HS256")
+
+
+class FakeClock:
+    def __init__(self, now: float = NOW):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class FakeCloud:
+    """Hands out queued tokens (or raises queued errors) and counts logins."""
+
+    def __init__(self, *results):
+        self.results = list(results)
+        self.calls: list[tuple[str, str, str]] = []
+
+    def fetch_token(self, username, password, serial):
+        self.calls.append((username, password, serial))
+        result = self.results.pop(0) if len(self.results) > 1 else self.results[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+
+def gateway(**kw) -> GatewayConfig:
+    defaults = {"host": "envoy.local", "username": "owner@example.com", "password": PASSWORD}
+    return GatewayConfig(**{**defaults, **kw})
+
+
+# --- decode_token ---------------------------------------------------------------------------------
+
+
+def test_decode_owner_token_reads_claims():
+    info = decode_token(make_token(100 * DAY_S))
+    assert info.serial == SERIAL and info.user_type == "owner" and info.username == "owner@example.com"
+    assert info.expires_at == int(NOW + 100 * DAY_S)
+    assert info.lifetime == pytest.approx(365 * DAY_S)
+    assert info.days_left(NOW) == pytest.approx(100, abs=0.01)
+    assert not info.expired(NOW) and info.expired(NOW + 101 * DAY_S)
+
+
+def test_decode_accepts_list_audience_and_missing_iat():
+    token = jwt.encode({"aud": [SERIAL], "exp": int(NOW)}, KEY, algorithm="HS256")
+    info = decode_token(token)
+    assert info.serial == SERIAL and info.issued_at is None and info.lifetime is None
+
+
+@pytest.mark.parametrize("garbage", ["", "   ", "not-a-token", "aaaa.bbbb.cccc", "eyJhbGciOi.broken"])
+def test_garbage_token_is_a_clear_auth_error_without_echo(garbage):
+    with pytest.raises(AuthError) as err:
+        decode_token(garbage)
+    if garbage.strip():
+        assert garbage not in str(err.value)
+    assert "eyJ" not in str(err.value)
+
+
+def test_token_without_exp_is_refused():
+    with pytest.raises(AuthError, match="expiry"):
+        decode_token(jwt.encode({"aud": SERIAL}, KEY, algorithm="HS256"))
+
+
+def test_renew_threshold_owner_installer_and_unknown_lifetime():
+    assert renew_ahead_s(decode_token(make_token(DAY_S))) == 30 * DAY_S
+    installer = decode_token(make_token(HOUR, life=12 * HOUR, user_type="installer"))
+    assert renew_ahead_s(installer) == pytest.approx(0.2 * 12 * HOUR)
+    no_iat = decode_token(jwt.encode({"exp": int(NOW)}, KEY, algorithm="HS256"))
+    assert renew_ahead_s(no_iat) == 30 * DAY_S
+
+
+# --- TokenStore -----------------------------------------------------------------------------------
+
+
+def test_save_creates_0700_dir_and_0600_file_with_the_jwt_only(tmp_path):
+    store = TokenStore(tmp_path / "cache" / "token")
+    token = make_token(DAY_S)
+    assert store.save(token)
+    assert stat.S_IMODE(os.stat(tmp_path / "cache").st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
+    assert store.path.read_text() == token
+    assert store.load() == token
+    assert os.listdir(tmp_path / "cache") == ["token"]  # no temp files left behind
+
+
+def test_save_replaces_atomically_and_keeps_old_cache_on_crash(tmp_path, monkeypatch, caplog):
+    store = TokenStore(tmp_path / "token")
+    old, new = make_token(DAY_S), make_token(2 * DAY_S)
+    store.save(old)
+
+    def crash(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with caplog.at_level(logging.WARNING):
+        assert store.save(new) is False
+    assert store.path.read_text() == old
+    assert os.listdir(tmp_path) == ["token"]
+    assert "keeping the token in memory" in caplog.text
+
+
+def test_missing_cache_is_none(tmp_path):
+    assert TokenStore(tmp_path / "nothing").load() is None
+
+
+@pytest.mark.parametrize("content", [b"garbage\n", b"\xff\xfe\x00", b"x" * 70000, b""])
+def test_corrupt_cache_warns_and_returns_none(tmp_path, caplog, content):
+    path = tmp_path / "token"
+    path.write_bytes(content)
+    os.chmod(path, 0o600)
+    with caplog.at_level(logging.WARNING):
+        assert TokenStore(path).load() is None
+    assert "does not hold a readable token" in caplog.text
+
+
+def test_loose_permissions_are_fixed_to_0600(tmp_path, caplog):
+    path = tmp_path / "token"
+    token = make_token(DAY_S)
+    path.write_text(token)
+    os.chmod(path, 0o644)
+    with caplog.at_level(logging.WARNING):
+        assert TokenStore(path).load() == token
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert "changed it to 0600" in caplog.text and token not in caplog.text
+
+
+def test_unreadable_cache_warns(tmp_path, caplog):
+    (tmp_path / "token").mkdir()  # reading a directory fails even for root
+    with caplog.at_level(logging.WARNING):
+        assert TokenStore(tmp_path / "token").load() is None
+    assert "unreadable" in caplog.text
+
+
+def test_unwritable_dir_warns_and_does_not_crash(tmp_path, caplog):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")  # a file where the cache directory should be: fails even for root
+    with caplog.at_level(logging.WARNING):
+        assert TokenStore(blocker / "sub" / "token").save(make_token(DAY_S)) is False
+    assert "keeping the token in memory" in caplog.text
+
+
+# --- TokenManager: choosing a token -----------------------------------------------------------------
+
+
+def manager(tmp_path=None, cloud=None, clock=None, cached=None, **gw):
+    store = None
+    if tmp_path is not None:
+        store = TokenStore(tmp_path / "token")
+        if cached:
+            store.save(cached)
+    return TokenManager(gateway(**gw), SERIAL, cloud or FakeCloud(make_token(365 * DAY_S)), store,
+                        clock=clock or FakeClock())
+
+
+def test_cached_valid_token_needs_no_cloud(tmp_path):
+    cached = make_token(200 * DAY_S)
+    cloud = FakeCloud(make_token(365 * DAY_S))
+    mgr = manager(tmp_path, cloud, cached=cached)
+    assert mgr.token() == cached and mgr.source == "cache"
+    assert cloud.calls == []
+
+
+def test_configured_token_first_but_a_newer_cached_one_wins(tmp_path):
+    pasted, renewed = make_token(10 * DAY_S), make_token(300 * DAY_S)
+    assert manager(tmp_path / "a", token=pasted).token() == pasted
+    mgr = manager(tmp_path / "b", token=pasted, cached=renewed)
+    assert mgr.token() == renewed and mgr.source == "cache"
+
+
+def test_expired_token_is_never_returned_when_renewal_is_possible(tmp_path):
+    cloud = FakeCloud(make_token(365 * DAY_S))
+    mgr = manager(tmp_path, cloud, cached=make_token(-HOUR))
+    assert mgr.token() == cloud.results[0]
+    assert len(cloud.calls) == 1 and cloud.calls[0] == ("owner@example.com", PASSWORD, SERIAL)
+    assert TokenStore(tmp_path / "token").load() == cloud.results[0]
+
+
+def test_expired_pasted_token_without_credentials_says_what_to_do():
+    cloud = FakeCloud(make_token(DAY_S))
+    mgr = manager(cloud=cloud, token=make_token(-HOUR), username=None, password=None)
+    with pytest.raises(AuthError, match="expired on .* configure `username` and `password`, or paste"):
+        mgr.token()
+    assert cloud.calls == []
+
+
+def test_no_token_and_no_credentials():
+    with pytest.raises(AuthError, match="there is no token"):
+        manager(username=None, password=None).token()
+
+
+def test_pasted_token_cannot_be_renewed_without_credentials():
+    mgr = manager(token=make_token(DAY_S), password=None)
+    with pytest.raises(AuthError, match="pasted .* cannot be renewed without Enlighten credentials"):
+        mgr.renew(validate=lambda t: None)
+
+
+def test_cached_token_for_another_gateway_is_ignored(tmp_path, caplog):
+    cloud = FakeCloud(make_token(365 * DAY_S))
+    mgr = manager(tmp_path, cloud, cached=make_token(100 * DAY_S, aud="999999999999"))
+    with caplog.at_level(logging.WARNING):
+        assert mgr.token() == cloud.results[0]
+    assert "issued for gateway 999999999999" in caplog.text
+
+
+def test_garbage_configured_token_without_credentials_is_a_clear_error():
+    mgr = manager(token="definitely-not-a-jwt", password=None)
+    with pytest.raises(AuthError, match="configured token is unusable") as err:
+        mgr.token()
+    assert "definitely-not-a-jwt" not in str(err.value)
+    assert mgr.info is None
+
+
+def test_garbage_configured_token_with_credentials_falls_back_to_the_cloud(caplog):
+    cloud = FakeCloud(make_token(365 * DAY_S))
+    mgr = manager(cloud=cloud, token="definitely-not-a-jwt")
+    with caplog.at_level(logging.WARNING):
+        assert mgr.token() == cloud.results[0]
+    assert "definitely-not-a-jwt" not in caplog.text
+
+
+# --- TokenManager: renewal --------------------------------------------------------------------------
+
+
+def test_owner_token_needs_renewal_30_days_ahead():
+    clock = FakeClock()
+    mgr = manager(clock=clock, token=make_token(31 * DAY_S))
+    assert not mgr.needs_renewal() and not mgr.renewal_due()
+    clock.advance(1.5 * DAY_S)
+    assert mgr.needs_renewal() and mgr.renewal_due()
+
+
+def test_installer_token_threshold_is_relative_to_its_lifetime():
+    clock = FakeClock()
+    mgr = manager(clock=clock, token=make_token(3 * HOUR, life=12 * HOUR, user_type="installer"))
+    assert not mgr.needs_renewal()  # 3 h left of 12 h: not in the last fifth (2.4 h)
+    clock.advance(HOUR)
+    assert mgr.needs_renewal()
+
+
+def test_renew_validates_before_replacing(tmp_path):
+    old, new = make_token(20 * DAY_S), make_token(365 * DAY_S)
+    mgr = manager(tmp_path, FakeCloud(new), token=old)
+    seen = []
+
+    def validate(token):
+        seen.append(token)
+        assert mgr.token() == old  # still the old one while validating
+
+    assert mgr.renew(validate) == new
+    assert seen == [new] and mgr.token() == new and mgr.source == "cloud"
+    assert TokenStore(tmp_path / "token").load() == new
+    assert mgr.last_renewal_error is None
+
+
+def test_refused_new_token_keeps_the_old_one_and_engages_the_circuit(tmp_path):
+    old = make_token(20 * DAY_S)
+    mgr = manager(tmp_path, FakeCloud(make_token(365 * DAY_S)), token=old)
+
+    def refuse(token):
+        raise EnvoyAuthError("refused")
+
+    with pytest.raises(EnvoyAuthError):
+        mgr.renew(refuse)
+    assert mgr.token() == old and mgr.circuit_wait_s() == 15 * 60
+    assert TokenStore(tmp_path / "token").load() is None
+
+
+def test_cloud_down_keeps_the_old_token(caplog):
+    old = make_token(20 * DAY_S)
+    mgr = manager(cloud=FakeCloud(CloudUnavailable("Enlighten login: connection refused")), token=old)
+    with caplog.at_level(logging.WARNING), pytest.raises(CloudUnavailable):
+        mgr.renew(lambda t: None)
+    assert mgr.token() == old
+    assert mgr.last_renewal_error == "Enlighten login: connection refused"
+    assert "next cloud login attempt in 15 min" in caplog.text
+
+
+def test_unreachable_gateway_during_validation_keeps_the_candidate():
+    old, new = make_token(20 * DAY_S), make_token(365 * DAY_S)
+    cloud = FakeCloud(new)
+    mgr = manager(cloud=cloud, token=old)
+
+    def down(token):
+        raise EnvoyUnavailable("connection refused")
+
+    with pytest.raises(EnvoyUnavailable):
+        mgr.renew(down)
+    assert mgr.token() == old
+    assert mgr.renew(lambda t: None) == new
+    assert len(cloud.calls) == 1  # the candidate was validated later, without a second login
+
+
+def test_circuit_backoff_doubles_from_15_minutes_to_6_hours():
+    clock = FakeClock()
+    cloud = FakeCloud(CloudAuthError("Enlighten refused the login for owner@example.com: HTTP 401"))
+    mgr = manager(clock=clock, cloud=cloud, token=make_token(20 * DAY_S))
+    waits = []
+    for _ in range(8):
+        with pytest.raises(CloudAuthError):
+            mgr.renew(lambda t: None)
+        waits.append(mgr.circuit_wait_s() / 60)
+        calls = len(cloud.calls)
+        with pytest.raises(CloudAuthError, match=r"next cloud login attempt in \d+ min"):
+            mgr.renew(lambda t: None)  # circuit open: no network
+        assert len(cloud.calls) == calls
+        clock.advance(mgr.circuit_wait_s())
+    assert waits == [15, 30, 60, 120, 240, 360, 360, 360]
+    assert CIRCUIT_MAX_S == 360 * 60
+
+
+def test_force_bypasses_the_circuit_and_success_plus_confirm_resets_it():
+    clock = FakeClock()
+    good = make_token(365 * DAY_S)
+    cloud = FakeCloud(CloudAuthError("HTTP 401"), CloudAuthError("HTTP 401"), good)
+    mgr = manager(clock=clock, cloud=cloud, token=make_token(20 * DAY_S))
+    for _ in range(2):
+        with pytest.raises(CloudAuthError):
+            mgr.renew(lambda t: None, force=True)
+    assert mgr.circuit_wait_s() == 30 * 60
+    assert mgr.renew(lambda t: None, force=True) == good
+    assert mgr.circuit_wait_s() == 0
+    mgr.confirm()
+    mgr.record_failure("the gateway still refuses it")
+    assert mgr.circuit_wait_s() == 15 * 60  # counting starts again after a confirmed success
+
+
+def test_renewed_but_useless_tokens_keep_escalating_the_circuit():
+    """A12 at the manager level: logins succeed, the gateway keeps refusing; no confirm()."""
+    clock = FakeClock()
+    mgr = manager(clock=clock, cloud=FakeCloud(make_token(365 * DAY_S)), token=make_token(20 * DAY_S))
+    waits = []
+    for _ in range(4):
+        mgr.renew(lambda t: None)
+        mgr.record_failure("the gateway refuses even a renewed token")
+        waits.append(mgr.circuit_wait_s() / 60)
+        clock.advance(mgr.circuit_wait_s())
+    assert waits == [15, 30, 60, 120]
+
+
+def test_proactive_renewals_are_spaced_and_skipped_while_one_runs():
+    clock = FakeClock()
+    # A token without iat and only 2 days left is "due" even right after a renewal: the spacing stops a loop.
+    short = jwt.encode({"aud": SERIAL, "exp": int(NOW + 2 * DAY_S)}, KEY, algorithm="HS256")
+    cloud = FakeCloud(short)
+    mgr = manager(clock=clock, cloud=cloud, token=short)
+    assert mgr.renewal_due()
+    mgr.renew(lambda t: None)
+    assert not mgr.renewal_due()
+    clock.advance(HOUR)
+    assert mgr.renewal_due()
+    started, release = threading.Event(), threading.Event()
+
+    def slow(token):
+        started.set()
+        release.wait(5)
+
+    worker = threading.Thread(target=mgr.renew, args=(slow,))
+    worker.start()
+    assert started.wait(5)
+    assert not mgr.renewal_due()
+    with pytest.raises(CloudAuthError, match="already in progress"):
+        mgr.renew(lambda t: None)  # does not wait (no deadlock with the gateway lock)
+    release.set()
+    worker.join(5)

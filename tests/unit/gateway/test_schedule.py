@@ -1,0 +1,66 @@
+"""Poll groups and their schedule on monotonic time."""
+
+from bridge.config import PollIntervals
+from bridge.gateway.schedule import GROUPS, Schedule, group_endpoints
+
+
+def test_groups_keep_only_the_endpoints_this_gateway_has():
+    groups = group_endpoints({"/ivp/meters/readings", "/production.json?details=1", "/ivp/meters"})
+    assert groups["meters"] == ("/ivp/meters/readings",)
+    assert groups["energy"] == ("/production.json?details=1",)
+    assert groups["info"] == ("/ivp/meters",)
+    assert groups["grid"] == ()
+
+
+def test_the_grid_group_reads_only_the_endpoint_that_reports_the_relay():
+    active = {"/ivp/ensemble/relay", "/ivp/ensemble/inventory", "/ivp/meters/readings"}
+    groups = group_endpoints(active, "/ivp/ensemble/relay")
+    assert groups["grid"] == ("/ivp/ensemble/relay",)
+    assert groups["batteries"] == ("/ivp/ensemble/inventory",)
+    collar = group_endpoints({"/ivp/ensemble/inventory"}, "/ivp/ensemble/inventory")
+    assert collar["grid"] == ("/ivp/ensemble/inventory",) and collar["batteries"] == ()
+
+
+def test_each_group_runs_on_its_own_interval():
+    schedule = Schedule.starting_at(PollIntervals(), now=0.0)
+    assert set(schedule.due(0.0)) == set(GROUPS)
+    for group in GROUPS:
+        schedule.done(group, now=0.5)
+    assert schedule.due(0.9) == [] and schedule.due(1.0) == ["grid"]  # the relay, every second
+    schedule.done("grid", now=1.0)
+    assert schedule.due(9.9) == ["grid"]
+    assert set(schedule.due(10.0)) == {"meters", "grid"}
+    assert schedule.seconds_to_next(1.5) == 0.5
+
+
+def test_a_group_with_nothing_to_read_never_comes_due():
+    schedule = Schedule.starting_at(PollIntervals(), now=0.0)
+    schedule.disable("grid")
+    schedule.done("grid", now=1.0)
+    schedule.delay_all(until=50.0)
+    assert "grid" not in schedule.due(1e9)
+
+
+def test_a_late_group_is_not_followed_by_a_catch_up_burst():
+    schedule = Schedule.starting_at(PollIntervals(), now=0.0)
+    schedule.done("meters", now=35.0)  # the cycle took 35 s, three intervals
+    assert schedule.next_due["meters"] == 45.0
+    schedule.done("meters", now=45.2)  # on time again: keeps its cadence
+    assert schedule.next_due["meters"] == 55.0
+
+
+def test_backoff_delays_every_group():
+    schedule = Schedule.starting_at(PollIntervals(), now=0.0)
+    schedule.delay_all(until=120.0)
+    assert schedule.due(119.0) == [] and set(schedule.due(120.0)) == set(GROUPS)
+
+
+def test_every_endpoint_the_model_reads_has_a_poll_group():
+    from bridge.gateway.schedule import ENDPOINT_GROUPS
+    from bridge.model import CANDIDATE_ENDPOINTS
+
+    assert set(ENDPOINT_GROUPS) == set(CANDIDATE_ENDPOINTS)
+    assert set(ENDPOINT_GROUPS.values()) <= set(GROUPS)
+    assert ENDPOINT_GROUPS["/ivp/pdm/device_data"] == ENDPOINT_GROUPS["/api/v1/production/inverters"] == "inverters"
+    assert ENDPOINT_GROUPS["/ivp/ensemble/secctrl"] == ENDPOINT_GROUPS["/ivp/ensemble/power"] == "batteries"
+    assert ENDPOINT_GROUPS["/admin/lib/tariff"] == ENDPOINT_GROUPS["/ivp/ss/gen_config"] == "info"
