@@ -125,11 +125,13 @@ class Publisher:
         """Say `offline` (the will covers crashes only), flush within `timeout`, disconnect."""
         if self._birth_timer:
             self._birth_timer.cancel()
-        if self.connected and self._readback_started:
-            self._readback_done.wait(self._readback_window + 1)  # its configs still to be sent
-        if self.connected:
-            info = self._client.publish(self.availability_topic, OFFLINE, qos=1, retain=True)
-            self._track(info)
+        if self.connected and self._readback_started and not self._readback_done.wait(self._readback_window + 1):
+            self._end_readback()  # its timer is late (a loaded machine): the configs must still go out
+        with self._send_lock:  # waits for a read-back still sending, so the flush covers its configs
+            connected = self.connected
+            if connected:
+                self._track(self._client.publish(self.availability_topic, OFFLINE, qos=1, retain=True))
+        if connected:
             self.flush(timeout)
         self._client.disconnect()
         self._client.loop_stop()
@@ -245,9 +247,11 @@ class Publisher:
 
     def _end_readback(self) -> None:
         """Send what the read-back shows missing or different; remove the known owners'
-        configs that were not announced again."""
-        self._client.unsubscribe(f"{self.ha.prefix}/#")
+        configs that were not announced again. Runs once: from its timer, or from stop()."""
         with self._send_lock:
+            if self._readback_done.is_set():
+                return
+            self._client.unsubscribe(f"{self.ha.prefix}/#")
             self._readback_done.set()
             log.info("Home Assistant: %d discovery configs of this bridge on the broker",
                      len(self._retained_configs))
