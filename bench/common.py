@@ -32,16 +32,16 @@ class SimSpec:
 
     @property
     def label(self) -> str:
-        return (f"living scenario `{self.name}`" if self.kind == "scenario"
-                else f"capture `{Path(self.name).name}`")
+        return f"living scenario `{self.name}`" if self.kind == "scenario" else f"capture `{Path(self.name).name}`"
 
 
 def living_available() -> bool:
     try:
         from bridge.simulator import Simulator
         from bridge.simulator.scenario import load_scenario
+
         load_scenario(LIVING_SCENARIO)
-    except Exception:  # noqa: BLE001 - absent or half-landed: fall back to a capture
+    except Exception:
         return False
     params = inspect.signature(Simulator).parameters
     return "scenario" in params and hasattr(Simulator, "trigger")
@@ -55,6 +55,7 @@ def choose_spec() -> SimSpec:
     if (CAPTURES / FALLBACK_CAPTURE).is_dir():
         return SimSpec("capture", str(CAPTURES / FALLBACK_CAPTURE))
     from bridge.simulator import DEFAULT_CAPTURE
+
     return SimSpec("capture", str(DEFAULT_CAPTURE))
 
 
@@ -63,10 +64,12 @@ def static_spec() -> SimSpec:
     if (CAPTURES / FALLBACK_CAPTURE).is_dir():
         return SimSpec("capture", str(CAPTURES / FALLBACK_CAPTURE), jitter=False)
     from bridge.simulator import DEFAULT_CAPTURE
+
     return SimSpec("capture", str(DEFAULT_CAPTURE), jitter=False)
 
 
 # --- Mosquitto --------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -90,8 +93,7 @@ class Broker:
         self._dir = tempfile.TemporaryDirectory(prefix="bench-mosquitto-")
         conf = Path(self._dir.name) / "mosquitto.conf"
         conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-        self.proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while not self._accepts():
             if time.monotonic() > deadline or self.proc.poll() is not None:
@@ -118,6 +120,7 @@ class Broker:
 
 
 # --- statistics and /proc ----------------------------------------------------------------------
+
 
 def percentile(values: list[float], pct: float) -> float | None:
     """Nearest-rank percentile (p99 of 300 samples is the 297th smallest)."""

@@ -15,8 +15,8 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 from bridge.config import CloudConfig, Config, GatewayConfig, MqttConfig, PollIntervals
-from bridge.mqtt.publisher import Publisher
 from bridge.gateway.worker import EnvoyWorker
+from bridge.mqtt.publisher import Publisher
 
 FULL_CYCLE_JUMP_S = 24 * 3600.0  # past every interval: the next step polls every group
 _clients = 0
@@ -46,26 +46,49 @@ def shortened_poll(seconds: float) -> PollIntervals:
     return replace(base, **{f.name: seconds for f in fields(PollIntervals) if getattr(base, f.name) < 60})
 
 
-def make_config(descs: list[dict], broker: tuple[str, int], poll: PollIntervals, workdir: Path,
-                base_topic: str = "envoy") -> Config:
+def make_config(
+    descs: list[dict], broker: tuple[str, int], poll: PollIntervals, workdir: Path, base_topic: str = "envoy"
+) -> Config:
     global _clients
     _clients += 1
-    gateways = tuple(GatewayConfig(host=d["host"], scheme="https", port=d["port"], token=d["token"],
-                                   fingerprint=d["fingerprint"], token_cache=workdir / f"{d['serial']}.jwt")
-                     for d in descs)
+    gateways = tuple(
+        GatewayConfig(
+            host=d["host"],
+            scheme="https",
+            port=d["port"],
+            token=d["token"],
+            fingerprint=d["fingerprint"],
+            token_cache=workdir / f"{d['serial']}.jwt",
+        )
+        for d in descs
+    )
     first = descs[0]
-    return Config(gateways=gateways, poll=poll, cache_dir=workdir, log_level="WARNING",
-                  mqtt=MqttConfig(host=broker[0], port=broker[1], base_topic=base_topic,
-                                  client_id=f"bench-bridge-{time.monotonic_ns()}-{_clients}"),
-                  cloud=CloudConfig(enlighten_url=first["cloud_url"], entrez_url=first["cloud_url"],
-                                    ca_file=first["ca_file"]))
+    return Config(
+        gateways=gateways,
+        poll=poll,
+        cache_dir=workdir,
+        log_level="WARNING",
+        mqtt=MqttConfig(
+            host=broker[0],
+            port=broker[1],
+            base_topic=base_topic,
+            client_id=f"bench-bridge-{time.monotonic_ns()}-{_clients}",
+        ),
+        cloud=CloudConfig(enlighten_url=first["cloud_url"], entrez_url=first["cloud_url"], ca_file=first["ca_file"]),
+    )
 
 
 class Harness:
     """One publisher and one worker per gateway; `clock=None` runs them on real time."""
 
-    def __init__(self, descs: list[dict], broker: tuple[str, int], poll: PollIntervals,
-                 clock: FakeClock | None = None, base_topic: str = "envoy"):
+    def __init__(
+        self,
+        descs: list[dict],
+        broker: tuple[str, int],
+        poll: PollIntervals,
+        clock: FakeClock | None = None,
+        base_topic: str = "envoy",
+    ):
         logging.getLogger("bridge").setLevel(logging.WARNING)
         self._tmp = tempfile.TemporaryDirectory(prefix="bench-bridge-")
         self.clock = clock

@@ -23,6 +23,7 @@ def _per(counts: dict, n: float) -> tuple[float, float]:
 
 # --- pyenphase --------------------------------------------------------------------------------
 
+
 def measure_pyenphase(b: Bench) -> dict | None:
     """Probe cost, requests and bytes per update, CPU and wall per update, all in one process."""
     if b.pe is None:
@@ -40,12 +41,20 @@ def measure_pyenphase(b: Bench) -> dict | None:
         run = b.pe.call("updates", p.cpu_cycles)
         cpu.append(sum(run["cpu"]) / p.cpu_cycles)
         wall.append(median(run["wall"]))
-    return {"version": info["version"], "setup_requests": setup["all_requests"], "requests": per_update[0],
-            "bytes": per_update[1], "endpoints": endpoints, "cpu_s": median(cpu), "cpu_runs": cpu,
-            "wall_s": median(wall)}
+    return {
+        "version": info["version"],
+        "setup_requests": setup["all_requests"],
+        "requests": per_update[0],
+        "bytes": per_update[1],
+        "endpoints": endpoints,
+        "cpu_s": median(cpu),
+        "cpu_runs": cpu,
+        "wall_s": median(wall),
+    }
 
 
 # --- 1 gateway load -----------------------------------------------------------------------------
+
 
 def load_run(b: Bench, poll, desc: dict | None = None) -> dict:
     h = b.harness(poll, desc=desc)
@@ -59,13 +68,18 @@ def load_run(b: Bench, poll, desc: dict | None = None) -> dict:
         cpu = time.process_time() - cpu
         counts = b.counts(desc)
         requests, body = _per(counts, b.params.load_minutes)
-        return {"requests": requests, "bytes": body, "setup_requests": setup["all_requests"],
-                "per_path": {k: v / b.params.load_minutes for k, v in sorted(counts["requests"].items())},
-                "bytes_per_request": {k: counts["bytes"][k] / v for k, v in sorted(counts["requests"].items()) if v},
-                "messages": (h.published() - published) / b.params.load_minutes,
-                "cpu_per_min_s": cpu / b.params.load_minutes,
-                "state_topics": h.state_topics(), "groups": {g: list(e) for g, e in h.worker.groups.items() if e},
-                "republish_s": h.config.mqtt.republish_interval}
+        return {
+            "requests": requests,
+            "bytes": body,
+            "setup_requests": setup["all_requests"],
+            "per_path": {k: v / b.params.load_minutes for k, v in sorted(counts["requests"].items())},
+            "bytes_per_request": {k: counts["bytes"][k] / v for k, v in sorted(counts["requests"].items()) if v},
+            "messages": (h.published() - published) / b.params.load_minutes,
+            "cpu_per_min_s": cpu / b.params.load_minutes,
+            "state_topics": h.state_topics(),
+            "groups": {g: list(e) for g, e in h.worker.groups.items() if e},
+            "republish_s": h.config.mqtt.republish_interval,
+        }
     finally:
         h.close()
 
@@ -75,30 +89,63 @@ def gateway_load(b: Bench, pe: dict | None) -> dict:
     r = b.report
     r.details["load"] = {"default": default, "ha_equal": ha, "pyenphase": pe}
     fast = sum(v for k, v in default["per_path"].items() if v >= 5.9)
-    r.add(Figure("1", "Bridge CPU per minute of operation, default intervals",
-                 f"{default['cpu_per_min_s'] * 1e3:.0f} ms/min = {default['cpu_per_min_s'] / 60:.2%} of one core",
-                 note=f"at HA freshness {ha['cpu_per_min_s'] * 1e3:.0f} ms/min"
-                      + (f"; pyenphase at HA's 60 s {pe['cpu_s'] * 1e3:.0f} ms/min" if pe else "")))
-    r.add(Figure("1", "Gateway load, default intervals",
-                 f"{default['requests']:.1f} req/min, {default['bytes'] / KIB:.1f} KiB/min",
-                 note=f"{fast:.0f} req/min of it are the 10 s groups ({_fast_paths(default)})"
-                      + (f"; {default['requests'] / pe['requests']:.1f}x pyenphase's requests for data up to "
-                         "6x fresher" if pe else "")))
+    r.add(
+        Figure(
+            "1",
+            "Bridge CPU per minute of operation, default intervals",
+            f"{default['cpu_per_min_s'] * 1e3:.0f} ms/min = {default['cpu_per_min_s'] / 60:.2%} of one core",
+            note=f"at HA freshness {ha['cpu_per_min_s'] * 1e3:.0f} ms/min"
+            + (f"; pyenphase at HA's 60 s {pe['cpu_s'] * 1e3:.0f} ms/min" if pe else ""),
+        )
+    )
+    r.add(
+        Figure(
+            "1",
+            "Gateway load, default intervals",
+            f"{default['requests']:.1f} req/min, {default['bytes'] / KIB:.1f} KiB/min",
+            note=f"{fast:.0f} req/min of it are the 10 s groups ({_fast_paths(default)})"
+            + (
+                f"; {default['requests'] / pe['requests']:.1f}x pyenphase's requests for data up to 6x fresher"
+                if pe
+                else ""
+            ),
+        )
+    )
     if pe is None:
-        r.add(Figure("1", "Gateway load at HA freshness (every group 60 s)",
-                     f"{ha['requests']:.1f} req/min, {ha['bytes'] / KIB:.1f} KiB/min",
-                     "<= 50% of pyenphase's req/min", SKIPPED, b.pe_reason))
+        r.add(
+            Figure(
+                "1",
+                "Gateway load at HA freshness (every group 60 s)",
+                f"{ha['requests']:.1f} req/min, {ha['bytes'] / KIB:.1f} KiB/min",
+                "<= 50% of pyenphase's req/min",
+                SKIPPED,
+                b.pe_reason,
+            )
+        )
         return {"default": default, "ha": ha}
     share, byte_share = ha["requests"] / pe["requests"], ha["bytes"] / pe["bytes"]
-    r.add(Figure("1", "Gateway load at HA freshness (every group 60 s)",
-                 f"{ha['requests']:.1f} req/min = {share:.0%} of pyenphase; {ha['bytes'] / KIB:.1f} KiB/min "
-                 f"= {byte_share:.0%}", "<= 50% of pyenphase's req/min", status_of(share <= 0.5),
-                 _ha_note(ha, pe, share)))
-    r.add(Figure("1", f"pyenphase {pe['version']} (HA: update() every 60 s)",
-                 f"{pe['requests']:.1f} req/min, {pe['bytes'] / KIB:.1f} KiB/min",
-                 note="reads " + ", ".join(pe["endpoints"])))
-    r.add(Figure("1", "Startup probe (requests)",
-                 f"bridge {default['setup_requests']}, pyenphase {pe['setup_requests']}"))
+    r.add(
+        Figure(
+            "1",
+            "Gateway load at HA freshness (every group 60 s)",
+            f"{ha['requests']:.1f} req/min = {share:.0%} of pyenphase; {ha['bytes'] / KIB:.1f} KiB/min "
+            f"= {byte_share:.0%}",
+            "<= 50% of pyenphase's req/min",
+            status_of(share <= 0.5),
+            _ha_note(ha, pe, share),
+        )
+    )
+    r.add(
+        Figure(
+            "1",
+            f"pyenphase {pe['version']} (HA: update() every 60 s)",
+            f"{pe['requests']:.1f} req/min, {pe['bytes'] / KIB:.1f} KiB/min",
+            note="reads " + ", ".join(pe["endpoints"]),
+        )
+    )
+    r.add(
+        Figure("1", "Startup probe (requests)", f"bridge {default['setup_requests']}, pyenphase {pe['setup_requests']}")
+    )
     return {"default": default, "ha": ha}
 
 
@@ -111,8 +158,10 @@ def _ha_note(ha: dict, pe: dict, share: float) -> str:
     if share <= 0.5:
         return f"read every minute: {paths}"
     needed = pe["requests"] * 0.5
-    return (f"missed by {ha['requests'] - needed:.1f} req/min ({share / 0.5:.2f}x the target): at the same 60 s "
-            f"every endpoint the bridge reads costs what pyenphase's does; read every minute: {paths}")
+    return (
+        f"missed by {ha['requests'] - needed:.1f} req/min ({share / 0.5:.2f}x the target): at the same 60 s "
+        f"every endpoint the bridge reads costs what pyenphase's does; read every minute: {paths}"
+    )
 
 
 def messages(b: Bench, living: dict) -> None:
@@ -122,13 +171,23 @@ def messages(b: Bench, living: dict) -> None:
     floor = quiet["state_topics"] * 60 / quiet["republish_s"]
     b.report.details["messages"] = {"quiet": quiet, "living": living}
     b.report.add(
-        Figure("1", "MQTT messages/min, nothing changes (static capture)", f"{quiet['messages']:.1f} msg/min",
-               f"<= {floor:.1f} (full republish of {quiet['state_topics']} topics every "
-               f"{quiet['republish_s']:.0f} s)", status_of(quiet["messages"] <= floor * 1.05),
-               "" if quiet["messages"] <= floor * 1.05 else
-               "topics that change on every poll even when the data does not (e.g. diagnostics' last_poll)"),
-        Figure("1", "MQTT messages/min, living scenario (daytime)", f"{living['messages']:.1f} msg/min",
-               note=f"{living['state_topics']} state topics"))
+        Figure(
+            "1",
+            "MQTT messages/min, nothing changes (static capture)",
+            f"{quiet['messages']:.1f} msg/min",
+            f"<= {floor:.1f} (full republish of {quiet['state_topics']} topics every {quiet['republish_s']:.0f} s)",
+            status_of(quiet["messages"] <= floor * 1.05),
+            ""
+            if quiet["messages"] <= floor * 1.05
+            else "topics that change on every poll even when the data does not (e.g. diagnostics' last_poll)",
+        ),
+        Figure(
+            "1",
+            "MQTT messages/min, living scenario (daytime)",
+            f"{living['messages']:.1f} msg/min",
+            note=f"{living['state_topics']} state topics",
+        ),
+    )
 
 
 def _spec_args(spec: SimSpec) -> tuple:

@@ -30,8 +30,13 @@ class MemoryRun:
             h.step()
             if done % every == 0 or done == cycles:
                 points.append((done, rss_mb()))
-        return {"start_mb": started, "points": points, "seconds": time.perf_counter() - t0,
-                "published": h.published(), "errors": h.worker.diagnostics.get("errors", 0)}
+        return {
+            "start_mb": started,
+            "points": points,
+            "seconds": time.perf_counter() - t0,
+            "published": h.published(),
+            "errors": h.worker.diagnostics.get("errors", 0),
+        }
 
     def close(self) -> None:
         self.harness.close()
@@ -47,6 +52,7 @@ def start(b):
     """Start the memory run in its own process; `finish` reports it (it may overlap with the
     outage measurement, which waits on the poll schedule most of the time)."""
     from bench.service import Service
+
     own = b.rig.call("add", b.spec.kind, b.spec.name, b.spec.jitter, 1, "9995")[0]  # not shared with others
     run = Service("bench.memory", "MemoryRun", own, b.broker)
     run.begin("run", b.params.memory_cycles)
@@ -67,10 +73,15 @@ def finish(b, run) -> None:
     growth = end - warm
     ok = end < LIMIT_MB and growth < FLAT_MB
     b.report.details["memory"] = res
-    b.report.add(Figure(
-        "5", f"RSS after start -> after {cycles:,} cycles", f"{start_mb:.1f} MB -> {end:.1f} MB "
-        f"(+{end - start_mb:.1f} MB; +{growth:.2f} MB after cycle {warm_at:,})",
-        f"< {LIMIT_MB:.0f} MB, flat (< {FLAT_MB:.0f} MB growth)", status_of(ok),
-        f"a process that is only the bridge (one gateway, default intervals, fake clock, real HTTPS and broker); "
-        f"{cycles:,} steps in {res['seconds']:.0f} s; MiB at cycle: "
-        + ", ".join(f"{n:,}: {mb:.1f}" for n, mb in points)))
+    b.report.add(
+        Figure(
+            "5",
+            f"RSS after start -> after {cycles:,} cycles",
+            f"{start_mb:.1f} MB -> {end:.1f} MB (+{end - start_mb:.1f} MB; +{growth:.2f} MB after cycle {warm_at:,})",
+            f"< {LIMIT_MB:.0f} MB, flat (< {FLAT_MB:.0f} MB growth)",
+            status_of(ok),
+            f"a process that is only the bridge (one gateway, default intervals, fake clock, real HTTPS and broker); "
+            f"{cycles:,} steps in {res['seconds']:.0f} s; MiB at cycle: "
+            + ", ".join(f"{n:,}: {mb:.1f}" for n, mb in points),
+        )
+    )

@@ -38,24 +38,36 @@ def endpoint_costs(b: Bench, paths=(RELAY, INVENTORY, STATUS, "/ivp/meters/readi
                     t0 = time.perf_counter()
                     client.get(path)
                     times.append(time.perf_counter() - t0)
-            except Exception as err:  # noqa: BLE001 - an endpoint this gateway lacks
+            except Exception as err:
                 costs[path] = {"error": str(err)[:80]}
                 continue
             counts = b.counts()
-            costs[path] = {"bytes": counts["bytes"].get(path.split("?")[0], 0) / ROUND_TRIPS,
-                           "round_trip_ms": median(times) * 1e3}
+            costs[path] = {
+                "bytes": counts["bytes"].get(path.split("?")[0], 0) / ROUND_TRIPS,
+                "round_trip_ms": median(times) * 1e3,
+            }
         clients = _client_cpu(client, b.main, "/ivp/meters/readings", 40 if b.params.quick else 200)
     finally:
         h.close()
     b.report.details["endpoint_costs"] = costs
     b.report.details["http_client_cpu_ms"] = clients
-    b.report.add(Figure("2", "HTTP client CPU per request (keep-alive TLS, /ivp/meters/readings)",
-                        ", ".join(f"{k} {v:.2f} ms" for k, v in clients.items()),
-                        note="the bridge's client is requests; the other two are what it could use instead"))
+    b.report.add(
+        Figure(
+            "2",
+            "HTTP client CPU per request (keep-alive TLS, /ivp/meters/readings)",
+            ", ".join(f"{k} {v:.2f} ms" for k, v in clients.items()),
+            note="the bridge's client is requests; the other two are what it could use instead",
+        )
+    )
     shown = [f"{p} {c['bytes']:.0f} B {c['round_trip_ms']:.1f} ms" for p, c in costs.items() if "bytes" in c]
-    b.report.add(Figure("4", "Grid endpoints: body size and round trip (simulator)", "; ".join(shown),
-                        note="the round trip is the simulator's; real gateways answer /ivp/* in 30-350 ms "
-                             "(reference section 2)"))
+    b.report.add(
+        Figure(
+            "4",
+            "Grid endpoints: body size and round trip (simulator)",
+            "; ".join(shown),
+            note="the round trip is the simulator's; real gateways answer /ivp/* in 30-350 ms (reference section 2)",
+        )
+    )
     return costs
 
 
@@ -77,9 +89,11 @@ def _client_cpu(client, desc: dict, path: str, count: int) -> dict[str, float]:
         conn.request("GET", path, headers=headers)
         conn.getresponse().read()
 
-    candidates = {"bridge EnvoyClient (requests)": lambda: client.get(path),
-                  "urllib3 pool": lambda: pool.request("GET", path, headers=headers).data,
-                  "http.client": plain}
+    candidates = {
+        "bridge EnvoyClient (requests)": lambda: client.get(path),
+        "urllib3 pool": lambda: pool.request("GET", path, headers=headers).data,
+        "http.client": plain,
+    }
     result = {}
     try:
         for name, get in candidates.items():
@@ -111,8 +125,16 @@ def outage(b: Bench, gateway_load: dict | None) -> None:
         h.workers[0].setup()  # learn the groups (and the interval) before starting
         interval = h.interval_of(GRID_ENDPOINTS)
         if interval is None:
-            b.report.add(Figure("4", "Grid outage: relay opens -> retained off_grid", "-", "< 2 s", SKIPPED,
-                                f"the bridge reads no grid relay from {b.spec.label}"))
+            b.report.add(
+                Figure(
+                    "4",
+                    "Grid outage: relay opens -> retained off_grid",
+                    "-",
+                    "< 2 s",
+                    SKIPPED,
+                    f"the bridge reads no grid relay from {b.spec.label}",
+                )
+            )
             return
         _start_staggered(h, interval, stop, threads)
         down, up = _trials(b, list(topics), topics, interval, p.outage_trials)
@@ -155,19 +177,37 @@ def _report(b: Bench, down: list, up: list, interval: float, groups: list, polle
     seen = [d for d in down if d is not None]
     worst = max(seen) if len(seen) == len(down) and seen else None
     quick = " (quick mode: fast groups shortened)" if b.params.outage_quick_interval else ""
-    b.report.details["outage"] = {"off_grid_s": down, "on_grid_s": up, "interval_s": interval,
-                                  "groups": groups, "polled": polled}
-    measured = (f"median {median(seen):.2f} s, worst {worst:.2f} s (n={len(down)})" if worst is not None
-                else f"{len(down) - len(seen)} of {len(down)} flips never detected")
+    b.report.details["outage"] = {
+        "off_grid_s": down,
+        "on_grid_s": up,
+        "interval_s": interval,
+        "groups": groups,
+        "polled": polled,
+    }
+    measured = (
+        f"median {median(seen):.2f} s, worst {worst:.2f} s (n={len(down)})"
+        if worst is not None
+        else f"{len(down) - len(seen)} of {len(down)} flips never detected"
+    )
     gap = "" if worst is None or worst < TARGET_S else f"missed by {worst - TARGET_S:.1f} s: "
-    load_note = (f"; gateway load at these defaults {load['default']['requests']:.1f} req/min"
-                 if load else "")
-    b.report.add(Figure(
-        "4", "Grid outage: relay opens -> retained off_grid" + quick, measured, "< 2 s (worst case)",
-        status_of(worst is not None and worst < TARGET_S),
-        f"{gap}the relay is read by group(s) {', '.join(groups)} every {interval:g} s ({', '.join(polled)}); "
-        f"detection = wait for the next poll (0..{interval:g} s) + request + publish{load_note}"))
+    load_note = f"; gateway load at these defaults {load['default']['requests']:.1f} req/min" if load else ""
+    b.report.add(
+        Figure(
+            "4",
+            "Grid outage: relay opens -> retained off_grid" + quick,
+            measured,
+            "< 2 s (worst case)",
+            status_of(worst is not None and worst < TARGET_S),
+            f"{gap}the relay is read by group(s) {', '.join(groups)} every {interval:g} s ({', '.join(polled)}); "
+            f"detection = wait for the next poll (0..{interval:g} s) + request + publish{load_note}",
+        )
+    )
     back = [u for u in up if u is not None]
     if back:
-        b.report.add(Figure("4", "Grid back: relay closes -> retained on_grid" + quick,
-                            f"median {median(back):.2f} s, worst {max(back):.2f} s (n={len(up)})"))
+        b.report.add(
+            Figure(
+                "4",
+                "Grid back: relay closes -> retained on_grid" + quick,
+                f"median {median(back):.2f} s, worst {max(back):.2f} s (n={len(up)})",
+            )
+        )

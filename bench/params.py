@@ -24,12 +24,38 @@ class Params:
     scale_budget_s: float  # no new scale step starts after this much time in the section
 
 
-FULL = Params(quick=False, load_minutes=60, pyenphase_updates=20, cpu_repeats=7, cpu_cycles=20,
-              latency_cycles=300, startup_repeats=5, memory_cycles=10_000, outage_gateways=4,
-              outage_trials=3, outage_quick_interval=None, scale_steps=(100, 200, 400, 800),
-              scale_window_s=12.0, scale_quick_interval=None, scale_budget_s=200.0)
+FULL = Params(
+    quick=False,
+    load_minutes=60,
+    pyenphase_updates=20,
+    cpu_repeats=7,
+    cpu_cycles=20,
+    latency_cycles=300,
+    startup_repeats=5,
+    memory_cycles=10_000,
+    outage_gateways=4,
+    outage_trials=3,
+    outage_quick_interval=None,
+    scale_steps=(100, 200, 400, 800),
+    scale_window_s=12.0,
+    scale_quick_interval=None,
+    scale_budget_s=200.0,
+)
 
-QUICK = Params(quick=True, load_minutes=10, pyenphase_updates=3, cpu_repeats=2, cpu_cycles=3,
-               latency_cycles=30, startup_repeats=2, memory_cycles=300, outage_gateways=2,
-               outage_trials=1, outage_quick_interval=1.0, scale_steps=(3,), scale_window_s=6.0,
-               scale_quick_interval=5.0, scale_budget_s=30.0)
+QUICK = Params(
+    quick=True,
+    load_minutes=10,
+    pyenphase_updates=3,
+    cpu_repeats=2,
+    cpu_cycles=3,
+    latency_cycles=30,
+    startup_repeats=2,
+    memory_cycles=300,
+    outage_gateways=2,
+    outage_trials=1,
+    outage_quick_interval=1.0,
+    scale_steps=(3,),
+    scale_window_s=6.0,
+    scale_quick_interval=5.0,
+    scale_budget_s=30.0,
+)

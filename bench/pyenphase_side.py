@@ -18,14 +18,16 @@ def available() -> str | None:
 
         import aiohttp  # noqa: F401
         import pyenphase  # noqa: F401
+
         return version("pyenphase")
-    except Exception:  # noqa: BLE001 - ImportError, PackageNotFoundError
+    except Exception:
         return None
 
 
 class PyEnphase:
     def __init__(self):
         import asyncio
+
         self.version = available()
         if self.version is None:
             raise RuntimeError("pyenphase is not installed (bench/setup makes bench/.venv with it)")
@@ -43,6 +45,7 @@ class PyEnphase:
             await self.envoy.setup()
             await self.envoy.authenticate(token=token)
             await self.envoy.update()
+
         self.loop.run_until_complete(go())
         return {"version": self.version, "firmware": str(self.envoy.firmware)}
 

@@ -34,8 +34,11 @@ class Report:
         return [f for f in self.figures if f.status == MISSED]
 
     def to_json(self) -> str:
-        return json.dumps({"context": self.context, "figures": [asdict(f) for f in self.figures],
-                           "details": self.details}, indent=2, default=str)
+        return json.dumps(
+            {"context": self.context, "figures": [asdict(f) for f in self.figures], "details": self.details},
+            indent=2,
+            default=str,
+        )
 
 
 def ordered(figures: list[Figure]) -> list[Figure]:
@@ -69,15 +72,18 @@ def _clip(text: str, width: int) -> str:
 
 def markdown_table(report: Report) -> str:
     ctx = report.context
-    header = (f"Run of {ctx.get('date', '?')} on {ctx.get('machine', '?')}, Python {ctx.get('python', '?')}, "
-              f"load average before the run {ctx.get('load_average', '?')}; scenario: {ctx.get('scenario', '?')}; "
-              f"pyenphase {ctx.get('pyenphase') or 'not installed'}; mode: {ctx.get('mode', '?')}; "
-              f"bench wall time {ctx.get('seconds', '?')} s.")
-    lines = [header, "",
-             "| # | figure | measured | target | result | note |", "|---|---|---|---|---|---|"]
+    header = (
+        f"Run of {ctx.get('date', '?')} on {ctx.get('machine', '?')}, Python {ctx.get('python', '?')}, "
+        f"load average before the run {ctx.get('load_average', '?')}; scenario: {ctx.get('scenario', '?')}; "
+        f"pyenphase {ctx.get('pyenphase') or 'not installed'}; mode: {ctx.get('mode', '?')}; "
+        f"bench wall time {ctx.get('seconds', '?')} s."
+    )
+    lines = [header, "", "| # | figure | measured | target | result | note |", "|---|---|---|---|---|---|"]
     for f in ordered(report.figures):
         result = f"**{f.status}**" if f.status == MISSED else f.status
-        lines.append(f"| {f.section} | {_md(f.name)} | {_md(f.measured)} | {_md(f.target)} | {result} | {_md(f.note)} |")
+        lines.append(
+            f"| {f.section} | {_md(f.name)} | {_md(f.measured)} | {_md(f.target)} | {result} | {_md(f.note)} |"
+        )
     return "\n".join(lines)
 
 

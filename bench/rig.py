@@ -42,17 +42,18 @@ class Rig:
 
     # --- simulators ---------------------------------------------------------------------------
 
-    def add(self, kind: str, name: str, jitter: bool, count: int, serial_prefix: str,
-            light: bool = False) -> list[dict]:
+    def add(
+        self, kind: str, name: str, jitter: bool, count: int, serial_prefix: str, light: bool = False
+    ) -> list[dict]:
         from bridge.simulator import Simulator
+
         spec = SimSpec(kind, name, jitter)
         added = []
         for _ in range(count):
             index = len(self.sims)
             serial = f"{serial_prefix}{index:0{12 - len(serial_prefix)}d}"
             if kind == "scenario":
-                sim = Simulator(scenario=name, serial=serial, time_factor=TIME_FACTOR, start="12:00",
-                                nightly=False)
+                sim = Simulator(scenario=name, serial=serial, time_factor=TIME_FACTOR, start="12:00", nightly=False)
             else:
                 sim = Simulator(name, serial=serial)
             tap = Tap(sim.source, jitter and kind == "capture")
@@ -69,9 +70,18 @@ class Rig:
     def describe(self, index: int) -> dict:
         sim = self.sims[index]
         host, port = sim.envoy_host.rsplit(":", 1)
-        return {"index": index, "host": host, "port": int(port), "serial": sim.serial,
-                "fingerprint": sim.fingerprint, "token": sim.issue_token(), "cloud_url": sim.cloud_url,
-                "ca_file": sim.ca_file, "cloud_user": sim.cloud_user, "cloud_password": sim.cloud_password}
+        return {
+            "index": index,
+            "host": host,
+            "port": int(port),
+            "serial": sim.serial,
+            "fingerprint": sim.fingerprint,
+            "token": sim.issue_token(),
+            "cloud_url": sim.cloud_url,
+            "ca_file": sim.ca_file,
+            "cloud_user": sim.cloud_user,
+            "cloud_password": sim.cloud_password,
+        }
 
     def _select(self, indexes) -> list[int]:
         return list(range(len(self.sims))) if indexes is None else list(indexes)
@@ -123,14 +133,20 @@ class Rig:
             flipped[i] = time.monotonic()
             self._flip(i, up)
         deadline = time.monotonic() + timeout
-        result: dict[int, float | None] = {i: None for i in indexes}
+        result: dict[int, float | None] = dict.fromkeys(indexes)
         while time.monotonic() < deadline and any(v is None for v in result.values()):
             with self._msg_lock:
                 seen = list(self._messages)
             for i in indexes:
                 if result[i] is None:
-                    result[i] = next((t - flipped[i] for t, topic, payload in seen
-                                      if topic == topics[i] and payload == want and t >= flipped[i]), None)
+                    result[i] = next(
+                        (
+                            t - flipped[i]
+                            for t, topic, payload in seen
+                            if topic == topics[i] and payload == want and t >= flipped[i]
+                        ),
+                        None,
+                    )
             time.sleep(0.005)
         return result
 

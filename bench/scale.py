@@ -47,8 +47,9 @@ def scale(b: Bench, steps_wanted: tuple[int, ...] | None = None) -> None:
             steps.append({"n": n, "missed": False, "not_tried": True})
             break
         if len(sims) < n:
-            sims += b.rig.call("add", b.spec.kind, b.spec.name, b.spec.jitter, n - len(sims), "9994", True,
-                               timeout=60 + n)
+            sims += b.rig.call(
+                "add", b.spec.kind, b.spec.name, b.spec.jitter, n - len(sims), "9994", True, timeout=60 + n
+            )
         step = _step(b, sims[:n], poll, {"meters": meters_s, "grid": grid_s}, p.scale_window_s)
         step["load_average"] = load_average()
         steps.append(step)
@@ -60,6 +61,7 @@ def scale(b: Bench, steps_wanted: tuple[int, ...] | None = None) -> None:
 
 def _poll(quick_interval: float | None) -> dict[str, float]:
     from bridge.config import PollIntervals
+
     base = PollIntervals()
     values = {f.name: getattr(base, f.name) for f in fields(PollIntervals)}
     if quick_interval:  # the configuration's floor is 5 s
@@ -68,15 +70,32 @@ def _poll(quick_interval: float | None) -> dict[str, float]:
 
 
 def _config(descs: list[dict], b: Bench, poll: dict, workdir: Path) -> Path:
-    gateways = [{"host": f"https://{d['host']}:{d['port']}", "token": d["token"],
-                 "tls": {"fingerprint": d["fingerprint"]}, "token_cache": str(workdir / f"{d['serial']}.jwt")}
-                for d in descs]
-    config = {"gateways": gateways, "log_level": "WARNING", "cache_dir": str(workdir),
-              "mqtt": {"host": b.broker[0], "port": b.broker[1], "base_topic": "scale",
-                       "client_id": f"bench-scale-{os.getpid()}-{len(descs)}"},
-              "cloud": {"enlighten_url": descs[0]["cloud_url"], "entrez_url": descs[0]["cloud_url"],
-                        "ca_file": descs[0]["ca_file"]},
-              "poll": poll}
+    gateways = [
+        {
+            "host": f"https://{d['host']}:{d['port']}",
+            "token": d["token"],
+            "tls": {"fingerprint": d["fingerprint"]},
+            "token_cache": str(workdir / f"{d['serial']}.jwt"),
+        }
+        for d in descs
+    ]
+    config = {
+        "gateways": gateways,
+        "log_level": "WARNING",
+        "cache_dir": str(workdir),
+        "mqtt": {
+            "host": b.broker[0],
+            "port": b.broker[1],
+            "base_topic": "scale",
+            "client_id": f"bench-scale-{os.getpid()}-{len(descs)}",
+        },
+        "cloud": {
+            "enlighten_url": descs[0]["cloud_url"],
+            "entrez_url": descs[0]["cloud_url"],
+            "ca_file": descs[0]["ca_file"],
+        },
+        "poll": poll,
+    }
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -92,10 +111,16 @@ def _step(b: Bench, descs: list[dict], poll: dict, intervals: dict, window: floa
             return _measure(b, n, indexes, intervals, window, config, env, log)
 
 
-def _measure(b: Bench, n: int, indexes: list[int], intervals: dict, window: float, config: Path, env: dict,
-             log) -> dict:
-    proc = subprocess.Popen([sys.executable, "-m", "bridge", "run", "-c", str(config)], cwd=REPO, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+def _measure(
+    b: Bench, n: int, indexes: list[int], intervals: dict, window: float, config: Path, env: dict, log
+) -> dict:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bridge", "run", "-c", str(config)],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         started = time.monotonic()
         limit = READY_BASE_S + READY_PER_GATEWAY_S * n + intervals["meters"]
@@ -103,8 +128,12 @@ def _measure(b: Bench, n: int, indexes: list[int], intervals: dict, window: floa
         startup_s = time.monotonic() - started
         if not ready or proc.poll() is not None:
             log.seek(0)
-            return {"n": n, "missed": True, "error": f"not every gateway was polled twice within {limit:.0f} s",
-                    "log": log.read()[-600:]}
+            return {
+                "n": n,
+                "missed": True,
+                "error": f"not every gateway was polled twice within {limit:.0f} s",
+                "log": log.read()[-600:],
+            }
         t0, c0, r0 = time.monotonic(), cpu_seconds(proc.pid), b.rig.call("cpu")
         time.sleep(window)
         c1, r1, t1 = cpu_seconds(proc.pid), b.rig.call("cpu"), time.monotonic()
@@ -112,14 +141,23 @@ def _measure(b: Bench, n: int, indexes: list[int], intervals: dict, window: floa
         stamps = b.rig.call("stamps", indexes, [READINGS, RELAY, INVENTORY], 0.0)
     finally:
         _stop(proc)
-    late = {"meters": _lateness(stamps, (READINGS,), intervals["meters"]),
-            "grid": _lateness(stamps, (RELAY, INVENTORY), intervals["grid"])}
+    late = {
+        "meters": _lateness(stamps, (READINGS,), intervals["meters"]),
+        "grid": _lateness(stamps, (RELAY, INVENTORY), intervals["grid"]),
+    }
     worst = {g: max(v, default=0.0) for g, v in late.items()}
     missed = any(worst[g] > LATE_SHARE * intervals[g] for g in worst)
-    return {"n": n, "missed": missed, "startup_s": startup_s, "cpu_share": (c1 - c0) / (t1 - t0),
-            "rig_cpu_share": (r1 - r0) / (t1 - t0), "rss_mb": rss, "worst_late_s": worst,
-            "p99_late_s": {g: percentile(v, 99) for g, v in late.items()},
-            "polls": {g: len(v) for g, v in late.items()}}
+    return {
+        "n": n,
+        "missed": missed,
+        "startup_s": startup_s,
+        "cpu_share": (c1 - c0) / (t1 - t0),
+        "rig_cpu_share": (r1 - r0) / (t1 - t0),
+        "rss_mb": rss,
+        "worst_late_s": worst,
+        "p99_late_s": {g: percentile(v, 99) for g, v in late.items()},
+        "polls": {g: len(v) for g, v in late.items()},
+    }
 
 
 def _lateness(stamps: dict, paths: tuple[str, ...], interval: float) -> list[float]:
@@ -160,14 +198,20 @@ def _report(b: Bench, steps: list[dict], poll: dict) -> None:
         per_step += f"; RSS per extra gateway {(z['rss_mb'] - a['rss_mb']) / (z['n'] - a['n']):.2f} MB"
     if untried:
         per_step += f"; N={untried['n']} not tried within the bench's time budget (bench/run.py --scale ...)"
-    b.report.add(Figure("6", "Gateways one bridge process serves at the default intervals" + quick, served,
-                        note=per_step))
+    b.report.add(
+        Figure("6", "Gateways one bridge process serves at the default intervals" + quick, served, note=per_step)
+    )
     at100 = next((s for s in steps if s["n"] == 100 and "cpu_share" in s), None)
     if at100:
-        b.report.add(Figure("6", "CPU share at 100 gateways",
-                            f"{at100['cpu_share']:.0%} of one core ({at100['cpu_share'] / (os.cpu_count() or 1):.0%} "
-                            f"of the machine), RSS {at100['rss_mb']:.0f} MB",
-                            note=f"simulators (another process) {at100['rig_cpu_share']:.0%} of one core"))
+        b.report.add(
+            Figure(
+                "6",
+                "CPU share at 100 gateways",
+                f"{at100['cpu_share']:.0%} of one core ({at100['cpu_share'] / (os.cpu_count() or 1):.0%} "
+                f"of the machine), RSS {at100['rss_mb']:.0f} MB",
+                note=f"simulators (another process) {at100['rig_cpu_share']:.0%} of one core",
+            )
+        )
 
 
 def _describe(s: dict) -> str:
@@ -176,5 +220,7 @@ def _describe(s: dict) -> str:
     if "error" in s:
         return f"N={s['n']}: {s['error']} (load average {s.get('load_average', '?')})"
     late = ", ".join(f"{g} worst {v:.2f} s" for g, v in s["worst_late_s"].items())
-    return (f"N={s['n']}: bridge CPU {s['cpu_share']:.0%}, simulators {s['rig_cpu_share']:.0%}, RSS "
-            f"{s['rss_mb']:.0f} MB, startup {s['startup_s']:.1f} s, {late}, load average {s['load_average']}")
+    return (
+        f"N={s['n']}: bridge CPU {s['cpu_share']:.0%}, simulators {s['rig_cpu_share']:.0%}, RSS "
+        f"{s['rss_mb']:.0f} MB, startup {s['startup_s']:.1f} s, {late}, load average {s['load_average']}"
+    )

@@ -43,6 +43,7 @@ class Bench:
 
 # --- 2 CPU per full cycle -----------------------------------------------------------------------
 
+
 def cpu_cycle(b: Bench, pe: dict | None) -> None:
     p = b.params
     h = b.harness()
@@ -66,29 +67,67 @@ def cpu_cycle(b: Bench, pe: dict | None) -> None:
     finally:
         h.close()
     ours, ours_wall = median(cpu), median(wall)
-    b.report.details["cpu"] = {"bridge_runs": cpu, "bridge_wall": wall, "bridge_requests": requests,
-                               "profile_shares": shares, "pyenphase": pe}
+    b.report.details["cpu"] = {
+        "bridge_runs": cpu,
+        "bridge_wall": wall,
+        "bridge_requests": requests,
+        "profile_shares": shares,
+        "pyenphase": pe,
+    }
     spread = f"runs {min(cpu) * 1e3:.1f}-{max(cpu) * 1e3:.1f} ms"
     breakdown = ", ".join(f"{k} {v:.0%}" for k, v in shares.items())
     if pe is None:
-        b.report.add(Figure("2", "CPU per full cycle (parse, build, publish)", f"bridge {ours * 1e3:.1f} ms",
-                            "<= 0.5x pyenphase", SKIPPED, f"{b.pe_reason}; {spread}; where it goes: {breakdown}"))
+        b.report.add(
+            Figure(
+                "2",
+                "CPU per full cycle (parse, build, publish)",
+                f"bridge {ours * 1e3:.1f} ms",
+                "<= 0.5x pyenphase",
+                SKIPPED,
+                f"{b.pe_reason}; {spread}; where it goes: {breakdown}",
+            )
+        )
         return
     ratio = ours / pe["cpu_s"]
     b.report.add(
-        Figure("2", "CPU per full cycle (parse, build, publish)",
-               f"bridge {ours * 1e3:.1f} ms vs pyenphase {pe['cpu_s'] * 1e3:.1f} ms = {ratio:.2f}x",
-               "<= 0.5x pyenphase", status_of(ratio <= 0.5),
-               f"medians of {p.cpu_repeats} runs of {p.cpu_cycles} cycles ({spread}); requests per cycle: bridge "
-               f"{requests:.0f}, pyenphase {pe['requests']:.0f}; bridge CPU by part: {breakdown}"),
-        Figure("2", "Wall time per full cycle",
-               f"bridge {ours_wall * 1e3:.1f} ms vs pyenphase {pe['wall_s'] * 1e3:.1f} ms"))
+        Figure(
+            "2",
+            "CPU per full cycle (parse, build, publish)",
+            f"bridge {ours * 1e3:.1f} ms vs pyenphase {pe['cpu_s'] * 1e3:.1f} ms = {ratio:.2f}x",
+            "<= 0.5x pyenphase",
+            status_of(ratio <= 0.5),
+            f"medians of {p.cpu_repeats} runs of {p.cpu_cycles} cycles ({spread}); requests per cycle: bridge "
+            f"{requests:.0f}, pyenphase {pe['requests']:.0f}; bridge CPU by part: {breakdown}",
+        ),
+        Figure(
+            "2", "Wall time per full cycle", f"bridge {ours_wall * 1e3:.1f} ms vs pyenphase {pe['wall_s'] * 1e3:.1f} ms"
+        ),
+    )
 
 
 _BUCKETS = (  # (label, substrings of the profiled function's file or name), first match wins
-    ("HTTP+TLS client", ("requests/", "urllib3/", "http/client.py", "ssl.py", "socket.py", "_ssl.", "_socket.",
-                         "select.", "selectors.py", "tenacity/", "bridge/envoy.py", "bridge/transport.py",
-                         "bridge/tls.py", "email/", "urllib/", "http/cookie", "bridge/auth.py")),
+    (
+        "HTTP+TLS client",
+        (
+            "requests/",
+            "urllib3/",
+            "http/client.py",
+            "ssl.py",
+            "socket.py",
+            "_ssl.",
+            "_socket.",
+            "select.",
+            "selectors.py",
+            "tenacity/",
+            "bridge/envoy.py",
+            "bridge/transport.py",
+            "bridge/tls.py",
+            "email/",
+            "urllib/",
+            "http/cookie",
+            "bridge/auth.py",
+        ),
+    ),
     ("JSON", ("json/",)),
     ("discovery", ("bridge/discovery",)),
     ("parse+state", ("bridge/model/",)),
@@ -141,6 +180,7 @@ def _caller_bucket(func: tuple, stats: dict, memo: dict, depth: int) -> str:
 
 # --- 3 latency and startup ------------------------------------------------------------------------
 
+
 def latency(b: Bench) -> None:
     p = b.params
     h = b.harness()
@@ -179,21 +219,46 @@ def latency(b: Bench) -> None:
         b.rig.call("unsubscribe")
         h.close()
     p50, p99 = percentile(samples, 50), percentile(samples, 99)
-    b.report.details["latency"] = {"samples": samples, "after_meters": after_meters, "to_publisher": to_publisher,
-                                   "unchanged": unchanged}
+    b.report.details["latency"] = {
+        "samples": samples,
+        "after_meters": after_meters,
+        "to_publisher": to_publisher,
+        "unchanged": unchanged,
+    }
     if p99 is None:
-        b.report.add(Figure("3", "Latency: gateway answer -> state on broker", "no samples", "p99 < 10 ms",
-                            SKIPPED, "the state never changed between polls"))
+        b.report.add(
+            Figure(
+                "3",
+                "Latency: gateway answer -> state on broker",
+                "no samples",
+                "p99 < 10 ms",
+                SKIPPED,
+                "the state never changed between polls",
+            )
+        )
         return
     rest, handed = median(after_meters), median(to_publisher)
-    note = (f"{len(samples)} cycles at the default intervals"
-            + (f"; {unchanged} cycles published no state (unchanged)" if unchanged else "")
-            + (f"; median split: {handed * 1e3:.1f} ms from the meters answer until the worker hands the state to "
-               f"the publisher (of which {rest * 1e3:.1f} ms reading the rest of the step: the grid group), "
-               f"{(p50 - handed) * 1e3:.1f} ms publisher -> paho -> Mosquitto -> subscriber" if handed else ""))
-    b.report.add(Figure("3", "Latency: gateway answer -> state on broker",
-                        f"p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms", "p99 < 10 ms", status_of(p99 < 0.010),
-                        note))
+    note = (
+        f"{len(samples)} cycles at the default intervals"
+        + (f"; {unchanged} cycles published no state (unchanged)" if unchanged else "")
+        + (
+            f"; median split: {handed * 1e3:.1f} ms from the meters answer until the worker hands the state to "
+            f"the publisher (of which {rest * 1e3:.1f} ms reading the rest of the step: the grid group), "
+            f"{(p50 - handed) * 1e3:.1f} ms publisher -> paho -> Mosquitto -> subscriber"
+            if handed
+            else ""
+        )
+    )
+    b.report.add(
+        Figure(
+            "3",
+            "Latency: gateway answer -> state on broker",
+            f"p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms",
+            "p99 < 10 ms",
+            status_of(p99 < 0.010),
+            note,
+        )
+    )
 
 
 def startup(b: Bench) -> None:
@@ -213,7 +278,13 @@ def startup(b: Bench) -> None:
     values = [g for g in got if g is not None]
     worst = max(values) if values else None
     b.report.details["startup"] = got
-    b.report.add(Figure("3", "Startup: first gateway answer -> first state on broker",
-                        f"median {median(values) * 1e3:.0f} ms, worst {worst * 1e3:.0f} ms" if values else "none",
-                        "< 1 s", status_of(worst is not None and worst < 1.0 and len(values) == len(got)),
-                        f"{len(got)} fresh starts (/info, session, probe of every endpoint, first publish)"))
+    b.report.add(
+        Figure(
+            "3",
+            "Startup: first gateway answer -> first state on broker",
+            f"median {median(values) * 1e3:.0f} ms, worst {worst * 1e3:.0f} ms" if values else "none",
+            "< 1 s",
+            status_of(worst is not None and worst < 1.0 and len(values) == len(got)),
+            f"{len(got)} fresh starts (/info, session, probe of every endpoint, first publish)",
+        )
+    )

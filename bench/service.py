@@ -17,7 +17,7 @@ _CTX = multiprocessing.get_context("spawn")  # no fork of a process that has thr
 def _serve(conn, module: str, name: str, args: tuple) -> None:
     try:
         obj = getattr(importlib.import_module(module), name)(*args)
-    except BaseException:  # noqa: BLE001 - reported to the caller, who raises it
+    except BaseException:
         conn.send(("err", traceback.format_exc()))
         return
     conn.send(("ok", None))
@@ -31,7 +31,7 @@ def _serve(conn, module: str, name: str, args: tuple) -> None:
         method, margs, mkw = message
         try:
             conn.send(("ok", getattr(obj, method)(*margs, **mkw)))
-        except BaseException:  # noqa: BLE001
+        except BaseException:
             conn.send(("err", traceback.format_exc()))
     close = getattr(obj, "close", None)
     if close:
@@ -48,8 +48,7 @@ class Service:
     def __init__(self, module: str, name: str, *args, start_timeout: float = 60.0):
         self.label = f"{module}.{name}"
         self._conn, child = _CTX.Pipe()
-        self.proc = _CTX.Process(target=_serve, args=(child, module, name, args), daemon=True,
-                                 name=self.label)
+        self.proc = _CTX.Process(target=_serve, args=(child, module, name, args), daemon=True, name=self.label)
         self.proc.start()
         child.close()
         self._receive(start_timeout, "start")

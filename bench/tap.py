@@ -24,6 +24,7 @@ def lighten_listeners(poll_s: float = 0.5) -> bool:
     """The simulator's listener wakes every 50 ms to check for stop(); hundreds of simulators
     in one process then spend their time waking up. The bench's listeners check twice a second."""
     from bridge.simulator import httpd
+
     if not isinstance(getattr(httpd, "POLL_S", None), float):
         return False
     httpd.POLL_S = poll_s

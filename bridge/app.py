@@ -13,8 +13,8 @@ import time
 from bridge import __version__
 from bridge.auth.cloud import EnphaseCloud
 from bridge.config import Config
-from bridge.mqtt.publisher import Publisher
 from bridge.gateway.worker import EnvoyWorker
+from bridge.mqtt.publisher import Publisher
 
 log = logging.getLogger("bridge")
 
@@ -28,15 +28,18 @@ class Bridge:
         self.publisher = publisher or Publisher(config.mqtt, config.homeassistant)
         # One cloud client for every gateway: logins are serialised and shared (no stampede).
         self.cloud = EnphaseCloud(config.cloud)
-        self.workers = [EnvoyWorker(gw, config, self.publisher, cloud=self.cloud, **(worker_kw or {}))
-                        for gw in config.gateways]
+        self.workers = [
+            EnvoyWorker(gw, config, self.publisher, cloud=self.cloud, **(worker_kw or {})) for gw in config.gateways
+        ]
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
-    def start(self) -> "Bridge":
+    def start(self) -> Bridge:
         self.publisher.start()
-        self._threads = [threading.Thread(target=w.run, args=(self.stopping,), daemon=True,
-                                          name=f"envoy-{w.gateway.label}") for w in self.workers]
+        self._threads = [
+            threading.Thread(target=w.run, args=(self.stopping,), daemon=True, name=f"envoy-{w.gateway.label}")
+            for w in self.workers
+        ]
         for thread in self._threads:
             thread.start()
         log.info("envoy-mqtt-bridge %s running with %d gateway(s)", __version__, len(self.workers))

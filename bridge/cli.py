@@ -43,8 +43,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="envoy-mqtt-bridge",
-                                     description="Enphase Envoy to MQTT bridge with Home Assistant discovery")
+    parser = argparse.ArgumentParser(
+        prog="envoy-mqtt-bridge", description="Enphase Envoy to MQTT bridge with Home Assistant discovery"
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -66,17 +67,20 @@ def _parser() -> argparse.ArgumentParser:
     _config_arg(renew)
     renew.set_defaults(func=cmd_token_renew)
 
-    fingerprint = sub.add_parser("fingerprint", help="print a gateway's certificate fingerprint "
-                                 "(to pin it in config.yaml: trust on first use)")
+    fingerprint = sub.add_parser(
+        "fingerprint", help="print a gateway's certificate fingerprint (to pin it in config.yaml: trust on first use)"
+    )
     fingerprint.add_argument("host", help="host or host:port of the gateway")
     fingerprint.set_defaults(func=cmd_fingerprint)
 
     from bridge.simulator import cli as simulator_cli
+
     simulate = sub.add_parser("simulate", help="run a simulated gateway and Enphase cloud on loopback")
     simulator_cli.add_arguments(simulate)
     simulate.set_defaults(func=simulator_cli.run)
 
     from bridge.demo import command as demo
+
     demo_cmd = sub.add_parser("demo", help="simulator + broker + bridge: see what gets published")
     demo.add_arguments(demo_cmd)
     demo_cmd.set_defaults(func=demo.run)
@@ -89,8 +93,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-c", "--config", default=None,
-                        help="YAML configuration file (environment variables ENVOY_BRIDGE_* override it)")
+    parser.add_argument(
+        "-c",
+        "--config",
+        default=None,
+        help="YAML configuration file (environment variables ENVOY_BRIDGE_* override it)",
+    )
 
 
 def _load(args) -> Config:
@@ -159,6 +167,7 @@ def cmd_token_show(args) -> int:
     config = _load(args)
     from bridge.auth.store import TokenStore
     from bridge.auth.tokens import decode_token
+
     for gw in config.gateways:
         token = gw.token or TokenStore(gw.token_cache).load()
         if not token:
@@ -171,9 +180,10 @@ def cmd_token_show(args) -> int:
 
 def cmd_token_renew(args) -> int:
     config = _load(args)
-    from bridge.auth.store import TokenStore
     from bridge.auth.cloud import EnphaseCloud
+    from bridge.auth.store import TokenStore
     from bridge.gateway.client import EnvoyClient
+
     for gw in config.gateways:
         client = EnvoyClient(gw, EnphaseCloud(config.cloud), TokenStore(gw.token_cache))
         try:
@@ -188,6 +198,7 @@ def cmd_token_renew(args) -> int:
 def _print_token(label: str, info, source: str) -> None:
     def when(ts):
         return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts)) if ts else "unknown"
+
     print(f"{label}: token ({source})")
     print(f"  serial:    {info.serial}")
     print(f"  user:      {info.username}")
@@ -199,5 +210,6 @@ def _print_token(label: str, info, source: str) -> None:
 
 def cmd_fingerprint(args) -> int:
     from bridge.gateway.tls import fetch_fingerprint
+
     print(fetch_fingerprint(args.host))  # it reads a ":port" (or "[v6]:port") itself
     return 0

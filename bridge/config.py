@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import re
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -132,10 +133,19 @@ class Config:
 
 # Keys that hold secrets: each may also come from `<key>_file` (YAML) or `..._FILE` (env).
 SECRET_KEYS = ("password", "token")
-GATEWAY_KEYS = ("host", "serial", "username", "password", "token", "token_cache",
-                "fingerprint", "insecure", "connect_timeout", "read_timeout")
-SECTIONS = {"mqtt": MqttConfig, "homeassistant": HomeAssistantConfig, "cloud": CloudConfig,
-            "poll": PollIntervals}
+GATEWAY_KEYS = (
+    "host",
+    "serial",
+    "username",
+    "password",
+    "token",
+    "token_cache",
+    "fingerprint",
+    "insecure",
+    "connect_timeout",
+    "read_timeout",
+)
+SECTIONS = {"mqtt": MqttConfig, "homeassistant": HomeAssistantConfig, "cloud": CloudConfig, "poll": PollIntervals}
 TOP_KEYS = ("gateways", "log_level", "cache_dir", *SECTIONS)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -232,8 +242,7 @@ def _build(raw: dict, problems: list[str]) -> Config:
     for key in raw:
         if key not in TOP_KEYS:
             problems.append(f"{key}: unknown key (expected one of {', '.join(TOP_KEYS)})")
-    sections = {name: _build_section(name, cls, raw.get(name), problems)
-                for name, cls in SECTIONS.items()}
+    sections = {name: _build_section(name, cls, raw.get(name), problems) for name, cls in SECTIONS.items()}
     cache_dir = Path(str(raw.get("cache_dir") or _default_cache_dir())).expanduser()
     gateways = _build_gateways(raw.get("gateways"), cache_dir, problems)
     log_level = str(raw.get("log_level", "INFO")).upper()
@@ -245,9 +254,15 @@ def _build(raw: dict, problems: list[str]) -> Config:
     mqtt = sections["mqtt"]
     if not mqtt.client_id:
         mqtt = replace(mqtt, client_id=_default_client_id())
-    return Config(gateways=gateways, mqtt=mqtt, homeassistant=sections["homeassistant"],
-                  cloud=sections["cloud"], poll=sections["poll"], log_level=log_level,
-                  cache_dir=cache_dir)
+    return Config(
+        gateways=gateways,
+        mqtt=mqtt,
+        homeassistant=sections["homeassistant"],
+        cloud=sections["cloud"],
+        poll=sections["poll"],
+        log_level=log_level,
+        cache_dir=cache_dir,
+    )
 
 
 def _default_cache_dir() -> Path:
@@ -367,8 +382,7 @@ def _check_sections(sections: dict, problems: list[str]) -> None:
     for name in _field_names(PollIntervals):
         floor = MIN_GRID_POLL_S if name == "grid" else MIN_POLL_INTERVAL_S
         if getattr(sections["poll"], name) < floor:
-            problems.append(f"poll.{name}: at least {floor:g} s; the gateway "
-                            "freezes when polled harder")
+            problems.append(f"poll.{name}: at least {floor:g} s; the gateway freezes when polled harder")
 
 
 def _build_gateways(data, cache_dir: Path, problems: list[str]) -> tuple[GatewayConfig, ...]:
@@ -453,7 +467,8 @@ def _check_gateway(path: str, values: dict, problems: list[str]) -> None:
         problems.append(
             f"{path}.tls: the gateway's certificate is self-signed, so say how to trust it: "
             "`fingerprint: <sha256>` (print it with `envoy-mqtt-bridge fingerprint HOST`) "
-            "or `insecure: true` to skip the check")
+            "or `insecure: true` to skip the check"
+        )
     if values.get("token") and values["token"].count(".") != 2:
         problems.append(f"{path}.token: not a JWT (expected three dot-separated parts)")
     if values.get("password") and not values.get("username"):
@@ -471,6 +486,7 @@ def _token_cache_path(values: dict, cache_dir: Path) -> Path:
 
 def describe(config: Config) -> dict:
     """The effective configuration as plain data, secrets masked: for `check-config`."""
+
     def section(obj) -> dict:
         out = {}
         for f in fields(obj):
@@ -481,8 +497,12 @@ def describe(config: Config) -> dict:
                 value = str(value)
             out[f.name] = value
         return out
-    result = {"gateways": [section(gw) for gw in config.gateways], "log_level": config.log_level,
-              "cache_dir": str(config.cache_dir)}
+
+    result = {
+        "gateways": [section(gw) for gw in config.gateways],
+        "log_level": config.log_level,
+        "cache_dir": str(config.cache_dir),
+    }
     for name in SECTIONS:
         result[name] = section(getattr(config, name))
     return result

@@ -24,8 +24,11 @@ def describe_transport_error(exc: BaseException) -> str:
     text = " ".join(str(e) for e in chain[:3])
     if any(isinstance(e, (requests.exceptions.SSLError, ssl.SSLError, urllib3.exceptions.SSLError)) for e in chain):
         return "TLS error: " + _ssl_reason(chain)
-    if any(isinstance(e, _NAME_RESOLUTION) for e in chain) or "name resolution" in text.lower() \
-            or "Name or service not known" in text:
+    if (
+        any(isinstance(e, _NAME_RESOLUTION) for e in chain)
+        or "name resolution" in text.lower()
+        or "Name or service not known" in text
+    ):
         return "name resolution failed"
     if any(isinstance(e, ConnectionRefusedError) for e in chain) or "Connection refused" in text:
         return "connection refused"
@@ -36,8 +39,7 @@ def describe_transport_error(exc: BaseException) -> str:
         return "timed out"
     if any(isinstance(e, ConnectionResetError) for e in chain):
         return "connection reset"
-    if any(isinstance(e, (urllib3.exceptions.ProtocolError, requests.exceptions.ChunkedEncodingError))
-           for e in chain):
+    if any(isinstance(e, (urllib3.exceptions.ProtocolError, requests.exceptions.ChunkedEncodingError)) for e in chain):
         return "connection broken"
     return "connection failed"
 

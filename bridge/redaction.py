@@ -40,8 +40,7 @@ class RedactingFormatter(logging.Formatter):
 
 def setup_logging(level: str, secrets=(), stream=None) -> None:
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
-                                            tuple(secrets)))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", tuple(secrets)))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -32,7 +32,6 @@ from bridge.auth.tokens import DAY_S
 from bridge.config import PollIntervals  # noqa: E402
 from bridge.mqtt.publisher import Publisher  # noqa: E402
 from bridge.simulator import Simulator  # noqa: E402
-from tests.support.mqtt import Mosquitto, Subscriber, wait_for  # noqa: E402
 from tests.reliability.endurance import memory_slope_kib, run  # noqa: E402
 from tests.reliability.rig import (  # noqa: E402
     FakeClock,
@@ -44,6 +43,7 @@ from tests.reliability.rig import (  # noqa: E402
     patched_simulator,
     publisher_outage,
 )
+from tests.support.mqtt import Mosquitto, Subscriber, wait_for  # noqa: E402
 
 DOC = REPO / "docs" / "reliability.md"
 FAST = PollIntervals(meters=1, grid=1, energy=2, inverters=5, batteries=5, info=60)
@@ -53,6 +53,7 @@ ROWS: list[tuple] = []
 
 def scenario(ids: str, title: str):
     """Run the decorated function under tracemalloc; it returns (recover, lost, logins, notes[, peak MiB])."""
+
     def wrap(fn):
         def runner(folder: Path):
             tracemalloc.start()
@@ -61,14 +62,16 @@ def scenario(ids: str, title: str):
             try:
                 recover, lost, logins, notes, *own_peak = fn(folder)
                 peak = own_peak[0] if own_peak else None
-            except Exception as err:  # noqa: BLE001 - a failed scenario is a row that says so
+            except Exception as err:
                 recover, lost, logins, notes = "-", "-", "-", f"FAILED: {type(err).__name__}: {err}"[:200]
             peak = peak if peak is not None else tracemalloc.get_traced_memory()[1] / 2**20
             tracemalloc.stop()
             ROWS.append((ids, title, recover, lost, logins, f"{peak:.1f} MiB", notes))
             print(f"{ids:8} {title:55} {time.monotonic() - started:6.1f} s  {notes}", flush=True)
+
         runner.__name__ = fn.__name__
         return runner
+
     return wrap
 
 
@@ -76,8 +79,12 @@ def scenario(ids: str, title: str):
 
 
 def expected(sim) -> set[str]:
-    return {"envoy/bridge/availability", f"envoy/{sim.serial}/availability", f"envoy/{sim.serial}/state",
-            f"homeassistant/sensor/{sim.serial}/production/config"}
+    return {
+        "envoy/bridge/availability",
+        f"envoy/{sim.serial}/availability",
+        f"envoy/{sim.serial}/state",
+        f"homeassistant/sensor/{sim.serial}/production/config",
+    }
 
 
 def arrival(broker, sim, timeout=30.0) -> tuple[float, int]:
@@ -145,10 +152,14 @@ def broker_persistent(folder):
 @scenario("F5", "broker away 24 h, 3 gateways, 1 poll/s (86,400 cycles)")
 def broker_day_down(folder):
     result = publisher_outage(86_400, 3)  # measures its own heap (tracemalloc restarted inside)
-    return ("-", "0 (latest value per topic kept)", 0,
-            f"paho queue {result['paho_queue']}, {result['held_topics']} topics held, heap growth "
-            f"{result['memory_growth_kib']:.0f} KiB, {result['skipped_offline']:,} publishes held back",
-            result["peak_kib"] / 1024)
+    return (
+        "-",
+        "0 (latest value per topic kept)",
+        0,
+        f"paho queue {result['paho_queue']}, {result['held_topics']} topics held, heap growth "
+        f"{result['memory_growth_kib']:.0f} KiB, {result['skipped_offline']:,} publishes held back",
+        result["peak_kib"] / 1024,
+    )
 
 
 @scenario("F7", "two bridges with one client id")
@@ -196,6 +207,7 @@ def stepped(folder, poll=None, cached_lifetime=None, **sim_kw):
     sim.start()
     if cached_lifetime:
         from bridge.auth.store import TokenStore
+
         TokenStore(folder / f"token-{sim.serial}.jwt").save(sim.issue_token(lifetime_s=cached_lifetime))
     rig = SteppedGateway(sim, folder, clock, poll=poll)
     rig.source = source
@@ -285,8 +297,12 @@ def cloud_down_expired(folder):
         attempts = rig.sim.cloud_counts.get("login", 0)
         rig.sim.cloud_mode = "ok"
         took = until_online(rig, 7 * 3600)
-        return (f"{took:.0f} s (sim) after the cloud is back: the circuit's wait", "-",
-                f"{attempts} attempts in the day", "circuit 15 min doubling to 6 h, 3 quick tries each; no crash loop")
+        return (
+            f"{took:.0f} s (sim) after the cloud is back: the circuit's wait",
+            "-",
+            f"{attempts} attempts in the day",
+            "circuit 15 min doubling to 6 h, 3 quick tries each; no crash loop",
+        )
     finally:
         rig.close()
         rig.sim.stop()
@@ -321,8 +337,7 @@ def log_volume(folder):
 def twenty(folder):
     secret = b"one Enphase cloud signs for every gateway of the house"
     sims = [Simulator(serial=f"9990000001{i:02d}", token_secret=secret).start() for i in range(20)]
-    config = bridge_config([gateway_config(s, folder) for s in sims], folder, cloud=cloud_config(sims[0]),
-                           poll=FAST)
+    config = bridge_config([gateway_config(s, folder) for s in sims], folder, cloud=cloud_config(sims[0]), poll=FAST)
     bridge = Bridge(config, publisher=Recorder())
     try:
         started = time.monotonic()
@@ -333,12 +348,17 @@ def twenty(folder):
         others = [s for i, s in enumerate(sims) if i != 7]
         before = [s.request_counts.get("/ivp/meters/readings", 0) for s in others]
         window = time.monotonic()
-        wait_for(lambda: min(s.request_counts.get("/ivp/meters/readings", 0) - b
-                             for s, b in zip(others, before)) >= 5, 60)
+        wait_for(
+            lambda: min(s.request_counts.get("/ivp/meters/readings", 0) - b for s, b in zip(others, before)) >= 5, 60
+        )
         polls = time.monotonic() - window
         counts = sims[0].cloud_counts
-        return (f"all online in {startup:.1f} s", "-", f"{counts['login']} login, {counts['tokens_issued']} tokens",
-                f"with one hung: 5 polls of each of 19 others in {polls:.1f} s (1 s interval)")
+        return (
+            f"all online in {startup:.1f} s",
+            "-",
+            f"{counts['login']} login, {counts['tokens_issued']} tokens",
+            f"with one hung: 5 polls of each of 19 others in {polls:.1f} s (1 s interval)",
+        )
     finally:
         bridge.stop(1)
         for sim in sims:
@@ -355,8 +375,13 @@ def big_body(folder):
         base = tracemalloc.get_traced_memory()[0]  # the simulator's copy of the body is not the bridge's
         rig.run_for(30)
         peak = (tracemalloc.get_traced_memory()[1] - base) / 2**20
-        return ("-", "meters only (others published)", 0, "read capped at 2 MiB: `body too large`; peak is "
-                "above the simulator's own 50 MiB", peak)
+        return (
+            "-",
+            "meters only (others published)",
+            0,
+            "read capped at 2 MiB: `body too large`; peak is above the simulator's own 50 MiB",
+            peak,
+        )
     finally:
         rig.close()
         rig.sim.stop()
@@ -364,8 +389,10 @@ def big_body(folder):
 
 # --- output ----------------------------------------------------------------------------------
 
-HEADER = ("| id | scenario | time to recover | messages lost | cloud logins | peak heap | notes |\n"
-          "|---|---|---|---|---|---|---|\n")
+HEADER = (
+    "| id | scenario | time to recover | messages lost | cloud logins | peak heap | notes |\n"
+    "|---|---|---|---|---|---|---|\n"
+)
 
 
 def table() -> str:
@@ -391,14 +418,16 @@ def endurance_text(cycles: int, folder: Path) -> str:
         publisher.stop()
         broker.stop()
     slope = memory_slope_kib(r["checkpoints_kib"])
-    return (f"{r['cycles']:,} cycles ({r['fake_days']} simulated days, {r['requests']:,} HTTP requests answered "
-            f"in memory, {r['availability_changes']} availability changes, {r['cloud_logins']} cloud logins, "
-            f"two broker restarts) in {r['seconds']:.0f} s of wall time, after a warm-up:\n\n"
-            f"| heap growth | per tenth, second half | heap checkpoints (KiB) | threads | file descriptors | "
-            f"paho queue (max / end) | WARNING+ lines | schedule drift |\n|---|---|---|---|---|---|---|---|\n"
-            f"| {r['memory_growth_kib']} KiB | {slope:.0f} KiB | {', '.join(map(str, r['checkpoints_kib']))} | "
-            f"{r['thread_growth']:+d} | {r['fd_growth']:+d} | {r['max_paho_queue']} / {r['paho_queue']} | "
-            f"{r['warning_lines']} | {r['drift_s']} s (interval {r['interval_s']:g} s) |\n")
+    return (
+        f"{r['cycles']:,} cycles ({r['fake_days']} simulated days, {r['requests']:,} HTTP requests answered "
+        f"in memory, {r['availability_changes']} availability changes, {r['cloud_logins']} cloud logins, "
+        f"two broker restarts) in {r['seconds']:.0f} s of wall time, after a warm-up:\n\n"
+        f"| heap growth | per tenth, second half | heap checkpoints (KiB) | threads | file descriptors | "
+        f"paho queue (max / end) | WARNING+ lines | schedule drift |\n|---|---|---|---|---|---|---|---|\n"
+        f"| {r['memory_growth_kib']} KiB | {slope:.0f} KiB | {', '.join(map(str, r['checkpoints_kib']))} | "
+        f"{r['thread_growth']:+d} | {r['fd_growth']:+d} | {r['max_paho_queue']} / {r['paho_queue']} | "
+        f"{r['warning_lines']} | {r['drift_s']} s (interval {r['interval_s']:g} s) |\n"
+    )
 
 
 def replace_section(text: str, name: str, body: str) -> str:
@@ -409,9 +438,22 @@ def replace_section(text: str, name: str, body: str) -> str:
     return pattern.sub(lambda m: f"{start}\n{body}{end}", text)
 
 
-SCENARIOS = [broker_down_at_start, broker_killed, broker_persistent, broker_day_down, duplicate_client_id,
-             gateway_refused, nightly, firmware_update, refused_everything, installer, cloud_down_expired,
-             log_volume, twenty, big_body]
+SCENARIOS = [
+    broker_down_at_start,
+    broker_killed,
+    broker_persistent,
+    broker_day_down,
+    duplicate_client_id,
+    gateway_refused,
+    nightly,
+    firmware_update,
+    refused_everything,
+    installer,
+    cloud_down_expired,
+    log_volume,
+    twenty,
+    big_body,
+]
 
 
 def main(argv=None) -> int:

@@ -12,15 +12,13 @@ token requests of all the account's gateways for a few minutes.
 from __future__ import annotations
 
 import logging
-import socket
 import ssl
 import threading
 import time
-from typing import Callable, Iterator
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import requests
-import urllib3
 from requests.adapters import HTTPAdapter
 from tenacity import (
     Retrying,
@@ -52,8 +50,14 @@ MFA_HINT = (
 class EnphaseCloud:
     """Fetches Envoy tokens from the Enphase cloud. One request at a time (no login stampede)."""
 
-    def __init__(self, cfg: CloudConfig, session: requests.Session | None = None, *,
-                 sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        cfg: CloudConfig,
+        session: requests.Session | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self._cfg = cfg
         self._session = session or requests.Session()
         self._session.verify = True  # never off for the cloud: it receives the password
@@ -98,19 +102,24 @@ class EnphaseCloud:
         resp = self._post("Enlighten login", url, data={"user[email]": username, "user[password]": password})
         if resp.status_code != 200:
             hint = " (check the Enlighten e-mail and password)" if 400 <= resp.status_code < 500 else ""
-            raise CloudAuthError(f"Enlighten refused the login for {username}: HTTP {resp.status_code}"
-                                 f"{_redirect(resp)}{hint}")
+            raise CloudAuthError(
+                f"Enlighten refused the login for {username}: HTTP {resp.status_code}{_redirect(resp)}{hint}"
+            )
         try:
             doc = resp.json()
         except ValueError:
             doc = None
         if not isinstance(doc, dict):
-            raise CloudAuthError(f"Enlighten login for {username}: the reply is not a JSON object "
-                                 f"(HTTP 200, {resp.headers.get('Content-Type', 'no content type')}); "
-                                 "the login API may have changed")
+            raise CloudAuthError(
+                f"Enlighten login for {username}: the reply is not a JSON object "
+                f"(HTTP 200, {resp.headers.get('Content-Type', 'no content type')}); "
+                "the login API may have changed"
+            )
         if doc.get("isBlocked") is True:
-            raise CloudAuthError(f"Enlighten says the account {username} is blocked (too many failed "
-                                 "logins?): log in at enlighten.enphaseenergy.com to unblock it")
+            raise CloudAuthError(
+                f"Enlighten says the account {username} is blocked (too many failed "
+                "logins?): log in at enlighten.enphaseenergy.com to unblock it"
+            )
         session_id = doc.get("session_id")
         if not isinstance(session_id, str) or not session_id:
             raise CloudAuthError(f"Enlighten accepted the login for {username} but sent no session id: {MFA_HINT}")
@@ -121,15 +130,19 @@ class EnphaseCloud:
         body = {"session_id": session_id, "serial_num": serial, "username": username}
         resp = self._post("Entrez token request", url, json=body)
         if resp.status_code != 200:
-            raise CloudAuthError(f"Entrez refused a token for gateway {serial}: HTTP {resp.status_code}"
-                                 f"{_redirect(resp)} (is this gateway registered to the Enlighten "
-                                 f"account {username}?)")
+            raise CloudAuthError(
+                f"Entrez refused a token for gateway {serial}: HTTP {resp.status_code}"
+                f"{_redirect(resp)} (is this gateway registered to the Enlighten "
+                f"account {username}?)"
+            )
         token = resp.text.strip()
         try:
             decode_token(token)
         except AuthError:
-            raise CloudAuthError(f"Entrez answered the token request for gateway {serial} with "
-                                 f"{len(resp.content)} bytes that are not a token") from None
+            raise CloudAuthError(
+                f"Entrez answered the token request for gateway {serial} with "
+                f"{len(resp.content)} bytes that are not a token"
+            ) from None
         return token
 
     def _post(self, what: str, url: str, **kwargs) -> requests.Response:

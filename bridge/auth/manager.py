@@ -13,7 +13,8 @@ import logging
 import math
 import threading
 import time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bridge.auth.store import TokenStore
 from bridge.auth.tokens import TokenInfo, decode_token, renew_ahead_s
@@ -32,12 +33,17 @@ CIRCUIT_MAX_S = 6 * 3600.0
 MIN_RENEWAL_SPACING_S = 3600.0
 
 
-
 class TokenManager:
     """The token of one gateway: choose, renew ahead of expiry, validate, persist. Thread-safe."""
 
-    def __init__(self, gateway: GatewayConfig, serial: str, cloud: EnphaseCloud | None,
-                 store: TokenStore | None, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        gateway: GatewayConfig,
+        serial: str,
+        cloud: EnphaseCloud | None,
+        store: TokenStore | None,
+        clock: Callable[[], float] = time.time,
+    ):
         self.serial = serial
         self._gw = gateway
         self._cloud = cloud
@@ -84,8 +90,7 @@ class TokenManager:
         with self._lock:
             recent = self._last_renewal is not None and now - self._last_renewal < MIN_RENEWAL_SPACING_S
             blocked = now < self._blocked_until
-        return (self.can_renew and not recent and not blocked and not self._renewing.locked()
-                and self.needs_renewal(now))
+        return self.can_renew and not recent and not blocked and not self._renewing.locked() and self.needs_renewal(now)
 
     def circuit_wait_s(self, now: float | None = None) -> float:
         now = self._clock() if now is None else now
@@ -109,8 +114,10 @@ class TokenManager:
         if self._loaded:
             return
         self._loaded = True
-        candidates = [("config", (self._gw.token or "").strip()),
-                      ("cache", self._store.load() if self._store else None)]
+        candidates = [
+            ("config", (self._gw.token or "").strip()),
+            ("cache", self._store.load() if self._store else None),
+        ]
         usable = []
         for source, token in candidates:
             try:
@@ -140,10 +147,15 @@ class TokenManager:
         return info
 
     def _cannot_renew_message(self, expired: TokenInfo | None) -> str:
-        what = (f"the token expired on {expired.expires_iso}" if expired
-                else "there is no token (neither `token` in the config nor a cached one)")
-        return (f"{self._gw.label}: {what} and it cannot be renewed without Enlighten credentials: "
-                "configure `username` and `password`, or paste a new token as `token`")
+        what = (
+            f"the token expired on {expired.expires_iso}"
+            if expired
+            else "there is no token (neither `token` in the config nor a cached one)"
+        )
+        return (
+            f"{self._gw.label}: {what} and it cannot be renewed without Enlighten credentials: "
+            "configure `username` and `password`, or paste a new token as `token`"
+        )
 
     # --- renewal -------------------------------------------------------------------------------
 
@@ -156,7 +168,8 @@ class TokenManager:
         if not self.can_renew:
             raise AuthError(
                 f"{self._gw.label}: this token was pasted (config `token`) and cannot be renewed without "
-                "Enlighten credentials: paste a new token, or configure `username` and `password`")
+                "Enlighten credentials: paste a new token, or configure `username` and `password`"
+            )
         return self._renew(validate, force)
 
     def _renew(self, validate: Callable[[str], None] | None, force: bool) -> str:
@@ -176,8 +189,10 @@ class TokenManager:
     def _fetch(self, force: bool) -> str:
         wait = self.circuit_wait_s()
         if wait > 0 and not force:
-            raise CloudAuthError(f"{self._gw.label}: next cloud login attempt in {math.ceil(wait / 60)} min "
-                                 f"(last failure: {self.last_renewal_error})")
+            raise CloudAuthError(
+                f"{self._gw.label}: next cloud login attempt in {math.ceil(wait / 60)} min "
+                f"(last failure: {self.last_renewal_error})"
+            )
         try:
             return self._cloud.fetch_token(self._gw.username, self._gw.password, self.serial)
         except CloudError as err:  # refused or unreachable: either way, not before the circuit allows
@@ -207,9 +222,14 @@ class TokenManager:
             self._last_renewal = now
         if self._store:
             self._store.save(new)
-        log.log(logging.DEBUG if self._renewal_failing else logging.INFO,
-                "%s: new %s token from the Enphase cloud, valid until %s (%.0f days)", self._gw.label,
-                info.user_type or "gateway", info.expires_iso, info.days_left(now))
+        log.log(
+            logging.DEBUG if self._renewal_failing else logging.INFO,
+            "%s: new %s token from the Enphase cloud, valid until %s (%.0f days)",
+            self._gw.label,
+            info.user_type or "gateway",
+            info.expires_iso,
+            info.days_left(now),
+        )
 
     def record_failure(self, reason: str) -> None:
         """A renewal failed or did not help: block the next cloud login, 15 min doubling to 6 h."""
@@ -221,9 +241,13 @@ class TokenManager:
             first = not self._renewal_failing
             self._renewal_failing = True
             self.last_renewal_error = reason[:300]
-        log.log(logging.WARNING if first else logging.DEBUG,
-                "%s: token renewal failed: %s; next cloud login attempt in %d min",
-                self._gw.label, reason[:300], delay // 60)
+        log.log(
+            logging.WARNING if first else logging.DEBUG,
+            "%s: token renewal failed: %s; next cloud login attempt in %d min",
+            self._gw.label,
+            reason[:300],
+            delay // 60,
+        )
 
     def confirm(self) -> None:
         """The gateway accepted a request: a pending renewal proved good, so reset the circuit."""
@@ -237,5 +261,8 @@ class TokenManager:
                 self.last_renewal_error = None
         if recovered:
             info = self._info
-            log.info("%s: token renewal recovered: new token accepted, valid until %s", self._gw.label,
-                     info.expires_iso if info else "?")
+            log.info(
+                "%s: token renewal recovered: new token accepted, valid until %s",
+                self._gw.label,
+                info.expires_iso if info else "?",
+            )

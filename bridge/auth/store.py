@@ -56,8 +56,12 @@ class TokenStore:
         try:
             os.fchmod(fd, 0o600)
         except OSError as err:
-            log.error("token cache %s is readable by other users (mode %03o) and cannot be fixed (%s); "
-                      "not using it", self.path, mode, _why(err))
+            log.error(
+                "token cache %s is readable by other users (mode %03o) and cannot be fixed (%s); not using it",
+                self.path,
+                mode,
+                _why(err),
+            )
             return False
         log.warning("token cache %s was readable by other users (mode %03o); changed it to 0600", self.path, mode)
         return True
@@ -101,7 +105,7 @@ class TokenStore:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _fsync_dir(directory: Path) -> None:

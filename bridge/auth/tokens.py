@@ -21,6 +21,7 @@ RENEW_AHEAD_S = 30 * DAY_S
 # Short tokens (installer: 12 h) are renewed in their last fifth, not on every poll.
 RENEW_AHEAD_FRACTION = 0.2
 
+
 @dataclass(frozen=True, slots=True)
 class TokenInfo:
     """What the bridge reads from a token's claims (signature not verified: we are not the audience)."""

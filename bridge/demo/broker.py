@@ -20,8 +20,22 @@ from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
-(CONNECT, CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBSCRIBE, SUBACK, UNSUBSCRIBE,
- UNSUBACK, PINGREQ, PINGRESP, DISCONNECT) = range(1, 15)
+(
+    CONNECT,
+    CONNACK,
+    PUBLISH,
+    PUBACK,
+    PUBREC,
+    PUBREL,
+    PUBCOMP,
+    SUBSCRIBE,
+    SUBACK,
+    UNSUBSCRIBE,
+    UNSUBACK,
+    PINGREQ,
+    PINGRESP,
+    DISCONNECT,
+) = range(1, 15)
 PROTOCOLS = {("MQTT", 4), ("MQIsdp", 3)}
 CONNECT_TIMEOUT_S = 10.0  # a connection that never sends CONNECT is dropped
 MAX_PACKET = 2 << 20  # far above what the bridge or Home Assistant send; bounds memory
@@ -104,7 +118,7 @@ class _Body:
         if self.pos + n > len(self.data):
             raise ProtocolError("packet too short")
         self.pos += n
-        return self.data[self.pos - n:self.pos]
+        return self.data[self.pos - n : self.pos]
 
     def u8(self) -> int:
         return self.take(1)[0]
@@ -133,8 +147,7 @@ class _Body:
 
 
 class _Client:
-    def __init__(self, broker: "EmbeddedBroker", reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter):
+    def __init__(self, broker: EmbeddedBroker, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.broker, self.reader, self.writer = broker, reader, writer
         self.client_id = ""
         self.subscriptions: dict[str, int] = {}
@@ -310,8 +323,14 @@ class _Client:
 class EmbeddedBroker:
     """`with EmbeddedBroker(port=0) as broker: ...broker.port...`; runs in its own thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 1883, username: str | None = None,
-                 password: str | None = None, max_queue_bytes: int = MAX_QUEUE_BYTES):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 1883,
+        username: str | None = None,
+        password: str | None = None,
+        max_queue_bytes: int = MAX_QUEUE_BYTES,
+    ):
         self.host, self._port = host, port
         self.username, self.password = username, password
         self.max_queue_bytes = max_queue_bytes
@@ -326,20 +345,24 @@ class EmbeddedBroker:
     def port(self) -> int:
         return self._port
 
-    def start(self) -> "EmbeddedBroker":
+    def start(self) -> EmbeddedBroker:
         if self._thread:
             return self
         try:
             sock = socket.create_server((self.host, self._port))
         except OSError as err:
             reason = os.strerror(err.errno) if err.errno else str(err)
-            raise OSError(err.errno, f"embedded MQTT broker cannot listen on {self.host}:{self._port}: "
-                                     f"{reason} (is another broker running?)") from err
+            raise OSError(
+                err.errno,
+                f"embedded MQTT broker cannot listen on {self.host}:{self._port}: "
+                f"{reason} (is another broker running?)",
+            ) from err
         self._port = sock.getsockname()[1]
         self._loop = asyncio.new_event_loop()
         ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, args=(sock, ready),
-                                        name=f"mqtt-broker-{self._port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._serve, args=(sock, ready), name=f"mqtt-broker-{self._port}", daemon=True
+        )
         self._thread.start()
         ready.wait(5)
         return self
@@ -351,7 +374,7 @@ class EmbeddedBroker:
         self._thread.join(5)
         self._thread = None
 
-    def __enter__(self) -> "EmbeddedBroker":
+    def __enter__(self) -> EmbeddedBroker:
         return self.start()
 
     def __exit__(self, *exc) -> None:

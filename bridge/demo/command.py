@@ -29,17 +29,26 @@ DEMO_POLL = PollIntervals(meters=5.0, grid=5.0, energy=15.0, inverters=60.0, bat
 LOCAL_HOSTS = ("", "localhost", "0.0.0.0", "::", "::1")
 # Demo keys -> (event, parameters): short outages so that a demo stays a demo.
 KEY_EVENTS = {
-    "o": ("grid_outage", {}), "r": ("grid_restore", {}),
-    "b": ("reboot", {"refuse_s": 20, "unavailable_s": 15}), "f": ("firmware_update", {}),
-    "s": ("slow", {"delay_s": 4, "duration_s": 30}), "m": ("malformed", {"count": 3}),
-    "t": ("revoke_token", {}), "n": ("nightly", {}), "c": ("clear", {}),
+    "o": ("grid_outage", {}),
+    "r": ("grid_restore", {}),
+    "b": ("reboot", {"refuse_s": 20, "unavailable_s": 15}),
+    "f": ("firmware_update", {}),
+    "s": ("slow", {"delay_s": 4, "duration_s": 30}),
+    "m": ("malformed", {"count": 3}),
+    "t": ("revoke_token", {}),
+    "n": ("nightly", {}),
+    "c": ("clear", {}),
 }
 
 
 def add_arguments(parser) -> None:
     from bridge.simulator.cli import add_scenario_arguments
-    parser.add_argument("--broker", default="127.0.0.1:1883",
-                        help="MQTT broker host:port; started embedded when none answers (default 127.0.0.1:1883)")
+
+    parser.add_argument(
+        "--broker",
+        default="127.0.0.1:1883",
+        help="MQTT broker host:port; started embedded when none answers (default 127.0.0.1:1883)",
+    )
     parser.add_argument("--capture", default=None, help="serve this capture folder instead of a living scenario")
     add_scenario_arguments(parser, default_factor=60.0, default_start="10:00")
     parser.add_argument("--base-topic", default="envoy")
@@ -49,6 +58,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from bridge.redaction import setup_logging
+
     setup_logging(args.log_level.upper())
     host, port = parse_broker(args.broker)
     stop = threading.Event()
@@ -91,21 +101,31 @@ def _intro(sim, host: str, port: int, broker_note: str, base: str) -> None:
     print(f"MQTT broker: {host}:{port} ({broker_note}); point Home Assistant or Node-RED at it.")
     print(f"Watch it: mosquitto_sub -h {host} -p {port} -t '{base}/#' -v")
     what = f"scenario {sim.scenario.name}, clock x{sim.clock.factor:g}" if sim.scenario else "capture"
-    print(f"Simulated gateway: {sim.envoy_url} (serial {sim.serial}, {what}). Ctrl-C stops everything.",
-          flush=True)
+    print(f"Simulated gateway: {sim.envoy_url} (serial {sim.serial}, {what}). Ctrl-C stops everything.", flush=True)
 
 
 def demo_config(sim, host: str, port: int, base_topic: str, workdir: Path) -> Config:
-    gateway = GatewayConfig(host=sim.envoy_host.rsplit(":", 1)[0], scheme="https",
-                            port=int(sim.envoy_host.rsplit(":", 1)[1]), username=sim.cloud_user,
-                            password=sim.cloud_password, fingerprint=sim.fingerprint,
-                            token_cache=workdir / "token.jwt")
-    return Config(gateways=(gateway,),
-                  mqtt=MqttConfig(host=_connect_host(host), port=port, base_topic=base_topic,
-                                  client_id=f"envoy-mqtt-bridge-demo-{int(time.time())}"),
-                  cloud=CloudConfig(enlighten_url=sim.cloud_url, entrez_url=sim.cloud_url,
-                                    ca_file=sim.ca_file),
-                  poll=DEMO_POLL, cache_dir=workdir)
+    gateway = GatewayConfig(
+        host=sim.envoy_host.rsplit(":", 1)[0],
+        scheme="https",
+        port=int(sim.envoy_host.rsplit(":", 1)[1]),
+        username=sim.cloud_user,
+        password=sim.cloud_password,
+        fingerprint=sim.fingerprint,
+        token_cache=workdir / "token.jwt",
+    )
+    return Config(
+        gateways=(gateway,),
+        mqtt=MqttConfig(
+            host=_connect_host(host),
+            port=port,
+            base_topic=base_topic,
+            client_id=f"envoy-mqtt-bridge-demo-{int(time.time())}",
+        ),
+        cloud=CloudConfig(enlighten_url=sim.cloud_url, entrez_url=sim.cloud_url, ca_file=sim.ca_file),
+        poll=DEMO_POLL,
+        cache_dir=workdir,
+    )
 
 
 def _connect_host(host: str) -> str:
@@ -149,6 +169,7 @@ class _Stack:
         if not is_local(host):
             return "external broker, not answering yet: the bridge keeps trying"
         from bridge.demo.broker import EmbeddedBroker
+
         broker = EmbeddedBroker(host, port)
         broker.start()
         self.push(broker.stop)
@@ -156,6 +177,7 @@ class _Stack:
 
     def simulator(self, args):
         from bridge.simulator.cli import build_simulator
+
         sim = build_simulator(args).start()
         self.push(sim.stop)
         return sim
@@ -163,6 +185,7 @@ class _Stack:
     def bridge(self, config: Config):
         """The bridge as `run` starts it; returned so the demo loop can tick it once a second."""
         from bridge.app import Bridge
+
         bridge = Bridge(config).start()
         self.push(lambda: bridge.stop(3.0))
         return bridge
@@ -176,9 +199,10 @@ class KeyReader:
         self._saved = None
         self._done = threading.Event()
 
-    def start(self) -> "KeyReader":
+    def start(self) -> KeyReader:
         import termios
         import tty
+
         fd = sys.stdin.fileno()
         self._saved = termios.tcgetattr(fd)
         tty.setcbreak(fd)
@@ -187,6 +211,7 @@ class KeyReader:
 
     def _loop(self, fd: int) -> None:
         import os
+
         while not self._done.is_set():
             ready, _, _ = select.select([fd], [], [], 0.2)
             if not ready:
@@ -203,6 +228,7 @@ class KeyReader:
 
     def stop(self) -> None:
         import termios
+
         self._done.set()
         if self._saved is not None:
             termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, self._saved)

@@ -59,10 +59,13 @@ def battery_of(state: dict, devices: dict[str, dict]) -> tuple[float | None, flo
 def summary(serial: str, state: dict, devices: dict | None = None) -> str:
     """One line: production, consumption, grid import/export and status, battery."""
     grid = state.get("grid", {}) if isinstance(state.get("grid"), dict) else {}
-    parts = [f"{serial}: production {kw(_get(state, 'production', 'power_w'))}",
-             f"consumption {kw(_get(state, 'consumption', 'power_w'))}",
-             f"grid import {kw(grid.get('import_power_w'))}", f"export {kw(grid.get('export_power_w'))}",
-             f"grid {grid.get('status', 'unknown')}"]
+    parts = [
+        f"{serial}: production {kw(_get(state, 'production', 'power_w'))}",
+        f"consumption {kw(_get(state, 'consumption', 'power_w'))}",
+        f"grid import {kw(grid.get('import_power_w'))}",
+        f"export {kw(grid.get('export_power_w'))}",
+        f"grid {grid.get('status', 'unknown')}",
+    ]
     soc, power = battery_of(state, devices or {})
     if soc is not None:
         parts.append(f"battery {soc:.0f} % ({kw(power, signed=True)})")
@@ -80,8 +83,18 @@ def topic_pattern(topic: str) -> str:
 
 
 class LiveView:
-    def __init__(self, host: str, port: int, base_topic: str, plain: bool, *, sim=None,
-                 broker_note: str = "", keys: bool = False, clock=time.monotonic):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        base_topic: str,
+        plain: bool,
+        *,
+        sim=None,
+        broker_note: str = "",
+        keys: bool = False,
+        clock=time.monotonic,
+    ):
         self.host, self.port, self.base, self.plain = host, port, base_topic, plain
         self.sim, self.broker_note, self.keys, self.clock = sim, broker_note, keys, clock
         self.states: dict[str, dict] = {}
@@ -94,8 +107,7 @@ class LiveView:
         self.recent: dict[str, deque] = defaultdict(deque)
         self._printed_states, self._printed_at = 0, -PLAIN_EVERY_S
         self._lock = threading.Lock()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                                  client_id=f"envoy-demo-view-{time.time_ns()}")
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"envoy-demo-view-{time.time_ns()}")
         self.client.on_connect = lambda c, *_: c.subscribe([(f"{base_topic}/#", 0), ("homeassistant/#", 0)])
         self.client.on_message = self._on_message
         self.client.connect_async(host, port)
@@ -156,8 +168,10 @@ class LiveView:
         if not self.states:
             lines += ["waiting for the bridge's first state message...", "-" * WIDTH]
         lines += self._traffic()
-        lines += [f"broker  {self.host}:{self.port} ({self.broker_note})  <- point Home Assistant or Node-RED here",
-                  f"        mosquitto_sub -h {self.host} -p {self.port} -t '{self.base}/#' -v"]
+        lines += [
+            f"broker  {self.host}:{self.port} ({self.broker_note})  <- point Home Assistant or Node-RED here",
+            f"        mosquitto_sub -h {self.host} -p {self.port} -t '{self.base}/#' -v",
+        ]
         lines += self._conditions()
         if self.keys:
             lines.append(KEYS_HELP)
@@ -175,21 +189,26 @@ class LiveView:
         grid = state.get("grid") if isinstance(state.get("grid"), dict) else {}
         status = self.grid_status.get(serial) or grid.get("status") or "unknown"
         status_text = {"on_grid": "ON GRID", "off_grid": "OFF GRID (outage)"}.get(status, status)
-        lines = [f"gateway {serial}  firmware {state.get('firmware', '-')}  "
-                 f"{self.availability.get(serial, '-')}",
-                 f"  production  {kw(_get(state, 'production', 'power_w')):>9}    "
-                 f"consumption {kw(_get(state, 'consumption', 'power_w')):>9}",
-                 f"  grid        {status_text:<18} import {kw(grid.get('import_power_w'))}  "
-                 f"export {kw(grid.get('export_power_w'))}"]
+        lines = [
+            f"gateway {serial}  firmware {state.get('firmware', '-')}  {self.availability.get(serial, '-')}",
+            f"  production  {kw(_get(state, 'production', 'power_w')):>9}    "
+            f"consumption {kw(_get(state, 'consumption', 'power_w')):>9}",
+            f"  grid        {status_text:<18} import {kw(grid.get('import_power_w'))}  "
+            f"export {kw(grid.get('export_power_w'))}",
+        ]
         soc, power = battery_of(state, self.batteries.get(serial, {}))
         if soc is not None or power is not None:
             flow = "idle" if not power else ("discharging " if power > 0 else "charging ") + kw(abs(power))
             soc_text = "-" if soc is None else f"{soc:.0f} %"
             lines.append(f"  battery     SOC {soc_text:<13} {flow}")
-        lines.append(f"  today       produced {kwh(_get(state, 'production', 'energy_today_wh'))}  "
-                     f"consumed {kwh(_get(state, 'consumption', 'energy_today_wh'))}")
-        lines.append(f"  lifetime    grid import {kwh(grid.get('energy_imported_wh'))}  "
-                     f"export {kwh(grid.get('energy_exported_wh'))}")
+        lines.append(
+            f"  today       produced {kwh(_get(state, 'production', 'energy_today_wh'))}  "
+            f"consumed {kwh(_get(state, 'consumption', 'energy_today_wh'))}"
+        )
+        lines.append(
+            f"  lifetime    grid import {kwh(grid.get('energy_imported_wh'))}  "
+            f"export {kwh(grid.get('energy_exported_wh'))}"
+        )
         return lines
 
     def _traffic(self) -> list[str]:

@@ -13,16 +13,24 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from requests.auth import HTTPDigestAuth
 
+from bridge.auth.cloud import EnphaseCloud
 from bridge.auth.manager import TokenManager
 from bridge.auth.store import TokenStore
 from bridge.auth.tokens import TokenInfo
-from bridge.auth.cloud import EnphaseCloud
 from bridge.config import GatewayConfig
-from bridge.errors import AuthError, BridgeError, EnvoyAuthError, EnvoyDataError, EnvoyError, EnvoyHTTPError, EnvoyTransient
+from bridge.errors import (
+    AuthError,
+    BridgeError,
+    EnvoyAuthError,
+    EnvoyDataError,
+    EnvoyError,
+    EnvoyHTTPError,
+    EnvoyTransient,
+)
 from bridge.gateway.transport import AUTH_REFUSED, SESSION_COOKIE, Reply, Transport
 from bridge.model.info import GatewayInfo, parse_info
 
@@ -32,9 +40,15 @@ log = logging.getLogger(__name__)
 class EnvoyClient:
     """Talks to one gateway. Methods raise EnvoyError subclasses or AuthError subclasses only."""
 
-    def __init__(self, gateway: GatewayConfig, cloud: EnphaseCloud | None, token_store: TokenStore | None,
-                 sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        gateway: GatewayConfig,
+        cloud: EnphaseCloud | None,
+        token_store: TokenStore | None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
+    ):
         self._gw = gateway
         self._cloud = cloud
         self._store = token_store or (TokenStore(gateway.token_cache) if gateway.token_cache else None)
@@ -86,8 +100,10 @@ class EnvoyClient:
             reply, scheme = self.transport.with_retries(self._probe_info)
             info = parse_info(self._checked(reply, "/info"))
             if self._gw.serial and self._gw.serial != info.serial:
-                raise EnvoyDataError(f"{self._gw.host}: configured serial {self._gw.serial}, but the gateway "
-                                     f"there reports {info.serial}: not sending it any credentials")
+                raise EnvoyDataError(
+                    f"{self._gw.host}: configured serial {self._gw.serial}, but the gateway "
+                    f"there reports {info.serial}: not sending it any credentials"
+                )
             self._setup_auth(info, scheme)
             self._info = info
             return info
@@ -122,8 +138,9 @@ class EnvoyClient:
                 why = f"HTTP {reply.status}" if reply.status in AUTH_REFUSED else "an 'Invalid token' page"
                 raise EnvoyAuthError(f"{self._gw.label}: the gateway refused the token at /auth/check_jwt ({why})")
             if reply.status == 404:  # not EnvoyNotFound: the data endpoint would look absent
-                raise EnvoyHTTPError(404, f"{self._gw.label}: /auth/check_jwt: HTTP 404 (no token check on this "
-                                          "firmware?)")
+                raise EnvoyHTTPError(
+                    404, f"{self._gw.label}: /auth/check_jwt: HTTP 404 (no token check on this firmware?)"
+                )
             self._checked(reply, "/auth/check_jwt")
             return reply.session_id
 
@@ -153,8 +170,9 @@ class EnvoyClient:
         if block:
             self._renew_quietly()
         else:
-            self._renew_thread = threading.Thread(target=self._renew_quietly, daemon=True,
-                                                  name=f"token-renew-{self._gw.label}")
+            self._renew_thread = threading.Thread(
+                target=self._renew_quietly, daemon=True, name=f"token-renew-{self._gw.label}"
+            )
             self._renew_thread.start()
         return True
 
@@ -172,14 +190,21 @@ class EnvoyClient:
         self._scheme = scheme
         if changed:
             self._session_id = self._bearer = None
-            log.info("%s: firmware %s over %s, %s auth", self._gw.label, info.firmware, scheme,
-                     "token" if info.uses_token_auth else "digest")
+            log.info(
+                "%s: firmware %s over %s, %s auth",
+                self._gw.label,
+                info.firmware,
+                scheme,
+                "token" if info.uses_token_auth else "digest",
+            )
         if not info.uses_token_auth:
             self._tokens, self._digest = None, self._digest_auth(info.serial)
             return
         if scheme == "http" and self._gw.scheme != "http":
-            raise EnvoyError(f"{self._gw.label}: firmware {info.firmware} wants a token but answered only over "
-                             "http; not sending a token in clear text (set `scheme: http` to allow it)")
+            raise EnvoyError(
+                f"{self._gw.label}: firmware {info.firmware} wants a token but answered only over "
+                "http; not sending a token in clear text (set `scheme: http` to allow it)"
+            )
         serial = self._gw.serial or info.serial
         if self._tokens is None or self._tokens.serial != serial:
             self._tokens = TokenManager(self._gw, serial, self._cloud, self._store, clock=self._clock)
@@ -191,8 +216,10 @@ class EnvoyClient:
         if not password and user == "envoy":
             password = serial[-6:]  # the gateway's default: last 6 digits of its serial
         if not password:
-            raise EnvoyAuthError(f"{self._gw.label}: digest user {user!r} needs a password (the bridge does not "
-                                 "derive installer passwords); use user 'envoy' or set `password`")
+            raise EnvoyAuthError(
+                f"{self._gw.label}: digest user {user!r} needs a password (the bridge does not "
+                "derive installer passwords); use user 'envoy' or set `password`"
+            )
         return HTTPDigestAuth(user, password)
 
     def _digest_get(self, path: str, probing: bool) -> bytes:
@@ -201,8 +228,10 @@ class EnvoyClient:
             raise EnvoyHTTPError(reply.status, f"{self._gw.label} {path}: HTTP {reply.status} (not for this user)")
         if reply.status in AUTH_REFUSED:
             user = self._digest.username if self._digest else "none"
-            raise EnvoyAuthError(f"{self._gw.label}: the gateway refused digest login for user {user!r} on "
-                                 f"{path} (HTTP {reply.status}): check `username` and `password`")
+            raise EnvoyAuthError(
+                f"{self._gw.label}: the gateway refused digest login for user {user!r} on "
+                f"{path} (HTTP {reply.status}): check `username` and `password`"
+            )
         return self._checked(reply, path)
 
     def _token_get(self, path: str, probing: bool) -> bytes:
@@ -234,15 +263,18 @@ class EnvoyClient:
         try:
             self._tokens.renew(validate=self._open_session)
         except AuthError as err:
-            raise EnvoyAuthError(f"{self._gw.label}: the gateway refused the token on {path} and it could not "
-                                 f"be renewed: {err}") from err
+            raise EnvoyAuthError(
+                f"{self._gw.label}: the gateway refused the token on {path} and it could not be renewed: {err}"
+            ) from err
         reply = self._request(path, self._auth_headers())
         if reply.status in AUTH_REFUSED:
             self._tokens.record_failure(f"the gateway refuses even a renewed token (HTTP {reply.status} on {path})")
             wait = self._tokens.circuit_wait_s() / 60
-            raise EnvoyAuthError(f"{self._gw.label}: the gateway refuses the token on {path} (HTTP {reply.status}) "
-                                 f"even after a new session and a renewed token: is gateway {self._tokens.serial} "
-                                 f"registered to this Enlighten account? Next renewal in {wait:.0f} min")
+            raise EnvoyAuthError(
+                f"{self._gw.label}: the gateway refuses the token on {path} (HTTP {reply.status}) "
+                f"even after a new session and a renewed token: is gateway {self._tokens.serial} "
+                f"registered to this Enlighten account? Next renewal in {wait:.0f} min"
+            )
         return reply
 
     def _open_session(self, token: str) -> None:
@@ -271,9 +303,13 @@ class EnvoyClient:
             return
         self._warned_unrenewable = True
         tokens.last_renewal_error = "token near expiry and no Enlighten credentials to renew it"
-        log.warning("%s: the token expires on %s (%.0f days) and cannot be renewed without Enlighten "
-                    "credentials: paste a new token or configure `username` and `password`",
-                    self._gw.label, info.expires_iso, info.days_left(self._clock()))
+        log.warning(
+            "%s: the token expires on %s (%.0f days) and cannot be renewed without Enlighten "
+            "credentials: paste a new token or configure `username` and `password`",
+            self._gw.label,
+            info.expires_iso,
+            info.days_left(self._clock()),
+        )
 
     # --- transport -----------------------------------------------------------------------------
 

@@ -48,7 +48,7 @@ def group_endpoints(active: set[str], grid_endpoint: str | None = None) -> dict[
     `grid_endpoint` is what reports the grid status on this gateway (the relay with an
     Enpower, the inventory with only a Collar): it goes to the fast grid group, alone.
     """
-    groups: dict[str, tuple[str, ...]] = {name: () for name in GROUPS}
+    groups: dict[str, tuple[str, ...]] = dict.fromkeys(GROUPS, ())
     for endpoint, group in ENDPOINT_GROUPS.items():
         if endpoint == grid_endpoint:
             group = "grid"
@@ -71,8 +71,8 @@ class Schedule:
     next_due: dict[str, float]
 
     @classmethod
-    def starting_at(cls, intervals: PollIntervals, now: float) -> "Schedule":
-        return cls(intervals, {group: now for group in GROUPS})
+    def starting_at(cls, intervals: PollIntervals, now: float) -> Schedule:
+        return cls(intervals, dict.fromkeys(GROUPS, now))
 
     def due(self, now: float) -> list[str]:
         return [group for group in GROUPS if self.next_due[group] <= now]

@@ -20,9 +20,9 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from bridge.network_errors import describe_transport_error
 from bridge.config import GatewayConfig
 from bridge.errors import EnvoyUnavailable
+from bridge.network_errors import describe_transport_error
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +44,17 @@ def make_session(gateway: GatewayConfig, tracker: ConnectionTracker | None = Non
     session.mount("http://", _GatewayAdapter(tracker))
     if gateway.fingerprint:
         session.verify = False  # CA checks off: the adapter's fingerprint check replaces them
-        session.mount("https://", _GatewayAdapter(tracker, assert_fingerprint=gateway.fingerprint,
-                                                  cert_reqs="CERT_NONE"))
+        session.mount(
+            "https://", _GatewayAdapter(tracker, assert_fingerprint=gateway.fingerprint, cert_reqs="CERT_NONE")
+        )
     elif gateway.insecure:
         session.verify = False
         session.mount("https://", _InsecureAdapter(tracker, cert_reqs="CERT_NONE"))
-        log.warning("%s: TLS certificate checks are OFF for this gateway (`insecure: true`); pin its "
-                    "certificate with `fingerprint` instead (envoy-mqtt-bridge fingerprint HOST)", gateway.label)
+        log.warning(
+            "%s: TLS certificate checks are OFF for this gateway (`insecure: true`); pin its "
+            "certificate with `fingerprint` instead (envoy-mqtt-bridge fingerprint HOST)",
+            gateway.label,
+        )
     else:
         session.mount("https://", _GatewayAdapter(tracker))
     return session
@@ -81,6 +85,7 @@ def _tracking(pool_cls, tracker: ConnectionTracker):
             conn = super()._get_conn(timeout)
             tracker.current = conn
             return conn
+
     return TrackingPool
 
 
@@ -102,7 +107,8 @@ class _GatewayAdapter(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {
             "http": _tracking(HTTPConnectionPool, self._tracker),
-            "https": _tracking(self.https_pool, self._tracker)}
+            "https": _tracking(self.https_pool, self._tracker),
+        }
 
 
 class _UnverifiedHTTPSPool(HTTPSConnectionPool):
@@ -119,7 +125,7 @@ class _InsecureAdapter(_GatewayAdapter):
 
 
 def split_host(text: str) -> tuple[str, int | None]:
-    """"name", "1.2.3.4", "fe80::1", "[fe80::1]", each optionally with ":port" -> (host, port)."""
+    """ "name", "1.2.3.4", "fe80::1", "[fe80::1]", each optionally with ":port" -> (host, port)."""
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
         return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
@@ -140,8 +146,10 @@ def fetch_fingerprint(host: str, port: int = 443, timeout: float = 10) -> str:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE  # we only read the certificate, to show it to the user
     try:
-        with socket.create_connection((host, port), timeout=timeout) as sock, \
-                context.wrap_socket(sock, server_hostname=None if _is_ip(host) else host) as tls:
+        with (
+            socket.create_connection((host, port), timeout=timeout) as sock,
+            context.wrap_socket(sock, server_hostname=None if _is_ip(host) else host) as tls,
+        ):
             der = tls.getpeercert(binary_form=True)
     except OSError as err:
         raise EnvoyUnavailable(f"{host}:{port}: {describe_transport_error(err)}") from err

@@ -13,10 +13,10 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
-from typing import Callable
 from urllib.parse import urlsplit
 
 import requests
@@ -30,9 +30,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from bridge.network_errors import describe_transport_error
 from bridge.config import GatewayConfig
-from bridge.gateway.deadline import WATCHDOG, Watchdog
 from bridge.errors import (
     EnvoyAuthError,
     EnvoyDataError,
@@ -43,7 +41,9 @@ from bridge.errors import (
     EnvoyUnavailable,
     TLSPinError,
 )
+from bridge.gateway.deadline import WATCHDOG, Watchdog
 from bridge.gateway.tls import ConnectionTracker, make_session, split_host
+from bridge.network_errors import describe_transport_error
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,13 @@ class Reply:
 class Transport:
     """Requests to one gateway; the caller serialises them (one at a time per gateway)."""
 
-    def __init__(self, gateway: GatewayConfig, sleep: Callable[[float], None] = time.sleep,
-                 monotonic: Callable[[], float] = time.monotonic, watchdog: Watchdog = WATCHDOG):
+    def __init__(
+        self,
+        gateway: GatewayConfig,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        watchdog: Watchdog = WATCHDOG,
+    ):
         self._gw = gateway
         self.sleep, self.monotonic = sleep, monotonic
         self.retry_budget_s = DEFAULT_RETRY_BUDGET_S
@@ -127,8 +132,14 @@ class Transport:
     def _attempt(self, scheme, path, headers, auth, where) -> Reply:
         started = self.monotonic()
         try:
-            resp = self.session.get(self.url(scheme, path), headers=headers, auth=auth, timeout=self._timeout,
-                                    stream=True, allow_redirects=False)
+            resp = self.session.get(
+                self.url(scheme, path),
+                headers=headers,
+                auth=auth,
+                timeout=self._timeout,
+                stream=True,
+                allow_redirects=False,
+            )
             with closing(resp):
                 body = self._read_body(resp, started, where)
                 cookie = _session_cookie(resp) if resp.status_code == 200 else None
@@ -136,8 +147,12 @@ class Transport:
             raise self._tls_error(err, where) from err
         except (requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError) as err:
             raise EnvoyDataError(f"{where}: body does not decode ({type(err).__name__})") from err
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
-                urllib3.exceptions.HTTPError, OSError) as err:
+        except (
+            requests.exceptions.ConnectionError,
+            requests.exceptions.Timeout,
+            urllib3.exceptions.HTTPError,
+            OSError,
+        ) as err:
             raise EnvoyTransient(f"{where}: {describe_transport_error(err)}") from err
         except requests.exceptions.RequestException as err:
             raise EnvoyError(f"{where}: {type(err).__name__}") from err
@@ -170,12 +185,19 @@ class Transport:
         text = str(err)
         if self._gw.fingerprint and "Fingerprints did not match" in text:
             got = re.search(r'got "([0-9a-fA-F:]+)"', text)
-            return TLSPinError(f"{where}: certificate fingerprint mismatch: expected {self._gw.fingerprint}, got "
-                               f"{got.group(1) if got else 'another certificate'}. Nothing was sent. If the "
-                               "certificate changed legitimately (firmware update), check it and update `fingerprint`")
-        hint = "" if self._gw.fingerprint or self._gw.insecure else (
-            "; pin the gateway's certificate with `fingerprint` (envoy-mqtt-bridge fingerprint HOST) "
-            "or set `insecure: true`")
+            return TLSPinError(
+                f"{where}: certificate fingerprint mismatch: expected {self._gw.fingerprint}, got "
+                f"{got.group(1) if got else 'another certificate'}. Nothing was sent. If the "
+                "certificate changed legitimately (firmware update), check it and update `fingerprint`"
+            )
+        hint = (
+            ""
+            if self._gw.fingerprint or self._gw.insecure
+            else (
+                "; pin the gateway's certificate with `fingerprint` (envoy-mqtt-bridge fingerprint HOST) "
+                "or set `insecure: true`"
+            )
+        )
         return EnvoyUnavailable(f"{where}: {describe_transport_error(err)}{hint}")
 
     def checked(self, reply: Reply, path: str) -> bytes:

@@ -13,14 +13,13 @@ import threading
 import time
 
 from bridge import __version__, model
-
-from bridge.homeassistant import discovery
-from bridge.auth.store import TokenStore
 from bridge.auth.cloud import EnphaseCloud
+from bridge.auth.store import TokenStore
 from bridge.config import Config, GatewayConfig
-from bridge.gateway.schedule import GROUPS, Schedule, group_endpoints
-from bridge.gateway.client import EnvoyClient
 from bridge.errors import AuthError, BridgeError, EnvoyDataError, EnvoyError, EnvoyUnavailable, TLSPinError
+from bridge.gateway.client import EnvoyClient
+from bridge.gateway.schedule import GROUPS, Schedule, group_endpoints
+from bridge.homeassistant import discovery
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +33,25 @@ REFUSALS_MEAN_BAD_TOKEN = 3
 
 
 class EnvoyWorker:
-    def __init__(self, gateway: GatewayConfig, config: Config, publisher, *, client=None, cloud=None,
-                 monotonic=time.monotonic, wall=time.time, rng=random.uniform):
+    def __init__(
+        self,
+        gateway: GatewayConfig,
+        config: Config,
+        publisher,
+        *,
+        client=None,
+        cloud=None,
+        monotonic=time.monotonic,
+        wall=time.time,
+        rng=random.uniform,
+    ):
         self.gateway, self.config, self.publisher = gateway, config, publisher
         # `cloud` is shared by every worker of a bridge (serialised logins, one per account).
-        self.client = client or EnvoyClient(gateway, cloud or EnphaseCloud(config.cloud),
-                                            TokenStore(gateway.token_cache) if gateway.token_cache else None)
+        self.client = client or EnvoyClient(
+            gateway,
+            cloud or EnphaseCloud(config.cloud),
+            TokenStore(gateway.token_cache) if gateway.token_cache else None,
+        )
         # Retries stay inside the fastest poll interval; longer outages are the backoff's job.
         # (The one-second grid poll is left out: its misses are simply retried a second later.)
         self.client.retry_budget_s = RETRY_SHARE * min(getattr(config.poll, g) for g in GROUPS if g != "grid")
@@ -71,8 +83,12 @@ class EnvoyWorker:
         """Read /info, authenticate, and probe which endpoints this gateway has."""
         info = self.client.fetch_info()
         if self.info and info.firmware != self.info.firmware:
-            log.info("Gateway %s: firmware changed from %s to %s; probing endpoints again",
-                     info.serial, self.info.firmware, info.firmware)
+            log.info(
+                "Gateway %s: firmware changed from %s to %s; probing endpoints again",
+                info.serial,
+                self.info.firmware,
+                info.firmware,
+            )
         self.info = info
         probed, refused = {}, []
         candidates = list(model.CANDIDATE_ENDPOINTS)
@@ -93,8 +109,9 @@ class EnvoyWorker:
         self.parsed = {ep: parsed for ep, parsed in probed.items() if ep in active}
         self.groups = group_endpoints(active, model.grid_endpoint(self.parsed))
         self._announced = {}  # entities that vanished since the last probe are removed now
-        log.info("Gateway %s (firmware %s): polling %s", info.serial, info.firmware,
-                 ", ".join(sorted(active)) or "nothing")
+        log.info(
+            "Gateway %s (firmware %s): polling %s", info.serial, info.firmware, ", ".join(sorted(active)) or "nothing"
+        )
         self.schedule = Schedule.starting_at(self.config.poll, self._monotonic())
         for group in GROUPS:  # the probe just read everything once
             self.schedule.done(group, self._monotonic())
@@ -151,8 +168,12 @@ class EnvoyWorker:
         if status is None or status == self._grid_status:
             return False
         if self._grid_status is not None:  # an outage is news; its end too, but good news
-            log.log(logging.WARNING if status == "off_grid" else logging.INFO,
-                    "Gateway %s: grid status %s", self.serial, status)
+            log.log(
+                logging.WARNING if status == "off_grid" else logging.INFO,
+                "Gateway %s: grid status %s",
+                self.serial,
+                status,
+            )
         self._grid_status = status
         self.publisher.publish_state(self._topic("grid/status"), status)
         return True
@@ -203,8 +224,11 @@ class EnvoyWorker:
 
     def _publish_json(self, suffix: str, document: dict, ignore: tuple[str, ...] = ()) -> None:
         text = json.dumps(document, allow_nan=False, separators=(",", ":"))
-        compare = json.dumps({k: v for k, v in document.items() if k not in ignore},
-                             separators=(",", ":")) if ignore else None
+        compare = (
+            json.dumps({k: v for k, v in document.items() if k not in ignore}, separators=(",", ":"))
+            if ignore
+            else None
+        )
         self.publisher.publish_state(self._topic(suffix), text, compare=compare)
 
     def _announce(self, payload: dict, documents: dict, diagnostics: dict | None = None) -> None:
@@ -215,10 +239,18 @@ class EnvoyWorker:
         if shape == self._announced_shape:
             return
         self._announced_shape = shape
-        self._announced.update(discovery.build_configs(
-            payload, self.info, base_topic=self.config.mqtt.base_topic,
-            prefix=self.config.homeassistant.prefix, host=self.gateway.host, devices=documents,
-            diagnostics=diagnostics, expire_after=self.expire_after))
+        self._announced.update(
+            discovery.build_configs(
+                payload,
+                self.info,
+                base_topic=self.config.mqtt.base_topic,
+                prefix=self.config.homeassistant.prefix,
+                host=self.gateway.host,
+                devices=documents,
+                diagnostics=diagnostics,
+                expire_after=self.expire_after,
+            )
+        )
         self.publisher.sync_discovery(self.serial, dict(self._announced))
 
     def expire_after(self, state_topic: str) -> float | None:
@@ -235,14 +267,22 @@ class EnvoyWorker:
 
     def _diagnostics(self, started: float) -> dict:
         token = getattr(self.client, "token_info", None)
-        self.diagnostics.update({
-            "serial": self.serial, "firmware": self.info.firmware if self.info else None,
-            "last_poll": round(self._wall()), "poll_duration_s": round(self._monotonic() - started, 3),
-        })
+        self.diagnostics.update(
+            {
+                "serial": self.serial,
+                "firmware": self.info.firmware if self.info else None,
+                "last_poll": round(self._wall()),
+                "poll_duration_s": round(self._monotonic() - started, 3),
+            }
+        )
         if token is not None:
-            self.diagnostics.update({"token_type": token.user_type,
-                                     "token_expires": round(token.expires_at),
-                                     "token_days_left": round(token.days_left(self._wall()), 1)})
+            self.diagnostics.update(
+                {
+                    "token_type": token.user_type,
+                    "token_expires": round(token.expires_at),
+                    "token_days_left": round(token.days_left(self._wall()), 1),
+                }
+            )
         self.diagnostics["token_renewal_error"] = getattr(self.client, "last_renewal_error", None)
         return dict(sorted(self.diagnostics.items()))
 

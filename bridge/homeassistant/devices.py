@@ -47,13 +47,35 @@ class DeviceGroup(NamedTuple):
 
 
 def _diag(entity: Entity, enabled: bool = True) -> Entity:
-    return Entity(entity.key, entity.path, entity.name, entity.unit, entity.device_class, entity.state_class,
-                  entity.component, enabled, True, entity.extra, entity.kind)  # fmt: skip
+    return Entity(
+        entity.key,
+        entity.path,
+        entity.name,
+        entity.unit,
+        entity.device_class,
+        entity.state_class,
+        entity.component,
+        enabled,
+        True,
+        entity.extra,
+        entity.kind,
+    )
 
 
 def _off(entity: Entity) -> Entity:
-    return Entity(entity.key, entity.path, entity.name, entity.unit, entity.device_class, entity.state_class,
-                  entity.component, False, entity.diagnostic, entity.extra, entity.kind)  # fmt: skip
+    return Entity(
+        entity.key,
+        entity.path,
+        entity.name,
+        entity.unit,
+        entity.device_class,
+        entity.state_class,
+        entity.component,
+        False,
+        entity.diagnostic,
+        entity.extra,
+        entity.kind,
+    )
 
 
 def _measure(key, field, name, unit, device_class, **kw) -> Entity:
@@ -62,8 +84,10 @@ def _measure(key, field, name, unit, device_class, **kw) -> Entity:
 
 COMMUNICATING = _diag(flag("communicating", ("communicating",), "Communicating", "connectivity"))
 LAST_REPORTED = timestamp("last_reported", ("last_report",))
-COMM_LEVELS = [_diag(_measure("comm_level_2_4_ghz", "comm_level_2_4_ghz", "2.4 GHz signal level", None, None), False),
-               _diag(_measure("comm_level_sub_ghz", "comm_level_sub_ghz", "Sub-GHz signal level", None, None), False)]
+COMM_LEVELS = [
+    _diag(_measure("comm_level_2_4_ghz", "comm_level_2_4_ghz", "2.4 GHz signal level", None, None), False),
+    _diag(_measure("comm_level_sub_ghz", "comm_level_sub_ghz", "Sub-GHz signal level", None, None), False),
+]
 
 INVERTER = [
     power("inverters", ("power_w",), None),  # the device's main feature: "Inverter <serial>"
@@ -77,8 +101,14 @@ INVERTER = [
     _off(energy("lifetime_energy", ("energy_lifetime_wh",), "Lifetime energy production")),
     _off(energy("energy_today", ("energy_today_wh",), "Energy production today")),
     _off(energy("energy_yesterday", ("energy_yesterday_wh",), "Energy production yesterday", state_class=None)),
-    _off(energy("energy_produced", ("energy_last_report_wh",), "Energy production since previous report",
-                state_class="total")),
+    _off(
+        energy(
+            "energy_produced",
+            ("energy_last_report_wh",),
+            "Energy production since previous report",
+            state_class="total",
+        )
+    ),
     _diag(power("max_reported", ("max_power_w",), "Lifetime maximum power"), False),
     _diag(_measure("last_report_duration", "last_report_duration_s", "Last report duration", "s", "duration"), False),
     COMMUNICATING,
@@ -198,8 +228,9 @@ def _target(serial: str, base_topic: str, suffix: str, document: dict) -> tuple[
     kind, _, ident = suffix.partition("/")
     topic = f"{base_topic}/{serial}/{suffix}"
     if kind == "relay":
-        device = _child(serial, f"envoy_{serial}_relay_{ident}", document.get("name") or f"Dry contact {ident}",
-                        "Dry contact relay")  # fmt: skip
+        device = _child(
+            serial, f"envoy_{serial}_relay_{ident}", document.get("name") or f"Dry contact {ident}", "Dry contact relay"
+        )
         return Target(device, topic, f"relay_{ident}_", f"envoy_{serial}_relay_{ident}"), RELAY
     if kind == "generator":
         device = _child(serial, f"envoy_{serial}_generator", "Generator", document.get("model") or "Generator")
@@ -212,13 +243,22 @@ def _target(serial: str, base_topic: str, suffix: str, document: dict) -> tuple[
     return Target(device, topic, f"{ident}_", f"{stem}_{ident}"), entities
 
 
-def _child(serial: str, identifier: str, name: str, model: str, document: dict | None = None,
-           unit_serial: str | None = None) -> dict:
-    device = {"identifiers": [identifier], "name": name, "manufacturer": "Enphase", "model": model,
-              "via_device": f"envoy_{serial}"}  # fmt: skip
+def _child(
+    serial: str, identifier: str, name: str, model: str, document: dict | None = None, unit_serial: str | None = None
+) -> dict:
+    device = {
+        "identifiers": [identifier],
+        "name": name,
+        "manufacturer": "Enphase",
+        "model": model,
+        "via_device": f"envoy_{serial}",
+    }
     document = document or {}
-    for key, field in (("serial_number", unit_serial), ("sw_version", document.get("firmware")),
-                       ("hw_version", document.get("part_number"))):
+    for key, field in (
+        ("serial_number", unit_serial),
+        ("sw_version", document.get("firmware")),
+        ("hw_version", document.get("part_number")),
+    ):
         if field:
             device[key] = field
     return device

@@ -34,8 +34,11 @@ from bridge.model.info import GatewayInfo
 
 __all__ = ["Entity", "build_configs", "entities_for", "value_template"]
 
-ORIGIN = {"name": "envoy-mqtt-bridge", "sw": __version__,
-          "url": "https://github.com/envoy-mqtt-bridge/envoy-mqtt-bridge"}
+ORIGIN = {
+    "name": "envoy-mqtt-bridge",
+    "sw": __version__,
+    "url": "https://github.com/envoy-mqtt-bridge/envoy-mqtt-bridge",
+}
 
 
 def _flow_entities(section: str, noun: str) -> list[Entity]:
@@ -43,24 +46,35 @@ def _flow_entities(section: str, noun: str) -> list[Entity]:
     base = [
         power(noun, (section, "power_w"), f"Current power {noun}"),
         energy(f"daily_{noun}", (section, "energy_today_wh"), f"Energy {noun} today"),
-        energy(f"seven_days_{noun}", (section, "energy_last_7_days_wh"),
-               f"Energy {noun} last seven days", state_class=None),
+        energy(
+            f"seven_days_{noun}", (section, "energy_last_7_days_wh"), f"Energy {noun} last seven days", state_class=None
+        ),
         energy(f"lifetime_{noun}", (section, "energy_lifetime_wh"), f"Lifetime energy {noun}"),
     ]
     return base + phase_variants(base)
 
 
 NET_ENTITIES = [
-    power("balanced_net_consumption", ("net_consumption", "power_w"),
-          "Balanced net power consumption", enabled=False),
+    power("balanced_net_consumption", ("net_consumption", "power_w"), "Balanced net power consumption", enabled=False),
     # The net counter can go down (export), so it is `total`, not `total_increasing`.
-    energy("lifetime_balanced_net_consumption", ("net_consumption", "energy_lifetime_wh"),
-           "Lifetime balanced net energy consumption", state_class="total", enabled=False),
+    energy(
+        "lifetime_balanced_net_consumption",
+        ("net_consumption", "energy_lifetime_wh"),
+        "Lifetime balanced net energy consumption",
+        state_class="total",
+        enabled=False,
+    ),
 ]
 
 GRID_ENTITIES = [
-    Entity("grid_status", ("grid", "status"), "Grid status", device_class="power",
-           component="binary_sensor", extra={"payload_on": "on_grid", "payload_off": "off_grid"}),
+    Entity(
+        "grid_status",
+        ("grid", "status"),
+        "Grid status",
+        device_class="power",
+        component="binary_sensor",
+        extra={"payload_on": "on_grid", "payload_off": "off_grid"},
+    ),
     power("grid_import_power", ("grid", "import_power_w"), "Grid import power"),
     power("grid_export_power", ("grid", "export_power_w"), "Grid export power"),
     # Keys as in Home Assistant's integration: these are the Energy dashboard's grid counters.
@@ -77,35 +91,54 @@ BATTERY_ENTITIES = [
     stored_energy("reserve_energy", ("battery", "reserve_energy_wh"), "Reserve battery energy"),
     stored_energy("max_capacity", ("battery", "capacity_wh"), "Battery capacity"),
     power("battery_power", ("battery", "power_w"), "Battery power"),
-    percentage("battery_health", ("battery", "health_pct"), "Battery health", device_class=None,
-               enabled=False, diagnostic=True),
+    percentage(
+        "battery_health", ("battery", "health_pct"), "Battery health", device_class=None, enabled=False, diagnostic=True
+    ),
     # IQ and AC Batteries together
     percentage("aggregated_soc", ("battery_combined", "soc_pct"), "Aggregated battery SOC"),
-    stored_energy("aggregated_available_energy", ("battery_combined", "available_energy_wh"),
-                  "Aggregated available battery energy"),
-    stored_energy("aggregated_max_battery_capacity", ("battery_combined", "capacity_wh"),
-                  "Aggregated battery capacity"),
+    stored_energy(
+        "aggregated_available_energy",
+        ("battery_combined", "available_energy_wh"),
+        "Aggregated available battery energy",
+    ),
+    stored_energy(
+        "aggregated_max_battery_capacity", ("battery_combined", "capacity_wh"), "Aggregated battery capacity"
+    ),
     stored_energy("acb_available_energy", ("acb", "available_energy_wh"), "ACB available energy"),
     # Storage settings, read only (Home Assistant's integration has controls for them)
     enum("storage_mode", ("storage_settings", "mode"), "Storage mode", STORAGE_MODES),
     flag("charge_from_grid", ("storage_settings", "charge_from_grid"), "Charge from grid"),
     setting("storage_reserve_soc", ("storage_settings", "reserve_soc_pct"), "Reserve battery level setting"),
-    setting("very_low_soc", ("storage_settings", "very_low_soc_pct"), "Very low battery level",
-            diagnostic=True, enabled=False),
+    setting(
+        "very_low_soc",
+        ("storage_settings", "very_low_soc_pct"),
+        "Very low battery level",
+        diagnostic=True,
+        enabled=False,
+    ),
     text("storage_sub_mode", ("storage_settings", "sub_mode"), "Storage sub-mode", diagnostic=True, enabled=False),
 ]
 
 # Per CT type: key prefix, and the special keys Home Assistant uses for some measures.
 METER_SPECIAL_KEYS = {
-    "net_consumption": {"power_w": "net_consumption", "frequency_hz": "frequency",
-                        "voltage_v": "voltage", "current_a": "net_ct_current",
-                        "power_factor": "net_ct_powerfactor",
-                        "metering_status": "net_consumption_ct_metering_status",
-                        "status_flag_count": "net_consumption_ct_status_flags",
-                        # grid import/export energy are the GRID_ENTITIES above
-                        "energy_delivered_wh": None, "energy_received_wh": None},
-    "storage": {"power_w": "battery_discharge", "energy_delivered_wh": "lifetime_battery_discharged",
-                "energy_received_wh": "lifetime_battery_charged", "voltage_v": "storage_voltage"},
+    "net_consumption": {
+        "power_w": "net_consumption",
+        "frequency_hz": "frequency",
+        "voltage_v": "voltage",
+        "current_a": "net_ct_current",
+        "power_factor": "net_ct_powerfactor",
+        "metering_status": "net_consumption_ct_metering_status",
+        "status_flag_count": "net_consumption_ct_status_flags",
+        # grid import/export energy are the GRID_ENTITIES above
+        "energy_delivered_wh": None,
+        "energy_received_wh": None,
+    },
+    "storage": {
+        "power_w": "battery_discharge",
+        "energy_delivered_wh": "lifetime_battery_discharged",
+        "energy_received_wh": "lifetime_battery_charged",
+        "voltage_v": "storage_voltage",
+    },
 }
 METER_MEASURES = (
     # field, key suffix, label, unit, device_class, state_class, enabled, diagnostic
@@ -121,9 +154,12 @@ METER_MEASURES = (
 )
 METERING_STATUS_OPTIONS = ["normal", "not-metering", "check-wiring"]
 # Home Assistant's names where "<CT> energy received" would hide what the value is for.
-METER_NAMES = {"net_consumption": "Current net power consumption", "battery_discharge": "Current battery discharge",
-               "lifetime_battery_discharged": "Lifetime battery energy discharged",
-               "lifetime_battery_charged": "Lifetime battery energy charged"}  # fmt: skip
+METER_NAMES = {
+    "net_consumption": "Current net power consumption",
+    "battery_discharge": "Current battery discharge",
+    "lifetime_battery_discharged": "Lifetime battery energy discharged",
+    "lifetime_battery_charged": "Lifetime battery energy charged",
+}
 
 
 def meter_entities(meter: str) -> list[Entity]:
@@ -137,27 +173,38 @@ def meter_entities(meter: str) -> list[Entity]:
             continue
         extra = {"options": METERING_STATUS_OPTIONS} if fld == "metering_status" else {}
         name = METER_NAMES.get(key, f"{label} {what}")
-        base.append(Entity(key, ("meters", meter, fld), name, unit, dclass, sclass,
-                           enabled=enabled, diagnostic=diag, extra=extra))
+        base.append(
+            Entity(
+                key, ("meters", meter, fld), name, unit, dclass, sclass, enabled=enabled, diagnostic=diag, extra=extra
+            )
+        )
     return base + phase_variants(base)
 
 
-GATEWAY_ENTITIES = (_flow_entities("production", "production")
-                    + _flow_entities("consumption", "consumption")
-                    + NET_ENTITIES + GRID_ENTITIES + BATTERY_ENTITIES)
+GATEWAY_ENTITIES = (
+    _flow_entities("production", "production")
+    + _flow_entities("consumption", "consumption")
+    + NET_ENTITIES
+    + GRID_ENTITIES
+    + BATTERY_ENTITIES
+)
 
 
 # The bridge's own view of the gateway, from `<base>/<serial>/diagnostics`, on the gateway device.
 DIAGNOSTIC_ENTITIES = [
     timestamp("token_expires", ("token_expires",), "Token expiry", diagnostic=True),
-    Entity("token_days_left", ("token_days_left",), "Token days left", "d", "duration", "measurement",
-           diagnostic=True),
-    Entity("token_renewal_problem", ("token_renewal_error",), "Token renewal", device_class="problem",
-           component="binary_sensor", diagnostic=True,
-           extra={"value_template": "{{ 'OFF' if value_json.get('token_renewal_error') is none else 'ON' }}"}),
+    Entity("token_days_left", ("token_days_left",), "Token days left", "d", "duration", "measurement", diagnostic=True),
+    Entity(
+        "token_renewal_problem",
+        ("token_renewal_error",),
+        "Token renewal",
+        device_class="problem",
+        component="binary_sensor",
+        diagnostic=True,
+        extra={"value_template": "{{ 'OFF' if value_json.get('token_renewal_error') is none else 'ON' }}"},
+    ),
     timestamp("last_poll", ("last_poll",), "Last successful poll", diagnostic=True),
-    Entity("poll_duration", ("poll_duration_s",), "Poll duration", "s", "duration", "measurement",
-           diagnostic=True),
+    Entity("poll_duration", ("poll_duration_s",), "Poll duration", "s", "duration", "measurement", diagnostic=True),
     text("firmware", ("firmware",), "Firmware version", diagnostic=True),
     text("bridge_version", ("bridge_version",), "Bridge version", diagnostic=True),
 ]
@@ -182,9 +229,14 @@ def entities_for(payload: dict) -> list[Entity]:
 
 
 def device_block(info: GatewayInfo, host: str | None, model: str) -> dict:
-    device = {"identifiers": [f"envoy_{info.serial}"], "name": f"Envoy {info.serial}",
-              "manufacturer": "Enphase", "model": model, "sw_version": info.firmware,
-              "serial_number": info.serial}
+    device = {
+        "identifiers": [f"envoy_{info.serial}"],
+        "name": f"Envoy {info.serial}",
+        "manufacturer": "Enphase",
+        "model": model,
+        "sw_version": info.firmware,
+        "serial_number": info.serial,
+    }
     if info.part_number:
         device["hw_version"] = info.part_number
     if host:
@@ -202,10 +254,17 @@ def gateway_model(info: GatewayInfo, payload: dict) -> str:
     return ", ".join(parts)
 
 
-def build_configs(payload: dict, info: GatewayInfo, *, base_topic: str, prefix: str,
-                  host: str | None = None, devices: dict[str, dict] | None = None,
-                  diagnostics: dict | None = None,
-                  expire_after: Callable[[str], float | None] | None = None) -> dict[str, str]:
+def build_configs(
+    payload: dict,
+    info: GatewayInfo,
+    *,
+    base_topic: str,
+    prefix: str,
+    host: str | None = None,
+    devices: dict[str, dict] | None = None,
+    diagnostics: dict | None = None,
+    expire_after: Callable[[str], float | None] | None = None,
+) -> dict[str, str]:
     """topic -> retained JSON config for every entity of one gateway and of its units.
 
     `devices` is GatewayState.device_payloads(): topic suffix -> document. `diagnostics` is the
@@ -213,16 +272,19 @@ def build_configs(payload: dict, info: GatewayInfo, *, base_topic: str, prefix: 
     `expire_after` gives the seconds for an entity's state topic (None or 0: never expires).
     """
     serial = info.serial
-    gateway = Target(device_block(info, host, gateway_model(info, payload)),
-                     f"{base_topic}/{serial}/state", object_prefix="", entity_slug=f"envoy_{serial}")
-    groups = [DeviceGroup(gateway, entities_for(payload)),
-              *device_groups(serial, base_topic, payload, devices or {})]
+    gateway = Target(
+        device_block(info, host, gateway_model(info, payload)),
+        f"{base_topic}/{serial}/state",
+        object_prefix="",
+        entity_slug=f"envoy_{serial}",
+    )
+    groups = [DeviceGroup(gateway, entities_for(payload)), *device_groups(serial, base_topic, payload, devices or {})]
     if diagnostics:
-        target = Target(gateway.device, f"{base_topic}/{serial}/diagnostics", object_prefix="",
-                        entity_slug=f"envoy_{serial}")
+        target = Target(
+            gateway.device, f"{base_topic}/{serial}/diagnostics", object_prefix="", entity_slug=f"envoy_{serial}"
+        )
         groups.append(DeviceGroup(target, [e for e in DIAGNOSTIC_ENTITIES if has_value(diagnostics, e.path)]))
-    availability = [{"topic": f"{base_topic}/bridge/availability"},
-                    {"topic": f"{base_topic}/{serial}/availability"}]
+    availability = [{"topic": f"{base_topic}/bridge/availability"}, {"topic": f"{base_topic}/{serial}/availability"}]
     configs = {}
     for target, entities in groups:
         for entity in entities:
@@ -250,8 +312,11 @@ def entity_config(entity: Entity, target: Target, serial: str, availability: lis
         "device": target.device,
         "origin": ORIGIN,
     }
-    for key, value in (("unit_of_measurement", entity.unit), ("device_class", entity.device_class),
-                       ("state_class", entity.state_class)):
+    for key, value in (
+        ("unit_of_measurement", entity.unit),
+        ("device_class", entity.device_class),
+        ("state_class", entity.state_class),
+    ):
         if value:
             config[key] = value
     if not entity.enabled:

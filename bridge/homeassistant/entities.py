@@ -69,14 +69,28 @@ def text(key, path, name, **kw) -> Entity:
 
 def flag(key, path, name, device_class=None, inverted=False, **kw) -> Entity:
     """A binary sensor of a JSON boolean."""
-    return Entity(key, path, name, device_class=device_class, component="binary_sensor",
-                  kind=FLAG_INVERTED if inverted else FLAG, **kw)  # fmt: skip
+    return Entity(
+        key,
+        path,
+        name,
+        device_class=device_class,
+        component="binary_sensor",
+        kind=FLAG_INVERTED if inverted else FLAG,
+        **kw,
+    )
 
 
 def state_flag(key, path, name, on, off, device_class=None, **kw) -> Entity:
     """A binary sensor of a text state (`closed` / `open`, `on_grid` / `off_grid`)."""
-    return Entity(key, path, name, device_class=device_class, component="binary_sensor",
-                  extra={"payload_on": on, "payload_off": off}, **kw)  # fmt: skip
+    return Entity(
+        key,
+        path,
+        name,
+        device_class=device_class,
+        component="binary_sensor",
+        extra={"payload_on": on, "payload_off": off},
+        **kw,
+    )
 
 
 def phase_variants(entities: list[Entity]) -> list[Entity]:
@@ -86,9 +100,21 @@ def phase_variants(entities: list[Entity]) -> list[Entity]:
     for phase in PHASES:
         for e in entities:
             path = e.path[:-1] + ("phases", phase, e.path[-1])
-            out.append(Entity(f"{e.key}_{phase}", path, f"{e.name} {phase}", e.unit, e.device_class,
-                              e.state_class, e.component, enabled=False, diagnostic=e.diagnostic,
-                              extra=e.extra, kind=e.kind))  # fmt: skip
+            out.append(
+                Entity(
+                    f"{e.key}_{phase}",
+                    path,
+                    f"{e.name} {phase}",
+                    e.unit,
+                    e.device_class,
+                    e.state_class,
+                    e.component,
+                    enabled=False,
+                    diagnostic=e.diagnostic,
+                    extra=e.extra,
+                    kind=e.kind,
+                )
+            )
     return out
 
 

@@ -29,9 +29,9 @@ __all__ = [
     "GridState",
     "MeterValues",
     "build_state",
+    "decode_json",
     "grid_endpoint",
     "grid_status_of",
-    "decode_json",
     "parse_info",
     "select_endpoints",
 ]

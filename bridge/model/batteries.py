@@ -164,38 +164,56 @@ def _battery(serial: str, unit: Encharge | None, reading: EnchargePower | None) 
 def _with_inventory(battery: Battery, unit: Encharge) -> Battery:
     u = unit.unit
     return replace(
-        battery, capacity_wh=to_int(unit.capacity_wh), temperature_c=unit.temperature_c,
-        max_cell_temperature_c=unit.max_cell_temperature_c, communicating=u.communicating,
-        dc_switch_off=unit.dc_switch_off, operating=unit.operating, sleep_enabled=unit.sleep_enabled,
-        last_report=u.last_report, admin_state=u.admin_state, grid_mode=unit.grid_mode, phase=unit.phase,
-        comm_level_2_4_ghz=unit.comm_level_2_4_ghz, comm_level_sub_ghz=unit.comm_level_sub_ghz,
-        firmware=u.firmware, part_number=u.part_number,
-    )  # fmt: skip
+        battery,
+        capacity_wh=to_int(unit.capacity_wh),
+        temperature_c=unit.temperature_c,
+        max_cell_temperature_c=unit.max_cell_temperature_c,
+        communicating=u.communicating,
+        dc_switch_off=unit.dc_switch_off,
+        operating=unit.operating,
+        sleep_enabled=unit.sleep_enabled,
+        last_report=u.last_report,
+        admin_state=u.admin_state,
+        grid_mode=unit.grid_mode,
+        phase=unit.phase,
+        comm_level_2_4_ghz=unit.comm_level_2_4_ghz,
+        comm_level_sub_ghz=unit.comm_level_sub_ghz,
+        firmware=u.firmware,
+        part_number=u.part_number,
+    )
 
 
-def battery_aggregate(inventory: EnsembleInventory | None, secctrl: Secctrl | None,
-                      batteries: tuple[Battery, ...]) -> BatteryAggregate | None:
+def battery_aggregate(
+    inventory: EnsembleInventory | None, secctrl: Secctrl | None, batteries: tuple[Battery, ...]
+) -> BatteryAggregate | None:
     if inventory is None or not inventory.encharges:
         return None
     powers = [b.power_w for b in batteries]
     s = secctrl or Secctrl(*[None] * len(Secctrl.__slots__))
     aggregate = BatteryAggregate(
-        soc_pct=percent(s.encharge_soc), available_energy_wh=to_int(s.encharge_available_wh),
-        capacity_wh=to_int(s.encharge_capacity_wh), reserve_soc_pct=percent(s.reserve_soc),
+        soc_pct=percent(s.encharge_soc),
+        available_energy_wh=to_int(s.encharge_available_wh),
+        capacity_wh=to_int(s.encharge_capacity_wh),
+        reserve_soc_pct=percent(s.reserve_soc),
         configured_reserve_soc_pct=percent(s.configured_reserve_soc),
-        reserve_energy_wh=to_int(s.encharge_reserve_wh), health_pct=percent(s.encharge_health),
+        reserve_energy_wh=to_int(s.encharge_reserve_wh),
+        health_pct=percent(s.encharge_health),
         # the sum only when every battery reports: part of them is not the batteries' power
         power_w=sum(powers) if powers and None not in powers else None,
-    )  # fmt: skip
+    )
     return aggregate if aggregate.as_payload() else None
 
 
 def acb_aggregate(storage: StorageEntry | None) -> AcbAggregate | None:
     if storage is None:
         return None
-    return AcbAggregate(power_w=to_int(storage.w_now), soc_pct=percent(storage.percent_full),
-                        available_energy_wh=to_int(storage.wh_now), state=storage.state,
-                        count=storage.active_count)  # fmt: skip
+    return AcbAggregate(
+        power_w=to_int(storage.w_now),
+        soc_pct=percent(storage.percent_full),
+        available_energy_wh=to_int(storage.wh_now),
+        state=storage.state,
+        count=storage.active_count,
+    )
 
 
 def combined_batteries(acb: AcbAggregate | None, secctrl: Secctrl | None) -> CombinedBatteries | None:
@@ -203,13 +221,17 @@ def combined_batteries(acb: AcbAggregate | None, secctrl: Secctrl | None) -> Com
         return None
     parts = (secctrl.encharge_available_wh, secctrl.acb_available_wh)
     available = sum(parts) if None not in parts else None
-    combined = CombinedBatteries(soc_pct=percent(secctrl.combined_soc), available_energy_wh=to_int(available),
-                                 capacity_wh=to_int(secctrl.combined_capacity_wh))  # fmt: skip
+    combined = CombinedBatteries(
+        soc_pct=percent(secctrl.combined_soc),
+        available_energy_wh=to_int(available),
+        capacity_wh=to_int(secctrl.combined_capacity_wh),
+    )
     return combined if combined.as_payload() else None
 
 
-def build_ac_batteries(inventory: DeviceInventory | None, v1: InverterReports | None,
-                       device_data: DeviceData | None) -> tuple[AcBattery, ...]:
+def build_ac_batteries(
+    inventory: DeviceInventory | None, v1: InverterReports | None, device_data: DeviceData | None
+) -> tuple[AcBattery, ...]:
     units = {d.serial: d for d in inventory.current("ACB")} if inventory else {}
     reports = {r.serial: (r.power_w, r.max_power_w, r.last_report) for r in (v1.reports if v1 else ()) if r.is_acb}
     for d in device_data.active(ACB) if device_data else ():
@@ -224,14 +246,24 @@ def _ac_battery(serial: str, unit: InventoryDevice | None, report: tuple | None)
     if unit is None:
         return base
     return AcBattery(
-        serial=serial, soc_pct=percent(unit.percent_full), power_w=base.power_w, max_power_w=base.max_power_w,
+        serial=serial,
+        soc_pct=percent(unit.percent_full),
+        power_w=base.power_w,
+        max_power_w=base.max_power_w,
         # the inventory's own report time only for an ACB that has no power report at all
-        last_report=last_report if report else unit.last_report, charge_status=unit.charge_status,
-        sleep_state=_sleep_state(unit), sleep_enabled=unit.sleep_enabled,
-        sleep_min_soc_pct=percent(unit.sleep_min_soc), sleep_max_soc_pct=percent(unit.sleep_max_soc),
-        temperature_c=unit.max_cell_temperature_c, communicating=unit.communicating,
-        operating=unit.operating, producing=unit.producing, firmware=unit.firmware, part_number=unit.part_number,
-    )  # fmt: skip
+        last_report=last_report if report else unit.last_report,
+        charge_status=unit.charge_status,
+        sleep_state=_sleep_state(unit),
+        sleep_enabled=unit.sleep_enabled,
+        sleep_min_soc_pct=percent(unit.sleep_min_soc),
+        sleep_max_soc_pct=percent(unit.sleep_max_soc),
+        temperature_c=unit.max_cell_temperature_c,
+        communicating=unit.communicating,
+        operating=unit.operating,
+        producing=unit.producing,
+        firmware=unit.firmware,
+        part_number=unit.part_number,
+    )
 
 
 def _sleep_state(unit: InventoryDevice) -> str | None:

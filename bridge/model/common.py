@@ -95,7 +95,7 @@ def reject_error_document(endpoint: str, doc: object) -> None:
 class Fields:
     """Typed, None-tolerant access to one JSON object, naming the endpoint and path on error."""
 
-    __slots__ = ("endpoint", "path", "data")
+    __slots__ = ("data", "endpoint", "path")
 
     def __init__(self, endpoint: str, path: str, data: object):
         if not isinstance(data, dict):

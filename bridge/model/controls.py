@@ -19,8 +19,15 @@ LEGACY_MODES = {"savings-mode": "economy"}
 # The generator relay reads "close" while the generator runs (pyenphase fixture
 # 8.2.127_with_generator_running) and "open" otherwise; "closed" is accepted as well.
 RELAY_CLOSED = frozenset({"close", "closed"})
-GEN_CONFIG_KEYS = ("name_plate_rating_wat", "max_cont_gen_amps", "gen_type", "manufacturer", "model",
-                   "start_method", "charge_from_generator")  # fmt: skip
+GEN_CONFIG_KEYS = (
+    "name_plate_rating_wat",
+    "max_cont_gen_amps",
+    "gen_type",
+    "manufacturer",
+    "model",
+    "start_method",
+    "charge_from_generator",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,28 +271,50 @@ def _relay(relay_id: str, status: str | None, s: RelaySetting | None) -> Relay:
     if s is None:
         return Relay(relay_id, status=status)
     return Relay(
-        id=relay_id, status=status, name=s.name, type=s.type, mode=s.mode, grid_action=s.grid_action,
-        micro_grid_action=s.micro_grid_action, generator_action=s.generator_action, override=s.override,
-        manual_override=s.manual_override, soc_low_pct=plain(s.soc_low), soc_high_pct=plain(s.soc_high),
-        priority=plain(s.priority), essential_start_s=plain(s.essential_start), essential_end_s=plain(s.essential_end),
-    )  # fmt: skip
+        id=relay_id,
+        status=status,
+        name=s.name,
+        type=s.type,
+        mode=s.mode,
+        grid_action=s.grid_action,
+        micro_grid_action=s.micro_grid_action,
+        generator_action=s.generator_action,
+        override=s.override,
+        manual_override=s.manual_override,
+        soc_low_pct=plain(s.soc_low),
+        soc_high_pct=plain(s.soc_high),
+        priority=plain(s.priority),
+        essential_start_s=plain(s.essential_start),
+        essential_end_s=plain(s.essential_end),
+    )
 
 
-def build_generator(status: GeneratorStatus | None, config: GeneratorConfig | None,
-                    mode: GeneratorMode | None) -> Generator | None:
+def build_generator(
+    status: GeneratorStatus | None, config: GeneratorConfig | None, mode: GeneratorMode | None
+) -> Generator | None:
     """Only a configured generator exists: `present` alone is 1 on gateways without one."""
     if config is None or not config.configured:
         return None
     s = status or GeneratorStatus(*[None] * len(GeneratorStatus.__slots__))
     oper = s.oper_state.lower() if s.oper_state else None
     return Generator(
-        present=s.present, running=(oper in RELAY_CLOSED) if oper else None, relay_state=s.oper_state,
-        mode=mode.mode if mode else None, admin_mode=s.admin_mode, start_soc_pct=_soc(s.start_soc),
-        stop_soc_pct=_soc(s.stop_soc), exercising=s.exercising, schedule_enabled=s.schedule,
-        rating_kw=plain(config.rating_kw), max_current_a=plain(config.max_current_a), type=config.type,
-        manufacturer=config.manufacturer, model=config.model, start_method=config.start_method,
+        present=s.present,
+        running=(oper in RELAY_CLOSED) if oper else None,
+        relay_state=s.oper_state,
+        mode=mode.mode if mode else None,
+        admin_mode=s.admin_mode,
+        start_soc_pct=_soc(s.start_soc),
+        stop_soc_pct=_soc(s.stop_soc),
+        exercising=s.exercising,
+        schedule_enabled=s.schedule,
+        rating_kw=plain(config.rating_kw),
+        max_current_a=plain(config.max_current_a),
+        type=config.type,
+        manufacturer=config.manufacturer,
+        model=config.model,
+        start_method=config.start_method,
         charge_from_generator=config.charge_from_generator,
-    )  # fmt: skip
+    )
 
 
 def _soc(value: float | None) -> int | float | None:

@@ -73,11 +73,14 @@ def build_devices(parsed: Mapping[str, Any]) -> tuple[tuple[Device, ...], Storag
     devices = (
         *build_inverters(*_reports(parsed)),
         *batteries,
-        *build_ac_batteries(parsed_result(parsed, DEVICE_INVENTORY), parsed_result(parsed, INVERTERS),
-                            parsed_result(parsed, DEVICE_DATA)),
+        *build_ac_batteries(
+            parsed_result(parsed, DEVICE_INVENTORY),
+            parsed_result(parsed, INVERTERS),
+            parsed_result(parsed, DEVICE_DATA),
+        ),
         *build_units(inventory),
         *_enpower_accessories(parsed, inventory),
-    )  # fmt: skip
+    )
     return devices, _storage(parsed, inventory, batteries)
 
 
@@ -92,8 +95,9 @@ def _enpower_accessories(parsed: Mapping[str, Any], inventory: EnsembleInventory
     if inventory is None or not inventory.enpowers:
         return ()
     relays = build_relays(parsed_result(parsed, DRY_CONTACTS), parsed_result(parsed, DRY_CONTACT_SETTINGS))
-    generator = build_generator(parsed_result(parsed, GENERATOR), parsed_result(parsed, GEN_CONFIG),
-                                parsed_result(parsed, GEN_MODE))  # fmt: skip
+    generator = build_generator(
+        parsed_result(parsed, GENERATOR), parsed_result(parsed, GEN_CONFIG), parsed_result(parsed, GEN_MODE)
+    )
     return (*relays, generator) if generator is not None else relays
 
 

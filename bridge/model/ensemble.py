@@ -260,5 +260,4 @@ def _encharge_power(fields: Fields) -> EnchargePower:
     )
 
 
-_DEVICE_PARSERS = {ENCHARGE: _encharge, ENPOWER: _enpower, COLLAR: _collar,
-                   C6_COMBINER: _c6_combiner, C6_RGM: _c6_rgm}  # fmt: skip
+_DEVICE_PARSERS = {ENCHARGE: _encharge, ENPOWER: _enpower, COLLAR: _collar, C6_COMBINER: _c6_combiner, C6_RGM: _c6_rgm}

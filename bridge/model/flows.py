@@ -183,7 +183,9 @@ def daily_energy(value: float | None) -> int | None:
     return None if rounded is None or rounded > DAILY_ENERGY_LIMIT_WH else rounded
 
 
-def _repair_total_is_net(info: GatewayInfo, production: Flow | None, total: Flow | None, net: Flow | None) -> Flow | None:
+def _repair_total_is_net(
+    info: GatewayInfo, production: Flow | None, total: Flow | None, net: Flow | None
+) -> Flow | None:
     """Firmware >= 8.3.5433: total-consumption wNow/whLifetime equal net-consumption.
     Repaired as net + production (pyenphase#467, PR #477); without eim production it cannot
     be repaired, and the raw net values are not published as total either."""
@@ -194,7 +196,12 @@ def _repair_total_is_net(info: GatewayInfo, production: Flow | None, total: Flow
     phases = dict(production.phases)
     net_phases = dict(net.phases)
     repaired = tuple(
-        (name, _add(flow, phases[name]) if name in phases and name in net_phases and _same(flow, net_phases[name]) else flow)
+        (
+            name,
+            _add(flow, phases[name])
+            if name in phases and name in net_phases and _same(flow, net_phases[name])
+            else flow,
+        )
         for name, flow in total.phases
     )
     return replace(_add(total, production), phases=repaired)

@@ -17,8 +17,17 @@ from bridge.model.ensemble import Collar, EnsembleInventory, parse_inventory
 
 # parse_inventory lives in ensemble.py now; it is re-exported for the callers that read the
 # grid status from the inventory alone.
-__all__ = ["EnsembleInventory", "GridState", "RelayState", "collar_status", "grid_flows", "grid_status",
-           "parse_inventory", "parse_relay", "relay_status"]
+__all__ = [
+    "EnsembleInventory",
+    "GridState",
+    "RelayState",
+    "collar_status",
+    "grid_flows",
+    "grid_status",
+    "parse_inventory",
+    "parse_relay",
+    "relay_status",
+]
 
 ON_GRID, OFF_GRID = "on_grid", "off_grid"
 RELAY_STATES = {"closed": ON_GRID, "open": OFF_GRID}

@@ -66,13 +66,17 @@ def detailed_source(device_data: DeviceData | None) -> bool:
     return device_data is not None and device_data.complete and bool(device_data.active(PCU))
 
 
-def build_inverters(v1: InverterReports | None, device_data: DeviceData | None,
-                    inventory: DeviceInventory | None) -> tuple[Inverter, ...]:
+def build_inverters(
+    v1: InverterReports | None, device_data: DeviceData | None, inventory: DeviceInventory | None
+) -> tuple[Inverter, ...]:
     if detailed_source(device_data):
         inverters = [_from_device_data(d) for d in device_data.active(PCU)]
     elif v1 is not None:
-        inverters = [Inverter(r.serial, to_int(r.power_w), to_int(r.max_power_w), r.last_report)
-                     for r in v1.reports if not r.is_acb]  # fmt: skip
+        inverters = [
+            Inverter(r.serial, to_int(r.power_w), to_int(r.max_power_w), r.last_report)
+            for r in v1.reports
+            if not r.is_acb
+        ]
     else:
         return ()
     health = {d.serial: d for d in inventory.current("PCU")} if inventory else {}
@@ -102,8 +106,13 @@ def _from_device_data(d: DeviceReading) -> Inverter:
 def _with_health(inverter: Inverter, device: InventoryDevice | None) -> Inverter:
     if device is None:
         return inverter
-    return replace(inverter, communicating=device.communicating, producing=device.producing,
-                   firmware=device.firmware, part_number=device.part_number)
+    return replace(
+        inverter,
+        communicating=device.communicating,
+        producing=device.producing,
+        firmware=device.firmware,
+        part_number=device.part_number,
+    )
 
 
 def _unique(inverters) -> tuple[Inverter, ...]:

@@ -57,8 +57,14 @@ class Channel:
 
     def all_zero(self) -> bool:
         # Frequency is left out: unused channels often still carry the grid frequency.
-        values = (self.active_power, self.voltage, self.current, self.power_factor,
-                  self.energy_delivered, self.energy_received)  # fmt: skip
+        values = (
+            self.active_power,
+            self.voltage,
+            self.current,
+            self.power_factor,
+            self.energy_delivered,
+            self.energy_received,
+        )
         return not any(values)
 
 

@@ -117,8 +117,9 @@ def parse_device_data(endpoint: str, doc: object) -> DeviceData:
     fields = top_object(endpoint, doc)
     devices = tuple(
         _device_reading(Fields(endpoint, key, value))
-        for key, value in fields.data.items() if key not in DEVICE_DATA_COUNTERS and _is_device(value)
-    )  # fmt: skip
+        for key, value in fields.data.items()
+        if key not in DEVICE_DATA_COUNTERS and _is_device(value)
+    )
     if not devices and not fields.has("deviceCount"):
         raise EnvoyDataError(f"{endpoint}: neither devices nor deviceCount in the answer")
     return DeviceData(fields.count("deviceCount"), fields.count("deviceDataLimit"), devices)

@@ -108,8 +108,12 @@ def fahrenheit_to_celsius(value: float | None) -> float | None:
 def build_units(inventory: EnsembleInventory | None) -> tuple:
     if inventory is None:
         return ()
-    units = [*map(_controller, inventory.enpowers), *map(_collar, inventory.collars),
-             *map(_combiner, inventory.c6_combiners), *map(_combiner_meter, inventory.c6_rgms)]  # fmt: skip
+    units = [
+        *map(_controller, inventory.enpowers),
+        *map(_collar, inventory.collars),
+        *map(_combiner, inventory.c6_combiners),
+        *map(_combiner_meter, inventory.c6_rgms),
+    ]
     return tuple(u for u in units if u is not None)
 
 
@@ -118,13 +122,22 @@ def _controller(e: Enpower) -> SystemController | None:
     if not topic_safe(u.serial):
         return None
     return SystemController(
-        serial=u.serial, grid_status=relay_status(e.mains_oper_state), mains_oper_state=e.mains_oper_state,
-        mains_admin_state=e.mains_admin_state, admin_state=u.admin_state, grid_mode=e.grid_mode,
-        battery_grid_mode=e.battery_grid_mode, temperature_c=fahrenheit_to_celsius(e.temperature_f),
-        communicating=u.communicating, operating=e.operating, last_report=u.last_report,
-        comm_level_2_4_ghz=e.comm_level_2_4_ghz, comm_level_sub_ghz=e.comm_level_sub_ghz,
-        firmware=u.firmware, part_number=u.part_number,
-    )  # fmt: skip
+        serial=u.serial,
+        grid_status=relay_status(e.mains_oper_state),
+        mains_oper_state=e.mains_oper_state,
+        mains_admin_state=e.mains_admin_state,
+        admin_state=u.admin_state,
+        grid_mode=e.grid_mode,
+        battery_grid_mode=e.battery_grid_mode,
+        temperature_c=fahrenheit_to_celsius(e.temperature_f),
+        communicating=u.communicating,
+        operating=e.operating,
+        last_report=u.last_report,
+        comm_level_2_4_ghz=e.comm_level_2_4_ghz,
+        comm_level_sub_ghz=e.comm_level_sub_ghz,
+        firmware=u.firmware,
+        part_number=u.part_number,
+    )
 
 
 def _collar(c: Collar) -> MeterCollar | None:
@@ -132,20 +145,34 @@ def _collar(c: Collar) -> MeterCollar | None:
     if not topic_safe(u.serial):
         return None
     return MeterCollar(
-        serial=u.serial, grid_status=collar_status(c), admin_state=u.admin_state, grid_state=c.grid_state,
-        mid_state=c.mid_state, collar_state=c.collar_state, control_error=c.control_error,
-        temperature_c=c.temperature_c, communicating=u.communicating, last_report=u.last_report,
-        firmware=u.firmware, part_number=u.part_number,
-    )  # fmt: skip
+        serial=u.serial,
+        grid_status=collar_status(c),
+        admin_state=u.admin_state,
+        grid_state=c.grid_state,
+        mid_state=c.mid_state,
+        collar_state=c.collar_state,
+        control_error=c.control_error,
+        temperature_c=c.temperature_c,
+        communicating=u.communicating,
+        last_report=u.last_report,
+        firmware=u.firmware,
+        part_number=u.part_number,
+    )
 
 
 def _combiner(c: C6Combiner) -> Combiner | None:
     u = c.unit
     if not topic_safe(u.serial):
         return None
-    return Combiner(serial=u.serial, admin_state=u.admin_state, communicating=u.communicating,
-                    last_report=u.last_report, firmware=u.firmware, dmir_version=c.dmir_version,
-                    part_number=u.part_number)  # fmt: skip
+    return Combiner(
+        serial=u.serial,
+        admin_state=u.admin_state,
+        communicating=u.communicating,
+        last_report=u.last_report,
+        firmware=u.firmware,
+        dmir_version=c.dmir_version,
+        part_number=u.part_number,
+    )
 
 
 def _combiner_meter(c: C6Rgm) -> CombinerMeter | None:

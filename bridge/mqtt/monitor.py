@@ -73,10 +73,15 @@ class ConnectionMonitor:
             self._drops.append(now)
         if not self.flapping and len(self._drops) == FLAP_COUNT and now - self._drops[0] <= FLAP_WINDOW_S:
             self.flapping = True
-            log.error("MQTT: the connection to %s dropped %d times within %.0f s, each time soon after it "
-                      "was made: another client probably uses the same client id %r. Give every bridge its "
-                      "own mqtt.client_id (leave it empty for a unique default); reconnecting slowly meanwhile",
-                      self.broker, FLAP_COUNT, now - self._drops[0], self.client_id)
+            log.error(
+                "MQTT: the connection to %s dropped %d times within %.0f s, each time soon after it "
+                "was made: another client probably uses the same client id %r. Give every bridge its "
+                "own mqtt.client_id (leave it empty for a unique default); reconnecting slowly meanwhile",
+                self.broker,
+                FLAP_COUNT,
+                now - self._drops[0],
+                self.client_id,
+            )
         elif not self.flapping:
             log.warning("MQTT: connection to %s lost; reconnecting", self.broker)
         else:
@@ -91,8 +96,13 @@ class ConnectionMonitor:
         if self._down_since is not None:
             if now - self._last_reminder >= REMINDER_S:
                 self._last_reminder = now
-                log.info("MQTT: still not connected to %s (for %.0f min); holding the latest value of %d "
-                         "topics, sent when it is back", self.broker, (now - self._down_since) / 60, held_topics)
+                log.info(
+                    "MQTT: still not connected to %s (for %.0f min); holding the latest value of %d "
+                    "topics, sent when it is back",
+                    self.broker,
+                    (now - self._down_since) / 60,
+                    held_topics,
+                )
             return False
         if self.flapping and self._connected_at is not None and now - self._connected_at >= FLAP_WINDOW_S:
             self.flapping = False

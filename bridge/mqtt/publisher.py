@@ -20,9 +20,9 @@ import time
 
 import paho.mqtt.client as mqtt
 
-from bridge.network_errors import describe_transport_error
 from bridge.config import HomeAssistantConfig, MqttConfig
 from bridge.mqtt.monitor import FLAP_RECONNECT_MIN_S, ConnectionMonitor
+from bridge.network_errors import describe_transport_error
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,16 @@ RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 120  # paho doubles the delay between thes
 
 
 class Publisher:
-    def __init__(self, cfg: MqttConfig, ha: HomeAssistantConfig, *,
-                 birth_delay_max: float = BIRTH_DELAY_MAX_S, rng=random.uniform, clock=time.monotonic,
-                 readback_window: float = READBACK_WINDOW_S):
+    def __init__(
+        self,
+        cfg: MqttConfig,
+        ha: HomeAssistantConfig,
+        *,
+        birth_delay_max: float = BIRTH_DELAY_MAX_S,
+        rng=random.uniform,
+        clock=time.monotonic,
+        readback_window: float = READBACK_WINDOW_S,
+    ):
         self.cfg, self.ha = cfg, ha
         self.availability_topic = f"{cfg.base_topic}/bridge/availability"
         self._birth_delay_max, self._rng, self._clock = birth_delay_max, rng, clock
@@ -71,14 +78,17 @@ class Publisher:
     # --- lifecycle ----------------------------------------------------------------------
 
     def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.cfg.client_id,
-                             clean_session=True)
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.cfg.client_id, clean_session=True)
         client.will_set(self.availability_topic, OFFLINE, qos=1, retain=True)
         if self.cfg.username:
             client.username_pw_set(self.cfg.username, self.cfg.password)
         if self.cfg.tls:
-            client.tls_set(ca_certs=self.cfg.ca_file, certfile=self.cfg.certfile,
-                           keyfile=self.cfg.keyfile, cert_reqs=ssl.CERT_REQUIRED)
+            client.tls_set(
+                ca_certs=self.cfg.ca_file,
+                certfile=self.cfg.certfile,
+                keyfile=self.cfg.keyfile,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
         client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
         client.max_queued_messages_set(self.cfg.max_queued_messages)
         client.on_connect = self._on_connect
@@ -169,7 +179,7 @@ class Publisher:
             removed = self._owners.get(owner, set()) - configs.keys()
             self._owners[owner] = set(configs)
             changed = {t: p for t, p in configs.items() if self._discovery.get(t) != p}
-            changed.update({t: "" for t in removed})
+            changed.update(dict.fromkeys(removed, ""))
             if not self._readback_done.is_set():
                 self._discovery.update(changed)
                 return
@@ -253,8 +263,7 @@ class Publisher:
                 return
             self._client.unsubscribe(f"{self.ha.prefix}/#")
             self._readback_done.set()
-            log.info("Home Assistant: %d discovery configs of this bridge on the broker",
-                     len(self._retained_configs))
+            log.info("Home Assistant: %d discovery configs of this bridge on the broker", len(self._retained_configs))
             for topic, payload in list(self._discovery.items()):
                 if self._retained_configs.get(topic, "") != payload:
                     self._send(topic, payload)

@@ -11,6 +11,18 @@ from bridge.simulator.scenario import Scenario, builtin_names, load_scenario
 from bridge.simulator.source import DEFAULT_CAPTURE, CaptureSource, Source
 from bridge.simulator.tls import CA_FILE, IMPOSTOR_CERT, IMPOSTOR_KEY, SERVER_CERT, SERVER_KEY
 
-__all__ = ["Simulator", "CaptureSource", "LivingSource", "Scenario", "Source", "DEFAULT_CAPTURE",
-           "builtin_names", "load_scenario", "CA_FILE", "SERVER_CERT",
-           "SERVER_KEY", "IMPOSTOR_CERT", "IMPOSTOR_KEY"]
+__all__ = [
+    "CA_FILE",
+    "DEFAULT_CAPTURE",
+    "IMPOSTOR_CERT",
+    "IMPOSTOR_KEY",
+    "SERVER_CERT",
+    "SERVER_KEY",
+    "CaptureSource",
+    "LivingSource",
+    "Scenario",
+    "Simulator",
+    "Source",
+    "builtin_names",
+    "load_scenario",
+]

@@ -42,7 +42,7 @@ def info_xml(s: Scenario, firmware: str, t: float) -> bytes:
     <euaid>4c8675</euaid>
     <seqnum>0</seqnum>
     <apiver>1</apiver>
-    <imeter>{'true' if s.metered else 'false'}</imeter>
+    <imeter>{"true" if s.metered else "false"}</imeter>
   </device>
   <web-tokens>true</web-tokens>
   <package name='app'>
@@ -75,8 +75,13 @@ def electrical(power: float, voltage: float, pf_nominal: float) -> dict:
     if abs(power) < 0.5:
         return {"p": 0.0, "s": 0.0, "q": 0.0, "pf": 0.0, "i": 0.0}
     apparent = abs(power) / pf_nominal
-    return {"p": power, "s": apparent, "q": apparent * math.sin(math.acos(pf_nominal)),
-            "pf": math.copysign(pf_nominal, power), "i": apparent / voltage if voltage else 0.0}
+    return {
+        "p": power,
+        "s": apparent,
+        "q": apparent * math.sin(math.acos(pf_nominal)),
+        "pf": math.copysign(pf_nominal, power),
+        "i": apparent / voltage if voltage else 0.0,
+    }
 
 
 def _phase_powers(snap: Snapshot, field: str) -> tuple[float, ...]:
@@ -91,32 +96,40 @@ def production_report(s: Scenario, snap: Snapshot, details: bool) -> dict:
     if s.metered and "production" in s.cts:
         report["production"].append(eim_entry(s, snap, "production", details))
     if s.metered and "net-consumption" in s.cts:
-        report["consumption"] = [eim_entry(s, snap, "total-consumption", details),
-                                 eim_entry(s, snap, "net-consumption", details)]
-    report["storage"] = [{"type": "acb", "activeCount": 0, "readingTime": 0, "wNow": 0, "whNow": 0,
-                          "state": "idle"}]
+        report["consumption"] = [
+            eim_entry(s, snap, "total-consumption", details),
+            eim_entry(s, snap, "net-consumption", details),
+        ]
+    report["storage"] = [{"type": "acb", "activeCount": 0, "readingTime": 0, "wNow": 0, "whNow": 0, "state": "idle"}]
     return report
 
 
 def inverters_entry(s: Scenario, snap: Snapshot) -> dict:
     reports = inverter_reports(s, snap)
-    return {"type": "inverters", "activeCount": s.pv.inverters, "readingTime": int(snap.report_t),
-            "wNow": sum(r["lastReportWatts"] for r in reports),
-            "whLifetime": round(snap.counters["inverters"])}
+    return {
+        "type": "inverters",
+        "activeCount": s.pv.inverters,
+        "readingTime": int(snap.report_t),
+        "wNow": sum(r["lastReportWatts"] for r in reports),
+        "whLifetime": round(snap.counters["inverters"]),
+    }
 
 
 def _eim_values(snap: Snapshot, kind: str, phase: int | None) -> tuple[float, float, float, float]:
     """(power, lifetime, today, last seven days) of one eim measurement, total or one phase."""
     suffix = "" if phase is None else f":{phase}"
     if kind == "net-consumption":  # balanced: import minus export, can go down
+
         def energy(counters):
             return counters["import" + suffix] - counters["export" + suffix]
+
         field = "net"
     else:
         name = "production" if kind == "production" else "load"
 
         def energy(counters):
             return counters[name + suffix]
+
         field = "production" if kind == "production" else "load"
     power = getattr(snap.power, field) if phase is None else _phase_powers(snap, field)[phase]
     return power, energy(snap.counters), energy(snap.today), energy(snap.last7)
@@ -127,12 +140,21 @@ def _eim_fields(kind: str, values: tuple[float, float, float, float], voltage: f
     e = electrical(power, voltage, PF[kind])
     pf = PF[kind]
     return {
-        "wNow": r3(power), "whLifetime": r3(lifetime), "varhLeadLifetime": r3(abs(lifetime) * 0.001),
-        "varhLagLifetime": r3(abs(lifetime) * 0.14), "vahLifetime": r3(abs(lifetime) / pf),
-        "rmsCurrent": r3(e["i"]), "rmsVoltage": r3(voltage), "reactPwr": r3(e["q"]),
-        "apprntPwr": r3(e["s"]), "pwrFactor": round(e["pf"], 2), "whToday": r3(today),
-        "whLastSevenDays": r3(last7), "vahToday": r3(abs(today) / pf),
-        "varhLeadToday": r3(abs(today) * 0.001), "varhLagToday": r3(abs(today) * 0.14),
+        "wNow": r3(power),
+        "whLifetime": r3(lifetime),
+        "varhLeadLifetime": r3(abs(lifetime) * 0.001),
+        "varhLagLifetime": r3(abs(lifetime) * 0.14),
+        "vahLifetime": r3(abs(lifetime) / pf),
+        "rmsCurrent": r3(e["i"]),
+        "rmsVoltage": r3(voltage),
+        "reactPwr": r3(e["q"]),
+        "apprntPwr": r3(e["s"]),
+        "pwrFactor": round(e["pf"], 2),
+        "whToday": r3(today),
+        "whLastSevenDays": r3(last7),
+        "vahToday": r3(abs(today) / pf),
+        "varhLeadToday": r3(abs(today) * 0.001),
+        "varhLagToday": r3(abs(today) * 0.14),
     }
 
 
@@ -153,10 +175,13 @@ def api_v1_production(s: Scenario, snap: Snapshot) -> dict:
         today, week = snap.today["production"], snap.last7["production"]
     else:  # standard gateways count what the inverters report
         power = sum(r["lastReportWatts"] for r in inverter_reports(s, snap))
-        lifetime, today, week = (snap.counters["inverters"], snap.today["inverters"],
-                                 snap.last7["inverters"])
-    return {"wattHoursToday": round(today), "wattHoursSevenDays": round(week),
-            "wattHoursLifetime": round(lifetime), "wattsNow": round(power)}
+        lifetime, today, week = (snap.counters["inverters"], snap.today["inverters"], snap.last7["inverters"])
+    return {
+        "wattHoursToday": round(today),
+        "wattHoursSevenDays": round(week),
+        "wattHoursLifetime": round(lifetime),
+        "wattsNow": round(power),
+    }
 
 
 # --- inverters -------------------------------------------------------------------------------
@@ -178,10 +203,15 @@ def inverter_reports(s: Scenario, snap: Snapshot) -> list[dict]:
     reports = []
     for i, weight in enumerate(_weights(s)):
         offset = int(_hash01(i, s.seed + 78) * 40)  # reports trickle in over 40 s
-        reports.append({"serialNumber": inverter_serial(s, i),
-                        "lastReportDate": int(snap.report_t) - offset, "devType": 1,
-                        "lastReportWatts": round(snap.report_w / count * weight),
-                        "maxReportWatts": round(s.pv.inverter_w * weight * 1.04)})
+        reports.append(
+            {
+                "serialNumber": inverter_serial(s, i),
+                "lastReportDate": int(snap.report_t) - offset,
+                "devType": 1,
+                "lastReportWatts": round(snap.report_w / count * weight),
+                "maxReportWatts": round(s.pv.inverter_w * weight * 1.04),
+            }
+        )
     return reports
 
 
@@ -193,17 +223,28 @@ def device_data(s: Scenario, snap: Snapshot) -> dict:
         watts = report["lastReportWatts"]
         volts = phase_voltage(s, snap, i % s.phases)
         channel = {
-            "chanEid": CHANNEL_EID + 0x1000000 + i * 256, "created": report["lastReportDate"],
-            "wattHours": {"today": round(snap.today["inverters"] * share),
-                          "yesterday": round(snap.yesterday["inverters"] * share),
-                          "week": round(snap.last7["inverters"] * share)},
+            "chanEid": CHANNEL_EID + 0x1000000 + i * 256,
+            "created": report["lastReportDate"],
+            "wattHours": {
+                "today": round(snap.today["inverters"] * share),
+                "yesterday": round(snap.yesterday["inverters"] * share),
+                "week": round(snap.last7["inverters"] * share),
+            },
             "watts": {"now": watts, "nowUsed": 0, "max": report["maxReportWatts"]},
             "lastReading": _last_reading(s, snap, i, watts, volts, report["lastReportDate"]),
-            "lifetime": {"createdTime": 1700000000, "duration": max(0, int(snap.t) - 1700000000),
-                         "joulesProduced": round(snap.counters["inverters"] * share * 3600)},
+            "lifetime": {
+                "createdTime": 1700000000,
+                "duration": max(0, int(snap.t) - 1700000000),
+                "joulesProduced": round(snap.counters["inverters"] * share * 3600),
+            },
         }
-        data[str(INVERTER_ID + i * 256)] = {"devName": "pcu", "sn": report["serialNumber"],
-                                            "active": True, "modGone": False, "channels": [channel]}
+        data[str(INVERTER_ID + i * 256)] = {
+            "devName": "pcu",
+            "sn": report["serialNumber"],
+            "active": True,
+            "modGone": False,
+            "channels": [channel],
+        }
     data["deviceCount"] = count
     data["deviceDataLimit"] = 50
     return data
@@ -212,15 +253,29 @@ def device_data(s: Scenario, snap: Snapshot) -> dict:
 def _last_reading(s: Scenario, snap: Snapshot, i: int, watts: int, volts: float, end: int) -> dict:
     dc_volts = 32.0 + 6.0 * value_noise(snap.report_t, 3600, s.seed + i) if watts else 0.0
     return {
-        "eid": CHANNEL_EID + 0x1000000 + i * 256, "interval_type": 0, "endDate": end,
-        "duration": REPORT_S, "flags": 0, "flags_hex": "0x0000000000000000",
-        "joulesProduced": watts * REPORT_S, "acVoltageINmV": round(volts * 1000),
-        "acFrequencyINmHz": round(frequency(s, snap) * 1000), "dcVoltageINmV": round(dc_volts * 1000),
+        "eid": CHANNEL_EID + 0x1000000 + i * 256,
+        "interval_type": 0,
+        "endDate": end,
+        "duration": REPORT_S,
+        "flags": 0,
+        "flags_hex": "0x0000000000000000",
+        "joulesProduced": watts * REPORT_S,
+        "acVoltageINmV": round(volts * 1000),
+        "acFrequencyINmHz": round(frequency(s, snap) * 1000),
+        "dcVoltageINmV": round(dc_volts * 1000),
         "dcCurrentINmA": round(watts / 0.96 / dc_volts * 1000) if dc_volts else 0,
-        "channelTemp": round(12 + watts / 12), "pwrConvErrSecs": 0, "pwrConvMaxErrCycles": 0,
-        "joulesUsed": 0, "leadingVArs": 0, "laggingVArs": round(watts * 0.12),
-        "acCurrentInmA": round(watts / volts * 1000), "l1NAcVoltageInmV": 0, "l2NAcVoltageInmV": 0,
-        "l3NAcVoltageInmV": 0, "rssi": 110, "issi": 68,
+        "channelTemp": round(12 + watts / 12),
+        "pwrConvErrSecs": 0,
+        "pwrConvMaxErrCycles": 0,
+        "joulesUsed": 0,
+        "leadingVArs": 0,
+        "laggingVArs": round(watts * 0.12),
+        "acCurrentInmA": round(watts / volts * 1000),
+        "l1NAcVoltageInmV": 0,
+        "l2NAcVoltageInmV": 0,
+        "l3NAcVoltageInmV": 0,
+        "rssi": 110,
+        "issi": 68,
     }
 
 
@@ -228,17 +283,28 @@ def _last_reading(s: Scenario, snap: Snapshot, i: int, watts: int, volts: float,
 
 
 def meters(s: Scenario) -> list[dict]:
-    return [{"eid": METER_EID + 256 * k, "state": "enabled", "measurementType": ct,
-             "phaseMode": s.phase_mode, "phaseCount": s.phases, "meteringStatus": "normal",
-             "statusFlags": []} for k, ct in enumerate(s.cts)]
+    return [
+        {
+            "eid": METER_EID + 256 * k,
+            "state": "enabled",
+            "measurementType": ct,
+            "phaseMode": s.phase_mode,
+            "phaseCount": s.phases,
+            "meteringStatus": "normal",
+            "statusFlags": [],
+        }
+        for k, ct in enumerate(s.cts)
+    ]
 
 
 def meter_readings(s: Scenario, snap: Snapshot) -> list[dict]:
     volts = [phase_voltage(s, snap, p) for p in range(s.phases)]
     readings = []
     for k, ct in enumerate(s.cts):
-        channels = [_reading(s, snap, ct, CHANNEL_EID + 256 * k + p, p, volts[p] if p < s.phases else 0.0)
-                    for p in range(CHANNELS)]
+        channels = [
+            _reading(s, snap, ct, CHANNEL_EID + 256 * k + p, p, volts[p] if p < s.phases else 0.0)
+            for p in range(CHANNELS)
+        ]
         total = _reading(s, snap, ct, METER_EID + 256 * k, None, sum(volts))  # multiphase: sum
         total["current"] = r3(sum(ch["current"] for ch in channels))
         total["channels"] = channels
@@ -259,11 +325,20 @@ def _reading(s: Scenario, snap: Snapshot, ct: str, eid: int, phase: int | None, 
     e = electrical(power, voltage, PF[ct])
     apparent_energy = (dlvd + rcvd) / PF[ct]
     return {
-        "eid": eid, "timestamp": int(snap.t), "actEnergyDlvd": r3(dlvd), "actEnergyRcvd": r3(rcvd),
-        "apparentEnergy": r3(apparent_energy), "reactEnergyLagg": r3((dlvd + rcvd) * 0.14),
-        "reactEnergyLead": r3((dlvd + rcvd) * 0.001), "instantaneousDemand": r3(power),
-        "activePower": r3(power), "apparentPower": r3(e["s"]), "reactivePower": r3(e["q"]),
-        "pwrFactor": round(e["pf"], 3), "voltage": r3(voltage), "current": r3(e["i"]),
+        "eid": eid,
+        "timestamp": int(snap.t),
+        "actEnergyDlvd": r3(dlvd),
+        "actEnergyRcvd": r3(rcvd),
+        "apparentEnergy": r3(apparent_energy),
+        "reactEnergyLagg": r3((dlvd + rcvd) * 0.14),
+        "reactEnergyLead": r3((dlvd + rcvd) * 0.001),
+        "instantaneousDemand": r3(power),
+        "activePower": r3(power),
+        "apparentPower": r3(e["s"]),
+        "reactivePower": r3(e["q"]),
+        "pwrFactor": round(e["pf"], 3),
+        "voltage": r3(voltage),
+        "current": r3(e["i"]),
         "freq": frequency(s, snap),
     }
 

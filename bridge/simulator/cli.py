@@ -16,39 +16,65 @@ import threading
 
 from bridge.errors import BridgeError
 from bridge.simulator.core import Simulator
-from bridge.simulator.schedule import parse_events
 from bridge.simulator.scenario import builtin_names
+from bridge.simulator.schedule import parse_events
 
 DEFAULT_SCENARIO = "three_phase_battery"
 
 
-def add_scenario_arguments(parser: argparse.ArgumentParser, default_factor: float = 1.0,
-                           default_start: str | None = None) -> None:
+def add_scenario_arguments(
+    parser: argparse.ArgumentParser, default_factor: float = 1.0, default_start: str | None = None
+) -> None:
     """Options shared with `demo`: which system, how fast its clock runs, what happens."""
     names = ", ".join(builtin_names())
-    parser.add_argument("--scenario", default=None, metavar="NAME|FILE",
-                        help=f"living scenario: {names}, or a YAML file (default {DEFAULT_SCENARIO})")
-    parser.add_argument("--time-factor", type=float, default=default_factor, metavar="X",
-                        help=f"simulated seconds per real second (default {default_factor:g}; 60 = a day in 24 min)")
-    parser.add_argument("--start", default=default_start, metavar="HH:MM",
-                        help="simulated local time to start at (default: %s)" % (default_start or "now"))
-    parser.add_argument("--timezone", default=None, metavar="TZ",
-                        help="simulated time zone: local (default), UTC, +02:00 or an IANA name")
-    parser.add_argument("--events", default="", metavar="SPEC",
-                        help='events, e.g. "grid_outage@+30s,grid_restore@+90s,reboot@03:00"; '
-                             "+N[s|m|h] = real time from now, HH:MM = every simulated day")
-    parser.add_argument("--no-nightly", action="store_true",
-                        help="no 23:00 hiccup (the real gateway's nightly reset)")
+    parser.add_argument(
+        "--scenario",
+        default=None,
+        metavar="NAME|FILE",
+        help=f"living scenario: {names}, or a YAML file (default {DEFAULT_SCENARIO})",
+    )
+    parser.add_argument(
+        "--time-factor",
+        type=float,
+        default=default_factor,
+        metavar="X",
+        help=f"simulated seconds per real second (default {default_factor:g}; 60 = a day in 24 min)",
+    )
+    parser.add_argument(
+        "--start",
+        default=default_start,
+        metavar="HH:MM",
+        help="simulated local time to start at (default: %s)" % (default_start or "now"),
+    )
+    parser.add_argument(
+        "--timezone",
+        default=None,
+        metavar="TZ",
+        help="simulated time zone: local (default), UTC, +02:00 or an IANA name",
+    )
+    parser.add_argument(
+        "--events",
+        default="",
+        metavar="SPEC",
+        help='events, e.g. "grid_outage@+30s,grid_restore@+90s,reboot@03:00"; '
+        "+N[s|m|h] = real time from now, HH:MM = every simulated day",
+    )
+    parser.add_argument("--no-nightly", action="store_true", help="no 23:00 hiccup (the real gateway's nightly reset)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--capture", metavar="DIR", default=None,
-                        help="serve a capture folder as it is, instead of a living scenario")
+    parser.add_argument(
+        "--capture", metavar="DIR", default=None, help="serve a capture folder as it is, instead of a living scenario"
+    )
     add_scenario_arguments(parser)
     parser.add_argument("--port", type=int, default=0, help="Envoy HTTPS port on 127.0.0.1 (0 = any free)")
     parser.add_argument("--cloud-port", type=int, default=0, help="fake Enphase cloud port (0 = any free)")
-    parser.add_argument("--auth", choices=("token", "digest", "none"), default="token",
-                        help="how the gateway authenticates (token = firmware 7+)")
+    parser.add_argument(
+        "--auth",
+        choices=("token", "digest", "none"),
+        default="token",
+        help="how the gateway authenticates (token = firmware 7+)",
+    )
     parser.add_argument("--serial", default=None, help="serial to announce instead of the scenario's")
 
 
@@ -59,16 +85,27 @@ def build_simulator(args: argparse.Namespace, **kwargs) -> Simulator:
         raise ValueError("--capture and --scenario exclude each other")
     if args.events:
         parse_events(args.events)  # fail before anything starts
-    common = dict(serial=getattr(args, "serial", None), auth=getattr(args, "auth", "token"),
-                  port=getattr(args, "port", 0), cloud_port=getattr(args, "cloud_port", 0), **kwargs)
+    common = dict(
+        serial=getattr(args, "serial", None),
+        auth=getattr(args, "auth", "token"),
+        port=getattr(args, "port", 0),
+        cloud_port=getattr(args, "cloud_port", 0),
+        **kwargs,
+    )
     if capture:
         sim = Simulator(capture, timezone=args.timezone, **common)
         if args.events:
             sim.schedule(args.events)
         return sim
-    return Simulator(scenario=args.scenario or DEFAULT_SCENARIO, time_factor=args.time_factor,
-                     start=args.start, timezone=args.timezone, nightly=not args.no_nightly,
-                     events=args.events or None, **common)
+    return Simulator(
+        scenario=args.scenario or DEFAULT_SCENARIO,
+        time_factor=args.time_factor,
+        start=args.start,
+        timezone=args.timezone,
+        nightly=not args.no_nightly,
+        events=args.events or None,
+        **common,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -111,11 +148,17 @@ def _announce(sim: Simulator) -> None:
         ("cloud_password", sim.cloud_password),
     ]
     if sim.auth == "digest":
-        lines += [("digest_user", "envoy"), ("digest_password", sim.serial[-6:]),
-                  ("installer_password", sim.installer_password)]
+        lines += [
+            ("digest_user", "envoy"),
+            ("digest_password", sim.serial[-6:]),
+            ("installer_password", sim.installer_password),
+        ]
     if sim.scenario is not None:
-        lines += [("scenario", f"{sim.scenario.name}: {sim.scenario.description}"),
-                  ("time_factor", f"{sim.clock.factor:g}"), ("simulated_time", sim.clock.describe())]
+        lines += [
+            ("scenario", f"{sim.scenario.name}: {sim.scenario.description}"),
+            ("time_factor", f"{sim.clock.factor:g}"),
+            ("simulated_time", sim.clock.describe()),
+        ]
     for key, value in lines:
         print(f"{key}: {value}", flush=True)
     print("simulator running; Ctrl-C to stop", flush=True)

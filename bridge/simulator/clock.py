@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Callable
 
 log = logging.getLogger(__name__)
 DAY_S = 86400
@@ -31,6 +31,7 @@ def resolve_timezone(name: str) -> tzinfo | None:
         return timezone(sign * timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3) or 0)))
     try:
         from zoneinfo import ZoneInfo
+
         return ZoneInfo(name)
     except Exception:  # no tz database on this machine (slim images): say so, use UTC
         log.warning("time zone %r is unknown here; using UTC", name)
@@ -38,8 +39,13 @@ def resolve_timezone(name: str) -> tzinfo | None:
 
 
 class SimClock:
-    def __init__(self, time_func: Callable[[], float] = time.time, factor: float = 1.0,
-                 start: float | str | None = None, tz: str = "local"):
+    def __init__(
+        self,
+        time_func: Callable[[], float] = time.time,
+        factor: float = 1.0,
+        start: float | str | None = None,
+        tz: str = "local",
+    ):
         if not factor > 0:
             raise ValueError("the time factor must be positive")
         self.time_func, self.factor = time_func, float(factor)
@@ -55,8 +61,9 @@ class SimClock:
         match = re.fullmatch(r"(\d{1,2}):(\d{2})", str(start).strip())
         if not match:
             raise ValueError(f"start must be HH:MM or unix seconds, not {start!r}")
-        day = self.local(self.real_start).replace(hour=int(match.group(1)), minute=int(match.group(2)),
-                                                   second=0, microsecond=0)
+        day = self.local(self.real_start).replace(
+            hour=int(match.group(1)), minute=int(match.group(2)), second=0, microsecond=0
+        )
         return day.timestamp()
 
     def now(self) -> float:

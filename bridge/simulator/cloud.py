@@ -26,8 +26,15 @@ def _json(status: int, payload: dict, headers=()) -> Response:
 
 
 class CloudApp:
-    def __init__(self, tokens: TokenAuthority, faults: Faults, user: str, password: str,
-                 user_type: str = "owner", hang_limit_s: float = 30.0):
+    def __init__(
+        self,
+        tokens: TokenAuthority,
+        faults: Faults,
+        user: str,
+        password: str,
+        user_type: str = "owner",
+        hang_limit_s: float = 30.0,
+    ):
         self.tokens, self.faults = tokens, faults
         self.user, self.password, self.user_type = user, password, user_type
         self.hang_limit_s = hang_limit_s
@@ -66,9 +73,17 @@ class CloudApp:
         with self._lock:
             self._sessions[session_id] = email
         self.faults.count_cloud("login_ok")
-        return _json(200, {"message": "success", "session_id": session_id,
-                           "manager_token": secrets.token_urlsafe(48), "is_consumer": True,
-                           "system_id": "1000001", "redirect_url": ""})
+        return _json(
+            200,
+            {
+                "message": "success",
+                "session_id": session_id,
+                "manager_token": secrets.token_urlsafe(48),
+                "is_consumer": True,
+                "system_id": "1000001",
+                "redirect_url": "",
+            },
+        )
 
     def _issue(self, request: Request) -> Response:
         try:

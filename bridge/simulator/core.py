@@ -24,9 +24,9 @@ import logging
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 from bridge.model.info import parse_info
 from bridge.simulator import tls
@@ -50,25 +50,44 @@ log = logging.getLogger(__name__)
 
 
 class Simulator:
-    def __init__(self, capture_dir: str | Path | None = None, serial: str | None = None,
-                 auth: str = "token", *, source: Source | None = None,
-                 time_func: Callable[[], float] = time.time,
-                 token_lifetime_s: float = OWNER_LIFETIME_S,
-                 cloud_user: str = DEFAULT_CLOUD_USER, cloud_password: str = DEFAULT_CLOUD_PASSWORD,
-                 cloud_user_type: str = "owner", installer_password: str = DEFAULT_INSTALLER_PASSWORD,
-                 host: str = "127.0.0.1", port: int = 0, cloud_port: int = 0,
-                 token_secret: bytes | None = None, session_idle_s: float = SESSION_IDLE_S,
-                 hang_limit_s: float = 30.0, scenario: str | Path | Scenario | None = None,
-                 time_factor: float = 1.0, start: float | str | None = None,
-                 timezone: str | None = None, nightly: bool = True, events: str | None = None):
+    def __init__(
+        self,
+        capture_dir: str | Path | None = None,
+        serial: str | None = None,
+        auth: str = "token",
+        *,
+        source: Source | None = None,
+        time_func: Callable[[], float] = time.time,
+        token_lifetime_s: float = OWNER_LIFETIME_S,
+        cloud_user: str = DEFAULT_CLOUD_USER,
+        cloud_password: str = DEFAULT_CLOUD_PASSWORD,
+        cloud_user_type: str = "owner",
+        installer_password: str = DEFAULT_INSTALLER_PASSWORD,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        cloud_port: int = 0,
+        token_secret: bytes | None = None,
+        session_idle_s: float = SESSION_IDLE_S,
+        hang_limit_s: float = 30.0,
+        scenario: str | Path | Scenario | None = None,
+        time_factor: float = 1.0,
+        start: float | str | None = None,
+        timezone: str | None = None,
+        nightly: bool = True,
+        events: str | None = None,
+    ):
         if auth not in AUTH_MODES:
             raise ValueError(f"auth must be one of {', '.join(AUTH_MODES)}, not {auth!r}")
         if scenario is not None and (capture_dir is not None or source is not None):
             raise ValueError("give a scenario or a capture folder (or a source), not both")
         self.scenario = _scenario(scenario, serial, timezone, nightly) if scenario is not None else None
         # Tokens and sessions keep real time; only the physics runs on the scaled clock.
-        self.clock = SimClock(time_func, time_factor if self.scenario else 1.0, start,
-                              self.scenario.timezone if self.scenario else (timezone or "local"))
+        self.clock = SimClock(
+            time_func,
+            time_factor if self.scenario else 1.0,
+            start,
+            self.scenario.timezone if self.scenario else (timezone or "local"),
+        )
         self.source = self._source(source, capture_dir)
         self.serial = serial or _serial_from(self.source)
         self.director = Director(self)
@@ -76,20 +95,27 @@ class Simulator:
         self.cloud_user, self.cloud_password = cloud_user, cloud_password
         self.installer_password = installer_password
         self.faults = Faults()
-        self.tokens = TokenAuthority(self.serial, secret=token_secret, time_func=time_func,
-                                     owner_lifetime_s=token_lifetime_s, session_idle_s=session_idle_s)
-        self._envoy_app = EnvoyApp(self.source, self._auth_strategy(), self.faults,
-                                   self.serial if serial else None,
-                                   {"token": True, "digest": False}.get(auth), self.director)
-        self.cloud = CloudApp(self.tokens, self.faults, cloud_user, cloud_password,
-                              cloud_user_type, hang_limit_s)
+        self.tokens = TokenAuthority(
+            self.serial,
+            secret=token_secret,
+            time_func=time_func,
+            owner_lifetime_s=token_lifetime_s,
+            session_idle_s=session_idle_s,
+        )
+        self._envoy_app = EnvoyApp(
+            self.source,
+            self._auth_strategy(),
+            self.faults,
+            self.serial if serial else None,
+            {"token": True, "digest": False}.get(auth),
+            self.director,
+        )
+        self.cloud = CloudApp(self.tokens, self.faults, cloud_user, cloud_password, cloud_user_type, hang_limit_s)
         self._certificate = "server"
         self._contexts: dict[str, ssl.SSLContext] = {}
         self._lock = threading.Lock()
-        self._envoy = Listener(self._envoy_app, self._envoy_context, host, port,
-                               self._envoy_app.closing)
-        self._cloud = Listener(self.cloud, lambda: self._context("server"), host, cloud_port,
-                               self.cloud.closing)
+        self._envoy = Listener(self._envoy_app, self._envoy_context, host, port, self._envoy_app.closing)
+        self._cloud = Listener(self.cloud, lambda: self._context("server"), host, cloud_port, self.cloud.closing)
         self._ticker_stop = threading.Event()
         self._ticker: threading.Thread | None = None
         if events:
@@ -110,7 +136,7 @@ class Simulator:
 
     # --- life cycle ---------------------------------------------------------------------
 
-    def start(self) -> "Simulator":
+    def start(self) -> Simulator:
         """Bind both listeners (OSError when a fixed port is taken)."""
         self._envoy.start()
         try:
@@ -140,7 +166,7 @@ class Simulator:
             except Exception:  # an event must never kill the simulator
                 log.exception("simulator: event failed")
 
-    def __enter__(self) -> "Simulator":
+    def __enter__(self) -> Simulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -194,8 +220,13 @@ class Simulator:
 
     # --- tokens -------------------------------------------------------------------------
 
-    def issue_token(self, user_type: str = "owner", lifetime_s: float | None = None,
-                    serial: str | None = None, username: str | None = None) -> str:
+    def issue_token(
+        self,
+        user_type: str = "owner",
+        lifetime_s: float | None = None,
+        serial: str | None = None,
+        username: str | None = None,
+    ) -> str:
         """A JWT as Entrez would issue it (aud = this gateway unless `serial` says otherwise)."""
         return self.tokens.issue(user_type, lifetime_s, serial, username or self.cloud_user)
 

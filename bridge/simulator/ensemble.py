@@ -40,126 +40,250 @@ def _soc(snap: Snapshot) -> int:
 def inventory(s: Scenario, snap: Snapshot) -> list[dict]:
     groups = []
     if s.has_battery:
-        groups.append({"type": "ENCHARGE", "devices": [
-            _encharge(s, snap, serial, unit, power)
-            for unit, (serial, power) in enumerate(zip(battery_serials(s), _unit_powers(s, snap)))]})
+        groups.append(
+            {
+                "type": "ENCHARGE",
+                "devices": [
+                    _encharge(s, snap, serial, unit, power)
+                    for unit, (serial, power) in enumerate(zip(battery_serials(s), _unit_powers(s, snap)))
+                ],
+            }
+        )
     if s.has_enpower:
         groups.append({"type": "ENPOWER", "devices": [_enpower(s, snap)]})
     return groups
 
 
 def _common(serial: str, part: str, snap: Snapshot, image: str) -> dict:
-    return {"part_num": part, "serial_num": serial, "installed": INSTALLED,
-            "device_status": ["envoy.global.ok", "prop.done"], "last_rpt_date": int(snap.t) - 17,
-            "created_date": INSTALLED, "img_load_date": INSTALLED, "img_pnum_running": image,
-            "communicating": True}
+    return {
+        "part_num": part,
+        "serial_num": serial,
+        "installed": INSTALLED,
+        "device_status": ["envoy.global.ok", "prop.done"],
+        "last_rpt_date": int(snap.t) - 17,
+        "created_date": INSTALLED,
+        "img_load_date": INSTALLED,
+        "img_pnum_running": image,
+        "communicating": True,
+    }
 
 
 def _encharge(s: Scenario, snap: Snapshot, serial: str, unit: int, power: float) -> dict:
     device = _common(serial, s.battery.part_num, snap, "4.0.7313_rel/31.17")
     temperature = round(19 + abs(power) / 400)
-    device.update({
-        "admin_state": 6, "admin_state_str": "ENCHG_STATE_READY", "bmu_fw_version": "4.1.12",
-        "sleep_enabled": False, "percentFull": _soc(snap), "temperature": temperature,
-        "maxCellTemp": temperature + 1, "reported_enc_grid_state": _grid_mode(snap),
-        "comm_level_sub_ghz": 4, "comm_level_2_4_ghz": 4, "led_status": 12, "dc_switch_off": False,
-        "encharge_rev": 3, "encharge_capacity": round(s.battery.capacity_wh),
-        "phase": PHASE_NAMES[unit % s.phases], "der_index": unit + 1,
-    })
+    device.update(
+        {
+            "admin_state": 6,
+            "admin_state_str": "ENCHG_STATE_READY",
+            "bmu_fw_version": "4.1.12",
+            "sleep_enabled": False,
+            "percentFull": _soc(snap),
+            "temperature": temperature,
+            "maxCellTemp": temperature + 1,
+            "reported_enc_grid_state": _grid_mode(snap),
+            "comm_level_sub_ghz": 4,
+            "comm_level_2_4_ghz": 4,
+            "led_status": 12,
+            "dc_switch_off": False,
+            "encharge_rev": 3,
+            "encharge_capacity": round(s.battery.capacity_wh),
+            "phase": PHASE_NAMES[unit % s.phases],
+            "der_index": unit + 1,
+        }
+    )
     return device
 
 
 def _enpower(s: Scenario, snap: Snapshot) -> dict:
     device = _common(s.enpower_serial, "865-00400-r22", snap, "4.0.5760_rel/31.17")
-    device.update({
-        "admin_state": 24 if snap.grid_up else 25,
-        "admin_state_str": "ENPWR_STATE_OPER_CLOSED" if snap.grid_up else "ENPWR_STATE_OPER_OPEN",
-        "temperature": 79,  # °F: the Enpower reports Fahrenheit
-        "comm_level_sub_ghz": 5, "comm_level_2_4_ghz": 5,
-        "mains_admin_state": "closed", "mains_oper_state": "closed" if snap.grid_up else "open",
-        "Enpwr_grid_mode": _grid_mode(snap), "Enchg_grid_mode": _grid_mode(snap),
-        "Enpwr_relay_state_bm": 15868 if snap.grid_up else 112, "Enpwr_curr_state_id": 16 if snap.grid_up else 9,
-    })
+    device.update(
+        {
+            "admin_state": 24 if snap.grid_up else 25,
+            "admin_state_str": "ENPWR_STATE_OPER_CLOSED" if snap.grid_up else "ENPWR_STATE_OPER_OPEN",
+            "temperature": 79,  # °F: the Enpower reports Fahrenheit
+            "comm_level_sub_ghz": 5,
+            "comm_level_2_4_ghz": 5,
+            "mains_admin_state": "closed",
+            "mains_oper_state": "closed" if snap.grid_up else "open",
+            "Enpwr_grid_mode": _grid_mode(snap),
+            "Enchg_grid_mode": _grid_mode(snap),
+            "Enpwr_relay_state_bm": 15868 if snap.grid_up else 112,
+            "Enpwr_curr_state_id": 16 if snap.grid_up else 9,
+        }
+    )
     return device
 
 
 def relay(s: Scenario, snap: Snapshot) -> dict:
     if not s.has_enpower:  # present on every firmware 7+ gateway, meaningless without an Enpower
-        return {"mains_admin_state": "closed", "mains_oper_state": "closed", "der1_state": 0,
-                "der2_state": 0, "Enchg_grid_mode": "grid-tied", "Solar_grid_mode": "unknown"}
-    return {"mains_admin_state": "closed", "mains_oper_state": "closed" if snap.grid_up else "open",
-            "der1_state": 0, "der2_state": 0, "Enchg_grid_mode": _grid_mode(snap),
-            "Solar_grid_mode": _grid_mode(snap)}
+        return {
+            "mains_admin_state": "closed",
+            "mains_oper_state": "closed",
+            "der1_state": 0,
+            "der2_state": 0,
+            "Enchg_grid_mode": "grid-tied",
+            "Solar_grid_mode": "unknown",
+        }
+    return {
+        "mains_admin_state": "closed",
+        "mains_oper_state": "closed" if snap.grid_up else "open",
+        "der1_state": 0,
+        "der2_state": 0,
+        "Enchg_grid_mode": _grid_mode(snap),
+        "Solar_grid_mode": _grid_mode(snap),
+    }
 
 
 def secctrl(s: Scenario, snap: Snapshot) -> dict:
-    body = {"shutdown": False, "freq_bias_hz": 0.0, "voltage_bias_v": 0.0, "freq_bias_hz_q8": 0,
-            "voltage_bias_v_q5": 0, "freq_bias_hz_phaseb": 0.0, "voltage_bias_v_phaseb": 0.0,
-            "freq_bias_hz_q8_phaseb": 0, "voltage_bias_v_q5_phaseb": 0, "freq_bias_hz_phasec": 0.0,
-            "voltage_bias_v_phasec": 0.0, "freq_bias_hz_q8_phasec": 0, "voltage_bias_v_q5_phasec": 0}
-    zero = dict.fromkeys(("configured_backup_soc", "adjusted_backup_soc", "agg_soc", "Max_energy",
-                          "ENC_agg_soc", "ENC_agg_soh", "ENC_agg_backup_energy", "ENC_agg_avail_energy",
-                          "Enc_commissioned_capacity", "Enc_max_available_capacity", "ACB_agg_soc",
-                          "ACB_agg_energy"), 0)
+    body = {
+        "shutdown": False,
+        "freq_bias_hz": 0.0,
+        "voltage_bias_v": 0.0,
+        "freq_bias_hz_q8": 0,
+        "voltage_bias_v_q5": 0,
+        "freq_bias_hz_phaseb": 0.0,
+        "voltage_bias_v_phaseb": 0.0,
+        "freq_bias_hz_q8_phaseb": 0,
+        "voltage_bias_v_q5_phaseb": 0,
+        "freq_bias_hz_phasec": 0.0,
+        "voltage_bias_v_phasec": 0.0,
+        "freq_bias_hz_q8_phasec": 0,
+        "voltage_bias_v_q5_phasec": 0,
+    }
+    zero = dict.fromkeys(
+        (
+            "configured_backup_soc",
+            "adjusted_backup_soc",
+            "agg_soc",
+            "Max_energy",
+            "ENC_agg_soc",
+            "ENC_agg_soh",
+            "ENC_agg_backup_energy",
+            "ENC_agg_avail_energy",
+            "Enc_commissioned_capacity",
+            "Enc_max_available_capacity",
+            "ACB_agg_soc",
+            "ACB_agg_energy",
+        ),
+        0,
+    )
     body.update(zero)
     if not s.has_battery:
         return body
     b, capacity = s.battery, round(snap.capacity_wh)
-    body.update({
-        "configured_backup_soc": round(b.reserve_soc), "adjusted_backup_soc": round(b.reserve_soc),
-        "agg_soc": _soc(snap), "Max_energy": capacity, "ENC_agg_soc": _soc(snap), "ENC_agg_soh": 100,
-        "ENC_agg_backup_energy": round(capacity * b.reserve_soc / 100),
-        "ENC_agg_avail_energy": round(snap.energy_wh), "Enc_commissioned_capacity": capacity,
-        "Enc_max_available_capacity": capacity, "VLS_Limit": round(b.very_low_soc),
-        "soc_rec_enabled": False, "soc_recovery_entry": 2, "soc_recovery_exit": 10,
-        "Commission_in_progress": False, "ESS_in_progress": False,
-    })
+    body.update(
+        {
+            "configured_backup_soc": round(b.reserve_soc),
+            "adjusted_backup_soc": round(b.reserve_soc),
+            "agg_soc": _soc(snap),
+            "Max_energy": capacity,
+            "ENC_agg_soc": _soc(snap),
+            "ENC_agg_soh": 100,
+            "ENC_agg_backup_energy": round(capacity * b.reserve_soc / 100),
+            "ENC_agg_avail_energy": round(snap.energy_wh),
+            "Enc_commissioned_capacity": capacity,
+            "Enc_max_available_capacity": capacity,
+            "VLS_Limit": round(b.very_low_soc),
+            "soc_rec_enabled": False,
+            "soc_recovery_entry": 2,
+            "soc_recovery_exit": 10,
+            "Commission_in_progress": False,
+            "ESS_in_progress": False,
+        }
+    )
     return body
 
 
 def power(s: Scenario, snap: Snapshot) -> dict:
     if not s.has_battery:
         return {"devices:": []}
-    return {"devices:": [{"serial_num": serial, "real_power_mw": round(watts * 1000),
-                          "apparent_power_mva": round(abs(watts) * 1000 / 0.98), "soc": _soc(snap)}
-                         for serial, watts in zip(battery_serials(s), _unit_powers(s, snap))]}
+    return {
+        "devices:": [
+            {
+                "serial_num": serial,
+                "real_power_mw": round(watts * 1000),
+                "apparent_power_mva": round(abs(watts) * 1000 / 0.98),
+                "soc": _soc(snap),
+            }
+            for serial, watts in zip(battery_serials(s), _unit_powers(s, snap))
+        ]
+    }
 
 
 def status(s: Scenario, snap: Snapshot) -> dict:
     serial_nums = {}
     for unit, serial in enumerate(battery_serials(s)):
-        serial_nums[serial] = {"device_type": 13, "admin_state": 6, "admin_state_str": "ENCHG_STATE_READY",
-                               "reported_grid_mode": _grid_mode(snap), "phase": unit % s.phases + 1,
-                               "encharge_capacity": round(s.battery.capacity_wh),
-                               "encharge_rated_power": round(s.battery.max_power_w)}
+        serial_nums[serial] = {
+            "device_type": 13,
+            "admin_state": 6,
+            "admin_state_str": "ENCHG_STATE_READY",
+            "reported_grid_mode": _grid_mode(snap),
+            "phase": unit % s.phases + 1,
+            "encharge_capacity": round(s.battery.capacity_wh),
+            "encharge_rated_power": round(s.battery.max_power_w),
+        }
     if s.has_enpower:
-        serial_nums[s.enpower_serial] = {"device_type": 12, "admin_state": 24 if snap.grid_up else 25,
-                                         "reported_grid_mode": _grid_mode(snap)}
+        serial_nums[s.enpower_serial] = {
+            "device_type": 12,
+            "admin_state": 24 if snap.grid_up else 25,
+            "reported_grid_mode": _grid_mode(snap),
+        }
     ticks = int(snap.t - INSTALLED) // 5
-    return {"inventory": {"serial_nums": serial_nums},
-            "counters": {"api_ecagtInit": 1, "api_ecagtTick": ticks, "api_ecagtGetRelayState": ticks,
-                         "rest_StatusGet": ticks // 60, "rest_InventoryGet": ticks // 2},
-            "secctrl": secctrl(s, snap), "relay": relay(s, snap),
-            "profile": {"message": "Obsolete API, please use ivp/arf/profile"},
-            "fakeit": {"fake_inventory_mode": False}}
+    return {
+        "inventory": {"serial_nums": serial_nums},
+        "counters": {
+            "api_ecagtInit": 1,
+            "api_ecagtTick": ticks,
+            "api_ecagtGetRelayState": ticks,
+            "rest_StatusGet": ticks // 60,
+            "rest_InventoryGet": ticks // 2,
+        },
+        "secctrl": secctrl(s, snap),
+        "relay": relay(s, snap),
+        "profile": {"message": "Obsolete API, please use ivp/arf/profile"},
+        "fakeit": {"fake_inventory_mode": False},
+    }
 
 
 def tariff(s: Scenario, snap: Snapshot) -> dict:
-    body = {"currency": {"code": "EUR" if s.frequency == 50 else "USD"}, "logger": "mylogger",
-            "date": str(INSTALLED), "single_rate": {"rate": 0.28, "sell": 0.07},
-            "seasons": [{"id": "all_year_long", "start": "1/1", "days": [{
-                "id": "all_days", "days": "Mon,Tue,Wed,Thu,Fri,Sat,Sun", "must_charge_start": 0,
-                "must_charge_duration": 0, "must_charge_mode": "CG", "enable_discharge_to_grid": False,
-                "periods": [{"id": "period_1", "start": 420, "rate": 0.32},
-                            {"id": "filler", "start": 1380, "rate": 0.21}]}], "tiers": []}],
-            "seasons_sell": []}
+    body = {
+        "currency": {"code": "EUR" if s.frequency == 50 else "USD"},
+        "logger": "mylogger",
+        "date": str(INSTALLED),
+        "single_rate": {"rate": 0.28, "sell": 0.07},
+        "seasons": [
+            {
+                "id": "all_year_long",
+                "start": "1/1",
+                "days": [
+                    {
+                        "id": "all_days",
+                        "days": "Mon,Tue,Wed,Thu,Fri,Sat,Sun",
+                        "must_charge_start": 0,
+                        "must_charge_duration": 0,
+                        "must_charge_mode": "CG",
+                        "enable_discharge_to_grid": False,
+                        "periods": [
+                            {"id": "period_1", "start": 420, "rate": 0.32},
+                            {"id": "filler", "start": 1380, "rate": 0.21},
+                        ],
+                    }
+                ],
+                "tiers": [],
+            }
+        ],
+        "seasons_sell": [],
+    }
     if s.has_battery:  # absent when there are no batteries
-        body["storage_settings"] = {"mode": "self-consumption", "operation_mode_sub_type": "",
-                                    "reserved_soc": float(s.battery.reserve_soc),
-                                    "very_low_soc": round(s.battery.very_low_soc),
-                                    "charge_from_grid": False, "date": str(INSTALLED)}
-    return {"tariff": body, "schedule": {"source": "Tariff", "date": "2025-01-01 00:00:00 UTC",
-                                         "version": "00.00.02"}}
+        body["storage_settings"] = {
+            "mode": "self-consumption",
+            "operation_mode_sub_type": "",
+            "reserved_soc": float(s.battery.reserve_soc),
+            "very_low_soc": round(s.battery.very_low_soc),
+            "charge_from_grid": False,
+            "date": str(INSTALLED),
+        }
+    return {"tariff": body, "schedule": {"source": "Tariff", "date": "2025-01-01 00:00:00 UTC", "version": "00.00.02"}}
 
 
 def dry_contacts(s: Scenario, snap: Snapshot) -> dict:
@@ -167,32 +291,75 @@ def dry_contacts(s: Scenario, snap: Snapshot) -> dict:
 
 
 def dry_contact_settings(s: Scenario, snap: Snapshot) -> dict:
-    return {"dry_contacts": [{
-        "id": cid, "type": "NONE", "grid_action": "none", "micro_grid_action": "none",
-        "gen_action": "none", "essential_start_time": 32400, "essential_end_time": 57600,
-        "priority": i + 1, "black_s_start": 5, "override": "false", "manual_override": "true",
-        "load_name": "", "mode": "manual", "soc_low": 30, "soc_high": 70, "pv_serial_nb": []}
-        for i, cid in enumerate(DRY_CONTACTS)]}
+    return {
+        "dry_contacts": [
+            {
+                "id": cid,
+                "type": "NONE",
+                "grid_action": "none",
+                "micro_grid_action": "none",
+                "gen_action": "none",
+                "essential_start_time": 32400,
+                "essential_end_time": 57600,
+                "priority": i + 1,
+                "black_s_start": 5,
+                "override": "false",
+                "manual_override": "true",
+                "load_name": "",
+                "mode": "manual",
+                "soc_low": 30,
+                "soc_high": 70,
+                "pv_serial_nb": [],
+            }
+            for i, cid in enumerate(DRY_CONTACTS)
+        ]
+    }
 
 
 def home(s: Scenario, snap: Snapshot, clock) -> dict:
     local = clock.local(snap.t)
     units = s.battery.units if s.has_battery else 0
     return {
-        "software_build_epoch": 1764676800, "timezone": local.tzname() or "UTC",
-        "current_date": local.strftime("%m/%d/%Y"), "current_time": local.strftime("%H:%M"),
-        "network": {"web_comm": True, "ever_reported_to_enlighten": True,
-                    "last_enlighten_report_time": int(snap.t) - 120, "primary_interface": "eth0",
-                    "interfaces": [{"type": "ethernet", "interface": "eth0", "mac": "00:1D:C0:00:00:01",
-                                    "dhcp": True, "ip": "192.0.2.10", "signal_strength": 5,
-                                    "signal_strength_max": 5, "carrier": True}]},
+        "software_build_epoch": 1764676800,
+        "timezone": local.tzname() or "UTC",
+        "current_date": local.strftime("%m/%d/%Y"),
+        "current_time": local.strftime("%H:%M"),
+        "network": {
+            "web_comm": True,
+            "ever_reported_to_enlighten": True,
+            "last_enlighten_report_time": int(snap.t) - 120,
+            "primary_interface": "eth0",
+            "interfaces": [
+                {
+                    "type": "ethernet",
+                    "interface": "eth0",
+                    "mac": "00:1D:C0:00:00:01",
+                    "dhcp": True,
+                    "ip": "192.0.2.10",
+                    "signal_strength": 5,
+                    "signal_strength_max": 5,
+                    "carrier": True,
+                }
+            ],
+        },
         "tariff": "single_rate",
-        "comm": {"num": s.pv.inverters + units + int(s.has_enpower), "level": 5,
-                 "pcu": {"num": s.pv.inverters, "level": 5}, "acb": {"num": 0, "level": 0},
-                 "nsrb": {"num": int(s.has_enpower), "level": 5}, "esub": {"num": 0, "level": 0},
-                 "encharge": [{"num": units, "level": 4 if units else 0, "level_24g": 4 if units else 0,
-                               "level_subg": 4 if units else 0}]},
-        "alerts": [], "update_status": "satisfied",
-        "wireless_connection": [{"signal_strength": 0, "signal_strength_max": 0, "type": "BLE",
-                                 "connected": True}],
+        "comm": {
+            "num": s.pv.inverters + units + int(s.has_enpower),
+            "level": 5,
+            "pcu": {"num": s.pv.inverters, "level": 5},
+            "acb": {"num": 0, "level": 0},
+            "nsrb": {"num": int(s.has_enpower), "level": 5},
+            "esub": {"num": 0, "level": 0},
+            "encharge": [
+                {
+                    "num": units,
+                    "level": 4 if units else 0,
+                    "level_24g": 4 if units else 0,
+                    "level_subg": 4 if units else 0,
+                }
+            ],
+        },
+        "alerts": [],
+        "update_status": "satisfied",
+        "wireless_connection": [{"signal_strength": 0, "signal_strength_max": 0, "type": "BLE", "connected": True}],
     }

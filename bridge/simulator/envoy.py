@@ -17,11 +17,12 @@ from bridge.simulator.tokens import TokenAuthority
 AUTH_MODES = ("token", "digest", "none")
 VALID_TOKEN_BODY = b"<!DOCTYPE html><h2>Valid token.</h2>"
 # What a firmware 7+ gateway shows when check_jwt fails (Matthew1471 Auth/Check_JWT.adoc).
-INVALID_TOKEN_BODY = (b"<!DOCTYPE html><html><head><title>401 Unauthorized</title></head>"
-                      b"<body><h2>401 Unauthorized</h2><p>Invalid token.</p></body></html>")
+INVALID_TOKEN_BODY = (
+    b"<!DOCTYPE html><html><head><title>401 Unauthorized</title></head>"
+    b"<body><h2>401 Unauthorized</h2><p>Invalid token.</p></body></html>"
+)
 # The body real gateways send with a 401 on data endpoints (3.9.36_bad_auth capture).
-AUTH_REQUIRED = json.dumps({"status": 401, "error": "", "info": "Authentication required",
-                            "moreInfo": ""}).encode()
+AUTH_REQUIRED = json.dumps({"status": 401, "error": "", "info": "Authentication required", "moreInfo": ""}).encode()
 
 
 def error_response(status: int) -> Response:
@@ -87,8 +88,7 @@ class DigestAuth:
     def authorize(self, request: Request) -> Response | None:
         if self.digest.check(request.method, request.headers.get("Authorization")):
             return None
-        return Response(401, b"Error: 401", "text/plain",
-                        [("WWW-Authenticate", self.digest.challenge())])
+        return Response(401, b"Error: 401", "text/plain", [("WWW-Authenticate", self.digest.challenge())])
 
 
 class NoAuth:
@@ -123,8 +123,9 @@ class EnvoyApp:
     """Order of checks: count, injected fault or scenario condition, /info (open), check_jwt,
     auth, source (its JSON possibly mangled by a malformed-bodies event)."""
 
-    def __init__(self, source: Source, auth, faults: Faults, serial: str | None,
-                 web_tokens: bool | None, conditions=None):
+    def __init__(
+        self, source: Source, auth, faults: Faults, serial: str | None, web_tokens: bool | None, conditions=None
+    ):
         self.source, self.auth, self.faults = source, auth, faults
         self.serial, self.web_tokens = serial, web_tokens
         # Scenario-level conditions (events.Director): before(request) -> Fault | None, and

@@ -69,8 +69,10 @@ class Director:
         allowed = set(inspect.signature(handler).parameters)
         unknown = sorted(set(params) - allowed)
         if unknown:
-            raise ValueError(f"event {name}: unknown parameter(s) {', '.join(unknown)}; "
-                             f"it takes {', '.join(sorted(allowed)) or 'none'}")
+            raise ValueError(
+                f"event {name}: unknown parameter(s) {', '.join(unknown)}; "
+                f"it takes {', '.join(sorted(allowed)) or 'none'}"
+            )
 
     def trigger(self, name: str, **params) -> None:
         self.check(name, params)
@@ -88,8 +90,9 @@ class Director:
             if offset is None and hour is None:
                 self.trigger(name, **params)
                 continue
-            entry = Scheduled(name, params, None if offset is None else self.clock.real_now() + offset,
-                              hour, self.clock.now())
+            entry = Scheduled(
+                name, params, None if offset is None else self.clock.real_now() + offset, hour, self.clock.now()
+            )
             added.append(entry)
         with self._lock:
             self.state.schedule.extend(added)
@@ -244,8 +247,10 @@ class Director:
 
     def _nightly_left_real(self) -> float:
         sim_now = self.clock.now()
-        end = max(self.state.nightly_until_sim,
-                  self.clock.day_start(sim_now) + (NIGHTLY_HOUR * 60 + self.nightly_minutes) * 60)
+        end = max(
+            self.state.nightly_until_sim,
+            self.clock.day_start(sim_now) + (NIGHTLY_HOUR * 60 + self.nightly_minutes) * 60,
+        )
         return max(0.1, (end - sim_now) / self.clock.factor)
 
     def after(self, request: Request, response: Response) -> Response:
@@ -265,13 +270,17 @@ class Director:
         now = self.clock.real_now()
         with self._lock:
             s = self.state
-            active = [text for cond, text in (
-                (s.dark, "grid down: gateway without power"),
-                (s.refuse_until is not None, "rebooting: connections refused"),
-                (now < s.unavailable_until, "booting: 503 Service Unavailable"),
-                (now < s.slow_until, f"slow answers (+{s.slow_delay_s:g} s)"),
-                (s.malformed_left > 0, f"{s.malformed_left} malformed answers to come"),
-            ) if cond]
+            active = [
+                text
+                for cond, text in (
+                    (s.dark, "grid down: gateway without power"),
+                    (s.refuse_until is not None, "rebooting: connections refused"),
+                    (now < s.unavailable_until, "booting: 503 Service Unavailable"),
+                    (now < s.slow_until, f"slow answers (+{s.slow_delay_s:g} s)"),
+                    (s.malformed_left > 0, f"{s.malformed_left} malformed answers to come"),
+                )
+                if cond
+            ]
         if self.nightly_active():
             active.append("nightly reset (23:00): 503, device_data hangs")
         return active

@@ -14,10 +14,11 @@ import socketserver
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
@@ -138,8 +139,14 @@ class _TLSServer(ThreadingHTTPServer):
 class Listener:
     """One HTTPS listener; `stop()` refuses connections until `start()` binds the same port."""
 
-    def __init__(self, app: App, context: Callable[[], ssl.SSLContext], host: str = "127.0.0.1",
-                 port: int = 0, closing: threading.Event | None = None):
+    def __init__(
+        self,
+        app: App,
+        context: Callable[[], ssl.SSLContext],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        closing: threading.Event | None = None,
+    ):
         self.app, self.context, self.host, self.port = app, context, host, port
         # Set while stopped: wakes the app's delays and hangs so stop() does not wait on them.
         self.closing = closing or threading.Event()
@@ -157,8 +164,9 @@ class Listener:
         server = _TLSServer((self.host, self.port), self.app, self.context)  # OSError if taken
         self.port = server.server_address[1]
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, args=(POLL_S,),
-                                        name=f"sim-https-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(POLL_S,), name=f"sim-https-{self.port}", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

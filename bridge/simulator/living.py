@@ -8,7 +8,7 @@ firmware-update event); everything else follows from the physics.
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from bridge.simulator import bodies, ensemble
 from bridge.simulator.clock import SimClock

@@ -116,15 +116,19 @@ class World:
         self.seed = scenario.seed * 1000
         self._lock = threading.RLock()
         self.grid_up = True
-        self.prod_share = _shares([sum(1 for i in range(scenario.pv.inverters) if i % self.n == p)
-                                   for p in range(self.n)], self.n)
+        self.prod_share = _shares(
+            [sum(1 for i in range(scenario.pv.inverters) if i % self.n == p) for p in range(self.n)], self.n
+        )
         self.load_share = _shares(scenario.load.phase_share, self.n)
         battery = scenario.battery if scenario.has_battery else None
         self.capacity = battery.units * battery.capacity_wh if battery else 0.0
         self.max_power = battery.units * battery.max_power_w if battery else 0.0
         self.energy = self.capacity * (battery.initial_soc / 100.0) if battery else 0.0
-        self.bat_share = _shares([sum(1 for u in range(battery.units) if u % self.n == p)
-                                  for p in range(self.n)], self.n) if battery else (0.0,) * self.n
+        self.bat_share = (
+            _shares([sum(1 for u in range(battery.units) if u % self.n == p) for p in range(self.n)], self.n)
+            if battery
+            else (0.0,) * self.n
+        )
         self.t = clock.now() - PREROLL_S
         self.counters = self._initial_counters()
         self.midnights: deque[tuple[float, dict[str, float]]] = deque(maxlen=9)
@@ -134,21 +138,35 @@ class World:
 
     def _initial_counters(self) -> dict[str, float]:
         s = self.s
-        totals = {"production": s.lifetime_production_wh, "load": s.lifetime_consumption_wh,
-                  "import": s.lifetime_import_wh, "discharged": 0.0, "charged": 0.0,
-                  "inverters": s.lifetime_production_wh * INVERTER_RATIO}
+        totals = {
+            "production": s.lifetime_production_wh,
+            "load": s.lifetime_consumption_wh,
+            "import": s.lifetime_import_wh,
+            "discharged": 0.0,
+            "charged": 0.0,
+            "inverters": s.lifetime_production_wh * INVERTER_RATIO,
+        }
         if self.capacity:  # a battery that has cycled a while
             totals["discharged"], totals["charged"] = self.capacity * 150, self.capacity * 158
         # Energy balance from day one: load = production + import - export + discharged - charged.
-        totals["export"] = (totals["production"] + totals["import"] + totals["discharged"]
-                            - totals["charged"] - totals["load"])
+        totals["export"] = (
+            totals["production"] + totals["import"] + totals["discharged"] - totals["charged"] - totals["load"]
+        )
         if totals["export"] < 0:
-            raise ValueError(f"scenario {s.name}: lifetime counters imply a negative export; "
-                             "raise lifetime_production_wh or lifetime_import_wh")
+            raise ValueError(
+                f"scenario {s.name}: lifetime counters imply a negative export; "
+                "raise lifetime_production_wh or lifetime_import_wh"
+            )
         counters = dict.fromkeys(_counter_names(self.n), 0.0)
         counters.update(totals)
-        shares = {"production": self.prod_share, "load": self.load_share, "discharged": self.bat_share,
-                  "charged": self.bat_share, "import": self.load_share, "export": self.prod_share}
+        shares = {
+            "production": self.prod_share,
+            "load": self.load_share,
+            "discharged": self.bat_share,
+            "charged": self.bat_share,
+            "import": self.load_share,
+            "export": self.prod_share,
+        }
         for name, share in shares.items():
             for p in range(self.n):
                 counters[f"{name}:{p}"] = totals[name] * share[p]
@@ -166,13 +184,15 @@ class World:
 
     def demand(self, t: float) -> float:
         load, h = self.s.load, self.clock.hour(t)
-        peaks = sum(p.w * math.exp(-_hour_distance(h, p.at) ** 2 / (2 * p.width ** 2)) for p in load.peaks)
+        peaks = sum(p.w * math.exp(-(_hour_distance(h, p.at) ** 2) / (2 * p.width**2)) for p in load.peaks)
         appliances = value_noise(t, 180, self.seed + 3) ** 2 * 1.5
         return load.base_w + peaks + load.noise_w * appliances
 
     def _load_shares(self, t: float) -> tuple[float, ...]:
-        return _shares([share * (0.8 + 0.4 * value_noise(t, 600, self.seed + 10 + p))
-                        for p, share in enumerate(self.load_share)], self.n)
+        return _shares(
+            [share * (0.8 + 0.4 * value_noise(t, 600, self.seed + 10 + p)) for p, share in enumerate(self.load_share)],
+            self.n,
+        )
 
     def power(self, t: float, dt_h: float | None = None) -> Power:
         """Flows at t for the current state of charge; with `dt_h`, the battery is also
@@ -273,12 +293,19 @@ class World:
             since = self._since
             soc = 100.0 * self.energy / self.capacity if self.capacity else None
             return Snapshot(
-                t=now, power=self.power(now), counters=counters,
-                today=since(counters, 1), last7=since(counters, 7),
+                t=now,
+                power=self.power(now),
+                counters=counters,
+                today=since(counters, 1),
+                last7=since(counters, 7),
                 yesterday={k: self._snap(1)[k] - self._snap(2)[k] for k in counters},
-                soc=soc, energy_wh=self.energy if self.capacity else None,
-                capacity_wh=self.capacity or None, grid_up=self.grid_up,
-                report_t=self.report_t, report_w=self.report_w)
+                soc=soc,
+                energy_wh=self.energy if self.capacity else None,
+                capacity_wh=self.capacity or None,
+                grid_up=self.grid_up,
+                report_t=self.report_t,
+                report_w=self.report_w,
+            )
 
     def _snap(self, days_back: int) -> dict[str, float]:
         """Counters at the start of the day `days_back - 1` days ago (1 = today's midnight)."""

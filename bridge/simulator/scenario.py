@@ -97,7 +97,7 @@ class Scenario:
         anything else goes dark with the grid, gateway included."""
         return self.has_battery and self.has_enpower
 
-    def with_serial(self, serial: str | None) -> "Scenario":
+    def with_serial(self, serial: str | None) -> Scenario:
         return replace(self, serial=serial) if serial else self
 
 

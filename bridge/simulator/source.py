@@ -72,5 +72,10 @@ class CaptureSource:
 
 def _is_safe(name: str) -> bool:
     # The name comes from the URL: no way out of the capture folder, no log files served.
-    return bool(name) and "/" not in name and "\\" not in name and not name.startswith(".") \
+    return (
+        bool(name)
+        and "/" not in name
+        and "\\" not in name
+        and not name.startswith(".")
         and not name.endswith("_log.json")
+    )

@@ -11,7 +11,7 @@ import secrets
 import threading
 import time
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 import jwt
 
@@ -20,16 +20,26 @@ INSTALLER_LIFETIME_S = 12 * 3600  # installer tokens last 12 hours
 SESSION_IDLE_S = 600  # a sessionId stays valid while used within 10 minutes (Matthew1471)
 ISSUER = "Entrez"
 # Times are checked against the injectable clock below, not pyjwt's wall clock.
-_DECODE_OPTIONS = {"verify_exp": False, "verify_iat": False, "verify_nbf": False,
-                   "require": ["exp", "iat", "jti", "aud"]}
+_DECODE_OPTIONS = {
+    "verify_exp": False,
+    "verify_iat": False,
+    "verify_nbf": False,
+    "require": ["exp", "iat", "jti", "aud"],
+}
 
 
 class TokenAuthority:
     """Issues and verifies tokens, trades them for sessions; thread-safe."""
 
-    def __init__(self, serial: str, *, secret: bytes | None = None,
-                 time_func: Callable[[], float] = time.time,
-                 owner_lifetime_s: float = OWNER_LIFETIME_S, session_idle_s: float = SESSION_IDLE_S):
+    def __init__(
+        self,
+        serial: str,
+        *,
+        secret: bytes | None = None,
+        time_func: Callable[[], float] = time.time,
+        owner_lifetime_s: float = OWNER_LIFETIME_S,
+        session_idle_s: float = SESSION_IDLE_S,
+    ):
         self.serial = serial
         self._secret = secret or secrets.token_bytes(32)
         self._time = time_func
@@ -40,14 +50,26 @@ class TokenAuthority:
         self._revoked: set[str] = set()
         self._sessions: dict[str, float] = {}  # sessionId -> last use (time_func clock)
 
-    def issue(self, user_type: str = "owner", lifetime_s: float | None = None,
-              serial: str | None = None, username: str = "owner@example.com") -> str:
+    def issue(
+        self,
+        user_type: str = "owner",
+        lifetime_s: float | None = None,
+        serial: str | None = None,
+        username: str = "owner@example.com",
+    ) -> str:
         if lifetime_s is None:
             lifetime_s = self.owner_lifetime_s if user_type == "owner" else INSTALLER_LIFETIME_S
         now = int(self._time())
         jti = str(uuid.uuid4())
-        claims = {"aud": serial or self.serial, "iss": ISSUER, "enphaseUser": user_type,
-                  "exp": now + int(lifetime_s), "iat": now, "jti": jti, "username": username}
+        claims = {
+            "aud": serial or self.serial,
+            "iss": ISSUER,
+            "enphaseUser": user_type,
+            "exp": now + int(lifetime_s),
+            "iat": now,
+            "jti": jti,
+            "username": username,
+        }
         with self._lock:
             self._issued.add(jti)
         return jwt.encode(claims, self._secret, algorithm="HS256")
@@ -55,8 +77,9 @@ class TokenAuthority:
     def verify(self, token: str) -> dict | None:
         """The claims of a token this gateway accepts, else None."""
         try:
-            claims = jwt.decode(token, self._secret, algorithms=["HS256"], audience=self.serial,
-                                issuer=ISSUER, options=_DECODE_OPTIONS)
+            claims = jwt.decode(
+                token, self._secret, algorithms=["HS256"], audience=self.serial, issuer=ISSUER, options=_DECODE_OPTIONS
+            )
         except jwt.PyJWTError:
             return None
         with self._lock:

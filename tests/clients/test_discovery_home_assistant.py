@@ -14,7 +14,7 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from bridge.homeassistant.discovery import build_configs
-from bridge.model import build_state, decode_json, ENDPOINTS, GatewayInfo
+from bridge.model import ENDPOINTS, GatewayInfo, build_state, decode_json
 from tests.support.captures import POLLED_AT, SKIP_REASON, capture_names, load_capture
 from tests.support.homeassistant import HomeAssistant, install
 from tests.support.mqtt import wait_for
@@ -54,10 +54,14 @@ def gateways():
 def messages_of(info, state) -> tuple[dict[str, str], dict[str, dict]]:
     documents = {f"envoy/{info.serial}/{suffix}": doc for suffix, doc in state.device_payloads().items()}
     documents[f"envoy/{info.serial}/state"] = state.as_payload()
-    configs = build_configs(state.as_payload(), info, base_topic="envoy", prefix="homeassistant",
-                            devices=state.device_payloads())  # fmt: skip
-    retained = {**configs, **{t: json.dumps(d) for t, d in documents.items()},
-                f"envoy/{info.serial}/availability": "online"}
+    configs = build_configs(
+        state.as_payload(), info, base_topic="envoy", prefix="homeassistant", devices=state.device_payloads()
+    )
+    retained = {
+        **configs,
+        **{t: json.dumps(d) for t, d in documents.items()},
+        f"envoy/{info.serial}/availability": "online",
+    }
     return retained, documents
 
 
@@ -104,10 +108,15 @@ def test_every_unit_is_a_device_with_its_entities_and_values(home_assistant, mos
     configs = {t: json.loads(p) for t, p in retained.items() if t.startswith("homeassistant/")}
     assert len(configs) > 300 and any(t.endswith("generator_running/config") for t in configs)
     home_assistant.start()
-    wait_for(lambda: len(registered(home_assistant)) == len(configs), timeout=60, interval=0.5,
-             message="every entity registered")  # fmt: skip
+    wait_for(
+        lambda: len(registered(home_assistant)) == len(configs),
+        timeout=60,
+        interval=0.5,
+        message="every entity registered",
+    )
     entities, devices = registered(home_assistant), home_assistant.registry("core.device_registry")["devices"]
     check_devices(configs, entities, devices)
+
     def wrong():
         return wrong_states(configs, entities, documents, home_assistant.states())
 
@@ -116,14 +125,18 @@ def test_every_unit_is_a_device_with_its_entities_and_values(home_assistant, mos
     except AssertionError:
         pass  # the assertion below says which
     assert not wrong(), "\n".join(wrong()[:20])
-    problems = [line for line in home_assistant.log_tail(500).splitlines()
-                if "ERROR" in line or "mqtt" in line.lower() or "template" in line.lower()]  # fmt: skip
+    problems = [
+        line
+        for line in home_assistant.log_tail(500).splitlines()
+        if "ERROR" in line or "mqtt" in line.lower() or "template" in line.lower()
+    ]
     assert not problems, "\n".join(problems[:20])
 
 
 def registered(ha) -> dict[str, dict]:
-    return {e["unique_id"]: e for e in ha.registry("core.entity_registry").get("entities", [])
-            if e["platform"] == "mqtt"}  # fmt: skip
+    return {
+        e["unique_id"]: e for e in ha.registry("core.entity_registry").get("entities", []) if e["platform"] == "mqtt"
+    }
 
 
 def check_devices(configs: dict, entities: dict, devices: list) -> None:

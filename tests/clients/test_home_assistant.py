@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from bridge.simulator import Simulator
+from tests.integration.test_end_to_end import write_config
 from tests.support.homeassistant import HomeAssistant, install
 from tests.support.mqtt import Subscriber, wait_for
-from tests.integration.test_end_to_end import write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 jinja2 = pytest.importorskip("jinja2.sandbox")
@@ -38,8 +38,9 @@ def system(tmp_path, mosquitto):
     with Simulator(scenario="three_phase_battery", time_factor=1, start="11:00") as sim:
         config = write_config(tmp_path, sim, mosquitto, poll=POLL)
         log = open(tmp_path / "bridge.log", "w")
-        bridge = subprocess.Popen([sys.executable, "-m", "bridge", "run", "-c", str(config)],
-                                  stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        bridge = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "run", "-c", str(config)], stdout=log, stderr=subprocess.STDOUT, cwd=REPO
+        )
         sub = Subscriber(mosquitto.host, mosquitto.port, topics=("envoy/#", "homeassistant/#"))
         ha = HomeAssistant(venv, tmp_path / "ha", mosquitto.port)
         try:
@@ -63,18 +64,22 @@ def announced(sub: Subscriber) -> dict[str, dict]:
     """unique_id -> config of every entity the bridge announces (as the broker holds them now)."""
     with sub._lock:
         items = list(sub.messages.items())
-    return {c["unique_id"]: c for c in (json.loads(p) for t, p in items
-                                        if t.startswith("homeassistant/") and t.endswith("/config") and p)}
+    return {
+        c["unique_id"]: c
+        for c in (json.loads(p) for t, p in items if t.startswith("homeassistant/") and t.endswith("/config") and p)
+    }
 
 
 def registered(ha: HomeAssistant) -> dict[str, dict]:
-    return {e["unique_id"]: e for e in ha.registry("core.entity_registry").get("entities", [])
-            if e["platform"] == "mqtt"}
+    return {
+        e["unique_id"]: e for e in ha.registry("core.entity_registry").get("entities", []) if e["platform"] == "mqtt"
+    }
 
 
 def expected_state(config: dict, document: dict) -> str:
     """The config's template rendered as Home Assistant renders it, on the bridge's document."""
     from datetime import datetime, timezone
+
     env = jinja2.ImmutableSandboxedEnvironment()
     env.filters["timestamp_utc"] = lambda v: datetime.fromtimestamp(v, timezone.utc).isoformat()
     env.filters["as_datetime"] = lambda v: datetime.fromisoformat(v)
@@ -97,6 +102,7 @@ def same(shown: str | None, wanted: str) -> bool:
         pass
     if "T" in wanted and "T" in shown:  # timestamps: HA normalises the offset notation
         from datetime import datetime
+
         try:
             return datetime.fromisoformat(shown) == datetime.fromisoformat(wanted)
         except ValueError:
@@ -110,8 +116,12 @@ def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outag
     started = time.monotonic()
 
     # 1. every announced entity is in the registry, on its device, with its classes
-    wait_for(lambda: (configs := announced(sub)) and configs.keys() <= registered(ha).keys(),
-             timeout=90, interval=1, message="every announced entity in core.entity_registry")
+    wait_for(
+        lambda: (configs := announced(sub)) and configs.keys() <= registered(ha).keys(),
+        timeout=90,
+        interval=1,
+        message="every announced entity in core.entity_registry",
+    )
     configs, entities = announced(sub), registered(ha)
     assert len(configs) > 50, f"only {len(configs)} entities announced"
     devices = {d["id"]: d for d in ha.registry("core.device_registry")["devices"]}
@@ -123,9 +133,10 @@ def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outag
         if wanted_device not in device.get("identifiers", []):
             problems.append(f"{entry['entity_id']}: device {device.get('identifiers')} != {wanted_device}")
         for what, shown, wanted in (
-                ("device class", entry.get("original_device_class"), config.get("device_class")),
-                ("state class", (entry.get("capabilities") or {}).get("state_class"), config.get("state_class")),
-                ("unit", entry.get("unit_of_measurement"), config.get("unit_of_measurement"))):
+            ("device class", entry.get("original_device_class"), config.get("device_class")),
+            ("state class", (entry.get("capabilities") or {}).get("state_class"), config.get("state_class")),
+            ("unit", entry.get("unit_of_measurement"), config.get("unit_of_measurement")),
+        ):
             if shown != wanted:
                 problems.append(f"{entry['entity_id']}: registry {what} {shown!r} != announced {wanted!r}")
     assert not problems, "\n".join(problems[:30])
@@ -148,9 +159,11 @@ def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outag
             wanted = expected_state(config, json.loads(document))
             state = states.get(entity_id, {})
             attrs = state.get("attributes", {})
-            wrong_attrs = [f"{k} {attrs.get(k)!r} != {config.get(k)!r}"
-                           for k in ("unit_of_measurement", "device_class", "state_class")
-                           if attrs.get(k) != config.get(k)]
+            wrong_attrs = [
+                f"{k} {attrs.get(k)!r} != {config.get(k)!r}"
+                for k in ("unit_of_measurement", "device_class", "state_class")
+                if attrs.get(k) != config.get(k)
+            ]
             if wrong_attrs:
                 last[uid] = f"{entity_id}: attributes " + ", ".join(wrong_attrs)
             elif same(state.get("state"), wanted):
@@ -166,8 +179,9 @@ def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outag
     wrong = [last[uid] for uid in sorted(enabled.keys() - matched)]
     assert not wrong, f"{len(wrong)} of {len(enabled)} entities differ:\n" + "\n".join(wrong[:30])
 
-    gateway = {entities[uid]["entity_id"] for uid, c in enabled.items()
-               if c["device"]["identifiers"][0] == f"envoy_{serial}"}
+    gateway = {
+        entities[uid]["entity_id"] for uid, c in enabled.items() if c["device"]["identifiers"][0] == f"envoy_{serial}"
+    }
     everything = {entities[uid]["entity_id"] for uid in enabled}
 
     def states_of(ids):
@@ -177,8 +191,12 @@ def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outag
     # 3. the gateway goes away: its entities (every entity hangs off it) unavailable, bridge online
     sim.stop_envoy()
     try:
-        wait_for(lambda: set(states_of(everything).values()) == {"unavailable"}, timeout=30, interval=0.5,
-                 message="every entity unavailable while the gateway is down")
+        wait_for(
+            lambda: set(states_of(everything).values()) == {"unavailable"},
+            timeout=30,
+            interval=0.5,
+            message="every entity unavailable while the gateway is down",
+        )
     except AssertionError:
         still = {i: s for i, s in states_of(everything).items() if s != "unavailable"}
         raise AssertionError(f"still available with the gateway down: {dict(list(still.items())[:20])}")
@@ -187,8 +205,12 @@ def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outag
     assert bridge.poll() is None, "the bridge exited"
     sim.start_envoy()
     try:
-        wait_for(lambda: "unavailable" not in states_of(gateway).values(), timeout=60, interval=0.5,
-                 message="the gateway's entities back")
+        wait_for(
+            lambda: "unavailable" not in states_of(gateway).values(),
+            timeout=60,
+            interval=0.5,
+            message="the gateway's entities back",
+        )
     except AssertionError:
         still = sorted(i for i, s in states_of(gateway).items() if s == "unavailable")
         raise AssertionError(f"still unavailable after the gateway came back: {still[:20]}")
@@ -199,9 +221,15 @@ def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outag
     for event, wanted in (("grid_outage", "off"), ("grid_restore", "on")):
         sim.trigger(event)
         try:
-            wait_for(lambda wanted=wanted: states_of([grid])[grid] == wanted, timeout=20, interval=0.3,
-                     message=f"{grid} {wanted}")
+            wait_for(
+                lambda wanted=wanted: states_of([grid])[grid] == wanted,
+                timeout=20,
+                interval=0.3,
+                message=f"{grid} {wanted}",
+            )
         except AssertionError:
-            raise AssertionError(f"after {event}: {grid} is {states_of([grid])[grid]!r}, expected {wanted!r} "
-                                 f"(bridge published {sub.get(f'envoy/{serial}/grid/status')!r})")
+            raise AssertionError(
+                f"after {event}: {grid} is {states_of([grid])[grid]!r}, expected {wanted!r} "
+                f"(bridge published {sub.get(f'envoy/{serial}/grid/status')!r})"
+            )
     assert time.monotonic() - started < 180

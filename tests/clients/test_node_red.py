@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from bridge.simulator import Simulator
-from tests.support.mqtt import Subscriber, free_port, wait_for
 from tests.integration.test_end_to_end import write_config
 from tests.integration.test_examples import FLOW, node_red_binary
+from tests.support.mqtt import Subscriber, free_port, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
@@ -34,10 +34,13 @@ def kw(w) -> str:
 
 def summary(serial: str, state: dict) -> str:
     grid, battery = state.get("grid", {}), state.get("battery", {})
-    parts = [f"production {kw(state.get('production', {}).get('power_w'))}",
-             f"consumption {kw(state.get('consumption', {}).get('power_w'))}",
-             f"grid import {kw(grid.get('import_power_w'))}", f"export {kw(grid.get('export_power_w'))}",
-             f"grid {grid.get('status') or 'unknown'}"]
+    parts = [
+        f"production {kw(state.get('production', {}).get('power_w'))}",
+        f"consumption {kw(state.get('consumption', {}).get('power_w'))}",
+        f"grid import {kw(grid.get('import_power_w'))}",
+        f"export {kw(grid.get('export_power_w'))}",
+        f"grid {grid.get('status') or 'unknown'}",
+    ]
     if isinstance(battery.get("soc_pct"), (int, float)):
         parts.append(f"battery {round(battery['soc_pct'])} %")
     return f"{serial}: " + ", ".join(parts)
@@ -56,10 +59,23 @@ def flow_for(tmp_path: Path, broker_port: int) -> tuple[list[dict], Path, Path]:
             node["filename"] = str(alerts)
         if node["id"] == "fn_summary":
             node["wires"][0].append("test_summary_file")
-    nodes.append({"id": "test_summary_file", "type": "file", "z": tab, "name": "test tap",
-                  "filename": str(summaries), "filenameType": "str", "appendNewline": True,
-                  "createDir": True, "overwriteFile": "false", "encoding": "none",
-                  "x": 0, "y": 0, "wires": [[]]})
+    nodes.append(
+        {
+            "id": "test_summary_file",
+            "type": "file",
+            "z": tab,
+            "name": "test tap",
+            "filename": str(summaries),
+            "filenameType": "str",
+            "appendNewline": True,
+            "createDir": True,
+            "overwriteFile": "false",
+            "encoding": "none",
+            "x": 0,
+            "y": 0,
+            "wires": [[]],
+        }
+    )
     return nodes, alerts, summaries
 
 
@@ -72,24 +88,34 @@ def test_node_red_flow_shows_the_bridge_values_and_the_grid_outage(tmp_path, mos
     (userdir / "flows.json").write_text(json.dumps(nodes))
     (userdir / "settings.js").write_text(
         'module.exports = {uiHost: "127.0.0.1", flowFile: "flows.json", credentialSecret: false, '
-        'diagnostics: {enabled: false}, telemetry: {enabled: false}, '
-        'logging: {console: {level: "info"}}};\n')
+        "diagnostics: {enabled: false}, telemetry: {enabled: false}, "
+        'logging: {console: {level: "info"}}};\n'
+    )
     nr_log = open(tmp_path / "node-red.log", "w")
-    node_red = subprocess.Popen([binary, "-u", str(userdir), "-p", str(free_port()),
-                                 "-s", str(userdir / "settings.js"), "flows.json"],
-                                stdout=nr_log, stderr=subprocess.STDOUT, start_new_session=True)
+    node_red = subprocess.Popen(
+        [binary, "-u", str(userdir), "-p", str(free_port()), "-s", str(userdir / "settings.js"), "flows.json"],
+        stdout=nr_log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     bridge = None
     sub = Subscriber(mosquitto.host, mosquitto.port, topics=("envoy/#",))
     try:
+
         def nr_text():
             return (tmp_path / "node-red.log").read_text(errors="replace")
+
         wait_for(lambda: "Connected to broker" in nr_text(), timeout=60, message="Node-RED on the broker")
         with Simulator(scenario="three_phase_battery", time_factor=1, start="11:00") as sim:
             serial = sim.serial
             config = write_config(tmp_path, sim, mosquitto, poll=POLL)
             bridge_log = open(tmp_path / "bridge.log", "w")
-            bridge = subprocess.Popen([sys.executable, "-m", "bridge", "run", "-c", str(config)],
-                                      stdout=bridge_log, stderr=subprocess.STDOUT, cwd=REPO)
+            bridge = subprocess.Popen(
+                [sys.executable, "-m", "bridge", "run", "-c", str(config)],
+                stdout=bridge_log,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+            )
             sub.wait_topic(f"envoy/{serial}/state", timeout=60)
 
             # the summaries Node-RED wrote are those of states the bridge published
@@ -103,8 +129,9 @@ def test_node_red_flow_shows_the_bridge_values_and_the_grid_outage(tmp_path, mos
             wait_for(lambda: len(written()) >= 2, timeout=30, message="two summary lines from the flow")
             lines, expected = written(), published()
             strange = [line for line in lines if line not in expected]
-            assert not strange, (f"Node-RED wrote {strange[:3]}; the bridge published states that read "
-                                 f"{sorted(expected)[:3]}")
+            assert not strange, (
+                f"Node-RED wrote {strange[:3]}; the bridge published states that read {sorted(expected)[:3]}"
+            )
             state = json.loads(sub.get(f"envoy/{serial}/state"))
             assert state["production"]["power_w"] > 0 and state["consumption"]["power_w"] > 0, state
             assert "grid on_grid" in lines[-1] and "battery " in lines[-1], lines[-1]
@@ -113,13 +140,21 @@ def test_node_red_flow_shows_the_bridge_values_and_the_grid_outage(tmp_path, mos
             # the outage: the alert file gets one GRID DOWN line, then GRID BACK
             sim.trigger("grid_outage")
             try:
-                wait_for(lambda: alerts.exists() and "GRID DOWN" in alerts.read_text(), timeout=20,
-                         message="the grid down alert")
+                wait_for(
+                    lambda: alerts.exists() and "GRID DOWN" in alerts.read_text(),
+                    timeout=20,
+                    message="the grid down alert",
+                )
             except AssertionError:
-                raise AssertionError(f"no GRID DOWN line in {alerts}; bridge published grid status "
-                                     f"{sub.get(f'envoy/{serial}/grid/status')!r}")
-            wait_for(lambda: any("grid off_grid" in line for line in written()), timeout=20,
-                     message="a summary line saying off_grid")
+                raise AssertionError(
+                    f"no GRID DOWN line in {alerts}; bridge published grid status "
+                    f"{sub.get(f'envoy/{serial}/grid/status')!r}"
+                )
+            wait_for(
+                lambda: any("grid off_grid" in line for line in written()),
+                timeout=20,
+                message="a summary line saying off_grid",
+            )
             sim.trigger("grid_restore")
             wait_for(lambda: "GRID BACK" in alerts.read_text(), timeout=20, message="the grid back line")
             lines = alerts.read_text().splitlines()

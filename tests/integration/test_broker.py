@@ -101,9 +101,15 @@ def _packet(first: int, body: bytes) -> bytes:
             return bytes([first]) + bytes(out) + body
 
 
-def connect_packet(client_id: str, keepalive: int = 60, will: tuple | None = None,
-                   name: str = "MQTT", level: int = 4, username: str | None = None,
-                   password: str | None = None) -> bytes:
+def connect_packet(
+    client_id: str,
+    keepalive: int = 60,
+    will: tuple | None = None,
+    name: str = "MQTT",
+    level: int = 4,
+    username: str | None = None,
+    password: str | None = None,
+) -> bytes:
     flags, payload = 0x02, _s(client_id)
     if will:
         topic, message, qos, retain = will
@@ -137,11 +143,22 @@ def recv_exactly(sock: socket.socket, n: int) -> bytes:
 # --- topic rules ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("topic_filter, topic, expected", [
-    ("a/b", "a/b", True), ("a/+", "a/b", True), ("a/+", "a/b/c", False), ("a/#", "a", True),
-    ("a/#", "a/b/c", True), ("#", "a/b", True), ("+/+", "/x", True), ("+", "a/b", False),
-    ("#", "$SYS/x", False), ("+/x", "$SYS/x", False), ("$SYS/#", "$SYS/x", True),
-])
+@pytest.mark.parametrize(
+    "topic_filter, topic, expected",
+    [
+        ("a/b", "a/b", True),
+        ("a/+", "a/b", True),
+        ("a/+", "a/b/c", False),
+        ("a/#", "a", True),
+        ("a/#", "a/b/c", True),
+        ("#", "a/b", True),
+        ("+/+", "/x", True),
+        ("+", "a/b", False),
+        ("#", "$SYS/x", False),
+        ("+/x", "$SYS/x", False),
+        ("$SYS/#", "$SYS/x", True),
+    ],
+)
 def test_topic_matches(topic_filter, topic, expected):
     assert topic_matches(topic_filter, topic) is expected
 
@@ -323,8 +340,11 @@ def test_mosquitto_sub_receives_retained_messages(broker, clients):
     pub = clients("pub")
     pub.publish("envoy/bridge/availability", "online", qos=1, retain=True)
     pub.publish("envoy/999/state", '{"schema": 1}', qos=1, retain=True)
-    done = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-t", "#",
-                           "-C", "2", "-W", "5", "-v"], capture_output=True, text=True, timeout=10)
+    done = subprocess.run(
+        ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-t", "#", "-C", "2", "-W", "5", "-v"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     assert done.returncode == 0, done.stderr
-    assert sorted(done.stdout.splitlines()) == ['envoy/999/state {"schema": 1}',
-                                                "envoy/bridge/availability online"]
+    assert sorted(done.stdout.splitlines()) == ['envoy/999/state {"schema": 1}', "envoy/bridge/availability online"]

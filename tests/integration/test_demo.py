@@ -25,9 +25,14 @@ class Demo:
     """`envoy-mqtt-bridge demo` in its own process group, its output collected."""
 
     def __init__(self, *args):
-        self.proc = subprocess.Popen([sys.executable, "-m", "bridge", "demo", *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     cwd=REPO, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "demo", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=REPO,
+            start_new_session=True,
+        )
         self.lines: list[str] = []
         threading.Thread(target=lambda: self.lines.extend(self.proc.stdout), daemon=True).start()
 
@@ -88,8 +93,11 @@ def test_demo_publishes_live_data_shows_an_outage_and_stops_cleanly():
         assert sub.retained[f"envoy/{SERIAL}/grid/status"] and sub.retained[f"envoy/{SERIAL}/state"]
         sub.close()
         sub = None
-        wait_for(lambda: any("production" in line and " W" in line for line in demo.lines), timeout=10,
-                 message="the live view")
+        wait_for(
+            lambda: any("production" in line and " W" in line for line in demo.lines),
+            timeout=10,
+            message="the live view",
+        )
         assert demo.interrupt() == 0
     finally:
         if sub:
@@ -104,8 +112,17 @@ def test_demo_publishes_live_data_shows_an_outage_and_stops_cleanly():
 
 def test_demo_uses_an_existing_broker_and_keeps_its_options(mosquitto):
     base = "home/solar"
-    demo = Demo("--broker", f"{mosquitto.host}:{mosquitto.port}", "--plain", "--base-topic", base,
-                "--capture", str(REPO / "bridge/simulator/scenarios/metered"), "--log-level", "INFO")
+    demo = Demo(
+        "--broker",
+        f"{mosquitto.host}:{mosquitto.port}",
+        "--plain",
+        "--base-topic",
+        base,
+        "--capture",
+        str(REPO / "bridge/simulator/scenarios/metered"),
+        "--log-level",
+        "INFO",
+    )
     sub = Subscriber(mosquitto.host, mosquitto.port, (f"{base}/#",))
     try:
         state = json.loads(sub.wait_topic(f"{base}/999000000001/state", timeout=30))
@@ -121,9 +138,23 @@ def test_demo_uses_an_existing_broker_and_keeps_its_options(mosquitto):
 
 
 def test_demo_refuses_bad_options_in_one_line():
-    proc = subprocess.run([sys.executable, "-m", "bridge", "demo", "--broker", f"127.0.0.1:{free_port()}",
-                           "--events", "meteor@+1s", "--plain"], capture_output=True, text=True,
-                          timeout=60, cwd=REPO)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bridge",
+            "demo",
+            "--broker",
+            f"127.0.0.1:{free_port()}",
+            "--events",
+            "meteor@+1s",
+            "--plain",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
     assert proc.returncode == 1 and "unknown event 'meteor'" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
 
@@ -138,12 +169,22 @@ def message(topic, payload):
 
 def test_live_view_block_shows_flows_grid_battery_and_traffic():
     ticks = iter(range(0, 10_000, 1))
-    view = LiveView("127.0.0.1", free_port(), "envoy", plain=False, broker_note="embedded broker",
-                    keys=True, clock=lambda: float(next(ticks)))
+    view = LiveView(
+        "127.0.0.1",
+        free_port(),
+        "envoy",
+        plain=False,
+        broker_note="embedded broker",
+        keys=True,
+        clock=lambda: float(next(ticks)),
+    )
     try:
-        state = {"firmware": "8.2.4382", "production": {"power_w": 4210, "energy_today_wh": 14800},
-                 "consumption": {"power_w": 650}, "grid": {"status": "on_grid", "import_power_w": 0,
-                                                           "export_power_w": 1200}}
+        state = {
+            "firmware": "8.2.4382",
+            "production": {"power_w": 4210, "energy_today_wh": 14800},
+            "consumption": {"power_w": 650},
+            "grid": {"status": "on_grid", "import_power_w": 0, "export_power_w": 1200},
+        }
         view._on_message(None, None, message(f"envoy/{SERIAL}/state", state))
         view._on_message(None, None, message(f"envoy/{SERIAL}/grid/status", b"off_grid"))
         view._on_message(None, None, message(f"envoy/{SERIAL}/battery/482235000159", {"soc_pct": 54, "power_w": -300}))

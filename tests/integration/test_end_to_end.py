@@ -23,16 +23,25 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 
 
-def write_config(tmp_path: Path, sim: Simulator, broker, *, base="envoy", log_level="INFO",
-                 poll=None, **gateway) -> Path:
+def write_config(
+    tmp_path: Path, sim: Simulator, broker, *, base="envoy", log_level="INFO", poll=None, **gateway
+) -> Path:
     host, port = sim.envoy_host.rsplit(":", 1)
-    gw = {"host": f"https://{host}:{port}", "username": sim.cloud_user,
-          "password": sim.cloud_password, "tls": {"fingerprint": sim.fingerprint},
-          "token_cache": str(tmp_path / "cache" / "token.jwt"), **gateway}
-    config = {"gateways": [gw], "log_level": log_level, "cache_dir": str(tmp_path / "cache"),
-              "mqtt": {"host": broker.host, "port": broker.port, "base_topic": base},
-              "cloud": {"enlighten_url": sim.cloud_url, "entrez_url": sim.cloud_url,
-                        "ca_file": sim.ca_file}}
+    gw = {
+        "host": f"https://{host}:{port}",
+        "username": sim.cloud_user,
+        "password": sim.cloud_password,
+        "tls": {"fingerprint": sim.fingerprint},
+        "token_cache": str(tmp_path / "cache" / "token.jwt"),
+        **gateway,
+    }
+    config = {
+        "gateways": [gw],
+        "log_level": log_level,
+        "cache_dir": str(tmp_path / "cache"),
+        "mqtt": {"host": broker.host, "port": broker.port, "base_topic": base},
+        "cloud": {"enlighten_url": sim.cloud_url, "entrez_url": sim.cloud_url, "ca_file": sim.ca_file},
+    }
     if poll:
         config["poll"] = poll
     path = tmp_path / "config.yaml"
@@ -78,8 +87,13 @@ def test_run_once_publishes_what_the_reference_says_for_every_capture(capture, t
     assert set(messages) - gateway_topics - {"envoy/bridge/availability"} == set(documents)
     for topic, body in documents.items():
         assert json.loads(messages[topic]) == body, topic
-    discovery = retained(mosquitto, "homeassistant", f"homeassistant/sensor/{serial}/production/config"
-                         if "production" in state else f"homeassistant/sensor/{serial}/consumption/config")
+    discovery = retained(
+        mosquitto,
+        "homeassistant",
+        f"homeassistant/sensor/{serial}/production/config"
+        if "production" in state
+        else f"homeassistant/sensor/{serial}/consumption/config",
+    )
     assert discovery, "no discovery config published"
     for topic, payload in discovery.items():
         config = json.loads(payload)
@@ -99,15 +113,25 @@ def test_unreachable_gateway_and_bad_config_fail_in_one_line_without_traceback(t
     with Simulator() as sim:
         config = write_config(tmp_path, sim, mosquitto)
     # the simulator is gone: connection refused
-    proc = subprocess.run([sys.executable, "-m", "bridge", "run", "-c", str(config), "--once"],
-                          capture_output=True, text=True, timeout=60, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bridge", "run", "-c", str(config), "--once"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith("error: gateway")
     assert "Traceback" not in proc.stderr
     bad = tmp_path / "bad.yaml"
     bad.write_text("gateways: [{host: x}]\nmqtt: {port: nope}\n")
-    proc = subprocess.run([sys.executable, "-m", "bridge", "check-config", "-c", str(bad)],
-                          capture_output=True, text=True, timeout=60, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bridge", "check-config", "-c", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
     assert proc.returncode == 2 and "mqtt.port" in proc.stderr and "gateways[0].tls" in proc.stderr
     assert "Traceback" not in proc.stderr
 
@@ -129,8 +153,13 @@ def test_no_secret_reaches_the_log_or_mqtt_at_debug(tmp_path, mosquitto):
         sim.fail_next(401, count=1, path="/ivp/meters/readings")  # exercise the 401 path too
         config = write_config(tmp_path, sim, mosquitto, log_level="DEBUG")
         sub = Subscriber(mosquitto.host, mosquitto.port)
-        proc = subprocess.run([sys.executable, "-m", "bridge", "run", "-c", str(config), "--once"],
-                              capture_output=True, text=True, timeout=60, cwd=REPO)
+        proc = subprocess.run(
+            [sys.executable, "-m", "bridge", "run", "-c", str(config), "--once"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=REPO,
+        )
         assert proc.returncode == 0, proc.stderr
         token = (tmp_path / "cache" / "token.jwt").read_text().strip()
         wait_for(lambda: any(t.endswith("/state") for t in sub.messages), message="state")
@@ -148,12 +177,16 @@ def test_run_polls_until_sigterm_then_says_offline_and_exits_0(tmp_path, mosquit
     with Simulator(scenario="metered", time_factor=60) as sim:  # values that move: a new state each poll
         config = write_config(tmp_path, sim, mosquitto, poll={"meters": 5, "grid": 5})
         sub = Subscriber(mosquitto.host, mosquitto.port)
-        proc = subprocess.Popen([sys.executable, "-m", "bridge", "run", "-c", str(config)],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "run", "-c", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=REPO,
+        )
         try:
             state_topic = f"envoy/{sim.serial}/state"
-            wait_for(lambda: sum(t == state_topic for t, _ in sub.history) >= 2, timeout=30,
-                     message="two poll cycles")
+            wait_for(lambda: sum(t == state_topic for t, _ in sub.history) >= 2, timeout=30, message="two poll cycles")
             assert sub.get("envoy/bridge/availability") == b"online"
             assert sim.request_counts.get("/ivp/meters/readings", 0) >= 2
             started = time.monotonic()
@@ -172,8 +205,12 @@ def test_gateway_outage_turns_availability_offline_and_back(tmp_path, mosquitto)
     with Simulator() as sim:
         config = write_config(tmp_path, sim, mosquitto, poll={"meters": 5, "grid": 5})
         sub = Subscriber(mosquitto.host, mosquitto.port)
-        proc = subprocess.Popen([sys.executable, "-m", "bridge", "run", "-c", str(config)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "run", "-c", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=REPO,
+        )
         avail = f"envoy/{sim.serial}/availability"
         try:
             sub.wait_topic(avail, timeout=20, payload=b"online")
@@ -193,8 +230,12 @@ def test_grid_outage_reaches_the_broker_within_two_seconds(tmp_path, mosquitto):
     with Simulator(scenario="three_phase_battery") as sim:
         config = write_config(tmp_path, sim, mosquitto)
         sub = Subscriber(mosquitto.host, mosquitto.port)
-        proc = subprocess.Popen([sys.executable, "-m", "bridge", "run", "-c", str(config)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "run", "-c", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=REPO,
+        )
         topic = f"envoy/{sim.serial}/grid/status"
         try:
             sub.wait_topic(topic, timeout=30, payload=b"on_grid")

@@ -18,10 +18,9 @@ import pytest
 import yaml
 
 from bridge import model
-
-from bridge.homeassistant import discovery
-from bridge.demo.broker import EmbeddedBroker
 from bridge.config import load_config
+from bridge.demo.broker import EmbeddedBroker
+from bridge.homeassistant import discovery
 from bridge.model.info import parse_info
 from bridge.simulator.clock import SimClock
 from bridge.simulator.living import LivingSource
@@ -75,21 +74,28 @@ const node = {warn: () => {}, status: () => {}, error: (e) => { throw new Error(
 const fn = new Function('msg', 'node', 'flow', 'context', code);
 console.log(JSON.stringify(messages.map((m) => fn(m, node, flow, flow))));
 """
-    proc = subprocess.run(["node", "-e", script], input=json.dumps([node["func"], messages]),
-                          capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        ["node", "-e", script], input=json.dumps([node["func"], messages]), capture_output=True, text=True, timeout=30
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
 
 def test_node_red_functions_summarise_and_alert_once_per_outage():
     nodes = flow_nodes()
-    state = {"production": {"power_w": 4210}, "consumption": {"power_w": 650},
-             "grid": {"status": "on_grid", "import_power_w": 0, "export_power_w": 1200},
-             "battery": {"soc_pct": 54.4}}
-    full, empty = run_function(nodes["fn_summary"], [{"topic": f"envoy/{SERIAL}/state", "payload": state},
-                                                     {"topic": "envoy/1/state", "payload": {}}])
-    assert full["payload"] == (f"{SERIAL}: production 4.21 kW, consumption 650 W, grid import 0 W, "
-                               "export 1.20 kW, grid on_grid, battery 54 %")
+    state = {
+        "production": {"power_w": 4210},
+        "consumption": {"power_w": 650},
+        "grid": {"status": "on_grid", "import_power_w": 0, "export_power_w": 1200},
+        "battery": {"soc_pct": 54.4},
+    }
+    full, empty = run_function(
+        nodes["fn_summary"],
+        [{"topic": f"envoy/{SERIAL}/state", "payload": state}, {"topic": "envoy/1/state", "payload": {}}],
+    )
+    assert full["payload"] == (
+        f"{SERIAL}: production 4.21 kW, consumption 650 W, grid import 0 W, export 1.20 kW, grid on_grid, battery 54 %"
+    )
     assert full["values"]["grid_export_w"] == 1200 and full["values"]["battery_soc_pct"] == 54.4
     assert empty["payload"] == "1: production -, consumption -, grid import -, export -, grid unknown"
     down = {"topic": f"envoy/{SERIAL}/grid/status", "payload": "off_grid"}
@@ -100,8 +106,7 @@ def test_node_red_functions_summarise_and_alert_once_per_outage():
 
 def node_red_binary() -> str:
     try:
-        proc = subprocess.run([str(REPO / "scripts" / "install-node-red")], capture_output=True,
-                              text=True, timeout=600)
+        proc = subprocess.run([str(REPO / "scripts" / "install-node-red")], capture_output=True, text=True, timeout=600)
     except (OSError, subprocess.TimeoutExpired) as err:
         pytest.skip(f"Node-RED could not be installed: {err}")
     if proc.returncode != 0:
@@ -123,29 +128,44 @@ def test_node_red_runs_the_flow_and_alerts_when_the_grid_goes_down(tmp_path):
         (tmp_path / "flows.json").write_text(json.dumps(nodes))
         (tmp_path / "settings.js").write_text(
             'module.exports = {uiHost: "127.0.0.1", uiPort: %d, flowFile: "flows.json", '
-            'credentialSecret: false, diagnostics: {enabled: false}, '
-            'logging: {console: {level: "info"}}};\n' % free_port())
+            "credentialSecret: false, diagnostics: {enabled: false}, "
+            'logging: {console: {level: "info"}}};\n' % free_port()
+        )
         log = open(tmp_path / "node-red.log", "w+")
-        proc = subprocess.Popen([binary, "-u", str(tmp_path), "-s", str(tmp_path / "settings.js"), "flows.json"],
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [binary, "-u", str(tmp_path), "-s", str(tmp_path / "settings.js"), "flows.json"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-examples-pub")
         try:
+
             def log_text():
                 return (tmp_path / "node-red.log").read_text()
+
             wait_for(lambda: "Connected to broker" in log_text(), timeout=60, message="Node-RED on the broker")
             client.connect("127.0.0.1", broker.port)
             client.loop_start()
-            state = {"schema": 1, "serial": SERIAL, "production": {"power_w": 3000},
-                     "consumption": {"power_w": 800},
-                     "grid": {"status": "on_grid", "import_power_w": 0, "export_power_w": 2200}}
+            state = {
+                "schema": 1,
+                "serial": SERIAL,
+                "production": {"power_w": 3000},
+                "consumption": {"power_w": 800},
+                "grid": {"status": "on_grid", "import_power_w": 0, "export_power_w": 2200},
+            }
             client.publish(f"envoy/{SERIAL}/state", json.dumps(state), qos=1, retain=True)
-            wait_for(lambda: f"{SERIAL}: production 3.00 kW, consumption 800 W" in log_text(),
-                     timeout=20, message="the summary in Node-RED's log")
+            wait_for(
+                lambda: f"{SERIAL}: production 3.00 kW, consumption 800 W" in log_text(),
+                timeout=20,
+                message="the summary in Node-RED's log",
+            )
             for status in ("on_grid", "off_grid", "off_grid", "on_grid"):
                 client.publish(f"envoy/{SERIAL}/grid/status", status, qos=1, retain=True).wait_for_publish(5)
                 time.sleep(0.2)  # keep the order across Node-RED's two switch outputs
-            wait_for(lambda: alerts.exists() and "GRID BACK" in alerts.read_text(), timeout=20,
-                     message="the alert file")
+            wait_for(
+                lambda: alerts.exists() and "GRID BACK" in alerts.read_text(), timeout=20, message="the alert file"
+            )
             lines = alerts.read_text().splitlines()
             assert len(lines) == 2 and "GRID DOWN" in lines[0] and SERIAL in lines[0]  # once per outage
         finally:
@@ -192,8 +212,12 @@ def test_home_assistant_dashboards_use_discovered_entities():
     pending = {f"sensor.envoy_{SERIAL}_battery_level"} if "battery" not in payload else set()
     assert referenced - discovered <= pending, f"not discovered: {sorted(referenced - discovered - pending)}"
     readme = (EXAMPLES / "home-assistant" / "README.md").read_text()
-    for key in ("lifetime_production", "lifetime_net_consumption", "lifetime_net_production",
-                "lifetime_battery_charged"):
+    for key in (
+        "lifetime_production",
+        "lifetime_net_consumption",
+        "lifetime_net_production",
+        "lifetime_battery_charged",
+    ):
         assert f"sensor.envoy_{SERIAL}_{key}" in discovered and f"_{key}`" in readme
 
 
@@ -213,11 +237,16 @@ def test_docker_compose_file_is_consistent(tmp_path):
         assert (EXAMPLES / build["context"] / build["dockerfile"]).resolve() == REPO / "Dockerfile"
         assert services[name]["depends_on"]["mosquitto"]["condition"] == "service_healthy"
     assert "profiles" not in services["bridge"] and services["simulator"]["profiles"] == ["simulator"]
-    assert "ENTRYPOINT [\"envoy-mqtt-bridge\"]" in (REPO / "Dockerfile").read_text()
+    assert 'ENTRYPOINT ["envoy-mqtt-bridge"]' in (REPO / "Dockerfile").read_text()
     from bridge.cli import _parser
+
     args = _parser().parse_args(services["simulator"]["command"])  # a valid command line
     assert args.broker == "mosquitto:1883" and args.plain
     config = tmp_path / "config.yaml"
-    config.write_text("gateways:\n  - host: envoy.local\n    username: me@example.com\n    password: x\n    tls: {insecure: true}\n")
-    loaded = load_config(config, {"ENVOY_BRIDGE_MQTT_HOST": services["bridge"]["environment"]["ENVOY_BRIDGE_MQTT_HOST"]})
+    config.write_text(
+        "gateways:\n  - host: envoy.local\n    username: me@example.com\n    password: x\n    tls: {insecure: true}\n"
+    )
+    loaded = load_config(
+        config, {"ENVOY_BRIDGE_MQTT_HOST": services["bridge"]["environment"]["ENVOY_BRIDGE_MQTT_HOST"]}
+    )
     assert loaded.mqtt.host == "mosquitto"

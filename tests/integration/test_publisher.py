@@ -14,8 +14,7 @@ pytestmark = pytest.mark.integration
 
 
 def make_publisher(broker, **kw) -> Publisher:
-    cfg = MqttConfig(host=broker.host, port=broker.port, client_id=f"bridge-test-{free_port()}",
-                     base_topic="t")
+    cfg = MqttConfig(host=broker.host, port=broker.port, client_id=f"bridge-test-{free_port()}", base_topic="t")
     return Publisher(cfg, HomeAssistantConfig(), rng=lambda a, b: 0.0, **kw)
 
 
@@ -135,8 +134,13 @@ def test_home_assistant_birth_triggers_a_republish_and_other_payloads_do_not(mos
 
 def test_unchanged_states_are_sent_again_only_after_the_republish_interval(mosquitto, sub):
     now = [0.0]
-    cfg = MqttConfig(host=mosquitto.host, port=mosquitto.port, client_id=f"bridge-test-{free_port()}",
-                     base_topic="t", republish_interval=300)
+    cfg = MqttConfig(
+        host=mosquitto.host,
+        port=mosquitto.port,
+        client_id=f"bridge-test-{free_port()}",
+        base_topic="t",
+        republish_interval=300,
+    )
     pub = Publisher(cfg, HomeAssistantConfig(), clock=lambda: now[0])
     pub.start()
     assert pub.wait_connected(5)
@@ -152,12 +156,12 @@ def test_unchanged_states_are_sent_again_only_after_the_republish_interval(mosqu
     pub.stop()
 
 
-
 def test_flapping_connection_one_error_slow_reconnects_then_stable_again(caplog):
     """Two clients with one client id: dropped right after each connect, again and again."""
     import logging
 
     from bridge.mqtt.monitor import FLAP_RECONNECT_MIN_S
+
     now = [0.0]
     cfg = MqttConfig(host="127.0.0.1", port=free_port(), client_id="copy", base_topic="t")
     pub = Publisher(cfg, HomeAssistantConfig(), clock=lambda: now[0])
@@ -180,18 +184,26 @@ def test_flapping_connection_one_error_slow_reconnects_then_stable_again(caplog)
 
 
 def _config(name: str, availability: str = "t/bridge/availability") -> str:
-    return json.dumps({"name": name, "availability": [{"topic": availability}, {"topic": "t/gw/availability"}]},
-                      sort_keys=True, separators=(",", ":"))
+    return json.dumps(
+        {"name": name, "availability": [{"topic": availability}, {"topic": "t/gw/availability"}]},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
 
 
 def test_start_up_read_back_sends_only_changes_and_removes_what_vanished(mosquitto):
     """The broker holds the previous run's configs: identical ones are not sent again, changed
     ones are, the announcing owner's vanished ones get an empty retained config; another
     bridge's configs, and those of an owner not announced (yet), are left alone."""
-    before = {"ha/sensor/gw/a/config": _config("A"), "ha/sensor/gw/b/config": _config("B"),
-              "ha/sensor/gw/c/config": _config("C"), "ha/sensor/gw3/f/config": _config("F"),
-              "ha/sensor/gw3/h/config": _config("H"), "ha/sensor/gw2/e/config": _config("E"),
-              "ha/sensor/gw/d/config": _config("D", availability="other/bridge/availability")}
+    before = {
+        "ha/sensor/gw/a/config": _config("A"),
+        "ha/sensor/gw/b/config": _config("B"),
+        "ha/sensor/gw/c/config": _config("C"),
+        "ha/sensor/gw3/f/config": _config("F"),
+        "ha/sensor/gw3/h/config": _config("H"),
+        "ha/sensor/gw2/e/config": _config("E"),
+        "ha/sensor/gw/d/config": _config("D", availability="other/bridge/availability"),
+    }
     seed = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="seed")
     seed.connect(mosquitto.host, mosquitto.port)
     seed.loop_start()
@@ -213,14 +225,20 @@ def test_start_up_read_back_sends_only_changes_and_removes_what_vanished(mosquit
         pub.sync_discovery("gw3", {"ha/sensor/gw3/f/config": _config("F"), "ha/sensor/gw3/g/config": _config("G")})
         pub.sync_discovery("gw", {"ha/sensor/gw/a/config": _config("A"), "ha/sensor/gw/b/config": _config("B2")})
         assert pub.flush(5)
-        wait_for(lambda: sub.get("ha/sensor/gw/c/config") == b"" and sub.get("ha/sensor/gw3/h/config") == b"",
-                 message="removal of c and h")
+        wait_for(
+            lambda: sub.get("ha/sensor/gw/c/config") == b"" and sub.get("ha/sensor/gw3/h/config") == b"",
+            message="removal of c and h",
+        )
         time.sleep(0.3)
         sent: dict[str, list[bytes]] = {}
-        for topic, payload in sub.history[len(before):]:
+        for topic, payload in sub.history[len(before) :]:
             sent.setdefault(topic, []).append(payload)
-        assert sent == {"ha/sensor/gw/b/config": [_config("B2").encode()], "ha/sensor/gw/c/config": [b""],
-                        "ha/sensor/gw3/g/config": [_config("G").encode()], "ha/sensor/gw3/h/config": [b""]}, sent
+        assert sent == {
+            "ha/sensor/gw/b/config": [_config("B2").encode()],
+            "ha/sensor/gw/c/config": [b""],
+            "ha/sensor/gw3/g/config": [_config("G").encode()],
+            "ha/sensor/gw3/h/config": [b""],
+        }, sent
     finally:
         pub.stop()
         sub.close()

@@ -121,8 +121,10 @@ def test_details_query_prefers_its_own_file():
         inventory = get(sim, "/inventory.json?deleted=1")
         assert inventory.content == (CAPTURES / "8.3.5169_ACB_inventory" / "inventory.json_deleted_1").read_bytes()
     with Simulator(CAPTURES / "7.6.175_standard", auth="none") as sim:  # no details file: fall back
-        assert get(sim, "/production.json?details=1").content == \
-            (CAPTURES / "7.6.175_standard" / "production.json").read_bytes()
+        assert (
+            get(sim, "/production.json?details=1").content
+            == (CAPTURES / "7.6.175_standard" / "production.json").read_bytes()
+        )
 
 
 @needs_captures
@@ -188,8 +190,10 @@ def test_bad_tokens_are_refused(sim, clock, case):
         "wrong_serial": lambda: sim.issue_token(serial="123456789012"),
         "revoked": lambda: sim.issue_token(),
         "malformed": lambda: "eyJnot.a.jwt",
-        "foreign_key": lambda: jwt.encode({"aud": sim.serial, "iss": "Entrez", "exp": clock.now + 999,
-                                           "iat": clock.now, "jti": "x"}, "another-secret-of-at-least-32-bytes!"),
+        "foreign_key": lambda: jwt.encode(
+            {"aud": sim.serial, "iss": "Entrez", "exp": clock.now + 999, "iat": clock.now, "jti": "x"},
+            "another-secret-of-at-least-32-bytes!",
+        ),
     }[case]()
     if case == "expired":
         assert get(sim, "/api/v1/production", token).status_code == 200
@@ -231,8 +235,12 @@ def test_cloud_login_and_token_round_trip(sim):
     body = reply.json()
     assert body["message"] == "success" and body["is_consumer"] is True
     assert len(body["session_id"]) == 32 and int(body["session_id"], 16) >= 0
-    issued = requests.post(sim.cloud_url + "/tokens", verify=CA, timeout=5, json={
-        "session_id": body["session_id"], "serial_num": sim.serial, "username": sim.cloud_user})
+    issued = requests.post(
+        sim.cloud_url + "/tokens",
+        verify=CA,
+        timeout=5,
+        json={"session_id": body["session_id"], "serial_num": sim.serial, "username": sim.cloud_user},
+    )
     assert issued.status_code == 200
     token = issued.text
     assert jwt.decode(token, options={"verify_signature": False})["aud"] == sim.serial
@@ -241,8 +249,12 @@ def test_cloud_login_and_token_round_trip(sim):
 
 
 def test_cloud_refuses_unknown_sessions(sim):
-    refused = requests.post(sim.cloud_url + "/tokens", verify=CA, timeout=5, json={
-        "session_id": "0" * 32, "serial_num": sim.serial, "username": sim.cloud_user})
+    refused = requests.post(
+        sim.cloud_url + "/tokens",
+        verify=CA,
+        timeout=5,
+        json={"session_id": "0" * 32, "serial_num": sim.serial, "username": sim.cloud_user},
+    )
     assert refused.status_code == 401
 
 
@@ -273,8 +285,12 @@ def test_cloud_hang_times_out_the_client(sim):
 def test_installer_cloud_tokens_last_twelve_hours(clock):
     with Simulator(time_func=clock, cloud_user_type="installer") as sim:
         session_id = login(sim).json()["session_id"]
-        token = requests.post(sim.cloud_url + "/tokens", verify=CA, timeout=5, json={
-            "session_id": session_id, "serial_num": sim.serial, "username": sim.cloud_user}).text
+        token = requests.post(
+            sim.cloud_url + "/tokens",
+            verify=CA,
+            timeout=5,
+            json={"session_id": session_id, "serial_num": sim.serial, "username": sim.cloud_user},
+        ).text
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["enphaseUser"] == "installer" and claims["exp"] - claims["iat"] == 12 * 3600
 
@@ -430,11 +446,18 @@ def test_metered_scenario_is_self_consistent():
 
 
 def test_cli_prints_what_a_bridge_needs_and_exits_on_sigterm():
-    code = ("import argparse, sys; from bridge.simulator import cli; p = argparse.ArgumentParser(); "
-            "cli.add_arguments(p); sys.exit(cli.run(p.parse_args(sys.argv[1:])))")
-    proc = subprocess.Popen([sys.executable, "-c", code, "--auth", "token"], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    code = (
+        "import argparse, sys; from bridge.simulator import cli; p = argparse.ArgumentParser(); "
+        "cli.add_arguments(p); sys.exit(cli.run(p.parse_args(sys.argv[1:])))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "--auth", "token"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     try:
         lines = {}
         while "cloud_password" not in lines:
@@ -444,8 +467,12 @@ def test_cli_prints_what_a_bridge_needs_and_exits_on_sigterm():
             lines[key] = value
         assert lines["envoy_url"].startswith("https://127.0.0.1:")
         assert lines["fingerprint"] and lines["ca_file"].endswith("ca.pem")
-        checked = requests.get(lines["envoy_url"] + "/auth/check_jwt", verify=lines["ca_file"], timeout=5,
-                               headers={"Authorization": f"Bearer {lines['token']}"})
+        checked = requests.get(
+            lines["envoy_url"] + "/auth/check_jwt",
+            verify=lines["ca_file"],
+            timeout=5,
+            headers={"Authorization": f"Bearer {lines['token']}"},
+        )
         assert checked.status_code == 200
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0

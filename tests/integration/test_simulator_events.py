@@ -38,8 +38,7 @@ class Clock:
 def get(sim, path, token=None, cookie=None, timeout=5):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     cookies = {"sessionId": cookie} if cookie else None
-    return requests.get(sim.envoy_url + path, headers=headers, cookies=cookies, verify=CA_FILE,
-                        timeout=timeout)
+    return requests.get(sim.envoy_url + path, headers=headers, cookies=cookies, verify=CA_FILE, timeout=timeout)
 
 
 def session(sim):
@@ -149,8 +148,7 @@ def test_slow_answers_for_a_while(metered_sim, clock):
 
 
 def test_nightly_hiccup_at_23_on_the_simulated_clock(clock):
-    with Simulator(scenario="metered", time_func=clock, start="22:59", timezone="UTC",
-                   time_factor=60) as sim:
+    with Simulator(scenario="metered", time_func=clock, start="22:59", timezone="UTC", time_factor=60) as sim:
         token = sim.issue_token()
         assert get(sim, "/api/v1/production", token).status_code == 200
         clock.now += 2  # two simulated minutes: 23:01
@@ -228,8 +226,14 @@ def test_clear_ends_every_condition(metered_sim, clock):
 
 
 def test_schedule_real_offsets_and_daily_times(clock):
-    with Simulator(scenario="three_phase_battery", time_func=clock, start="11:50", timezone="UTC",
-                   time_factor=60, events="grid_outage@12:00,grid_restore@12:30,reboot:refuse_s=5@+5s") as sim:
+    with Simulator(
+        scenario="three_phase_battery",
+        time_func=clock,
+        start="11:50",
+        timezone="UTC",
+        time_factor=60,
+        events="grid_outage@12:00,grid_restore@12:30,reboot:refuse_s=5@+5s",
+    ) as sim:
         assert sim.world.grid_up and not refused(sim)
         clock.now += 6  # 11:56 simulated, +6 s real: the reboot is due
         sim.tick()
@@ -248,8 +252,10 @@ def test_schedule_real_offsets_and_daily_times(clock):
 
 def test_event_specs_are_checked():
     assert parse_events("grid_outage@+30s, slow:delay_s=2.5:duration_s=10@12:00,reboot") == [
-        ("grid_outage", {}, 30.0, None), ("slow", {"delay_s": 2.5, "duration_s": 10}, None, 12.0),
-        ("reboot", {}, None, None)]
+        ("grid_outage", {}, 30.0, None),
+        ("slow", {"delay_s": 2.5, "duration_s": 10}, None, 12.0),
+        ("reboot", {}, None, None),
+    ]
     assert parse_events("nightly@+2m")[0][2] == 120
     for bad in ("grid_outage@soon", "slow:delay", "reboot@25:00"):
         with pytest.raises(ValueError):
@@ -269,8 +275,21 @@ def test_event_specs_are_checked():
 def test_cli_options_build_the_simulator(clock):
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    args = parser.parse_args(["--scenario", "standard", "--time-factor", "120", "--start", "06:00",
-                              "--timezone", "UTC", "--events", "slow@+1h", "--no-nightly"])
+    args = parser.parse_args(
+        [
+            "--scenario",
+            "standard",
+            "--time-factor",
+            "120",
+            "--start",
+            "06:00",
+            "--timezone",
+            "UTC",
+            "--events",
+            "slow@+1h",
+            "--no-nightly",
+        ]
+    )
     sim = build_simulator(args, time_func=clock)
     assert sim.scenario.name == "standard" and sim.clock.factor == 120
     assert sim.scenario.nightly_hiccup_minutes == 0
@@ -283,7 +302,12 @@ def test_cli_options_build_the_simulator(clock):
 
 
 def test_simulate_command_reports_bad_events_in_one_line():
-    proc = subprocess.run([sys.executable, "-m", "bridge", "simulate", "--events", "meteor@+1s"],
-                          capture_output=True, text=True, timeout=60, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bridge", "simulate", "--events", "meteor@+1s"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
     assert proc.returncode == 2
     assert "unknown event 'meteor'" in proc.stderr and "Traceback" not in proc.stderr

@@ -28,19 +28,18 @@ from requests.adapters import HTTPAdapter
 from urllib3 import HTTPResponse
 from urllib3._collections import HTTPHeaderDict
 
-from bridge.auth.store import TokenStore
 from bridge.auth.cloud import EnphaseCloud
+from bridge.auth.store import TokenStore
 from bridge.config import CloudConfig, GatewayConfig, PollIntervals
 from bridge.gateway.client import EnvoyClient
-from bridge.simulator.source import DEFAULT_CAPTURE, CaptureSource
 from bridge.gateway.worker import EnvoyWorker
+from bridge.simulator.source import DEFAULT_CAPTURE, CaptureSource
 from tests.reliability.rig import START, FakeClock, bridge_config
 
 SECRET = "endurance-signing-key-long-enough-for-hs256"
 # Fault -> probability per cycle. Most cycles are healthy, as in life. Outages last a while in
 # simulated time (not in cycles: while offline the bridge polls less often, by design).
-FAULTS = {"down": 0.02, "503": 0.02, "session": 0.02, "bad_body": 0.02, "revoked": 0.005,
-          "cloud_down": 0.005}
+FAULTS = {"down": 0.02, "503": 0.02, "session": 0.02, "bad_body": 0.02, "revoked": 0.005, "cloud_down": 0.005}
 GATEWAY_DOWN_S = (10, 600)  # a reboot, the nightly reset, a Wi-Fi hiccup
 CLOUD_DOWN_S = (60, 3600)
 
@@ -101,15 +100,30 @@ class MemoryGateway(HTTPAdapter):
             return self._reply(request, 200, json.dumps({"session_id": "cloud-session"}).encode(), "application/json")
         serial = json.loads(request.body)["serial_num"]
         now = int(self.clock.time())
-        token = jwt.encode({"aud": serial, "iss": "Entrez", "enphaseUser": "owner", "iat": now,
-                            "exp": now + 365 * 86400, "jti": f"{random.getrandbits(32):x}",
-                            "username": "owner@example.com"}, SECRET, algorithm="HS256")
+        token = jwt.encode(
+            {
+                "aud": serial,
+                "iss": "Entrez",
+                "enphaseUser": "owner",
+                "iat": now,
+                "exp": now + 365 * 86400,
+                "jti": f"{random.getrandbits(32):x}",
+                "username": "owner@example.com",
+            },
+            SECRET,
+            algorithm="HS256",
+        )
         self.valid_tokens.add(token)
         return self._reply(request, 200, token.encode(), "text/plain")
 
     def _reply(self, request, status, body, ctype="text/html", headers=None):
-        raw = HTTPResponse(body=io.BytesIO(body), headers=HTTPHeaderDict({"Content-Type": ctype, **(headers or {})}),
-                           status=status, preload_content=False, decode_content=True)
+        raw = HTTPResponse(
+            body=io.BytesIO(body),
+            headers=HTTPHeaderDict({"Content-Type": ctype, **(headers or {})}),
+            status=status,
+            preload_content=False,
+            decode_content=True,
+        )
         return self.build_response(request, raw)
 
     def revoke_tokens(self):
@@ -128,20 +142,39 @@ class Endurance:
     def __init__(self, folder: Path, publisher, seed: int = 1):
         self.clock = FakeClock()
         self.rng = random.Random(seed)
-        self.gateway = GatewayConfig(host="envoy.invalid", scheme="https", insecure=True, username="owner@example.com",
-                                     password="endurance-password", token_cache=folder / "token.jwt")
+        self.gateway = GatewayConfig(
+            host="envoy.invalid",
+            scheme="https",
+            insecure=True,
+            username="owner@example.com",
+            password="endurance-password",
+            token_cache=folder / "token.jwt",
+        )
         poll = PollIntervals()
         cloud_cfg = CloudConfig(enlighten_url="https://cloud.invalid", entrez_url="https://cloud.invalid")
         self.config = bridge_config([self.gateway], folder, cloud=cloud_cfg, poll=poll)
         self.fake = MemoryGateway(self.clock, "999000000001")
         self.cloud = EnphaseCloud(cloud_cfg, sleep=self.clock.sleep, monotonic=self.clock.monotonic)
         self.cloud._session.mount("https://", self.fake)
-        self.client = EnvoyClient(self.gateway, self.cloud, TokenStore(self.gateway.token_cache),
-                                  sleep=self.clock.sleep, monotonic=self.clock.monotonic, clock=self.clock.time)
+        self.client = EnvoyClient(
+            self.gateway,
+            self.cloud,
+            TokenStore(self.gateway.token_cache),
+            sleep=self.clock.sleep,
+            monotonic=self.clock.monotonic,
+            clock=self.clock.time,
+        )
         self.client.transport.session.mount("https://", self.fake)
         self.publisher = publisher
-        self.worker = EnvoyWorker(self.gateway, self.config, publisher, client=self.client,
-                                  monotonic=self.clock.monotonic, wall=self.clock.time, rng=self.rng.uniform)
+        self.worker = EnvoyWorker(
+            self.gateway,
+            self.config,
+            publisher,
+            client=self.client,
+            monotonic=self.clock.monotonic,
+            wall=self.clock.time,
+            rng=self.rng.uniform,
+        )
         self.drift = 0.0
         self.max_queue = 0
         self.changes = 0
@@ -192,8 +225,7 @@ class _Count(logging.Handler):
         self.lines += 1
 
 
-def run(cycles: int, folder: Path, publisher, seed: int = 1, warmup: int | None = None,
-        on_checkpoint=None) -> dict:
+def run(cycles: int, folder: Path, publisher, seed: int = 1, warmup: int | None = None, on_checkpoint=None) -> dict:
     """Run `cycles` poll cycles; measure growth between the end of the warm-up and the end."""
     warmup = warmup if warmup is not None else max(200, cycles // 10)
     rig = Endurance(folder, publisher, seed)
@@ -223,19 +255,26 @@ def run(cycles: int, folder: Path, publisher, seed: int = 1, warmup: int | None 
         root.handlers[:] = kept
         rig.close()
     return {
-        "cycles": cycles, "fake_days": round(rig.clock.monotonic() / 86400, 1),
+        "cycles": cycles,
+        "fake_days": round(rig.clock.monotonic() / 86400, 1),
         "seconds": round(time.monotonic() - started, 1),
-        "memory_growth_kib": round((mem - base_mem) / 1024), "peak_kib": round((peak - base_mem) / 1024),
+        "memory_growth_kib": round((mem - base_mem) / 1024),
+        "peak_kib": round((peak - base_mem) / 1024),
         "checkpoints_kib": checkpoints,
-        "thread_growth": threading.active_count() - base_threads, "fd_growth": _fds() - base_fds,
-        "max_paho_queue": rig.max_queue, "paho_queue": getattr(publisher, "queued", 0),
-        "warning_lines": counter.lines - base_lines, "drift_s": round(rig.drift, 3),
-        "interval_s": rig.config.poll.meters, "requests": rig.fake.requests,
-        "cloud_logins": rig.fake.logins, "availability_changes": rig.changes,
+        "thread_growth": threading.active_count() - base_threads,
+        "fd_growth": _fds() - base_fds,
+        "max_paho_queue": rig.max_queue,
+        "paho_queue": getattr(publisher, "queued", 0),
+        "warning_lines": counter.lines - base_lines,
+        "drift_s": round(rig.drift, 3),
+        "interval_s": rig.config.poll.meters,
+        "requests": rig.fake.requests,
+        "cloud_logins": rig.fake.logins,
+        "availability_changes": rig.changes,
     }
 
 
 def memory_slope_kib(checkpoints: list[int]) -> float:
     """Growth per checkpoint over the second half (the first may still fill caches)."""
-    half = checkpoints[len(checkpoints) // 2:]
+    half = checkpoints[len(checkpoints) // 2 :]
     return (half[-1] - half[0]) / max(1, len(half) - 1) if len(half) > 1 else 0.0

@@ -18,12 +18,12 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-from bridge.auth.store import TokenStore
 from bridge.auth.cloud import EnphaseCloud
+from bridge.auth.store import TokenStore
 from bridge.config import CloudConfig, Config, GatewayConfig, HomeAssistantConfig, MqttConfig, PollIntervals
 from bridge.gateway.client import EnvoyClient
-from bridge.simulator import Simulator
 from bridge.gateway.worker import EnvoyWorker
+from bridge.simulator import Simulator
 
 START = 1_767_222_000.0  # 2025-12-31 23:00 UTC: a fixed "now" for every fake clock
 
@@ -128,7 +128,8 @@ class PatchedSource:
 
 
 def patched_simulator(**kw) -> tuple[Simulator, PatchedSource]:
-    from bridge.simulator import CaptureSource, DEFAULT_CAPTURE
+    from bridge.simulator import DEFAULT_CAPTURE, CaptureSource
+
     source = PatchedSource(CaptureSource(kw.pop("capture_dir", None) or DEFAULT_CAPTURE))
     return Simulator(source=source, **kw), source
 
@@ -139,39 +140,74 @@ def cloud_config(sim: Simulator) -> CloudConfig:
 
 def gateway_config(sim: Simulator, folder: Path, **kw) -> GatewayConfig:
     host, port = sim.envoy_host.rsplit(":", 1)
-    settings = dict(host=host, port=int(port), scheme="https", fingerprint=sim.fingerprint,
-                    username=sim.cloud_user, password=sim.cloud_password,
-                    token_cache=folder / f"token-{sim.serial}.jwt", connect_timeout=2.0, read_timeout=5.0)
+    settings = dict(
+        host=host,
+        port=int(port),
+        scheme="https",
+        fingerprint=sim.fingerprint,
+        username=sim.cloud_user,
+        password=sim.cloud_password,
+        token_cache=folder / f"token-{sim.serial}.jwt",
+        connect_timeout=2.0,
+        read_timeout=5.0,
+    )
     settings.update(kw)
     return GatewayConfig(**settings)
 
 
-def bridge_config(gateways, folder: Path, *, cloud: CloudConfig | None = None, broker=None,
-                  poll: PollIntervals | None = None, **mqtt) -> Config:
-    settings = {"host": broker.host if broker else "127.0.0.1", "port": broker.port if broker else 1,
-                "client_id": f"reliability-{random.getrandbits(32):08x}", **mqtt}
+def bridge_config(
+    gateways, folder: Path, *, cloud: CloudConfig | None = None, broker=None, poll: PollIntervals | None = None, **mqtt
+) -> Config:
+    settings = {
+        "host": broker.host if broker else "127.0.0.1",
+        "port": broker.port if broker else 1,
+        "client_id": f"reliability-{random.getrandbits(32):08x}",
+        **mqtt,
+    }
     mqtt_cfg = MqttConfig(**settings)
-    return Config(gateways=tuple(gateways), mqtt=mqtt_cfg, homeassistant=HomeAssistantConfig(),
-                  cloud=cloud or CloudConfig(),
-                  poll=poll or PollIntervals(), cache_dir=folder)
+    return Config(
+        gateways=tuple(gateways),
+        mqtt=mqtt_cfg,
+        homeassistant=HomeAssistantConfig(),
+        cloud=cloud or CloudConfig(),
+        poll=poll or PollIntervals(),
+        cache_dir=folder,
+    )
 
 
 class SteppedGateway:
     """The real worker of one simulated gateway, stepped on a fake clock."""
 
-    def __init__(self, sim: Simulator, folder: Path, clock: FakeClock, publisher=None, *,
-                 poll: PollIntervals | None = None, seed: int = 1, **gw):
+    def __init__(
+        self,
+        sim: Simulator,
+        folder: Path,
+        clock: FakeClock,
+        publisher=None,
+        *,
+        poll: PollIntervals | None = None,
+        seed: int = 1,
+        **gw,
+    ):
         self.sim, self.clock = sim, clock
         self.publisher = publisher or Recorder()
         self.gateway = gateway_config(sim, folder, **gw)
         self.config = bridge_config([self.gateway], folder, cloud=cloud_config(sim), poll=poll)
         self.cloud = EnphaseCloud(self.config.cloud, sleep=clock.sleep, monotonic=clock.monotonic)
         store = TokenStore(self.gateway.token_cache) if self.gateway.token_cache else None
-        self.client = EnvoyClient(self.gateway, self.cloud, store, sleep=clock.sleep,
-                                  monotonic=clock.monotonic, clock=clock.time)
+        self.client = EnvoyClient(
+            self.gateway, self.cloud, store, sleep=clock.sleep, monotonic=clock.monotonic, clock=clock.time
+        )
         rng = random.Random(seed)
-        self.worker = EnvoyWorker(self.gateway, self.config, self.publisher, client=self.client,
-                                  monotonic=clock.monotonic, wall=clock.time, rng=rng.uniform)
+        self.worker = EnvoyWorker(
+            self.gateway,
+            self.config,
+            self.publisher,
+            client=self.client,
+            monotonic=clock.monotonic,
+            wall=clock.time,
+            rng=rng.uniform,
+        )
         self.steps = 0
 
     @property
@@ -232,8 +268,9 @@ def publisher_outage(cycles: int, gateways: int = 3) -> dict:
     from bridge.mqtt.publisher import Publisher
 
     now = [0.0]
-    pub = Publisher(MqttConfig(host="127.0.0.1", port=1, client_id="outage"), HomeAssistantConfig(),
-                    clock=lambda: now[0])
+    pub = Publisher(
+        MqttConfig(host="127.0.0.1", port=1, client_id="outage"), HomeAssistantConfig(), clock=lambda: now[0]
+    )
     pub.sync_discovery("gw", {"homeassistant/sensor/gw/power/config": "{}"})
 
     def cycle(i: int) -> None:
@@ -251,6 +288,11 @@ def publisher_outage(cycles: int, gateways: int = 3) -> dict:
         cycle(i)
     current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return {"cycles": cycles, "paho_queue": pub.queued, "held_topics": pub.held_topics,
-            "memory_growth_kib": (current - base) / 1024, "peak_kib": (peak - base) / 1024,
-            "skipped_offline": pub.stats["skipped_offline"]}
+    return {
+        "cycles": cycles,
+        "paho_queue": pub.queued,
+        "held_topics": pub.held_topics,
+        "memory_growth_kib": (current - base) / 1024,
+        "peak_kib": (peak - base) / 1024,
+        "skipped_offline": pub.stats["skipped_offline"],
+    }

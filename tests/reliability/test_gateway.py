@@ -19,10 +19,10 @@ import time
 import pytest
 
 from bridge.config import GatewayConfig, PollIntervals
-from bridge.gateway.client import EnvoyClient
 from bridge.errors import EnvoyUnavailable
-from bridge.simulator import SERVER_CERT, SERVER_KEY
+from bridge.gateway.client import EnvoyClient
 from bridge.gateway.worker import BACKOFF_CAP_S, EnvoyWorker
+from bridge.simulator import SERVER_CERT, SERVER_KEY
 from tests.reliability.rig import FakeClock, Recorder, SteppedGateway, bridge_config, patched_simulator
 
 pytestmark = pytest.mark.integration
@@ -111,8 +111,12 @@ def test_e2_connect_timeout_is_named(tmp_path):
     port = server.getsockname()[1]
     filler = socket.create_connection(("127.0.0.1", port))  # fills the accept queue
     try:
-        client = EnvoyClient(GatewayConfig(host="127.0.0.1", port=port, scheme="http", connect_timeout=0.3,
-                                           read_timeout=1), None, None, sleep=lambda s: None)
+        client = EnvoyClient(
+            GatewayConfig(host="127.0.0.1", port=port, scheme="http", connect_timeout=0.3, read_timeout=1),
+            None,
+            None,
+            sleep=lambda s: None,
+        )
         started = time.monotonic()
         with pytest.raises(EnvoyUnavailable, match=r"connect timed out \(3 attempts\)"):
             client.fetch_info()
@@ -157,13 +161,21 @@ def trickle_server():
 
 def test_e3_trickled_headers_over_tls_are_cut_at_the_whole_request_deadline(trickle_server, tmp_path):
     from bridge.simulator.tls import fingerprint
-    gateway = GatewayConfig(host="127.0.0.1", port=trickle_server, scheme="https", fingerprint=fingerprint(SERVER_CERT),
-                            connect_timeout=0.5, read_timeout=0.5)
+
+    gateway = GatewayConfig(
+        host="127.0.0.1",
+        port=trickle_server,
+        scheme="https",
+        fingerprint=fingerprint(SERVER_CERT),
+        connect_timeout=0.5,
+        read_timeout=0.5,
+    )
     config = bridge_config([gateway], tmp_path, cloud=cloud_config_stub(), poll=PollIntervals())
     clock = FakeClock()
     client = EnvoyClient(gateway, None, None, sleep=lambda s: None)  # no pauses between the attempts
-    worker = EnvoyWorker(gateway, config, Recorder(), client=client, monotonic=clock.monotonic, wall=clock.time,
-                         rng=lambda a, b: b)
+    worker = EnvoyWorker(
+        gateway, config, Recorder(), client=client, monotonic=clock.monotonic, wall=clock.time, rng=lambda a, b: b
+    )
     started = time.monotonic()
     worker._step()  # /info trickles for 2.6 s: 3 attempts, each cut at 1 s (connect + read timeouts)
     took = time.monotonic() - started
@@ -177,6 +189,7 @@ def test_e3_trickled_headers_over_tls_are_cut_at_the_whole_request_deadline(tric
 
 def cloud_config_stub():
     from bridge.config import CloudConfig
+
     return CloudConfig(enlighten_url="https://127.0.0.1:9", entrez_url="https://127.0.0.1:9")
 
 
@@ -196,8 +209,7 @@ def test_e4_nightly_outage_one_transition_each_way_and_no_cloud_login(rig, caplo
 
 
 @pytest.mark.parametrize("status, attempts", [(503, 3), (502, 3), (500, 1)])
-def test_e5_5xx_after_boot_retried_within_budget_then_offline_and_no_data_from_the_error(rig, caplog, status,
-                                                                                          attempts):
+def test_e5_5xx_after_boot_retried_within_budget_then_offline_and_no_data_from_the_error(rig, caplog, status, attempts):
     steady(rig)
     published = len(rig.publisher.history("/state"))
     rig.sim.reset_counts()
@@ -212,11 +224,14 @@ def test_e5_5xx_after_boot_retried_within_budget_then_offline_and_no_data_from_t
     assert json.loads(rig.publisher.last("/state"))["meters"]
 
 
-@pytest.mark.parametrize("answer", [
-    (200, "text/html", b"<!DOCTYPE html><html><body><h1>Envoy</h1><p>Please log in</p></body></html>"),
-    (302, "text/html", b""),
-    (301, "text/html", b"Moved"),
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        (200, "text/html", b"<!DOCTYPE html><html><body><h1>Envoy</h1><p>Please log in</p></body></html>"),
+        (302, "text/html", b""),
+        (301, "text/html", b"Moved"),
+    ],
+)
 def test_e6_html_or_redirect_is_a_data_error_for_that_endpoint_only(rig, caplog, answer):
     steady(rig)
     rig.source.overrides[READINGS] = answer
@@ -226,8 +241,9 @@ def test_e6_html_or_redirect_is_a_data_error_for_that_endpoint_only(rig, caplog,
     assert rig.publisher.transitions() == ["online"]
     warnings = [m for m in errors(caplog, logging.WARNING) if READINGS in m]
     assert len(warnings) == 1  # once per transition, not per poll
-    assert ("redirect" in warnings[0] and "not followed" in warnings[0]) if answer[0] != 200 else \
-        "not JSON" in warnings[0]
+    assert (
+        ("redirect" in warnings[0] and "not followed" in warnings[0]) if answer[0] != 200 else "not JSON" in warnings[0]
+    )
     del rig.source.overrides[READINGS]
     rig.run_for(20)
     assert "meters" in json.loads(rig.publisher.last("/state"))
@@ -285,14 +301,16 @@ def no_dns(monkeypatch):
 
 
 def test_e9_unresolvable_name_is_unavailable_name_resolution_and_retried(no_dns, tmp_path, caplog):
-    gateway = GatewayConfig(host="nonexistent.invalid", scheme="https", insecure=True, connect_timeout=1,
-                            read_timeout=1)
+    gateway = GatewayConfig(
+        host="nonexistent.invalid", scheme="https", insecure=True, connect_timeout=1, read_timeout=1
+    )
     config = bridge_config([gateway], tmp_path, cloud=cloud_config_stub())
     clock = FakeClock()
     slept = []
     client = EnvoyClient(gateway, None, None, sleep=slept.append, monotonic=clock.monotonic, clock=clock.time)
-    worker = EnvoyWorker(gateway, config, Recorder(), client=client, monotonic=clock.monotonic,
-                         wall=clock.time, rng=lambda a, b: b)
+    worker = EnvoyWorker(
+        gateway, config, Recorder(), client=client, monotonic=clock.monotonic, wall=clock.time, rng=lambda a, b: b
+    )
     for _ in range(3):
         clock.advance(worker.schedule.seconds_to_next(clock.monotonic()))
         worker._step()

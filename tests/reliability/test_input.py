@@ -27,13 +27,13 @@ import zlib
 import pytest
 
 from bridge.config import GatewayConfig
+from bridge.errors import EnvoyDataError
 from bridge.gateway.client import EnvoyClient
 from bridge.gateway.transport import MAX_BODY_BYTES
-from bridge.errors import EnvoyDataError
-from bridge.model import build_state, decode_json, ENDPOINTS, select_endpoints
+from bridge.model import ENDPOINTS, build_state, decode_json, select_endpoints
 from bridge.simulator import SERVER_CERT, SERVER_KEY
-from tests.support.captures import POLLED_AT, SKIP_REASON, capture_names, load_capture
 from tests.reliability.rig import FakeClock, SteppedGateway, patched_simulator
+from tests.support.captures import POLLED_AT, SKIP_REASON, capture_names, load_capture
 
 DELETED = object()
 # null, a string, a numeric string, a list, NaN, 1e309 (inf once parsed), true
@@ -83,8 +83,9 @@ def published(state) -> dict:
 
 def locations(node):
     """(container, key, value) of every place in a decoded document, depth first."""
-    items = node.items() if isinstance(node, dict) else \
-        list(enumerate(node))[:LIST_ITEMS] if isinstance(node, list) else ()
+    items = (
+        node.items() if isinstance(node, dict) else list(enumerate(node))[:LIST_ITEMS] if isinstance(node, list) else ()
+    )
     for key, child in list(items):
         yield node, key, child
         yield from locations(child)
@@ -102,8 +103,9 @@ def outcome(capture, endpoint, doc, seen: dict):
     if key not in seen:
         probed = {**capture.probed, endpoint: parsed}
         try:
-            seen[key] = published(build_state(
-                capture.info, {ep: probed[ep] for ep in select_endpoints(capture.info, probed)}, POLLED_AT))
+            seen[key] = published(
+                build_state(capture.info, {ep: probed[ep] for ep in select_endpoints(capture.info, probed)}, POLLED_AT)
+            )
         except EnvoyDataError:
             seen[key] = None
     return seen[key]
@@ -112,8 +114,9 @@ def outcome(capture, endpoint, doc, seen: dict):
 def state_without(capture, endpoint) -> dict:
     probed = {ep: parsed for ep, parsed in capture.probed.items() if ep != endpoint}
     try:
-        return published(build_state(capture.info, {ep: probed[ep] for ep in select_endpoints(capture.info, probed)},
-                                     POLLED_AT))
+        return published(
+            build_state(capture.info, {ep: probed[ep] for ep in select_endpoints(capture.info, probed)}, POLLED_AT)
+        )
     except EnvoyDataError:
         return {}
 
@@ -166,8 +169,10 @@ def wrong_numbers(name):
                         container.update(restored)
                 tried += 1
                 for path, number in (result or {}).items():
-                    if not acceptable(path, number, value, original, intact, without) and \
-                            (name, endpoint, key) not in FALLBACKS:
+                    if (
+                        not acceptable(path, number, value, original, intact, without)
+                        and (name, endpoint, key) not in FALLBACKS
+                    ):
                         found.append((endpoint, key, value, path, intact.get(path), number))
     return found, tried
 
@@ -177,9 +182,10 @@ def test_b2_b3_every_key_deleted_and_every_leaf_retyped_never_escapes_nor_change
     found, tried = wrong_numbers(name)
     assert tried or name in ("3.7.0",)
     unexpected = [f for f in found if (f[0], f[3][-1]) not in KNOWN_WRONG]
-    assert not unexpected, "\n".join(f"{ep} [{key!r}] := {value!r}: {'/'.join(map(str, path))} "
-                                     f"{intact} -> {damaged}" for ep, key, value, path, intact, damaged
-                                     in unexpected[:20])
+    assert not unexpected, "\n".join(
+        f"{ep} [{key!r}] := {value!r}: {'/'.join(map(str, path))} {intact} -> {damaged}"
+        for ep, key, value, path, intact, damaged in unexpected[:20]
+    )
 
 
 @pytest.mark.parametrize("name", CAPTURES)
@@ -344,8 +350,14 @@ def test_b5_gzip_bomb_over_tls_is_read_capped_on_the_decoded_stream():
     context.load_cert_chain(SERVER_CERT, SERVER_KEY)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    client = EnvoyClient(GatewayConfig(host="127.0.0.1", port=server.server_address[1], scheme="https",
-                                       fingerprint=fingerprint(SERVER_CERT)), None, None, sleep=lambda s: None)
+    client = EnvoyClient(
+        GatewayConfig(
+            host="127.0.0.1", port=server.server_address[1], scheme="https", fingerprint=fingerprint(SERVER_CERT)
+        ),
+        None,
+        None,
+        sleep=lambda s: None,
+    )
     tracemalloc.start()
     try:
         with pytest.raises(EnvoyDataError, match="body too large"):

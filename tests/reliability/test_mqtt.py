@@ -28,9 +28,9 @@ from bridge.app import Bridge
 from bridge.config import HomeAssistantConfig, MqttConfig, PollIntervals, load_config
 from bridge.mqtt.publisher import Publisher
 from bridge.simulator import CA_FILE, IMPOSTOR_CERT, SERVER_CERT, SERVER_KEY, Simulator
-from tests.support.mqtt import Mosquitto, Subscriber, free_port, wait_for
-from tests.reliability.rig import bridge_config, cloud_config, gateway_config, publisher_outage
 from tests.integration.test_end_to_end import write_config
+from tests.reliability.rig import bridge_config, cloud_config, gateway_config, publisher_outage
+from tests.support.mqtt import Mosquitto, Subscriber, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -50,12 +50,14 @@ def sim():
 
 def config_republish_interval() -> float:
     from bridge.config import MqttConfig
+
     return MqttConfig().republish_interval
 
 
 def fast_config(sim, folder, broker, **mqtt_kw):
-    return bridge_config([gateway_config(sim, folder)], folder, cloud=cloud_config(sim), broker=broker,
-                         poll=FAST, **mqtt_kw)
+    return bridge_config(
+        [gateway_config(sim, folder)], folder, cloud=cloud_config(sim), broker=broker, poll=FAST, **mqtt_kw
+    )
 
 
 @contextmanager
@@ -79,13 +81,20 @@ def make_publisher(broker, **kw) -> Publisher:
 
 def records(caplog, level=logging.WARNING, needle=""):
     """The publisher's lines (not those of another test's threads that are still winding down)."""
-    return [r.getMessage() for r in caplog.records
-            if r.name == "bridge.publisher" and r.levelno >= level and needle in r.getMessage()]
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "bridge.publisher" and r.levelno >= level and needle in r.getMessage()
+    ]
 
 
 def expected_topics(sim) -> set[str]:
-    return {"envoy/bridge/availability", f"envoy/{sim.serial}/availability", f"envoy/{sim.serial}/state",
-            f"homeassistant/sensor/{sim.serial}/production/config"}
+    return {
+        "envoy/bridge/availability",
+        f"envoy/{sim.serial}/availability",
+        f"envoy/{sim.serial}/state",
+        f"homeassistant/sensor/{sim.serial}/production/config",
+    }
 
 
 def everything_arrives(broker, sim, timeout=20.0) -> Subscriber:
@@ -118,8 +127,9 @@ def test_f1_broker_down_at_start_bridge_polls_then_publishes_everything(tmp_path
 def test_f1_l4_reminders_while_the_broker_stays_away_are_slow(caplog):
     """A day without the broker: one ERROR, then one INFO line every 10 minutes, nothing per attempt."""
     now = [0.0]
-    pub = Publisher(MqttConfig(host="127.0.0.1", port=free_port(), client_id="x"), HomeAssistantConfig(),
-                    clock=lambda: now[0])
+    pub = Publisher(
+        MqttConfig(host="127.0.0.1", port=free_port(), client_id="x"), HomeAssistantConfig(), clock=lambda: now[0]
+    )
     pub.monitor.starting()
     for second in range(0, 86_400, 5):  # the main loop ticks; paho fails to connect every 2 min
         now[0] = float(second)
@@ -218,8 +228,9 @@ def test_f5_frozen_broker_paho_queue_is_bounded_and_nothing_is_lost(tmp_path):
                 pub.publish_state(f"t/gw/{i}", f"v{i}")
             assert pub.queued <= 50
         assert pub.flush(10)
-        wait_for(lambda: all(sub.get(f"t/gw/{i}") == f"v{i}".encode() for i in range(300)), 15,
-                 message="every latest value")
+        wait_for(
+            lambda: all(sub.get(f"t/gw/{i}") == f"v{i}".encode() for i in range(300)), 15, message="every latest value"
+        )
     finally:
         broker.thaw()
         sub.close()
@@ -293,8 +304,17 @@ def test_f8_b10_home_assistant_birth_republishes_and_hostile_payloads_are_ignore
         sent = lambda topic: sum(1 for t, _ in sub.history if t == topic)  # noqa: E731
         helper.connect(mosquitto.host, mosquitto.port)
         helper.loop_start()
-        hostile = [b"offline", b"ONLINE", b"online\n", b" online", b"", b"\xff\xfe\x00online",
-                   os.urandom(1024 * 1024), json.dumps({"state": "online"}).encode(), b"online" * 10_000]
+        hostile = [
+            b"offline",
+            b"ONLINE",
+            b"online\n",
+            b" online",
+            b"",
+            b"\xff\xfe\x00online",
+            os.urandom(1024 * 1024),
+            json.dumps({"state": "online"}).encode(),
+            b"online" * 10_000,
+        ]
         for payload in hostile:
             helper.publish("homeassistant/status", payload, qos=1).wait_for_publish(5)
         helper.publish("homeassistant/status", os.urandom(4096), qos=1, retain=True).wait_for_publish(5)
@@ -302,8 +322,11 @@ def test_f8_b10_home_assistant_birth_republishes_and_hostile_payloads_are_ignore
         assert sent("homeassistant/sensor/gw/a/config") == 1 and sent("t/gw/state") == 1
         assert pub.connected and not records(caplog, logging.WARNING)
         helper.publish("homeassistant/status", b"online", qos=1).wait_for_publish(5)
-        wait_for(lambda: sent("homeassistant/sensor/gw/a/config") == 2 and sent("t/gw/state") == 2, 10,
-                 message="discovery and the latest state again after the birth message")
+        wait_for(
+            lambda: sent("homeassistant/sensor/gw/a/config") == 2 and sent("t/gw/state") == 2,
+            10,
+            message="discovery and the latest state again after the birth message",
+        )
     finally:
         helper.loop_stop()
         helper.disconnect()
@@ -313,8 +336,13 @@ def test_f8_b10_home_assistant_birth_republishes_and_hostile_payloads_are_ignore
 
 def start_bridge_process(tmp_path, sim, broker):
     config = write_config(tmp_path, sim, broker)
-    return subprocess.Popen([sys.executable, "-m", "bridge", "run", "-c", str(config)], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bridge", "run", "-c", str(config)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def test_f9_sigterm_says_offline_flushes_and_exits_0_within_the_deadline(tmp_path, sim, mosquitto):
@@ -404,6 +432,8 @@ def test_h1_h5_discovery_configs_retained_qos1_with_a_safe_expire_after(tmp_path
             assert config["expire_after"] >= 3 * FAST.inverters, config["expire_after"]
             assert config["expire_after"] > config_republish_interval(), config["expire_after"]
             assert [a["topic"] for a in config["availability"]] == [
-                "envoy/bridge/availability", f"envoy/{sim.serial}/availability"]
+                "envoy/bridge/availability",
+                f"envoy/{sim.serial}/availability",
+            ]
     finally:
         late.close()

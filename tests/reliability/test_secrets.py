@@ -22,8 +22,8 @@ from bridge.auth.tokens import decode_token
 from bridge.config import PollIntervals, describe
 from bridge.redaction import setup_logging
 from bridge.simulator import Simulator
-from tests.support.mqtt import Mosquitto, Subscriber, wait_for
 from tests.reliability.rig import bridge_config, cloud_config, gateway_config
+from tests.support.mqtt import Mosquitto, Subscriber, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 MQTT_PASSWORD = "mqtt-secret-Passw0rd"
@@ -61,8 +61,15 @@ def test_s4_no_secret_anywhere_at_debug_through_faults(tmp_path):
     stream, raw = io.StringIO(), Collect()
     with Simulator() as sim:
         gateway = gateway_config(sim, tmp_path)
-        config = bridge_config([gateway], tmp_path, cloud=cloud_config(sim), broker=broker, poll=FAST,
-                               username="bridge", password=MQTT_PASSWORD)
+        config = bridge_config(
+            [gateway],
+            tmp_path,
+            cloud=cloud_config(sim),
+            broker=broker,
+            poll=FAST,
+            username="bridge",
+            password=MQTT_PASSWORD,
+        )
         setup_logging("DEBUG", config.secrets(), stream=stream)
         logging.getLogger().addHandler(raw)
         secrets = Secrets(sim)
@@ -75,10 +82,12 @@ def test_s4_no_secret_anywhere_at_debug_through_faults(tmp_path):
         try:
             sub.wait_topic(state, timeout=30)
             secrets.gather(gateway.token_cache)
-            for fault in (lambda: sim.fail_next(401, path="/ivp/meters/readings"),  # a new session
-                          sim.revoke_sessions,  # the same, found by the next request
-                          lambda: (sim.revoke_token(), sim.revoke_sessions()),  # a cloud renewal
-                          lambda: sim.fail_next(503, count=2)):  # retries, logged at DEBUG
+            for fault in (
+                lambda: sim.fail_next(401, path="/ivp/meters/readings"),  # a new session
+                sim.revoke_sessions,  # the same, found by the next request
+                lambda: (sim.revoke_token(), sim.revoke_sessions()),  # a cloud renewal
+                lambda: sim.fail_next(503, count=2),
+            ):  # retries, logged at DEBUG
                 before = polls()
                 fault()
                 wait_for(lambda: polls() >= before + 2, 30, message="polling through the fault")
@@ -99,8 +108,9 @@ def test_s4_no_secret_anywhere_at_debug_through_faults(tmp_path):
         "log": stream.getvalue(),
         "raw log records": "\n".join(raw.raw),
         "MQTT payloads": "\n".join(p.decode("utf-8", "replace") for _, p in sub.history),
-        "repr": "\n".join(repr(x) for x in (config, gateway, config.mqtt, config.cloud,
-                                             decode_token(gateway.token_cache.read_text()))),
+        "repr": "\n".join(
+            repr(x) for x in (config, gateway, config.mqtt, config.cloud, decode_token(gateway.token_cache.read_text()))
+        ),
         "check-config": yaml.safe_dump(describe(config)),
     }
     assert "DEBUG" in texts["log"] and "Retrying" in texts["log"]  # DEBUG really was on
@@ -114,8 +124,11 @@ def test_s4_no_secret_anywhere_at_debug_through_faults(tmp_path):
 
 def test_s6_dockerfile_runs_as_an_unprivileged_user_and_bakes_in_no_secret():
     """No Docker engine on this machine: the Dockerfile is checked as text (see docs/reliability.md)."""
-    lines = [line.strip() for line in (REPO / "Dockerfile").read_text().splitlines()
-             if line.strip() and not line.strip().startswith("#")]
+    lines = [
+        line.strip()
+        for line in (REPO / "Dockerfile").read_text().splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
     users = [line.split()[1] for line in lines if line.startswith("USER ")]
     assert users and users[-1] not in ("root", "0", "0:0")  # the last USER is the one that runs
     uid = re.search(r"useradd[^\n]*--uid (\d+)", "\n".join(lines))

@@ -159,8 +159,9 @@ def test_a6_installer_tokens_renewed_a_few_times_a_day_never_per_poll(tmp_path, 
     assert rig.publisher.transitions() == ["online"]
 
 
-@pytest.mark.parametrize("mode, hint", [("bad_password", "check the Enlighten e-mail and password"),
-                                        ("mfa", "multi-factor authentication")])
+@pytest.mark.parametrize(
+    "mode, hint", [("bad_password", "check the Enlighten e-mail and password"), ("mfa", "multi-factor authentication")]
+)
 def test_a7_refused_login_is_actionable_slow_and_secret_free(tmp_path, rigs, caplog, mode, hint):
     rigs.append(rig := make_rig(tmp_path, poll=SLOW))
     rig.sim.cloud_mode = mode
@@ -175,8 +176,7 @@ def test_a7_refused_login_is_actionable_slow_and_secret_free(tmp_path, rigs, cap
 
 def test_a9_cloud_unreachable_and_token_expired_no_crash_loop(tmp_path, rigs, caplog):
     clock = FakeClock()
-    rigs.append(rig := make_rig(tmp_path, clock, cached=lambda sim, clock: sim.issue_token(lifetime_s=HOUR),
-                                poll=SLOW))
+    rigs.append(rig := make_rig(tmp_path, clock, cached=lambda sim, clock: sim.issue_token(lifetime_s=HOUR), poll=SLOW))
     rig.run_for(60)
     rig.sim.cloud_mode = "down"
     rig.run_for(2 * HOUR)

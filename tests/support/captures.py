@@ -15,7 +15,16 @@ from pathlib import Path
 import pytest
 
 from bridge.errors import EnvoyDataError
-from bridge.model import build_state, CANDIDATE_ENDPOINTS, decode_json, ENDPOINTS, GatewayInfo, GatewayState, parse_info, select_endpoints
+from bridge.model import (
+    CANDIDATE_ENDPOINTS,
+    ENDPOINTS,
+    GatewayInfo,
+    GatewayState,
+    build_state,
+    decode_json,
+    parse_info,
+    select_endpoints,
+)
 from bridge.simulator.source import file_names
 
 CAPTURES = Path(__file__).resolve().parents[3] / "shared/fixtures/envoy"

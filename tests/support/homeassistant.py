@@ -22,8 +22,7 @@ USER_ID, TOKEN_ID = "0" * 31 + "1", "f" * 31 + "1"
 
 def install() -> Path:
     """The cached Home Assistant venv; skip the test with the reason if it cannot be had."""
-    proc = subprocess.run([str(REPO / "scripts/install-homeassistant")], capture_output=True,
-                          text=True, timeout=900)
+    proc = subprocess.run([str(REPO / "scripts/install-homeassistant")], capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
         pytest.skip(f"Home Assistant could not be installed: {proc.stderr.strip()[-300:]}")
     return Path(proc.stdout.strip().splitlines()[-1])
@@ -65,34 +64,65 @@ logger:
         (self.dir / ".storage" / key).write_text(json.dumps(document))
 
     def _write_mqtt_entry(self, broker_port: int) -> None:
-        entry = {"entry_id": "mqtt" + "0" * 28, "version": 1, "minor_version": 1, "domain": "mqtt",
-                 "title": "test broker", "data": {"broker": "127.0.0.1", "port": broker_port,
-                                                  "discovery": True},
-                 "options": {}, "pref_disable_new_entities": False, "pref_disable_polling": False,
-                 "source": "user", "unique_id": None, "disabled_by": None}
+        entry = {
+            "entry_id": "mqtt" + "0" * 28,
+            "version": 1,
+            "minor_version": 1,
+            "domain": "mqtt",
+            "title": "test broker",
+            "data": {"broker": "127.0.0.1", "port": broker_port, "discovery": True},
+            "options": {},
+            "pref_disable_new_entities": False,
+            "pref_disable_polling": False,
+            "source": "user",
+            "unique_id": None,
+            "disabled_by": None,
+        }
         self._store("core.config_entries", {"entries": [entry]})
 
     def _write_auth(self) -> str:
         """An owner with a long-lived access token, as Home Assistant stores them."""
         jwt_key = secrets.token_hex(32)
-        user = {"id": USER_ID, "group_ids": ["system-admin"], "is_owner": True, "is_active": True,
-                "name": "test", "system_generated": False, "local_only": False}
-        refresh = {"id": TOKEN_ID, "user_id": USER_ID, "client_id": None, "client_name": "test",
-                   "client_icon": None, "token_type": "long_lived_access_token",
-                   "created_at": "2024-01-01T00:00:00+00:00", "access_token_expiration": 3.0e8,
-                   "token": secrets.token_hex(32), "jwt_key": jwt_key, "last_used_at": None,
-                   "last_used_ip": None, "expire_at": None, "credential_id": None, "version": "2024.3.3"}
-        groups = [{"id": "system-admin", "name": "Administrators"}, {"id": "system-users", "name": "Users"},
-                  {"id": "system-read-only", "name": "Read Only"}]
-        self._store("auth", {"users": [user], "groups": groups, "credentials": [],
-                             "refresh_tokens": [refresh]})
+        user = {
+            "id": USER_ID,
+            "group_ids": ["system-admin"],
+            "is_owner": True,
+            "is_active": True,
+            "name": "test",
+            "system_generated": False,
+            "local_only": False,
+        }
+        refresh = {
+            "id": TOKEN_ID,
+            "user_id": USER_ID,
+            "client_id": None,
+            "client_name": "test",
+            "client_icon": None,
+            "token_type": "long_lived_access_token",
+            "created_at": "2024-01-01T00:00:00+00:00",
+            "access_token_expiration": 3.0e8,
+            "token": secrets.token_hex(32),
+            "jwt_key": jwt_key,
+            "last_used_at": None,
+            "last_used_ip": None,
+            "expire_at": None,
+            "credential_id": None,
+            "version": "2024.3.3",
+        }
+        groups = [
+            {"id": "system-admin", "name": "Administrators"},
+            {"id": "system-users", "name": "Users"},
+            {"id": "system-read-only", "name": "Read Only"},
+        ]
+        self._store("auth", {"users": [user], "groups": groups, "credentials": [], "refresh_tokens": [refresh]})
         now = int(time.time())
         return jwt.encode({"iss": TOKEN_ID, "iat": now, "exp": now + 86400}, jwt_key, "HS256")
 
-    def start(self, timeout: float = 180) -> "HomeAssistant":
+    def start(self, timeout: float = 180) -> HomeAssistant:
         log = open(self.dir / "hass.stdout", "w")
-        self.proc = subprocess.Popen([str(self.venv / "bin/hass"), "-c", str(self.dir), "--skip-pip"],
-                                     stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [str(self.venv / "bin/hass"), "-c", str(self.dir), "--skip-pip"], stdout=log, stderr=subprocess.STDOUT
+        )
         wait_for(self._api_up, timeout, interval=0.5, message="Home Assistant's API")
         return self
 

@@ -40,8 +40,15 @@ class Mosquitto:
     the listener speaks TLS only). The broker logs to `log_file`, for tests that count connections.
     """
 
-    def __init__(self, workdir: Path, port: int | None = None, *, persistence: bool = False,
-                 users: dict[str, str] | None = None, tls: tuple[str, str] | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        *,
+        persistence: bool = False,
+        users: dict[str, str] | None = None,
+        tls: tuple[str, str] | None = None,
+    ):
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(binary).exists():
             pytest.skip("mosquitto is not installed (the README's test command installs it)")
@@ -52,8 +59,12 @@ class Mosquitto:
         self.proc: subprocess.Popen | None = None
 
     def _conf(self) -> str:
-        lines = [f"listener {self.port} 127.0.0.1", f"log_dest file {self.log_file}", "log_type all",
-                 "allow_anonymous " + ("false" if self.users else "true")]
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            f"log_dest file {self.log_file}",
+            "log_type all",
+            "allow_anonymous " + ("false" if self.users else "true"),
+        ]
         if os.geteuid() == 0:
             lines.append("user root")  # else it drops to `mosquitto`, who cannot read the test's files
         if self.persistence:
@@ -66,18 +77,23 @@ class Mosquitto:
             passwords = self.workdir / f"mosquitto-{self.port}.passwd"
             passwords.write_text("")
             for user, password in self.users.items():
-                subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, password], check=True,
-                               capture_output=True, timeout=30)
+                subprocess.run(
+                    ["mosquitto_passwd", "-b", str(passwords), user, password],
+                    check=True,
+                    capture_output=True,
+                    timeout=30,
+                )
             lines.append(f"password_file {passwords}")
         if self.tls:
             lines += [f"certfile {self.tls[0]}", f"keyfile {self.tls[1]}"]
         return "\n".join(lines) + "\n"
 
-    def start(self) -> "Mosquitto":
+    def start(self) -> Mosquitto:
         conf = self.workdir / f"mosquitto-{self.port}.conf"
         conf.write_text(self._conf())
-        self.proc = subprocess.Popen([self.binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [self.binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         wait_for(self._accepts, 10, message=f"mosquitto on port {self.port}")
         return self
 
@@ -122,8 +138,7 @@ class Mosquitto:
 class Subscriber:
     """A paho client that records the latest payload of every topic it sees (retained or not)."""
 
-    def __init__(self, host: str, port: int, topics=("#",), username: str | None = None,
-                 password: str | None = None):
+    def __init__(self, host: str, port: int, topics=("#",), username: str | None = None, password: str | None = None):
         self.messages: dict[str, bytes] = {}
         self.retained: dict[str, bool] = {}
         self.qos: dict[str, int] = {}
@@ -152,6 +167,7 @@ class Subscriber:
         def check():
             value = self.get(topic)
             return value is not None and (payload is None or value == payload)
+
         wait_for(check, timeout, message=f"{topic} = {payload!r}" if payload else topic)
         return self.get(topic)
 

@@ -29,12 +29,20 @@ def test_minimal_config_gets_documented_defaults(tmp_path):
     assert config.mqtt.base_topic == "envoy" and config.mqtt.qos == 1
     assert config.mqtt.client_id.startswith("envoy-mqtt-bridge-")
     assert config.homeassistant.prefix == "homeassistant"
-    assert (config.poll.meters, config.poll.grid, config.poll.energy, config.poll.inverters,
-            config.poll.batteries, config.poll.info) == (10, 1, 60, 300, 60, 3600)
+    assert (
+        config.poll.meters,
+        config.poll.grid,
+        config.poll.energy,
+        config.poll.inverters,
+        config.poll.batteries,
+        config.poll.info,
+    ) == (10, 1, 60, 300, 60, 3600)
 
 
 def test_every_problem_is_listed_with_its_key_path(tmp_path):
-    found = problems(tmp_path, """
+    found = problems(
+        tmp_path,
+        """
 gateways:
   - host: https://envoy.local:99999
   - serial: "12"
@@ -45,12 +53,21 @@ mqtt: {port: 0, qos: 3, colour: blue}
 poll: {meters: 1}
 log_level: LOUD
 extra: 1
-""")
+""",
+    )
     text = "\n".join(found)
-    for expected in ("gateways[0].host: invalid port", "gateways[1].host: required",
-                     "gateways[2].tls.fingerprint", "gateways[2].read_timeout: must be a number",
-                     "mqtt.port", "mqtt.qos", "mqtt.colour: unknown key", "poll.meters: at least 5",
-                     "log_level", "extra: unknown key"):
+    for expected in (
+        "gateways[0].host: invalid port",
+        "gateways[1].host: required",
+        "gateways[2].tls.fingerprint",
+        "gateways[2].read_timeout: must be a number",
+        "mqtt.port",
+        "mqtt.qos",
+        "mqtt.colour: unknown key",
+        "poll.meters: at least 5",
+        "log_level",
+        "extra: unknown key",
+    ):
         assert expected in text, f"missing {expected!r} in:\n{text}"
 
 
@@ -61,9 +78,10 @@ def test_no_gateway_and_no_tls_choice_are_explained(tmp_path):
 
 
 def test_host_forms(tmp_path):
-    text = ("gateways:\n  - host: https://[fe80::1]:8443\n    tls: {insecure: true}\n"
-            "  - host: http://10.0.0.5\n  - host: 192.168.1.9:443\n    tls: {fingerprint: '"
-            + "AB:" * 31 + "AB'}\n")
+    text = (
+        "gateways:\n  - host: https://[fe80::1]:8443\n    tls: {insecure: true}\n"
+        "  - host: http://10.0.0.5\n  - host: 192.168.1.9:443\n    tls: {fingerprint: '" + "AB:" * 31 + "AB'}\n"
+    )
     gws = load_config(write(tmp_path, text), {}).gateways
     assert (gws[0].scheme, gws[0].host, gws[0].port) == ("https", "fe80::1", 8443)
     assert (gws[1].scheme, gws[1].host, gws[1].port) == ("http", "10.0.0.5", None)
@@ -71,9 +89,14 @@ def test_host_forms(tmp_path):
 
 
 def test_environment_overrides_yaml_and_can_define_the_gateway(tmp_path):
-    environ = {"ENVOY_BRIDGE_MQTT_HOST": "broker", "ENVOY_BRIDGE_MQTT_PORT": "1884",
-               "ENVOY_BRIDGE_GATEWAY_SERIAL": "123", "ENVOY_BRIDGE_POLL_ENERGY": "120",
-               "ENVOY_BRIDGE_HOMEASSISTANT_DISCOVERY": "false", "ENVOY_BRIDGE_LOG_LEVEL": "debug"}
+    environ = {
+        "ENVOY_BRIDGE_MQTT_HOST": "broker",
+        "ENVOY_BRIDGE_MQTT_PORT": "1884",
+        "ENVOY_BRIDGE_GATEWAY_SERIAL": "123",
+        "ENVOY_BRIDGE_POLL_ENERGY": "120",
+        "ENVOY_BRIDGE_HOMEASSISTANT_DISCOVERY": "false",
+        "ENVOY_BRIDGE_LOG_LEVEL": "debug",
+    }
     config = load_config(write(tmp_path, MINIMAL + "mqtt: {host: yamlhost}\n"), environ)
     assert (config.mqtt.host, config.mqtt.port) == ("broker", 1884)
     assert config.gateways[0].serial == "123" and config.poll.energy == 120

@@ -26,8 +26,11 @@ LOGIN = f"{ENLIGHTEN}/login/login.json"
 TOKENS = f"{ENTREZ}/tokens"
 USER, PASSWORD, SERIAL = "owner@example.com", "hunter2-very-secret", "122233445566"
 SESSION_ID = "0123456789abcdef0123456789abcdef"
-TOKEN = jwt.encode({"aud": SERIAL, "enphaseUser": "owner", "exp": 2_000_000_000, "iat": 1_700_000_000},
-                   "test-signing-key-that-is-long-enough-for-hs256", algorithm="HS256")
+TOKEN = jwt.encode(
+    {"aud": SERIAL, "enphaseUser": "owner", "exp": 2_000_000_000, "iat": 1_700_000_000},
+    "test-signing-key-that-is-long-enough-for-hs256",
+    algorithm="HS256",
+)
 OK_LOGIN = {"message": "success", "session_id": SESSION_ID, "manager_token": "m", "is_consumer": True}
 
 
@@ -63,8 +66,9 @@ def test_two_step_login_returns_the_raw_jwt(rsps, cloud):
     form = parse_qs(rsps.calls[0].request.body)
     assert form == {"user[email]": [USER], "user[password]": [PASSWORD]}
     assert rsps.calls[1].request.body == (
-        b'{"session_id": "%s", "serial_num": "%s", "username": "%s"}' % (SESSION_ID.encode(), SERIAL.encode(),
-                                                                         USER.encode()))
+        b'{"session_id": "%s", "serial_num": "%s", "username": "%s"}'
+        % (SESSION_ID.encode(), SERIAL.encode(), USER.encode())
+    )
     assert rsps.calls[0].request.req_kwargs["timeout"] == (10.0, 30)
     assert rsps.calls[0].request.req_kwargs["verify"] not in (False, None, "")  # True or a CA bundle path
 
@@ -149,12 +153,15 @@ def unresolvable():
     return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, LOGIN, err))
 
 
-@pytest.mark.parametrize("fault, cause", [
-    (refused(), "connection refused"),
-    (unresolvable(), "name resolution failed"),
-    (requests.exceptions.ConnectTimeout("connect"), "connect timed out"),
-    (requests.exceptions.ReadTimeout("read"), "timed out"),
-])
+@pytest.mark.parametrize(
+    "fault, cause",
+    [
+        (refused(), "connection refused"),
+        (unresolvable(), "name resolution failed"),
+        (requests.exceptions.ConnectTimeout("connect"), "connect timed out"),
+        (requests.exceptions.ReadTimeout("read"), "timed out"),
+    ],
+)
 def test_transport_errors_are_retried_then_unavailable(rsps, cloud, sleeps, fault, cause):
     rsps.post(LOGIN, body=fault)
     with pytest.raises(CloudUnavailable, match=f"Enlighten login: enlighten.test: {cause}"):
@@ -205,9 +212,30 @@ def cert(tmp_path_factory):
         pytest.skip("openssl not installed: cannot make a test certificate")
     folder = tmp_path_factory.mktemp("tls")
     key, crt = folder / "key.pem", folder / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                    "-nodes", "-days", "2", "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(crt),
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(crt),
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return crt, key
 
 
@@ -239,23 +267,27 @@ def cloud_server(cert):
 def test_untrusted_cloud_certificate_fails_closed_without_retry(cloud_server, sleeps, monkeypatch):
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    cloud = EnphaseCloud(CloudConfig(enlighten_url=cloud_server, entrez_url=cloud_server, timeout=5),
-                         sleep=sleeps.append)
+    cloud = EnphaseCloud(
+        CloudConfig(enlighten_url=cloud_server, entrez_url=cloud_server, timeout=5), sleep=sleeps.append
+    )
     with pytest.raises(CloudUnavailable, match="TLS error: certificate verification failed"):
         fetch(cloud)
     assert sleeps == []
 
 
 def test_extra_ca_file_is_trusted_on_top_of_the_default_store(cloud_server, cert, sleeps):
-    cloud = EnphaseCloud(CloudConfig(enlighten_url=cloud_server, entrez_url=cloud_server, timeout=5,
-                                     ca_file=str(cert[0])), sleep=sleeps.append)
+    cloud = EnphaseCloud(
+        CloudConfig(enlighten_url=cloud_server, entrez_url=cloud_server, timeout=5, ca_file=str(cert[0])),
+        sleep=sleeps.append,
+    )
     assert fetch(cloud) == TOKEN
 
 
 def test_one_login_serves_every_gateway_of_the_account_for_a_while(rsps, sleeps):
     now = [0.0]
-    cloud = EnphaseCloud(CloudConfig(enlighten_url=ENLIGHTEN, entrez_url=ENTREZ), sleep=sleeps.append,
-                         monotonic=lambda: now[0])
+    cloud = EnphaseCloud(
+        CloudConfig(enlighten_url=ENLIGHTEN, entrez_url=ENTREZ), sleep=sleeps.append, monotonic=lambda: now[0]
+    )
     rsps.post(LOGIN, json=OK_LOGIN)
     rsps.post(TOKENS, body=TOKEN)
     for serial in ("122233445566", "122233445567", "122233445568"):  # a bridge starting 3 gateways

@@ -23,10 +23,18 @@ KEY = "test-signing-key-that-is-long-enough-for-hs256"
 PASSWORD = "hunter2-very-secret"
 
 
-def make_token(exp_in: float, *, life: float = 365 * DAY_S, user_type: str = "owner", aud=SERIAL,
-               now: float = NOW, **extra) -> str:
-    claims = {"aud": aud, "iss": "Entrez", "enphaseUser": user_type, "exp": int(now + exp_in),
-              "iat": int(now + exp_in - life), "username": "owner@example.com", **extra}
+def make_token(
+    exp_in: float, *, life: float = 365 * DAY_S, user_type: str = "owner", aud=SERIAL, now: float = NOW, **extra
+) -> str:
+    claims = {
+        "aud": aud,
+        "iss": "Entrez",
+        "enphaseUser": user_type,
+        "exp": int(now + exp_in),
+        "iat": int(now + exp_in - life),
+        "username": "owner@example.com",
+        **extra,
+    }
     return jwt.encode(claims, KEY, algorithm="HS256")
 
 
@@ -180,8 +188,9 @@ def manager(tmp_path=None, cloud=None, clock=None, cached=None, **gw):
         store = TokenStore(tmp_path / "token")
         if cached:
             store.save(cached)
-    return TokenManager(gateway(**gw), SERIAL, cloud or FakeCloud(make_token(365 * DAY_S)), store,
-                        clock=clock or FakeClock())
+    return TokenManager(
+        gateway(**gw), SERIAL, cloud or FakeCloud(make_token(365 * DAY_S)), store, clock=clock or FakeClock()
+    )
 
 
 def test_cached_valid_token_needs_no_cloud(tmp_path):

@@ -21,13 +21,10 @@ import requests
 import responses
 import urllib3
 
+from bridge.auth.cloud import EnphaseCloud
 from bridge.auth.store import TokenStore
 from bridge.auth.tokens import DAY_S
-from bridge.auth.cloud import EnphaseCloud
 from bridge.config import CloudConfig, GatewayConfig
-from bridge.errors import EnvoyHTTPError
-from bridge.gateway.client import EnvoyClient
-from bridge.gateway.transport import MAX_BODY_BYTES
 from bridge.errors import (
     AuthError,
     CloudAuthError,
@@ -35,11 +32,14 @@ from bridge.errors import (
     EnvoyAuthError,
     EnvoyDataError,
     EnvoyError,
+    EnvoyHTTPError,
     EnvoyNotFound,
     EnvoyUnavailable,
     TLSPinError,
 )
+from bridge.gateway.client import EnvoyClient
 from bridge.gateway.tls import fetch_fingerprint
+from bridge.gateway.transport import MAX_BODY_BYTES
 
 SERIAL = "122233445566"
 HOST = "envoy.test"
@@ -52,17 +52,27 @@ HOUR = 3600.0
 KEY = "test-signing-key-that-is-long-enough-for-hs256"
 
 
-def make_token(exp_in: float, *, life: float = 365 * DAY_S, user_type: str = "owner", now: float = NOW,
-               jti: str = "a") -> str:
-    claims = {"aud": SERIAL, "iss": "Entrez", "enphaseUser": user_type, "exp": int(now + exp_in),
-              "iat": int(now + exp_in - life), "username": USER, "jti": jti}
+def make_token(
+    exp_in: float, *, life: float = 365 * DAY_S, user_type: str = "owner", now: float = NOW, jti: str = "a"
+) -> str:
+    claims = {
+        "aud": SERIAL,
+        "iss": "Entrez",
+        "enphaseUser": user_type,
+        "exp": int(now + exp_in),
+        "iat": int(now + exp_in - life),
+        "username": USER,
+        "jti": jti,
+    }
     return jwt.encode(claims, KEY, algorithm="HS256")
 
 
 def info_xml(serial: str = SERIAL, software: str = "D8.2.127", web_tokens: bool = True) -> bytes:
-    return (f"<?xml version='1.0' encoding='UTF-8'?><envoy_info><device><sn>{serial}</sn><pn>800-00654-r08</pn>"
-            f"<software>{software}</software><imeter>true</imeter></device>"
-            f"<web-tokens>{'true' if web_tokens else 'false'}</web-tokens></envoy_info>").encode()
+    return (
+        f"<?xml version='1.0' encoding='UTF-8'?><envoy_info><device><sn>{serial}</sn><pn>800-00654-r08</pn>"
+        f"<software>{software}</software><imeter>true</imeter></device>"
+        f"<web-tokens>{'true' if web_tokens else 'false'}</web-tokens></envoy_info>"
+    ).encode()
 
 
 class FakeTime:
@@ -102,16 +112,23 @@ def make_client(fake, tmp_path=None, cached=None, **gw):
         store = TokenStore(tmp_path / "token")
         if cached:
             store.save(cached)
-    cloud = EnphaseCloud(CloudConfig(enlighten_url="https://enlighten.test", entrez_url="https://entrez.test"),
-                         sleep=fake.sleep, monotonic=fake.monotonic)
-    return EnvoyClient(GatewayConfig(**settings), cloud, store, sleep=fake.sleep, monotonic=fake.monotonic,
-                       clock=fake.time)
+    cloud = EnphaseCloud(
+        CloudConfig(enlighten_url="https://enlighten.test", entrez_url="https://entrez.test"),
+        sleep=fake.sleep,
+        monotonic=fake.monotonic,
+    )
+    return EnvoyClient(
+        GatewayConfig(**settings), cloud, store, sleep=fake.sleep, monotonic=fake.monotonic, clock=fake.time
+    )
 
 
 def gateway_ok(rsps, session="sess-1", data_status=200):
     rsps.get(INFO, body=info_xml())
-    rsps.get(CHECK, body="<!DOCTYPE html><h2>Valid token.</h2>",
-             headers={"Set-Cookie": f"sessionId={session}; Path=/; Secure; HttpOnly"})
+    rsps.get(
+        CHECK,
+        body="<!DOCTYPE html><h2>Valid token.</h2>",
+        headers={"Set-Cookie": f"sessionId={session}; Path=/; Secure; HttpOnly"},
+    )
     rsps.get(DATA, status=data_status, json={"ok": True})
 
 
@@ -476,14 +493,17 @@ def test_no_http_downgrade_after_a_tls_error(rsps, fake):
     assert urls(rsps) == [INFO]
 
 
-@pytest.mark.parametrize("host, port, url", [
-    ("2001:db8::5", None, "https://[2001:db8::5]/info"),
-    ("[2001:db8::5]", 8443, "https://[2001:db8::5]:8443/info"),
-    ("192.168.1.20", None, "https://192.168.1.20/info"),
-    ("192.168.1.20:8443", None, "https://192.168.1.20:8443/info"),
-    ("[2001:db8::5]:8443", None, "https://[2001:db8::5]:8443/info"),
-    ("envoy.local", 80, "https://envoy.local:80/info"),
-])
+@pytest.mark.parametrize(
+    "host, port, url",
+    [
+        ("2001:db8::5", None, "https://[2001:db8::5]/info"),
+        ("[2001:db8::5]", 8443, "https://[2001:db8::5]:8443/info"),
+        ("192.168.1.20", None, "https://192.168.1.20/info"),
+        ("192.168.1.20:8443", None, "https://192.168.1.20:8443/info"),
+        ("[2001:db8::5]:8443", None, "https://[2001:db8::5]:8443/info"),
+        ("envoy.local", 80, "https://envoy.local:80/info"),
+    ],
+)
 def test_base_url_for_names_ipv4_and_ipv6(rsps, fake, host, port, url):
     rsps.get(url, body=info_xml(software="R5.0.62", web_tokens=False))
     make_client(fake, host=host, port=port).fetch_info()
@@ -555,13 +575,16 @@ def unresolvable():
     return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, DATA, err))
 
 
-@pytest.mark.parametrize("fault, cause", [
-    (refused(), "connection refused"),
-    (unresolvable(), "name resolution failed"),
-    (requests.exceptions.ReadTimeout("read"), "timed out"),
-    (requests.exceptions.ConnectTimeout("connect"), "connect timed out"),
-    (requests.exceptions.ChunkedEncodingError("broken"), "connection broken"),
-])
+@pytest.mark.parametrize(
+    "fault, cause",
+    [
+        (refused(), "connection refused"),
+        (unresolvable(), "name resolution failed"),
+        (requests.exceptions.ReadTimeout("read"), "timed out"),
+        (requests.exceptions.ConnectTimeout("connect"), "connect timed out"),
+        (requests.exceptions.ChunkedEncodingError("broken"), "connection broken"),
+    ],
+)
 def test_transport_errors_retried_then_named(rsps, fake, digest_client, fault, cause):
     rsps.get(DATA, body=fault)
     with pytest.raises(EnvoyUnavailable, match=f"{HOST} /ivp/meters/readings: {cause}"):
@@ -643,9 +666,28 @@ def cert(tmp_path_factory):
         pytest.skip("openssl not installed: cannot make a test certificate")
     folder = tmp_path_factory.mktemp("tls")
     key, crt = folder / "key.pem", folder / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                    "-nodes", "-days", "2", "-subj", "/CN=envoy", "-keyout", str(key), "-out", str(crt)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=envoy",
+            "-keyout",
+            str(key),
+            "-out",
+            str(crt),
+        ],
+        check=True,
+        capture_output=True,
+    )
     der = ssl.PEM_cert_to_DER_cert(crt.read_text())
     return crt, key, hashlib.sha256(der).hexdigest()
 
@@ -736,6 +778,7 @@ def test_unpinned_self_signed_certificate_fails_closed_with_a_hint(tls_envoy):
 
 def test_e3_trickling_gateway_is_cut_at_the_whole_request_deadline(cert):
     """A real server sending one byte every 20 ms: each read is quick, the whole answer is not."""
+
     class Trickle(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             self.send_response(200)
@@ -756,9 +799,14 @@ def test_e3_trickling_gateway_is_cut_at_the_whole_request_deadline(cert):
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     try:
-        client = EnvoyClient(GatewayConfig(host="127.0.0.1", port=server.server_address[1], scheme="http",
-                                           connect_timeout=0.2, read_timeout=0.3), None, None,
-                             sleep=lambda s: None)
+        client = EnvoyClient(
+            GatewayConfig(
+                host="127.0.0.1", port=server.server_address[1], scheme="http", connect_timeout=0.2, read_timeout=0.3
+            ),
+            None,
+            None,
+            sleep=lambda s: None,
+        )
         client.retry_budget_s = 1e-9  # one attempt
         started = time.monotonic()
         with pytest.raises(EnvoyUnavailable, match=r"timed out \(no complete answer within 0.5 s\)"):

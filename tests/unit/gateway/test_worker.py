@@ -6,16 +6,19 @@ import json
 import threading
 from pathlib import Path
 
-
 from bridge.config import Config, GatewayConfig, PollIntervals
 from bridge.errors import EnvoyDataError, EnvoyNotFound, EnvoyUnavailable
-from bridge.model.info import GatewayInfo
 from bridge.gateway.worker import EnvoyWorker
+from bridge.model.info import GatewayInfo
 
 SCENARIO = Path(__file__).resolve().parents[3] / "bridge/simulator/scenarios/metered"
-FILES = {"/production.json?details=1": "production.json", "/ivp/meters": "ivp_meters",
-         "/ivp/meters/readings": "ivp_meters_readings", "/api/v1/production": "api_v1_production",
-         "/ivp/ensemble/inventory": "ivp_ensemble_inventory"}
+FILES = {
+    "/production.json?details=1": "production.json",
+    "/ivp/meters": "ivp_meters",
+    "/ivp/meters/readings": "ivp_meters_readings",
+    "/api/v1/production": "api_v1_production",
+    "/ivp/ensemble/inventory": "ivp_ensemble_inventory",
+}
 
 
 class FakeClock:
@@ -77,8 +80,15 @@ def make_worker(client=None):
     clock = FakeClock()
     config = Config(gateways=(GatewayConfig(host="gw", insecure=True),), poll=PollIntervals())
     recorder = Recorder()
-    worker = EnvoyWorker(config.gateways[0], config, recorder, client=client or FakeClient(),
-                         monotonic=clock, wall=lambda: 1.7e9, rng=lambda a, b: b)
+    worker = EnvoyWorker(
+        config.gateways[0],
+        config,
+        recorder,
+        client=client or FakeClient(),
+        monotonic=clock,
+        wall=lambda: 1.7e9,
+        rng=lambda a, b: b,
+    )
     return worker, recorder, clock
 
 
@@ -140,7 +150,7 @@ def test_unreachable_gateway_goes_offline_once_backs_off_and_recovers(caplog):
     clock.now = min(worker.schedule.next_due.values())
     worker._step()
     assert rec.last("/availability") == "online"
-    assert worker.client.calls[-len(worker.client.calls):].count("/info") >= 1  # setup ran again
+    assert worker.client.calls[-len(worker.client.calls) :].count("/info") >= 1  # setup ran again
 
 
 def test_firmware_change_probes_again():
@@ -198,6 +208,7 @@ def test_expire_after_follows_each_topics_poll_group_or_the_setting():
     from dataclasses import replace
 
     from bridge.config import HomeAssistantConfig, MqttConfig
+
     worker, rec, _ = make_worker()
     worker._step()
     configs = {t: json.loads(p) for t, p in rec.discovery.items()}
@@ -219,19 +230,26 @@ def test_diagnostic_entities_are_announced_with_the_diagnostics_document():
     worker, rec, _ = make_worker()
     worker._step()
     diag = [json.loads(p) for t, p in rec.discovery.items() if "/diagnostics" in json.loads(p)["state_topic"]]
-    assert {c["unique_id"].split("_", 1)[1] for c in diag} >= {"last_poll", "poll_duration", "firmware",
-                                                                "bridge_version", "token_renewal_problem"}
+    assert {c["unique_id"].split("_", 1)[1] for c in diag} >= {
+        "last_poll",
+        "poll_duration",
+        "firmware",
+        "bridge_version",
+        "token_renewal_problem",
+    }
     assert json.loads(rec.last("/diagnostics"))["bridge_version"]
 
 
 def test_the_relay_read_inside_a_slow_group_is_not_read_again_nor_skipped_next_second():
     from bridge.model.grid import RelayState
+
     worker, rec, clock = make_worker()
     worker._step()
     worker.groups["grid"] = ("/ivp/ensemble/relay",)  # as on a gateway with an Enpower
     worker.client.faults.clear()
     FILES["/ivp/ensemble/relay"] = "ivp_meters"  # any body: the parser is stubbed below
     from bridge import model
+
     original = model.ENDPOINTS["/ivp/ensemble/relay"]
     model.ENDPOINTS["/ivp/ensemble/relay"] = lambda doc: RelayState("closed", "closed")
     try:

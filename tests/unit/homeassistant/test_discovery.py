@@ -8,28 +8,48 @@ import pytest
 from bridge.homeassistant.discovery import build_configs, entities_for, value_template
 from bridge.model.info import GatewayInfo
 
-INFO = GatewayInfo(serial="999000000001", firmware="8.2.4382", part_number="800-00654-r08",
-                   metered=True, web_tokens=True)
+INFO = GatewayInfo(
+    serial="999000000001", firmware="8.2.4382", part_number="800-00654-r08", metered=True, web_tokens=True
+)
 PAYLOAD = {
-    "schema": 1, "serial": "999000000001", "firmware": "8.2.4382", "time": 1,
-    "production": {"power_w": 1500, "energy_today_wh": 2000, "energy_last_7_days_wh": 9000,
-                   "energy_lifetime_wh": 100000,
-                   "phases": {"l1": {"power_w": 750}, "l2": {"power_w": 750}}},
+    "schema": 1,
+    "serial": "999000000001",
+    "firmware": "8.2.4382",
+    "time": 1,
+    "production": {
+        "power_w": 1500,
+        "energy_today_wh": 2000,
+        "energy_last_7_days_wh": 9000,
+        "energy_lifetime_wh": 100000,
+        "phases": {"l1": {"power_w": 750}, "l2": {"power_w": 750}},
+    },
     "consumption": {"power_w": 900, "energy_lifetime_wh": 50000},
     "net_consumption": {"power_w": -600, "energy_lifetime_wh": 1000},
-    "grid": {"status": "on_grid", "import_power_w": 0, "export_power_w": 600,
-             "energy_imported_wh": 4000, "energy_exported_wh": 3000},
-    "meters": {"net_consumption": {"power_w": -600, "voltage_v": 240.1, "metering_status": "normal",
-                                   "energy_delivered_wh": 4000, "energy_received_wh": 3000,
-                                   "phases": {"l1": {"power_w": -300}}},
-               "storage": {"power_w": 100, "energy_delivered_wh": 10, "energy_received_wh": 20}},
+    "grid": {
+        "status": "on_grid",
+        "import_power_w": 0,
+        "export_power_w": 600,
+        "energy_imported_wh": 4000,
+        "energy_exported_wh": 3000,
+    },
+    "meters": {
+        "net_consumption": {
+            "power_w": -600,
+            "voltage_v": 240.1,
+            "metering_status": "normal",
+            "energy_delivered_wh": 4000,
+            "energy_received_wh": 3000,
+            "phases": {"l1": {"power_w": -300}},
+        },
+        "storage": {"power_w": 100, "energy_delivered_wh": 10, "energy_received_wh": 20},
+    },
 }
 
 
 def render(template: str, payload: dict) -> str:
     """The template body is a plain `.get()` chain: evaluate it as Python to check the path."""
     expression = template.removeprefix("{{ ").removesuffix(" }}")
-    return str(eval(expression, {}, {"value_json": payload}))  # noqa: S307 - our own template
+    return str(eval(expression, {}, {"value_json": payload}))
 
 
 def configs():
@@ -64,16 +84,28 @@ def test_missing_value_renders_none_not_an_error():
 
 
 def test_energy_dashboard_sensors_have_the_right_classes():
-    for key in ("lifetime_production", "lifetime_consumption", "lifetime_net_consumption",
-                "lifetime_net_production", "lifetime_battery_charged", "lifetime_battery_discharged",
-                "daily_production"):
+    for key in (
+        "lifetime_production",
+        "lifetime_consumption",
+        "lifetime_net_consumption",
+        "lifetime_net_production",
+        "lifetime_battery_charged",
+        "lifetime_battery_discharged",
+        "daily_production",
+    ):
         config = by_key(key)
-        assert (config["device_class"], config["state_class"], config["unit_of_measurement"]) == \
-            ("energy", "total_increasing", "Wh"), key
+        assert (config["device_class"], config["state_class"], config["unit_of_measurement"]) == (
+            "energy",
+            "total_increasing",
+            "Wh",
+        ), key
     for key in ("production", "grid_import_power", "grid_export_power", "net_consumption"):
         config = by_key(key)
-        assert (config["device_class"], config["state_class"], config["unit_of_measurement"]) == \
-            ("power", "measurement", "W"), key
+        assert (config["device_class"], config["state_class"], config["unit_of_measurement"]) == (
+            "power",
+            "measurement",
+            "W",
+        ), key
     assert "state_class" not in by_key("seven_days_production")
     assert by_key("lifetime_balanced_net_consumption")["state_class"] == "total"
 
@@ -108,8 +140,10 @@ def test_device_availability_and_origin():
     assert device["hw_version"] == "800-00654-r08"
     assert device["configuration_url"] == "https://10.0.0.2"
     assert "net-consumption CT" in device["model"]
-    assert config["availability"] == [{"topic": "envoy/bridge/availability"},
-                                      {"topic": "envoy/999000000001/availability"}]
+    assert config["availability"] == [
+        {"topic": "envoy/bridge/availability"},
+        {"topic": "envoy/999000000001/availability"},
+    ]
     assert config["availability_mode"] == "all"
     assert config["state_topic"] == "envoy/999000000001/state"
     assert config["origin"]["name"] == "envoy-mqtt-bridge"
@@ -118,13 +152,31 @@ def test_device_availability_and_origin():
 # -- units as their own devices ------------------------------------------------------------------
 
 DEVICES = {
-    "inverter/482300000001": {"serial": "482300000001", "power_w": 250, "max_power_w": 300, "last_report": 1760000000,
-                              "dc_voltage_v": 32.0, "temperature_c": 40, "energy_lifetime_wh": 1000000,
-                              "communicating": True, "firmware": "520-00082-r01-v04.30.32"},
-    "battery/122035000001": {"serial": "122035000001", "soc_pct": 81, "power_w": 1250, "dc_switch_off": False,
-                             "last_report": 1760000000, "communicating": True},
-    "enpower/122029000001": {"serial": "122029000001", "grid_status": "off_grid", "mains_admin_state": "closed",
-                             "temperature_c": 31.1},
+    "inverter/482300000001": {
+        "serial": "482300000001",
+        "power_w": 250,
+        "max_power_w": 300,
+        "last_report": 1760000000,
+        "dc_voltage_v": 32.0,
+        "temperature_c": 40,
+        "energy_lifetime_wh": 1000000,
+        "communicating": True,
+        "firmware": "520-00082-r01-v04.30.32",
+    },
+    "battery/122035000001": {
+        "serial": "122035000001",
+        "soc_pct": 81,
+        "power_w": 1250,
+        "dc_switch_off": False,
+        "last_report": 1760000000,
+        "communicating": True,
+    },
+    "enpower/122029000001": {
+        "serial": "122029000001",
+        "grid_status": "off_grid",
+        "mains_admin_state": "closed",
+        "temperature_c": 31.1,
+    },
     "relay/NC1": {"id": "NC1", "status": "open", "name": "Pool pump", "soc_low_pct": 25},
     "generator": {"running": True, "mode": "auto", "manufacturer": "Acme", "model": "Model 10 kW"},
     "acb/121900000001": {"serial": "121900000001", "soc_pct": 55, "charge_status": "discharging"},
@@ -148,25 +200,46 @@ def on_device(identifier):
 def test_each_unit_is_its_own_device_hanging_off_the_gateway():
     configs = device_configs()
     devices = {c["device"]["identifiers"][0]: c["device"] for c in configs.values()}
-    assert set(devices) == {"envoy_999000000001", "enphase_inverter_482300000001", "enphase_encharge_122035000001",
-                            "enphase_enpower_122029000001", "envoy_999000000001_relay_NC1",
-                            "envoy_999000000001_generator", "enphase_ac_battery_121900000001",
-                            "envoy_999000000001_acb"}  # fmt: skip
+    assert set(devices) == {
+        "envoy_999000000001",
+        "enphase_inverter_482300000001",
+        "enphase_encharge_122035000001",
+        "enphase_enpower_122029000001",
+        "envoy_999000000001_relay_NC1",
+        "envoy_999000000001_generator",
+        "enphase_ac_battery_121900000001",
+        "envoy_999000000001_acb",
+    }
     for identifier, device in devices.items():
         if identifier != "envoy_999000000001":
             assert device["via_device"] == "envoy_999000000001"
     assert devices["enphase_inverter_482300000001"] == {
-        "identifiers": ["enphase_inverter_482300000001"], "name": "Inverter 482300000001", "manufacturer": "Enphase",
-        "model": "Inverter", "via_device": "envoy_999000000001", "serial_number": "482300000001",
-        "sw_version": "520-00082-r01-v04.30.32"}  # fmt: skip
+        "identifiers": ["enphase_inverter_482300000001"],
+        "name": "Inverter 482300000001",
+        "manufacturer": "Enphase",
+        "model": "Inverter",
+        "via_device": "envoy_999000000001",
+        "serial_number": "482300000001",
+        "sw_version": "520-00082-r01-v04.30.32",
+    }
     assert devices["envoy_999000000001_relay_NC1"]["name"] == "Pool pump"
     assert devices["envoy_999000000001_generator"]["manufacturer"] == "Acme"
 
 
 def test_unit_entities_read_their_own_topic_with_ids_from_serials():
     inverter = on_device("enphase_inverter_482300000001")
-    assert set(inverter) == {f"482300000001_{k}" for k in ("inverters", "last_reported", "dc_voltage", "temperature",
-                                                           "lifetime_energy", "max_reported", "communicating")}
+    assert set(inverter) == {
+        f"482300000001_{k}"
+        for k in (
+            "inverters",
+            "last_reported",
+            "dc_voltage",
+            "temperature",
+            "lifetime_energy",
+            "max_reported",
+            "communicating",
+        )
+    }
     main = inverter["482300000001_inverters"]
     assert main["name"] is None and main["default_entity_id"] == "sensor.inverter_482300000001"
     assert main["unique_id"] == "999000000001_482300000001_inverters"
@@ -180,8 +253,13 @@ def test_unit_entities_read_their_own_topic_with_ids_from_serials():
 
 def test_home_assistant_keys_and_classes_on_unit_devices():
     battery = on_device("enphase_encharge_122035000001")
-    assert {k.split("_", 1)[1] for k in battery} == {"soc", "real_power_mw", "dc_switch", "last_reported",
-                                                      "communicating"}  # fmt: skip
+    assert {k.split("_", 1)[1] for k in battery} == {
+        "soc",
+        "real_power_mw",
+        "dc_switch",
+        "last_reported",
+        "communicating",
+    }
     assert battery["122035000001_soc"]["device_class"] == "battery"
     assert battery["122035000001_communicating"]["entity_category"] == "diagnostic"
     assert battery["122035000001_communicating"]["device_class"] == "connectivity"
@@ -197,8 +275,10 @@ def test_home_assistant_keys_and_classes_on_unit_devices():
 def test_battery_and_settings_entities_on_the_gateway():
     gateway = on_device("envoy_999000000001")
     assert gateway["battery_level"]["unique_id"] == "999000000001_battery_level"
-    assert (gateway["available_energy"]["device_class"], gateway["available_energy"]["state_class"]) == \
-        ("energy_storage", "measurement")  # not an Energy dashboard source: it goes up and down
+    assert (gateway["available_energy"]["device_class"], gateway["available_energy"]["state_class"]) == (
+        "energy_storage",
+        "measurement",
+    )  # not an Energy dashboard source: it goes up and down
     assert gateway["storage_mode"]["options"] == ["backup", "self-consumption", "economy"]
     assert gateway["charge_from_grid"]["value_template"].endswith("if v is boolean else 'None' }}")
     assert {"acb_available_energy", "storage_reserve_soc", "battery_power"} <= set(gateway)
@@ -207,8 +287,14 @@ def test_battery_and_settings_entities_on_the_gateway():
 def test_existing_gateway_unique_ids_are_unchanged():
     # The gateway's entities keep the ids of the first release: `<serial>_<key>`, Home Assistant's keys.
     keys = {c["unique_id"] for t, c in configs().items()}
-    assert {"999000000001_production", "999000000001_lifetime_net_consumption", "999000000001_grid_status",
-            "999000000001_battery_discharge", "999000000001_voltage", "999000000001_production_l1"} <= keys
+    assert {
+        "999000000001_production",
+        "999000000001_lifetime_net_consumption",
+        "999000000001_grid_status",
+        "999000000001_battery_discharge",
+        "999000000001_voltage",
+        "999000000001_production_l1",
+    } <= keys
 
 
 def test_vanished_unit_takes_its_entities_with_it():
@@ -238,9 +324,12 @@ def test_timestamp_and_flag_templates_render_like_home_assistant():
 
 
 def test_ct_status_flags_count_is_a_disabled_diagnostic_per_ct():
-    payload = PAYLOAD | {"meters": {"net_consumption": {"power_w": 1, "status_flag_count": 0},
-                                    "production": {"power_w": 2, "status_flag_count": 1,
-                                                   "status_flags": ["production-imbalance"]}}}
+    payload = PAYLOAD | {
+        "meters": {
+            "net_consumption": {"power_w": 1, "status_flag_count": 0},
+            "production": {"power_w": 2, "status_flag_count": 1, "status_flags": ["production-imbalance"]},
+        }
+    }
     raw = build_configs(payload, INFO, base_topic="envoy", prefix="homeassistant")
     configs = {t.split("/")[3]: json.loads(c) for t, c in raw.items()}
     for key in ("net_consumption_ct_status_flags", "production_ct_status_flags"):
@@ -256,18 +345,38 @@ def test_enum_values_outside_the_options_read_as_unknown():
     assert env.from_string(template).render(value_json={"storage_settings": {"mode": "ai-optimised"}}) == "None"
 
 
-DIAGNOSTICS = {"bridge_version": "1.2.3", "errors": 0, "firmware": "8.2.4382", "last_poll": 1700000000,
-               "poll_duration_s": 0.42, "serial": "999000000001", "token_days_left": 300.5,
-               "token_expires": 1726000000, "token_renewal_error": None, "token_type": "owner"}
+DIAGNOSTICS = {
+    "bridge_version": "1.2.3",
+    "errors": 0,
+    "firmware": "8.2.4382",
+    "last_poll": 1700000000,
+    "poll_duration_s": 0.42,
+    "serial": "999000000001",
+    "token_days_left": 300.5,
+    "token_expires": 1726000000,
+    "token_renewal_error": None,
+    "token_type": "owner",
+}
 
 
 def test_diagnostic_entities_sit_on_the_gateway_device_and_read_the_diagnostics_topic():
-    raw = build_configs(PAYLOAD, INFO, base_topic="envoy", prefix="homeassistant", host="10.0.0.2",
-                        diagnostics=DIAGNOSTICS)
-    found = {t.split("/")[3]: json.loads(p) for t, p in raw.items()
-             if json.loads(p)["state_topic"] == "envoy/999000000001/diagnostics"}
-    assert set(found) == {"token_expires", "token_days_left", "token_renewal_problem", "last_poll",
-                          "poll_duration", "firmware", "bridge_version"}
+    raw = build_configs(
+        PAYLOAD, INFO, base_topic="envoy", prefix="homeassistant", host="10.0.0.2", diagnostics=DIAGNOSTICS
+    )
+    found = {
+        t.split("/")[3]: json.loads(p)
+        for t, p in raw.items()
+        if json.loads(p)["state_topic"] == "envoy/999000000001/diagnostics"
+    }
+    assert set(found) == {
+        "token_expires",
+        "token_days_left",
+        "token_renewal_problem",
+        "last_poll",
+        "poll_duration",
+        "firmware",
+        "bridge_version",
+    }
     gateway = by_key("production")["device"]
     for config in found.values():
         assert config["device"] == gateway and config["entity_category"] == "diagnostic"
@@ -283,8 +392,10 @@ def test_diagnostic_entities_sit_on_the_gateway_device_and_read_the_diagnostics_
     assert template.render(value_json={**DIAGNOSTICS, "token_renewal_error": "cloud down"}) == "ON"
     env = jinja2.Environment()
     env.filters["timestamp_utc"] = lambda v: datetime.fromtimestamp(v, timezone.utc).isoformat()
-    assert env.from_string(found["token_expires"]["value_template"]).render(
-        value_json=DIAGNOSTICS) == "2024-09-10T20:26:40+00:00"
+    assert (
+        env.from_string(found["token_expires"]["value_template"]).render(value_json=DIAGNOSTICS)
+        == "2024-09-10T20:26:40+00:00"
+    )
     # without a token (digest or no auth), no token entities
     bare = {k: v for k, v in DIAGNOSTICS.items() if not k.startswith("token_expires") and k != "token_days_left"}
     raw = build_configs(PAYLOAD, INFO, base_topic="envoy", prefix="homeassistant", diagnostics=bare)
@@ -293,11 +404,17 @@ def test_diagnostic_entities_sit_on_the_gateway_device_and_read_the_diagnostics_
 
 def test_expire_after_outlasts_three_polls_and_the_republish_interval():
     from bridge.homeassistant.discovery import expire_after_s
+
     assert expire_after_s(10, 300, 10) == 360  # fast group: the republish interval rules
     assert expire_after_s(300, 300, 10) == 900  # inverters: three polls
     assert expire_after_s(10, 300, 60) == 480  # a slow publish cadence widens the margin
-    raw = build_configs(PAYLOAD, INFO, base_topic="envoy", prefix="homeassistant",
-                        expire_after=lambda topic: 123 if topic.endswith("/state") else None)
+    raw = build_configs(
+        PAYLOAD,
+        INFO,
+        base_topic="envoy",
+        prefix="homeassistant",
+        expire_after=lambda topic: 123 if topic.endswith("/state") else None,
+    )
     assert {json.loads(p).get("expire_after") for p in raw.values()} == {123}
     raw = build_configs(PAYLOAD, INFO, base_topic="envoy", prefix="homeassistant")
     assert not any("expire_after" in json.loads(p) for p in raw.values())

@@ -5,9 +5,8 @@ import math
 
 import pytest
 
-from bridge.errors import EnvoyDataError
-from bridge.errors import EnvoyPoorDataQuality
-from bridge.model import build_state, CANDIDATE_ENDPOINTS
+from bridge.errors import EnvoyDataError, EnvoyPoorDataQuality
+from bridge.model import CANDIDATE_ENDPOINTS, build_state
 from tests.support.captures import POLLED_AT, SKIP_REASON, capture_names, load_capture
 
 NAMES = capture_names() or [pytest.param(None, marks=pytest.mark.skip(reason=SKIP_REASON))]
@@ -17,12 +16,36 @@ NAMES = capture_names() or [pytest.param(None, marks=pytest.mark.skip(reason=SKI
 DOCUMENTED_ERRORS = {"3.7.0": "no usable production"}
 
 FLOW_KEYS = {"power_w", "energy_today_wh", "energy_last_7_days_wh", "energy_lifetime_wh", "phases"}
-METER_KEYS = {"power_w", "voltage_v", "current_a", "frequency_hz", "power_factor", "energy_delivered_wh",
-              "energy_received_wh", "metering_status", "status_flag_count", "status_flags", "phases"}  # fmt: skip
+METER_KEYS = {
+    "power_w",
+    "voltage_v",
+    "current_a",
+    "frequency_hz",
+    "power_factor",
+    "energy_delivered_wh",
+    "energy_received_wh",
+    "metering_status",
+    "status_flag_count",
+    "status_flags",
+    "phases",
+}
 GRID_KEYS = {"status", "import_power_w", "export_power_w", "energy_imported_wh", "energy_exported_wh"}
 METER_TYPES = {"production", "net_consumption", "total_consumption", "storage", "backfeed", "load", "evse", "pv3p"}
-SECTIONS = {"schema", "serial", "firmware", "time", "production", "consumption", "net_consumption", "grid", "meters",
-            "battery", "acb", "battery_combined", "storage_settings"}  # fmt: skip
+SECTIONS = {
+    "schema",
+    "serial",
+    "firmware",
+    "time",
+    "production",
+    "consumption",
+    "net_consumption",
+    "grid",
+    "meters",
+    "battery",
+    "acb",
+    "battery_combined",
+    "storage_settings",
+}
 DEVICE_KINDS = {"inverter", "battery", "acb", "enpower", "relay", "generator", "collar", "c6_combiner", "c6_rgm"}
 
 

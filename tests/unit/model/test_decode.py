@@ -21,7 +21,7 @@ def test_plain_json_is_decoded():
         b'{"wNow": NaN}',
         b'{"wNow": Infinity}',
         b'{"wNow": -Infinity}',
-        b'[1, 2, NaN]',
+        b"[1, 2, NaN]",
         b'{"wNow": 1e309}',
         b'{"wNow": -1e309}',
         b'{"wNow": 123456789e400}',

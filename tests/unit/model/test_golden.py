@@ -50,8 +50,9 @@ def publish(name: str) -> Recorder:
     capture = load_capture(name)
     config = Config(gateways=(GatewayConfig(host="envoy.local", insecure=True),), poll=PollIntervals())
     recorder = Recorder()
-    worker = EnvoyWorker(config.gateways[0], config, recorder, client=SimpleNamespace(),
-                         monotonic=lambda: 0.0, wall=lambda: POLLED_AT)  # fmt: skip
+    worker = EnvoyWorker(
+        config.gateways[0], config, recorder, client=SimpleNamespace(), monotonic=lambda: 0.0, wall=lambda: POLLED_AT
+    )
     worker.info, worker.parsed = capture.info, capture.parsed()
     worker.publish(started=0.0)
     return recorder
@@ -86,10 +87,15 @@ def discovery_text(name: str, recorder: Recorder) -> str:
         assert config.pop("origin")["name"] == "envoy-mqtt-bridge"
         identifier = config["device"]["identifiers"][0]
         devices[identifier] = config.pop("device")
-        entities.append(f"{topic} {_compact({k: v for k, v in config.items() if k not in shared} | {'device': identifier})}")
-    lines = [f"# {name}: Home Assistant discovery, {len(entities)} entities on {len(devices)} devices",
-             f"# every config: {_compact(shared)} and origin envoy-mqtt-bridge",
-             *(f"device {ident} {_compact(block)}" for ident, block in sorted(devices.items())), *entities]
+        entities.append(
+            f"{topic} {_compact({k: v for k, v in config.items() if k not in shared} | {'device': identifier})}"
+        )
+    lines = [
+        f"# {name}: Home Assistant discovery, {len(entities)} entities on {len(devices)} devices",
+        f"# every config: {_compact(shared)} and origin envoy-mqtt-bridge",
+        *(f"device {ident} {_compact(block)}" for ident, block in sorted(devices.items())),
+        *entities,
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -122,11 +128,19 @@ def check_golden(path: Path, actual: str) -> None:
         pytest.fail(f"{path} is missing: generate it with UPDATE_GOLDEN=1, then review it by hand")
     expected = path.read_text(encoding="utf-8")
     if _without_header(actual) != _without_header(expected):
-        diff = list(difflib.unified_diff(expected.splitlines(), actual.splitlines(),
-                                         f"{path} (expected)", "published now", lineterm="", n=1))  # fmt: skip
-        shown = "\n".join(diff[:DIFF_LINES]) + (f"\n... {len(diff) - DIFF_LINES} more lines" if len(diff) > DIFF_LINES else "")
-        pytest.fail(f"output differs from {path.relative_to(GOLDEN.parent)}; if intended, rerun with "
-                    f"UPDATE_GOLDEN=1 and review the diff:\n{shown}", pytrace=False)
+        diff = list(
+            difflib.unified_diff(
+                expected.splitlines(), actual.splitlines(), f"{path} (expected)", "published now", lineterm="", n=1
+            )
+        )
+        shown = "\n".join(diff[:DIFF_LINES]) + (
+            f"\n... {len(diff) - DIFF_LINES} more lines" if len(diff) > DIFF_LINES else ""
+        )
+        pytest.fail(
+            f"output differs from {path.relative_to(GOLDEN.parent)}; if intended, rerun with "
+            f"UPDATE_GOLDEN=1 and review the diff:\n{shown}",
+            pytrace=False,
+        )
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bridge.errors import EnvoyDataError
-from bridge.model import build_state, decode_json, ENDPOINTS, GatewayInfo, select_endpoints
+from bridge.model import ENDPOINTS, GatewayInfo, build_state, decode_json, select_endpoints
 
 BODIES = Path(__file__).resolve().parents[2] / "fixtures" / "bodies"
 INVENTORY, RELAY, V1 = "/ivp/ensemble/inventory", "/ivp/ensemble/relay", "/api/v1/production"
@@ -18,7 +18,12 @@ def body(name):
 
 
 def enpower_inventory(oper_state):
-    return [{"type": "ENPOWER", "devices": [{"serial_num": "1", "mains_oper_state": oper_state, "mains_admin_state": "closed"}]}]
+    return [
+        {
+            "type": "ENPOWER",
+            "devices": [{"serial_num": "1", "mains_oper_state": oper_state, "mains_admin_state": "closed"}],
+        }
+    ]
 
 
 def status(docs):

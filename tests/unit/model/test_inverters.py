@@ -17,11 +17,22 @@ from tests.unit.model.test_devices import (
 def test_device_data_gives_detailed_inverters():
     inverter = devices({DEVICE_DATA: body("device_data_inverters.json")})["inverter/482300000001"]
     assert inverter == {
-        "serial": "482300000001", "power_w": 250, "max_power_w": 300, "last_report": 1760000000,
-        "last_report_duration_s": 900, "energy_last_report_wh": 62.5, "energy_today_wh": 1200,
-        "energy_yesterday_wh": 2400, "energy_lifetime_wh": 1000000, "dc_voltage_v": 32.0, "dc_current_a": 8.0,
-        "ac_voltage_v": 240.5, "ac_current_a": 1.04, "frequency_hz": 60.01, "temperature_c": 40,
-    }  # fmt: skip
+        "serial": "482300000001",
+        "power_w": 250,
+        "max_power_w": 300,
+        "last_report": 1760000000,
+        "last_report_duration_s": 900,
+        "energy_last_report_wh": 62.5,
+        "energy_today_wh": 1200,
+        "energy_yesterday_wh": 2400,
+        "energy_lifetime_wh": 1000000,
+        "dc_voltage_v": 32.0,
+        "dc_current_a": 8.0,
+        "ac_voltage_v": 240.5,
+        "ac_current_a": 1.04,
+        "frequency_hz": 60.01,
+        "temperature_c": 40,
+    }
 
 
 def test_inverter_power_wrapped_as_unsigned_32_bit_is_negative():
@@ -52,8 +63,12 @@ def test_device_data_preferred_over_v1_when_complete():
 def test_acb_dev_type_11_is_an_ac_battery_not_an_inverter():
     found = devices({INVERTERS: body("inverters_v1_with_acb.json")})
     assert "inverter/121900000001" not in found
-    assert found["acb/121900000001"] == {"serial": "121900000001", "power_w": 115, "max_power_w": 270,
-                                         "last_report": 1760000020}  # fmt: skip
+    assert found["acb/121900000001"] == {
+        "serial": "121900000001",
+        "power_w": 115,
+        "max_power_w": 270,
+        "last_report": 1760000020,
+    }
 
 
 def test_inverter_never_reported_has_no_report_time_not_zero():
@@ -74,8 +89,12 @@ def test_empty_inverter_list_every_4_hours_publishes_no_inverters_and_is_no_erro
 def test_inventory_json_adds_inverter_health_and_skips_decommissioned():
     docs = {DEVICE_DATA: body("device_data_inverters.json"), DEVICE_INVENTORY: body("inventory_acb.json")}
     found = devices(docs)
-    health = {"communicating": True, "producing": True, "firmware": "520-00082-r01-v04.30.32",
-              "part_number": "800-00000-r01"}  # fmt: skip
+    health = {
+        "communicating": True,
+        "producing": True,
+        "firmware": "520-00082-r01-v04.30.32",
+        "part_number": "800-00000-r01",
+    }
     assert health.items() <= found["inverter/482300000001"].items()
     assert "inverter/482300000009" not in found  # admin_state 0: decommissioned, listed because of ?deleted=1
     assert DEVICE_INVENTORY in selected(docs)

@@ -9,12 +9,19 @@ from types import SimpleNamespace
 import pytest
 
 from bridge.errors import EnvoyDataError
-from bridge.model import build_state, decode_json, ENDPOINTS, GatewayInfo, select_endpoints
+from bridge.model import ENDPOINTS, GatewayInfo, build_state, decode_json, select_endpoints
 from tests.support.captures import POLLED_AT, SKIP_REASON, capture_names, load_capture
 
-CAPTURES = ["7.6.175_with_cts_3phase", "8.3.1598_collar", "8.2.127_with_3cts_and_battery_split",
-            "8.2.4264_metered_noct", "5.0.62", "8.3.5169_ACB_inventory", "8.2.4382_ACB",
-            "8.2.4345_with_device_data"]  # fmt: skip
+CAPTURES = [
+    "7.6.175_with_cts_3phase",
+    "8.3.1598_collar",
+    "8.2.127_with_3cts_and_battery_split",
+    "8.2.4264_metered_noct",
+    "5.0.62",
+    "8.3.5169_ACB_inventory",
+    "8.2.4382_ACB",
+    "8.2.4345_with_device_data",
+]
 # The project's own bodies for what no capture has (a generator, named relays, sleeping ACBs).
 BODIES = Path(__file__).resolve().parents[2] / "fixtures" / "bodies"
 DEVICE_BODIES = {
@@ -80,7 +87,9 @@ def check_outcome(capture, endpoint, doc):
     return "state"
 
 
-@pytest.mark.parametrize("name", CAPTURES if capture_names() else [pytest.param(None, marks=pytest.mark.skip(reason=SKIP_REASON))])
+@pytest.mark.parametrize(
+    "name", CAPTURES if capture_names() else [pytest.param(None, marks=pytest.mark.skip(reason=SKIP_REASON))]
+)
 def test_damaged_captures_give_a_state_or_a_data_error(name):
     capture = load_capture(name)
     outcomes: dict[str, int] = {}
@@ -93,7 +102,7 @@ def test_damaged_captures_give_a_state_or_a_data_error(name):
                 undo = mutate(container, key, value)
                 try:
                     outcome = check_outcome(capture, endpoint, doc)
-                except Exception as err:  # noqa: BLE001 - the point of the test
+                except Exception as err:
                     pytest.fail(f"{name} {endpoint} {key!r} := {value!r}: {type(err).__name__}: {err}")
                 finally:
                     undo()
@@ -112,7 +121,7 @@ def test_damaged_device_bodies_give_a_state_or_a_data_error():
                 undo = mutate(container, key, value)
                 try:
                     outcome = check_outcome(gateway, endpoint, doc)
-                except Exception as err:  # noqa: BLE001 - the point of the test
+                except Exception as err:
                     pytest.fail(f"{endpoint} {key!r} := {value!r}: {type(err).__name__}: {err}")
                 finally:
                     undo()

@@ -4,20 +4,44 @@ import dataclasses
 
 import pytest
 
-from bridge.errors import EnvoyDataError
-from bridge.errors import EnvoyErrorDocument
+from bridge.errors import EnvoyDataError, EnvoyErrorDocument
 from bridge.model import CANDIDATE_ENDPOINTS, ENDPOINTS, GatewayInfo, select_endpoints
 
 PJ, PROD, V1 = "/production.json?details=1", "/production", "/api/v1/production"
 METERS, READINGS = "/ivp/meters", "/ivp/meters/readings"
 INFO = GatewayInfo("123456789012", "7.6.175", "800-00654-r08", True, True)
 
-EIM = {"type": "eim", "activeCount": 1, "measurementType": "production", "wNow": 10.5, "whLifetime": 100.0,
-       "whToday": 5.0, "whLastSevenDays": 50.0, "readingTime": 1700000000}  # fmt: skip
-METER = {"eid": 704643328, "state": "enabled", "measurementType": "production", "phaseMode": "single",
-         "phaseCount": 1, "meteringStatus": "normal", "statusFlags": []}  # fmt: skip
-READING = {"eid": 704643328, "timestamp": 1700000000, "activePower": 10.0, "voltage": 230.0, "current": 0.1,
-           "freq": 50.0, "pwrFactor": 1.0, "actEnergyDlvd": 100.0, "actEnergyRcvd": 1.0, "channels": []}  # fmt: skip
+EIM = {
+    "type": "eim",
+    "activeCount": 1,
+    "measurementType": "production",
+    "wNow": 10.5,
+    "whLifetime": 100.0,
+    "whToday": 5.0,
+    "whLastSevenDays": 50.0,
+    "readingTime": 1700000000,
+}
+METER = {
+    "eid": 704643328,
+    "state": "enabled",
+    "measurementType": "production",
+    "phaseMode": "single",
+    "phaseCount": 1,
+    "meteringStatus": "normal",
+    "statusFlags": [],
+}
+READING = {
+    "eid": 704643328,
+    "timestamp": 1700000000,
+    "activePower": 10.0,
+    "voltage": 230.0,
+    "current": 0.1,
+    "freq": 50.0,
+    "pwrFactor": 1.0,
+    "actEnergyDlvd": 100.0,
+    "actEnergyRcvd": 1.0,
+    "channels": [],
+}
 V1_DOC = {"wattHoursToday": 1, "wattHoursSevenDays": 2, "wattHoursLifetime": 3, "wattsNow": 4}
 
 
@@ -28,8 +52,15 @@ def test_every_candidate_has_a_parser():
 
 @pytest.mark.parametrize(
     "endpoint, doc",
-    [(PJ, {"production": [EIM]}), (PROD, {"production": [EIM]}), (V1, V1_DOC), (METERS, [METER]),
-     (READINGS, [READING]), ("/ivp/ensemble/inventory", []), ("/ivp/ensemble/relay", {"mains_oper_state": "closed"})],  # fmt: skip
+    [
+        (PJ, {"production": [EIM]}),
+        (PROD, {"production": [EIM]}),
+        (V1, V1_DOC),
+        (METERS, [METER]),
+        (READINGS, [READING]),
+        ("/ivp/ensemble/inventory", []),
+        ("/ivp/ensemble/relay", {"mains_oper_state": "closed"}),
+    ],
 )
 def test_results_are_frozen_dataclasses(endpoint, doc):
     result = ENDPOINTS[endpoint](doc)
@@ -64,7 +95,9 @@ def test_report_entry_wrong_types(field, value):
         ENDPOINTS[PJ]({"production": [{**EIM, field: value}]})
 
 
-@pytest.mark.parametrize("doc", [[], "x", {}, {"foo": 1}, {"production": "x"}, {"production": [1]}, {"production": [{}]}])
+@pytest.mark.parametrize(
+    "doc", [[], "x", {}, {"foo": 1}, {"production": "x"}, {"production": [1]}, {"production": [{}]}]
+)
 def test_report_wrong_shapes(doc):
     with pytest.raises(EnvoyDataError):
         ENDPOINTS[PJ](doc)
@@ -133,8 +166,10 @@ def test_slow_production_endpoint_only_as_last_resort():
 def test_production_ct_keeps_production_json_through_an_inactive_eim():
     inactive = {"production": [{**EIM, "activeCount": 0}]}
     assert select_endpoints(INFO, probe(pj=inactive, v1=V1_DOC, meters=[METER], readings=[READING])) == {
-        PJ, METERS, READINGS,
-    }  # fmt: skip
+        PJ,
+        METERS,
+        READINGS,
+    }
     assert select_endpoints(INFO, probe(pj=inactive, v1=V1_DOC)) == {V1}
 
 
@@ -148,7 +183,10 @@ def test_more_channels_and_phases_than_three_are_capped_at_l3():
 
     meters = [{**METER, "phaseMode": "three", "phaseCount": 4}]
     channel = {k: v for k, v in READING.items() if k != "channels"}
-    parsed = {METERS: ENDPOINTS[METERS](meters), READINGS: ENDPOINTS[READINGS]([{**READING, "channels": [channel] * 5}])}
+    parsed = {
+        METERS: ENDPOINTS[METERS](meters),
+        READINGS: ENDPOINTS[READINGS]([{**READING, "channels": [channel] * 5}]),
+    }
     phases = build_state(INFO, parsed, 1.0).as_payload()["meters"]["production"]["phases"]
     assert sorted(phases) == ["l1", "l2", "l3"]
 

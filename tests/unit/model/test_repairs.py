@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.errors import EnvoyDataError
-from bridge.errors import EnvoyPoorDataQuality
-from bridge.model import build_state, decode_json, ENDPOINTS, GatewayInfo
+from bridge.errors import EnvoyDataError, EnvoyPoorDataQuality
+from bridge.model import ENDPOINTS, GatewayInfo, build_state, decode_json
 
 BODIES = Path(__file__).resolve().parents[2] / "fixtures" / "bodies"
 POLLED_AT = 1_760_000_100.0
@@ -48,7 +47,11 @@ def test_daily_energy_above_4gwh_dropped():
     production = payload({PJ: body("production_daily_offset.json")})["production"]
     assert "energy_today_wh" not in production  # 4294979296 = 12000 + 2**32
     assert production["energy_last_7_days_wh"] == 80000
-    assert production["phases"]["l1"] == {"power_w": 1250, "energy_last_7_days_wh": 40000, "energy_lifetime_wh": 2500000}
+    assert production["phases"]["l1"] == {
+        "power_w": 1250,
+        "energy_last_7_days_wh": 40000,
+        "energy_lifetime_wh": 2500000,
+    }
     assert production["phases"]["l2"]["energy_today_wh"] == 6000
 
 
@@ -71,8 +74,18 @@ def test_total_consumption_equal_to_net_repaired_on_8_3_5433():
         "energy_last_7_days_wh": 70000,
         "energy_lifetime_wh": 8000001,
         "phases": {
-            "l1": {"power_w": 850, "energy_today_wh": 4000, "energy_last_7_days_wh": 30000, "energy_lifetime_wh": 3500000},
-            "l2": {"power_w": 650, "energy_today_wh": 5000, "energy_last_7_days_wh": 40000, "energy_lifetime_wh": 4500000},
+            "l1": {
+                "power_w": 850,
+                "energy_today_wh": 4000,
+                "energy_last_7_days_wh": 30000,
+                "energy_lifetime_wh": 3500000,
+            },
+            "l2": {
+                "power_w": 650,
+                "energy_today_wh": 5000,
+                "energy_last_7_days_wh": 40000,
+                "energy_lifetime_wh": 4500000,
+            },
         },
     }
     assert result["net_consumption"]["power_w"] == -1000  # net itself is not touched
@@ -137,7 +150,7 @@ def test_single_active_phase_line_publishes_no_phases():
     doc = body("production_split_total_is_net.json")
     for entry in doc["production"] + doc["consumption"]:
         for line in entry.get("lines", [])[1:]:
-            line.update({key: 0.0 for key in line})
+            line.update(dict.fromkeys(line, 0.0))
     result = payload({PJ: doc}, "8.3.5432")
     assert all("phases" not in result[flow] for flow in ("production", "consumption", "net_consumption"))
 
@@ -241,8 +254,12 @@ def test_readings_list_bigger_than_meters_list_matched_by_eid():
 
 def test_grid_import_export_from_net_consumption_ct():
     grid = payload(split_ct_docs())["grid"]
-    assert grid == {"import_power_w": 0, "export_power_w": 1000, "energy_imported_wh": 6000000,
-                    "energy_exported_wh": 2000000}  # fmt: skip
+    assert grid == {
+        "import_power_w": 0,
+        "export_power_w": 1000,
+        "energy_imported_wh": 6000000,
+        "energy_exported_wh": 2000000,
+    }
     docs = split_ct_docs()
     next(r for r in docs[READINGS] if r["eid"] == 704643584)["activePower"] = 733.4
     assert payload(docs)["grid"]["import_power_w"] == 733
@@ -266,7 +283,8 @@ def test_api_v1_production_skipped_when_all_watt_hours_zero():
 
 
 @pytest.mark.parametrize(
-    "firmware, metered, source", [("8.2.4264", True, "inverters"), ("8.2.4263", True, "api_v1"), ("8.2.4264", False, "api_v1")]
+    "firmware, metered, source",
+    [("8.2.4264", True, "inverters"), ("8.2.4263", True, "api_v1"), ("8.2.4264", False, "api_v1")],
 )
 def test_api_v1_production_skipped_on_8_2_4264_metered_without_ct(firmware, metered, source):
     docs = {PJ: body("production_eim_inactive.json"), V1: v1(0, 1583, 1583, 4), METERS: body("meters_split.json")}

@@ -102,7 +102,7 @@ def test_sun_curve_and_house_load():
     assert max(by_hour[3]) == 0 and max(by_hour[22]) == 0  # night
     assert min(by_hour[12]) > 0.25 * world.s.pv.inverters * world.s.pv.inverter_w  # midday sun
     assert all(world.demand(START + k * 97) >= world.s.load.base_w for k in range(500))
-    assert 0 <= min(value_noise(k * 13.7, 60, 1) for k in range(1000))
+    assert min(value_noise(k * 13.7, 60, 1) for k in range(1000)) >= 0
     assert max(value_noise(k * 13.7, 60, 1) for k in range(1000)) <= 1
 
 
@@ -134,7 +134,8 @@ def test_whtoday_resets_at_local_midnight():
     assert after.today["production"] == pytest.approx(0, abs=1e-6)  # no sun since midnight
     assert 0 < after.today["load"] < 10 * 60 / 3600 * 10_000  # ten minutes of house load
     assert after.yesterday["production"] == pytest.approx(
-        before.today["production"] + after.counters["production"] - before.counters["production"])
+        before.today["production"] + after.counters["production"] - before.counters["production"]
+    )
     assert after.counters["production"] >= before.counters["production"]
     assert after.last7["production"] > after.today["production"]
 
@@ -173,8 +174,11 @@ def test_outage_with_batteries_islands_the_house():
 
 
 def test_outage_with_full_batteries_curtails_production():
-    world, fake, _ = make_world("three_phase_battery", start="12:00", battery=replace(
-        load_scenario("three_phase_battery").battery, initial_soc=100))
+    world, fake, _ = make_world(
+        "three_phase_battery",
+        start="12:00",
+        battery=replace(load_scenario("three_phase_battery").battery, initial_soc=100),
+    )
     world.energy = world.capacity
     world.set_grid(False)
     fake.now += 120
@@ -292,9 +296,12 @@ def test_battery_bodies():
     assert body(source, "/ivp/ensemble/relay")["mains_oper_state"] == "open"
     enpower = [g for g in body(source, "/ivp/ensemble/inventory") if g["type"] == "ENPOWER"][0]["devices"][0]
     assert (enpower["mains_oper_state"], enpower["mains_admin_state"]) == ("open", "closed")
-    assert bridge_state(source)["grid"] == {"status": "off_grid", "import_power_w": 0, "export_power_w": 0,
-                                            **{k: v for k, v in bridge_state(source)["grid"].items()
-                                               if k.startswith("energy")}}
+    assert bridge_state(source)["grid"] == {
+        "status": "off_grid",
+        "import_power_w": 0,
+        "export_power_w": 0,
+        **{k: v for k, v in bridge_state(source)["grid"].items() if k.startswith("energy")},
+    }
 
 
 def test_standard_gateway_has_no_meters_and_no_ensemble():
