@@ -16,6 +16,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -145,7 +146,7 @@ class EnphaseCloud:
             ) from None
         return token
 
-    def _post(self, what: str, url: str, **kwargs) -> requests.Response:
+    def _post(self, what: str, url: str, **body: Any) -> requests.Response:
         retrying = Retrying(
             retry=retry_if_exception_type(CloudTransient),
             stop=stop_after_attempt(MAX_ATTEMPTS),
@@ -155,16 +156,16 @@ class EnphaseCloud:
             before_sleep=before_sleep_log(log, logging.DEBUG),
         )
         try:
-            return retrying(self._post_once, what, url, **kwargs)
+            return retrying(self._post_once, what, url, **body)
         except CloudTransient as err:
             attempts = retrying.statistics.get("attempt_number", MAX_ATTEMPTS)
             raise CloudUnavailable(f"{err} (after {attempts} attempts)") from err
 
-    def _post_once(self, what: str, url: str, **kwargs) -> requests.Response:
+    def _post_once(self, what: str, url: str, **body: Any) -> requests.Response:
         host = urlsplit(url).hostname
         try:
             # No redirects: a 307/308 would re-send the password to wherever it points.
-            resp = self._session.post(url, timeout=self._timeout, allow_redirects=False, **kwargs)
+            resp = self._session.post(url, timeout=self._timeout, allow_redirects=False, **body)
         except requests.exceptions.SSLError as err:  # a ConnectionError subclass: never retried
             raise CloudUnavailable(f"{what}: {host}: {describe_transport_error(err)}") from err
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as err:
@@ -190,11 +191,13 @@ class _ExtraCAAdapter(HTTPAdapter):
         self._context.load_verify_locations(cafile=ca_file)
         super().__init__()
 
-    def init_poolmanager(self, *args, **kwargs):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs["ssl_context"] = self._context
         super().init_poolmanager(*args, **kwargs)
 
-    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: bool | str, cert: str | tuple[str, str] | None = None
+    ) -> tuple[Any, Any]:
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
         pool_kwargs["ssl_context"] = self._context  # requests 2.32.0-2.32.3 put a default context here
         return host_params, pool_kwargs

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from bridge.auth.cloud import EnphaseCloud
     from bridge.config import GatewayConfig
 
+    CloudLogin = tuple[EnphaseCloud, str, str]  # what a renewal logs in with: cloud, user, password
+
 log = logging.getLogger(__name__)
 
 # A failed cloud login blocks the next one for 15 min, doubling to 6 h (at most ~8 logins a day).
@@ -66,6 +68,7 @@ class TokenManager:
         # reopen a WARNING at every circuit slot.
         self._renewal_failing = False
         self.last_renewal_error: str | None = None
+        self._warned_unrenewable = False
 
     # --- what we have ---------------------------------------------------------------------------
 
@@ -77,7 +80,13 @@ class TokenManager:
 
     @property
     def can_renew(self) -> bool:
-        return bool(self._cloud and self._gw.username and self._gw.password)
+        return self._login() is not None
+
+    def _login(self) -> CloudLogin | None:
+        """The cloud and the Enlighten account a renewal needs; None when it cannot be had."""
+        if self._cloud and self._gw.username and self._gw.password:
+            return self._cloud, self._gw.username, self._gw.password
+        return None
 
     def needs_renewal(self, now: float | None = None) -> bool:
         info = self.info
@@ -101,14 +110,15 @@ class TokenManager:
         """A token that has not expired: configured or cached first, else one from the cloud."""
         with self._lock:
             self._ensure_loaded()
-            if self._token and not self._info.expired(self._clock()):
+            if self._token and self._info and not self._info.expired(self._clock()):
                 return self._token
             expired = self._info
         if self._load_error:
             raise AuthError(self._load_error)
-        if not self.can_renew:
+        login = self._login()
+        if login is None:
             raise AuthError(self._cannot_renew_message(expired))
-        return self._renew(validate=None, force=False)
+        return self._renew(login, validate=None, force=False)
 
     def _ensure_loaded(self) -> None:
         if self._loaded:
@@ -146,6 +156,21 @@ class TokenManager:
             return None
         return info
 
+    def warn_unrenewable(self) -> None:
+        """Once, near expiry: a pasted token without Enlighten credentials will run out."""
+        info = self.info
+        if info is None or self._warned_unrenewable or not self.needs_renewal():
+            return
+        self._warned_unrenewable = True
+        self.last_renewal_error = "token near expiry and no Enlighten credentials to renew it"
+        log.warning(
+            "%s: the token expires on %s (%.0f days) and cannot be renewed without Enlighten "
+            "credentials: paste a new token or configure `username` and `password`",
+            self._gw.label,
+            info.expires_iso,
+            info.days_left(self._clock()),
+        )
+
     def _cannot_renew_message(self, expired: TokenInfo | None) -> str:
         what = (
             f"the token expired on {expired.expires_iso}"
@@ -165,20 +190,22 @@ class TokenManager:
         `force` ignores the circuit breaker (an explicit user request). On any failure the
         current token stays in place and the error is re-raised.
         """
-        if not self.can_renew:
+        login = self._login()
+        if login is None:
             raise AuthError(
                 f"{self._gw.label}: this token was pasted (config `token`) and cannot be renewed without "
                 "Enlighten credentials: paste a new token, or configure `username` and `password`"
             )
-        return self._renew(validate, force)
+        return self._renew(login, validate, force)
 
-    def _renew(self, validate: Callable[[str], None] | None, force: bool) -> str:
+    def _renew(self, login: CloudLogin, validate: Callable[[str], None] | None, force: bool) -> str:
+        # The breaker and a renewal in flight refuse as the cloud would (CloudAuthError): retry later.
         if not self._renewing.acquire(blocking=False):
             raise CloudAuthError(f"{self._gw.label}: a token renewal is already in progress")
         try:
             if self._candidate and decode_token(self._candidate).expired(self._clock()):
                 self._candidate = None
-            new = self._candidate or self._fetch(force)
+            new = self._candidate or self._fetch(login, force)
             info = decode_token(new)  # fetch_token checked it already; cheap
             self._validate(new, validate)
             self._adopt(new, info)
@@ -186,15 +213,16 @@ class TokenManager:
         finally:
             self._renewing.release()
 
-    def _fetch(self, force: bool) -> str:
+    def _fetch(self, login: CloudLogin, force: bool) -> str:
         wait = self.circuit_wait_s()
         if wait > 0 and not force:
             raise CloudAuthError(
                 f"{self._gw.label}: next cloud login attempt in {math.ceil(wait / 60)} min "
                 f"(last failure: {self.last_renewal_error})"
             )
+        cloud, username, password = login
         try:
-            return self._cloud.fetch_token(self._gw.username, self._gw.password, self.serial)
+            return cloud.fetch_token(username, password, self.serial)
         except CloudError as err:  # refused or unreachable: either way, not before the circuit allows
             self.record_failure(str(err))
             raise

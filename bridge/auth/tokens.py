@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TypeGuard
 
 import jwt
 
@@ -84,9 +85,9 @@ def renew_ahead_s(info: TokenInfo) -> float:
     return min(RENEW_AHEAD_S, RENEW_AHEAD_FRACTION * lifetime)
 
 
-def _is_number(value) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _str_or_none(value) -> str | None:
+def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value else None

@@ -1,9 +1,10 @@
 """The gateway side: everything that talks HTTP to one Envoy / IQ Gateway, and its poll loop.
 
-Owns the HTTP client of one gateway (`client`: auth on the wire, sessions, 401 recovery), its
-transport (`transport`: timeouts, retries, body cap), TLS pinning (`tls`), the whole-request
-deadline (`deadline`), the poll groups and their schedule (`schedule`), and the worker that
-polls a gateway and hands each cycle's snapshot to the sinks (`worker`).
+Owns the HTTP client of one gateway (`client`), how it authenticates (`credentials`: token
+sessions and 401 recovery, digest, none), its transport (`transport`: timeouts, retries, body
+cap), TLS pinning (`tls`), the whole-request deadline (`deadline`), the poll groups and their
+schedule (`schedule`), and the worker that polls a gateway and hands each cycle's snapshot to
+the sinks (`worker`).
 
 May import: `bridge.errors`, `bridge.network_errors`, `bridge.config`, `bridge.auth`,
 `bridge.model`. Never MQTT or Home Assistant: results leave through the sinks it is given.

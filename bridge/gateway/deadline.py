@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Hashable
+from contextlib import suppress
 
 
 class Watchdog:
@@ -49,10 +50,8 @@ class Watchdog:
     def _run(self) -> None:
         while True:
             for callback in self._due():
-                try:
+                with suppress(Exception):  # a failing callback must not stop every deadline
                     callback()
-                except Exception:  # noqa: BLE001 - a failing callback must not stop every deadline
-                    pass
 
     def _due(self) -> list[Callable[[], None]]:
         """Wait until something is due; return (and forget) what is."""

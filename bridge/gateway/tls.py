@@ -15,6 +15,8 @@ import http.cookiejar
 import logging
 import socket
 import ssl
+import urllib.request
+from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -24,13 +26,16 @@ from bridge.config import GatewayConfig
 from bridge.errors import EnvoyUnavailable
 from bridge.network_errors import describe_transport_error
 
+if TYPE_CHECKING:
+    from urllib3._base_connection import BaseHTTPConnection  # a Protocol, for types only
+
 log = logging.getLogger(__name__)
 
 
 class _NoCookies(http.cookiejar.DefaultCookiePolicy):
     """The session cookie is kept by hand and sent only where meant; the jar stores nothing."""
 
-    def set_ok(self, cookie, request):
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: urllib.request.Request) -> bool:
         return False
 
 
@@ -64,8 +69,8 @@ class ConnectionTracker:
     """Remembers the connection of the request in flight (one at a time per gateway), so that a
     whole-request deadline can cut it: a trickling gateway keeps every single read short."""
 
-    def __init__(self):
-        self.current = None
+    def __init__(self) -> None:
+        self.current: BaseHTTPConnection | None = None
 
     def abort(self) -> None:
         sock = getattr(self.current, "sock", None)
@@ -79,10 +84,10 @@ class ConnectionTracker:
             pass
 
 
-def _tracking(pool_cls, tracker: ConnectionTracker):
-    class TrackingPool(pool_cls):
-        def _get_conn(self, timeout=None):
-            conn = super()._get_conn(timeout)
+def _tracking(pool_cls: type[HTTPConnectionPool], tracker: ConnectionTracker) -> type[HTTPConnectionPool]:
+    class TrackingPool(pool_cls):  # type: ignore[valid-type,misc]  # the base is chosen at run time
+        def _get_conn(self, timeout: float | None = None) -> BaseHTTPConnection:
+            conn: BaseHTTPConnection = super()._get_conn(timeout)
             tracker.current = conn
             return conn
 
@@ -98,11 +103,11 @@ class _GatewayAdapter(HTTPAdapter):
 
     https_pool = HTTPSConnectionPool
 
-    def __init__(self, tracker: ConnectionTracker, **tls):
+    def __init__(self, tracker: ConnectionTracker, **tls: str):
         self._tracker, self._tls = tracker, tls
         super().__init__(pool_connections=1, pool_maxsize=1)
 
-    def init_poolmanager(self, *args, **kwargs):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs.update(self._tls)
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {
@@ -114,7 +119,7 @@ class _GatewayAdapter(HTTPAdapter):
 class _UnverifiedHTTPSPool(HTTPSConnectionPool):
     """urllib3 warns on every unverified request; this user opted out explicitly and got one WARNING."""
 
-    def _validate_conn(self, conn) -> None:
+    def _validate_conn(self, conn: BaseHTTPConnection) -> None:
         # What HTTPSConnectionPool._validate_conn does (urllib3 2.x; `sock` for 1.26), minus the warning.
         if getattr(conn, "is_closed", getattr(conn, "sock", None) is None):
             conn.connect()

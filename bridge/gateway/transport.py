@@ -17,10 +17,12 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
+from requests.auth import AuthBase
 from tenacity import (
     Retrying,
     before_sleep_log,
@@ -46,6 +48,7 @@ from bridge.gateway.tls import ConnectionTracker, make_session, split_host
 from bridge.network_errors import describe_transport_error
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # the largest real answers are ~200 KiB; also caps gzip bombs
 READ_CHUNK = 64 * 1024
@@ -90,7 +93,8 @@ class Transport:
         """Cut the request in flight, if any (shutdown: a hung gateway must not hold the process)."""
         self._tracker.abort()
 
-    def with_retries(self, fn, *args):
+    def with_retries(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)`, again on EnvoyTransient while attempts and the retry budget last."""
         retrying = Retrying(
             retry=retry_if_exception_type(EnvoyTransient),
             stop=stop_after_attempt(MAX_ATTEMPTS) | stop_before_delay(self.retry_budget_s),
@@ -105,10 +109,10 @@ class Transport:
             attempts = retrying.statistics.get("attempt_number", 1)
             raise EnvoyUnavailable(f"{err} ({attempts} attempt{'s' if attempts > 1 else ''})") from err
 
-    def request(self, scheme: str | None, path: str, headers: dict[str, str], auth=None) -> Reply:
+    def request(self, scheme: str | None, path: str, headers: dict[str, str], auth: AuthBase | None = None) -> Reply:
         return self.with_retries(self.attempt, scheme, path, headers, auth)
 
-    def attempt(self, scheme: str | None, path: str, headers: dict[str, str], auth) -> Reply:
+    def attempt(self, scheme: str | None, path: str, headers: dict[str, str], auth: AuthBase | None) -> Reply:
         """One GET, cut at the whole-request deadline; raises EnvoyTransient for what is worth a retry."""
         where, expired = f"{self._gw.label} {path}", threading.Event()
 
@@ -129,7 +133,9 @@ class Transport:
             raise EnvoyTransient(self._deadline_message(where))
         return reply
 
-    def _attempt(self, scheme, path, headers, auth, where) -> Reply:
+    def _attempt(
+        self, scheme: str | None, path: str, headers: dict[str, str], auth: AuthBase | None, where: str
+    ) -> Reply:
         started = self.monotonic()
         try:
             resp = self.session.get(
@@ -169,7 +175,8 @@ class Transport:
         # reads here too (cheap, and testable on a fake clock); the watchdog covers the headers.
         raw = resp.raw
         read = getattr(raw, "read1", None) or raw.read
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         while True:
             if self.monotonic() - started > self.request_deadline_s:
                 raise EnvoyTransient(self._deadline_message(where))

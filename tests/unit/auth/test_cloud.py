@@ -16,9 +16,10 @@ import requests
 import responses
 import urllib3
 
-from bridge.auth.cloud import EnphaseCloud, describe_transport_error
+from bridge.auth.cloud import EnphaseCloud
 from bridge.config import CloudConfig
-from bridge.errors import CloudAuthError, CloudUnavailable
+from bridge.errors import CloudAuthError, CloudError, CloudUnavailable
+from bridge.network_errors import describe_transport_error
 
 ENLIGHTEN = "https://enlighten.test"
 ENTREZ = "https://entrez.test"
@@ -140,6 +141,13 @@ def test_5xx_three_times_is_cloud_unavailable(rsps, cloud, sleeps):
         fetch(cloud)
     rsps.assert_call_count(LOGIN, 3)
     assert len(sleeps) == 2
+
+
+def test_unreachable_is_a_sibling_of_refused_not_a_kind_of_it(rsps, cloud):
+    rsps.post(LOGIN, status=503)
+    with pytest.raises(CloudError) as err:  # catch both with CloudError, "refused" alone with CloudAuthError
+        fetch(cloud)
+    assert isinstance(err.value, CloudUnavailable) and not isinstance(err.value, CloudAuthError)
 
 
 def refused():

@@ -1,10 +1,8 @@
-"""bridge.auth: token decoding, the 0600 token cache, and the TokenManager lifecycle + circuit breaker."""
+"""bridge.auth.manager: the TokenManager's lifecycle (choose, renew, validate, persist) and its circuit breaker."""
 
 from __future__ import annotations
 
 import logging
-import os
-import stat
 import threading
 
 import jwt
@@ -12,30 +10,10 @@ import pytest
 
 from bridge.auth.manager import CIRCUIT_MAX_S, TokenManager
 from bridge.auth.store import TokenStore
-from bridge.auth.tokens import DAY_S, decode_token, renew_ahead_s
+from bridge.auth.tokens import DAY_S
 from bridge.config import GatewayConfig
 from bridge.errors import AuthError, CloudAuthError, CloudUnavailable, EnvoyAuthError, EnvoyUnavailable
-
-SERIAL = "122233445566"
-NOW = 1_750_000_000.0
-HOUR = 3600.0
-KEY = "test-signing-key-that-is-long-enough-for-hs256"
-PASSWORD = "hunter2-very-secret"
-
-
-def make_token(
-    exp_in: float, *, life: float = 365 * DAY_S, user_type: str = "owner", aud=SERIAL, now: float = NOW, **extra
-) -> str:
-    claims = {
-        "aud": aud,
-        "iss": "Entrez",
-        "enphaseUser": user_type,
-        "exp": int(now + exp_in),
-        "iat": int(now + exp_in - life),
-        "username": "owner@example.com",
-        **extra,
-    }
-    return jwt.encode(claims, KEY, algorithm="HS256")
+from tests.support.tokens import HOUR, KEY, NOW, PASSWORD, SERIAL, make_token
 
 
 class FakeClock:
@@ -67,116 +45,6 @@ class FakeCloud:
 def gateway(**kw) -> GatewayConfig:
     defaults = {"host": "envoy.local", "username": "owner@example.com", "password": PASSWORD}
     return GatewayConfig(**{**defaults, **kw})
-
-
-# --- decode_token ---------------------------------------------------------------------------------
-
-
-def test_decode_owner_token_reads_claims():
-    info = decode_token(make_token(100 * DAY_S))
-    assert info.serial == SERIAL and info.user_type == "owner" and info.username == "owner@example.com"
-    assert info.expires_at == int(NOW + 100 * DAY_S)
-    assert info.lifetime == pytest.approx(365 * DAY_S)
-    assert info.days_left(NOW) == pytest.approx(100, abs=0.01)
-    assert not info.expired(NOW) and info.expired(NOW + 101 * DAY_S)
-
-
-def test_decode_accepts_list_audience_and_missing_iat():
-    token = jwt.encode({"aud": [SERIAL], "exp": int(NOW)}, KEY, algorithm="HS256")
-    info = decode_token(token)
-    assert info.serial == SERIAL and info.issued_at is None and info.lifetime is None
-
-
-@pytest.mark.parametrize("garbage", ["", "   ", "not-a-token", "aaaa.bbbb.cccc", "eyJhbGciOi.broken"])
-def test_garbage_token_is_a_clear_auth_error_without_echo(garbage):
-    with pytest.raises(AuthError) as err:
-        decode_token(garbage)
-    if garbage.strip():
-        assert garbage not in str(err.value)
-    assert "eyJ" not in str(err.value)
-
-
-def test_token_without_exp_is_refused():
-    with pytest.raises(AuthError, match="expiry"):
-        decode_token(jwt.encode({"aud": SERIAL}, KEY, algorithm="HS256"))
-
-
-def test_renew_threshold_owner_installer_and_unknown_lifetime():
-    assert renew_ahead_s(decode_token(make_token(DAY_S))) == 30 * DAY_S
-    installer = decode_token(make_token(HOUR, life=12 * HOUR, user_type="installer"))
-    assert renew_ahead_s(installer) == pytest.approx(0.2 * 12 * HOUR)
-    no_iat = decode_token(jwt.encode({"exp": int(NOW)}, KEY, algorithm="HS256"))
-    assert renew_ahead_s(no_iat) == 30 * DAY_S
-
-
-# --- TokenStore -----------------------------------------------------------------------------------
-
-
-def test_save_creates_0700_dir_and_0600_file_with_the_jwt_only(tmp_path):
-    store = TokenStore(tmp_path / "cache" / "token")
-    token = make_token(DAY_S)
-    assert store.save(token)
-    assert stat.S_IMODE(os.stat(tmp_path / "cache").st_mode) == 0o700
-    assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
-    assert store.path.read_text() == token
-    assert store.load() == token
-    assert os.listdir(tmp_path / "cache") == ["token"]  # no temp files left behind
-
-
-def test_save_replaces_atomically_and_keeps_old_cache_on_crash(tmp_path, monkeypatch, caplog):
-    store = TokenStore(tmp_path / "token")
-    old, new = make_token(DAY_S), make_token(2 * DAY_S)
-    store.save(old)
-
-    def crash(src, dst):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(os, "replace", crash)
-    with caplog.at_level(logging.WARNING):
-        assert store.save(new) is False
-    assert store.path.read_text() == old
-    assert os.listdir(tmp_path) == ["token"]
-    assert "keeping the token in memory" in caplog.text
-
-
-def test_missing_cache_is_none(tmp_path):
-    assert TokenStore(tmp_path / "nothing").load() is None
-
-
-@pytest.mark.parametrize("content", [b"garbage\n", b"\xff\xfe\x00", b"x" * 70000, b""])
-def test_corrupt_cache_warns_and_returns_none(tmp_path, caplog, content):
-    path = tmp_path / "token"
-    path.write_bytes(content)
-    os.chmod(path, 0o600)
-    with caplog.at_level(logging.WARNING):
-        assert TokenStore(path).load() is None
-    assert "does not hold a readable token" in caplog.text
-
-
-def test_loose_permissions_are_fixed_to_0600(tmp_path, caplog):
-    path = tmp_path / "token"
-    token = make_token(DAY_S)
-    path.write_text(token)
-    os.chmod(path, 0o644)
-    with caplog.at_level(logging.WARNING):
-        assert TokenStore(path).load() == token
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert "changed it to 0600" in caplog.text and token not in caplog.text
-
-
-def test_unreadable_cache_warns(tmp_path, caplog):
-    (tmp_path / "token").mkdir()  # reading a directory fails even for root
-    with caplog.at_level(logging.WARNING):
-        assert TokenStore(tmp_path / "token").load() is None
-    assert "unreadable" in caplog.text
-
-
-def test_unwritable_dir_warns_and_does_not_crash(tmp_path, caplog):
-    blocker = tmp_path / "file"
-    blocker.write_text("x")  # a file where the cache directory should be: fails even for root
-    with caplog.at_level(logging.WARNING):
-        assert TokenStore(blocker / "sub" / "token").save(make_token(DAY_S)) is False
-    assert "keeping the token in memory" in caplog.text
 
 
 # --- TokenManager: choosing a token -----------------------------------------------------------------
@@ -219,7 +87,7 @@ def test_expired_token_is_never_returned_when_renewal_is_possible(tmp_path):
 def test_expired_pasted_token_without_credentials_says_what_to_do():
     cloud = FakeCloud(make_token(DAY_S))
     mgr = manager(cloud=cloud, token=make_token(-HOUR), username=None, password=None)
-    with pytest.raises(AuthError, match="expired on .* configure `username` and `password`, or paste"):
+    with pytest.raises(AuthError, match=r"expired on .* configure `username` and `password`, or paste"):
         mgr.token()
     assert cloud.calls == []
 
@@ -231,7 +99,7 @@ def test_no_token_and_no_credentials():
 
 def test_pasted_token_cannot_be_renewed_without_credentials():
     mgr = manager(token=make_token(DAY_S), password=None)
-    with pytest.raises(AuthError, match="pasted .* cannot be renewed without Enlighten credentials"):
+    with pytest.raises(AuthError, match=r"pasted .* cannot be renewed without Enlighten credentials"):
         mgr.renew(validate=lambda t: None)
 
 
@@ -403,3 +271,17 @@ def test_proactive_renewals_are_spaced_and_skipped_while_one_runs():
         mgr.renew(lambda t: None)  # does not wait (no deadlock with the gateway lock)
     release.set()
     worker.join(5)
+
+
+def test_unrenewable_token_near_expiry_warns_once(caplog):
+    clock = FakeClock()
+    mgr = manager(clock=clock, token=make_token(40 * DAY_S), username=None, password=None)
+    mgr.warn_unrenewable()  # 40 days left: not near expiry yet
+    assert mgr.last_renewal_error is None
+    clock.advance(15 * DAY_S)
+    with caplog.at_level(logging.WARNING):
+        mgr.warn_unrenewable()
+        mgr.warn_unrenewable()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "expires on" in warnings[0] and "(25 days)" in warnings[0]
+    assert mgr.last_renewal_error == "token near expiry and no Enlighten credentials to renew it"
