@@ -1,4 +1,4 @@
-"""The bridge under test, in-process: the real Publisher and EnvoyWorker, on a fake clock.
+"""The bridge under test, in-process: the real Publisher, EnvoyWorker and sinks, on a fake clock.
 
 The worker's monotonic clock (and the publisher's, for its republish interval) is a
 `FakeClock` the bench moves from one due time to the next, so an hour of the schedule runs as
@@ -14,6 +14,7 @@ import time
 from dataclasses import fields, replace
 from pathlib import Path
 
+from bridge.app import sinks_for
 from bridge.config import CloudConfig, Config, GatewayConfig, MqttConfig, PollIntervals
 from bridge.gateway.worker import EnvoyWorker
 from bridge.mqtt.publisher import Publisher
@@ -79,7 +80,7 @@ def make_config(
 
 
 class Harness:
-    """One publisher and one worker per gateway; `clock=None` runs them on real time."""
+    """One publisher, and one worker with its sinks per gateway; `clock=None` runs them on real time."""
 
     def __init__(
         self,
@@ -99,7 +100,10 @@ class Harness:
         if not self.publisher.wait_connected(15):
             raise RuntimeError(f"the bridge could not connect to the broker at {broker[0]}:{broker[1]}")
         wkw = {"monotonic": clock} if clock else {}
-        self.workers = [EnvoyWorker(gw, self.config, self.publisher, **wkw) for gw in self.config.gateways]
+        self.workers = [
+            EnvoyWorker(gw, self.config, sinks_for(self.config, gw, self.publisher), **wkw)
+            for gw in self.config.gateways
+        ]
         self.descs = descs
 
     @property

@@ -7,5 +7,6 @@ schedule (`schedule`), and the worker that polls a gateway and hands each cycle'
 the sinks (`worker`).
 
 May import: `bridge.errors`, `bridge.network_errors`, `bridge.config`, `bridge.auth`,
-`bridge.model`. Never MQTT or Home Assistant: results leave through the sinks it is given.
+`bridge.model`, `bridge.sinks`. Never MQTT or Home Assistant: results leave through the sinks
+it is given.
 """

@@ -1,16 +1,18 @@
 """EnvoyWorker: the polling loop of one gateway, its availability and its backoff.
 
 One worker (one thread) per gateway, so a hung gateway never delays another, and requests to
-one gateway are strictly one at a time.
+one gateway are strictly one at a time. The worker does I/O and scheduling only: each cycle
+ends in a snapshot (and availability events) handed to its sinks, which turn it into output.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from bridge import __version__, model
 from bridge.auth.cloud import EnphaseCloud
@@ -19,7 +21,8 @@ from bridge.config import Config, GatewayConfig
 from bridge.errors import AuthError, BridgeError, EnvoyDataError, EnvoyError, EnvoyUnavailable, TLSPinError
 from bridge.gateway.client import EnvoyClient
 from bridge.gateway.schedule import GROUPS, Schedule, group_endpoints
-from bridge.homeassistant import discovery
+from bridge.model.snapshot import Availability, Snapshot
+from bridge.sinks import FanOut
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +40,15 @@ class EnvoyWorker:
         self,
         gateway: GatewayConfig,
         config: Config,
-        publisher,
+        sinks: FanOut,
         *,
-        client=None,
-        cloud=None,
-        monotonic=time.monotonic,
-        wall=time.time,
-        rng=random.uniform,
-    ):
-        self.gateway, self.config, self.publisher = gateway, config, publisher
+        client: EnvoyClient | None = None,
+        cloud: EnphaseCloud | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        rng: Callable[[float, float], float] = random.uniform,
+    ) -> None:
+        self.gateway, self.config, self.sinks = gateway, config, sinks
         # `cloud` is shared by every worker of a bridge (serialised logins, one per account).
         self.client = client or EnvoyClient(
             gateway,
@@ -56,26 +59,22 @@ class EnvoyWorker:
         # (The one-second grid poll is left out: its misses are simply retried a second later.)
         self.client.retry_budget_s = RETRY_SHARE * min(getattr(config.poll, g) for g in GROUPS if g != "grid")
         self._monotonic, self._wall, self._rng = monotonic, wall, rng
-        self.info = None
+        self.info: model.GatewayInfo | None = None  # None until the first setup
+        self.generation = 0  # setups so far: after each, the sinks forget what the gateway lost
         self.groups: dict[str, tuple[str, ...]] = {}
-        self.parsed: dict[str, object] = {}
+        self.parsed: dict[str, Any] = {}
         self.available: bool | None = None
         self.failures = 0
         self.info_needs_setup = True
-        self._grid_status: str | None = None  # as last published
-        self._announced: dict[str, str] = {}  # discovery topic -> config, since the last probe
-        self._announced_shape = None
         self._bad_endpoints: set[str] = set()
+        self._grid_status: str | None = None  # as last given to the sinks: is the relay's answer news?
         self._stop: threading.Event | None = None  # set by run(): the bridge is shutting down
         self.schedule = Schedule.starting_at(config.poll, monotonic())
-        self.diagnostics = {"bridge_version": __version__, "errors": 0}
+        self.diagnostics: dict[str, Any] = {"bridge_version": __version__, "errors": 0}
 
     @property
     def serial(self) -> str:
         return self.info.serial if self.info else (self.gateway.serial or self.gateway.host)
-
-    def _topic(self, suffix: str) -> str:
-        return f"{self.config.mqtt.base_topic}/{self.serial}/{suffix}"
 
     # --- setup: /info, auth, probing ----------------------------------------------------
 
@@ -90,7 +89,8 @@ class EnvoyWorker:
                 info.firmware,
             )
         self.info = info
-        probed, refused = {}, []
+        probed: dict[str, Any] = {}
+        refused: list[str] = []
         candidates = list(model.CANDIDATE_ENDPOINTS)
         while candidates:
             endpoint = candidates.pop(0)
@@ -108,7 +108,7 @@ class EnvoyWorker:
         active = model.select_endpoints(info, probed)
         self.parsed = {ep: parsed for ep, parsed in probed.items() if ep in active}
         self.groups = group_endpoints(active, model.grid_endpoint(self.parsed))
-        self._announced = {}  # entities that vanished since the last probe are removed now
+        self.generation += 1
         log.info(
             "Gateway %s (firmware %s): polling %s", info.serial, info.firmware, ", ".join(sorted(active)) or "nothing"
         )
@@ -118,7 +118,7 @@ class EnvoyWorker:
             if not self.groups[group] and group != "info":  # info also re-reads /info
                 self.schedule.disable(group)
 
-    def _probe(self, endpoint: str, refused: list[str]):
+    def _probe(self, endpoint: str, refused: list[str]) -> Any:
         """Parsed body, or None when the gateway lacks this endpoint or answers nonsense."""
         try:
             return self._read(endpoint, probing=True)
@@ -130,7 +130,7 @@ class EnvoyWorker:
             log.debug("Gateway %s: %s is not available here (%s)", self.serial, endpoint, err)
             return None
 
-    def _read(self, endpoint: str, probing: bool = False):
+    def _read(self, endpoint: str, probing: bool = False) -> Any:
         body = self.client.get(endpoint, probing=probing)
         return model.ENDPOINTS[endpoint](model.decode_json(endpoint, body))
 
@@ -156,31 +156,23 @@ class EnvoyWorker:
                 self._poll_grid_if_due()
 
     def _poll_grid_if_due(self) -> None:
-        now = self._monotonic()
-        if self.groups.get("grid") and self.schedule.next_due["grid"] <= now:
-            self.poll_group("grid")
-            self.schedule.done("grid", self._monotonic())
-            self._publish_grid_status()
+        if self.groups.get("grid") and self.schedule.next_due["grid"] <= self._monotonic():
+            self._poll_grid()
 
-    def _publish_grid_status(self) -> bool:
-        """Publish a changed grid status at once, from the relay alone; True when it changed."""
+    def _poll_grid(self) -> bool:
+        """Read the grid relay; a new grid status goes to the sinks at once. True when it changed."""
+        self.poll_group("grid")
+        self.schedule.done("grid", self._monotonic())
         status = model.grid_status_of(self.parsed)
         if status is None or status == self._grid_status:
             return False
-        if self._grid_status is not None:  # an outage is news; its end too, but good news
-            log.log(
-                logging.WARNING if status == "off_grid" else logging.INFO,
-                "Gateway %s: grid status %s",
-                self.serial,
-                status,
-            )
         self._grid_status = status
-        self.publisher.publish_state(self._topic("grid/status"), status)
+        self.sinks.grid_status(self.serial, status)
         return True
 
     def _check_firmware(self) -> None:
         info = self.client.fetch_info()
-        if info.firmware != self.info.firmware or info.serial != self.info.serial:
+        if self.info is None or (info.serial, info.firmware) != (self.info.serial, self.info.firmware):
             self.setup()
         self.client.maybe_renew_token()
 
@@ -195,83 +187,34 @@ class EnvoyWorker:
             self._bad_endpoints.discard(endpoint)
             log.info("Gateway %s: %s gives valid data again", self.serial, endpoint)
 
-    # --- publishing ---------------------------------------------------------------------
+    # --- the snapshot ---------------------------------------------------------------------
 
-    def publish(self, started: float) -> bool:
-        """Publish state, unit documents, grid status, discovery and diagnostics; False when
-        nothing usable."""
+    def deliver(self, started: float) -> bool:
+        """Hand this cycle's snapshot to the sinks; False when the gateway gave nothing usable."""
+        info = self.info
+        if info is None:
+            return False  # never set up: nothing to say yet
+        polled_at = self._wall()
         try:
-            state = model.build_state(self.info, self.parsed, self._wall())
+            state = model.build_state(info, self.parsed, polled_at)
         except EnvoyDataError as err:
             self._note_bad_endpoint("state", err, "no usable data")
             return False
         self._note_good_endpoint("state")
-        payload = state.as_payload()
-        documents = state.device_payloads()  # inverter/<sn>, battery/<sn>, enpower/<sn>, relay/<id> ...
-        if state.grid_status and state.grid_status != self._grid_status:
-            self._grid_status = state.grid_status
-            self.publisher.publish_state(self._topic("grid/status"), state.grid_status)
-        # Values first (latency), and only what changed: "time" moves on every poll.
-        self._publish_json("state", payload, ignore=("time",))
-        for suffix, document in documents.items():
-            self._publish_json(suffix, document)
-        diagnostics = self._diagnostics(started)
-        if self.config.homeassistant.discovery:
-            self._announce(payload, documents, diagnostics)
-        self._set_available(True)
-        self._publish_json("diagnostics", diagnostics, ignore=("last_poll", "poll_duration_s"))
+        self._grid_status = state.grid_status or self._grid_status
+        diagnostics = self._diagnostics(info, started, polled_at)
+        snapshot = Snapshot.of(info, state, diagnostics, polled_at, self.generation)
+        self.sinks.cycle(snapshot, self._availability_events(True))
         return True
 
-    def _publish_json(self, suffix: str, document: dict, ignore: tuple[str, ...] = ()) -> None:
-        text = json.dumps(document, allow_nan=False, separators=(",", ":"))
-        compare = (
-            json.dumps({k: v for k, v in document.items() if k not in ignore}, separators=(",", ":"))
-            if ignore
-            else None
-        )
-        self.publisher.publish_state(self._topic(suffix), text, compare=compare)
-
-    def _announce(self, payload: dict, documents: dict, diagnostics: dict | None = None) -> None:
-        """Discovery configs, rebuilt only when the set of values present changes (they are the
-        costliest part of a cycle). An entity whose value is missing for a while (a bad
-        answer) stays announced until the next probe, so Home Assistant keeps its history."""
-        shape = (self.info.firmware, _shape(payload), _shape(documents), _shape(diagnostics or {}))
-        if shape == self._announced_shape:
-            return
-        self._announced_shape = shape
-        self._announced.update(
-            discovery.build_configs(
-                payload,
-                self.info,
-                base_topic=self.config.mqtt.base_topic,
-                prefix=self.config.homeassistant.prefix,
-                host=self.gateway.host,
-                devices=documents,
-                diagnostics=diagnostics,
-                expire_after=self.expire_after,
-            )
-        )
-        self.publisher.sync_discovery(self.serial, dict(self._announced))
-
-    def expire_after(self, state_topic: str) -> float | None:
-        """homeassistant.expire_after for the entities of one state topic: a number as
-        configured (0 = never), or by default from the poll group that refreshes the topic."""
-        configured = self.config.homeassistant.expire_after_s
-        if configured is not None:
-            return configured or None
-        poll = self.config.poll
-        suffix = state_topic.removeprefix(f"{self.config.mqtt.base_topic}/{self.serial}/")
-        kind = suffix.split("/", 1)[0]
-        group = "inverters" if kind == "inverter" else "meters" if kind in ("state", "diagnostics") else "batteries"
-        return discovery.expire_after_s(getattr(poll, group), self.config.mqtt.republish_interval, poll.meters)
-
-    def _diagnostics(self, started: float) -> dict:
-        token = getattr(self.client, "token_info", None)
+    def _diagnostics(self, info: model.GatewayInfo, started: float, now: float) -> dict[str, Any]:
+        """The bridge's own view of the gateway: errors so far, this poll, the token."""
+        token = self.client.token_info
         self.diagnostics.update(
             {
-                "serial": self.serial,
-                "firmware": self.info.firmware if self.info else None,
-                "last_poll": round(self._wall()),
+                "serial": info.serial,
+                "firmware": info.firmware,
+                "last_poll": round(now),
                 "poll_duration_s": round(self._monotonic() - started, 3),
             }
         )
@@ -280,21 +223,18 @@ class EnvoyWorker:
                 {
                     "token_type": token.user_type,
                     "token_expires": round(token.expires_at),
-                    "token_days_left": round(token.days_left(self._wall()), 1),
+                    "token_days_left": round(token.days_left(now), 1),
                 }
             )
-        self.diagnostics["token_renewal_error"] = getattr(self.client, "last_renewal_error", None)
+        self.diagnostics["token_renewal_error"] = self.client.last_renewal_error
         return dict(sorted(self.diagnostics.items()))
 
-    def _set_available(self, available: bool, reason: BaseException | None = None) -> None:
+    def _availability_events(self, available: bool, reason: BaseException | None = None) -> tuple[Availability, ...]:
+        """The availability event when it changed, for the sinks; none when it did not."""
         if available == self.available:
-            return
-        if available and self.available is False:
-            log.info("Gateway %s: recovered, publishing again", self.serial)
-        elif not available:
-            log.error("Gateway %s: unavailable: %s", self.serial, reason)
+            return ()
         self.available = available
-        self.publisher.publish_state(self._topic("availability"), "online" if available else "offline")
+        return (Availability(self.serial, available, None if reason is None else str(reason)),)
 
     def _fail(self, err: BridgeError) -> None:
         """Mark the gateway offline and back off; setup runs again on the next attempt,
@@ -302,7 +242,8 @@ class EnvoyWorker:
         if self._stop is not None and self._stop.is_set():
             return  # a request cut by the shutdown: not the gateway's fault, nothing to report
         self.diagnostics["errors"] += 1
-        self._set_available(False, err)
+        for event in self._availability_events(False, err):
+            self.sinks.availability(event)
         self.failures += 1
         self.info_needs_setup = True
         # The exponent is capped: after ~1000 failures (two days away) 2**n no longer fits a float.
@@ -314,14 +255,14 @@ class EnvoyWorker:
     # --- loops --------------------------------------------------------------------------
 
     def run_once(self) -> None:
-        """One full read of every endpoint and one publish; raises the first fatal error."""
+        """One full read of every endpoint and one snapshot; raises the first fatal error."""
         started = self._monotonic()
         try:
             self.setup()
         except BridgeError as err:
             self._fail(err)
             raise
-        if not self.publish(started):
+        if not self.deliver(started):
             raise EnvoyDataError(f"gateway {self.serial} gave no usable data")
 
     def run(self, stop: threading.Event) -> None:
@@ -333,36 +274,32 @@ class EnvoyWorker:
     def _step(self) -> None:
         started = self._monotonic()
         try:
-            if self.info_needs_setup:
-                self.setup()
-                self.info_needs_setup = False
-                groups_run = ["all"]
-            else:
-                groups_run = self.schedule.due(started)
-                for group in groups_run:
-                    if self.schedule.next_due[group] > started:
-                        continue  # the grid relay, already read between an earlier group's endpoints
-                    self.poll_group(group)
-                    self.schedule.done(group, self._monotonic())
-            if groups_run == ["grid"] and not self._publish_grid_status():
-                groups_run = []  # the relay said nothing new: nothing else to publish
-            if groups_run:
+            if self._poll_due(started):
                 self.failures = 0
-                self.publish(started)
+                self.deliver(started)
         except BridgeError as err:
             self._fail(err)
-        except Exception:  # a bug (here or in a parser) must not kill the gateway's thread
+        except Exception:  # noqa: BLE001 - a bug (here or in a parser) must not kill the gateway's thread
             self._internal_error()
+
+    def _poll_due(self, started: float) -> bool:
+        """Set up, or read the groups that are due; True when there is a new cycle to deliver."""
+        if self.info_needs_setup:
+            self.setup()
+            self.info_needs_setup = False
+            return True
+        groups_run = self.schedule.due(started)
+        if groups_run == ["grid"]:
+            return self._poll_grid()  # the relay alone: a full cycle only when it said something new
+        for group in groups_run:
+            if self.schedule.next_due[group] > started:
+                continue  # the grid relay, already read between an earlier group's endpoints
+            self.poll_group(group)
+            self.schedule.done(group, self._monotonic())
+        return bool(groups_run)
 
     def _internal_error(self) -> None:
         # The traceback once per outage, like any other error; the rest at DEBUG.
         level = logging.DEBUG if self.available is False else logging.ERROR
         log.log(level, "Gateway %s: unexpected error", self.serial, exc_info=True)
         self._fail(EnvoyError("internal error, see the log"))
-
-
-def _shape(value):
-    """The keys of a JSON document, nested, without the values: which entities exist."""
-    if isinstance(value, dict):
-        return tuple((k, _shape(v)) for k, v in value.items())
-    return None

@@ -1,8 +1,9 @@
 """Home Assistant MQTT discovery: which entities the bridge announces, on which devices.
 
 `entities` holds the entity description and its small constructors and value templates,
-`devices` the per-unit device tables (inverter, battery, relay ...), and `discovery` builds
-the retained config messages from a gateway's payloads.
+`devices` the per-unit device tables (inverter, battery, relay ...), `discovery` builds
+the retained config messages from a gateway's payloads, and `announcer` is the sink that keeps
+them in step with the gateway's data.
 
-May import: `bridge.errors`, `bridge.config`, `bridge.model`, `bridge.mqtt`.
+May import: `bridge.errors`, `bridge.config`, `bridge.model`, `bridge.mqtt`, `bridge.sinks`.
 """

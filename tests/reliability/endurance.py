@@ -28,6 +28,7 @@ from requests.adapters import HTTPAdapter
 from urllib3 import HTTPResponse
 from urllib3._collections import HTTPHeaderDict
 
+from bridge.app import sinks_for
 from bridge.auth.cloud import EnphaseCloud
 from bridge.auth.store import TokenStore
 from bridge.config import CloudConfig, GatewayConfig, PollIntervals
@@ -169,7 +170,7 @@ class Endurance:
         self.worker = EnvoyWorker(
             self.gateway,
             self.config,
-            publisher,
+            sinks_for(self.config, self.gateway, publisher),
             client=self.client,
             monotonic=self.clock.monotonic,
             wall=self.clock.time,

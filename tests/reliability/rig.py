@@ -1,9 +1,10 @@
-"""Rigs shared by the reliability tests (tests/test_reliability_*.py) and scripts/reliability.py.
+"""Rigs shared by the reliability tests (tests/reliability/test_*.py) and scripts/reliability.py.
 
 - `SteppedGateway`: one simulated gateway (real HTTPS, real token auth, real fake cloud) and
   the real bridge worker with its real EnvoyClient, token manager and cloud client, with time
   on a `FakeClock`: each step jumps to the next due poll, so a simulated day takes seconds
-  and no test sleeps for real. Publishing goes to a `Recorder` or a real `Publisher`.
+  and no test sleeps for real. The app's sinks publish to a `Recorder` (tests/support) or to
+  a real `Publisher`.
 - `PatchedSource`: wraps a simulator source to serve hostile bodies (HTML, truncated, huge),
   a new firmware in /info, and to count concurrent requests.
 - `bridge_config`: a `Config` built directly, so in-process runs may poll faster than the
@@ -18,12 +19,14 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+from bridge.app import sinks_for
 from bridge.auth.cloud import EnphaseCloud
 from bridge.auth.store import TokenStore
 from bridge.config import CloudConfig, Config, GatewayConfig, HomeAssistantConfig, MqttConfig, PollIntervals
 from bridge.gateway.client import EnvoyClient
 from bridge.gateway.worker import EnvoyWorker
 from bridge.simulator import Simulator
+from tests.support.sinks import Recorder
 
 START = 1_767_222_000.0  # 2025-12-31 23:00 UTC: a fixed "now" for every fake clock
 
@@ -48,49 +51,6 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-class Recorder:
-    """Stands in for the Publisher: records what the worker publishes."""
-
-    def __init__(self):
-        self.states: list[tuple[str, str]] = []
-        self.discovery: dict[str, str] = {}
-        self.discovery_syncs = 0
-        self.connected = True
-
-    def publish_state(self, topic: str, payload: str, compare: str | None = None) -> None:
-        self.states.append((topic, payload))
-
-    def sync_discovery(self, owner: str, configs: dict[str, str]) -> None:
-        self.discovery_syncs += 1
-        self.discovery = dict(configs)
-
-    def start(self) -> None:
-        pass
-
-    def stop(self, timeout: float = 0.0) -> None:
-        pass
-
-    def flush(self, timeout: float = 0.0) -> bool:
-        return True
-
-    def tick(self) -> None:
-        pass
-
-    def last(self, suffix: str) -> str | None:
-        return next((p for t, p in reversed(self.states) if t.endswith(suffix)), None)
-
-    def history(self, suffix: str) -> list[str]:
-        return [p for t, p in self.states if t.endswith(suffix)]
-
-    def transitions(self, suffix: str = "/availability") -> list[str]:
-        """The availability history without repeats: what a subscriber sees change."""
-        out: list[str] = []
-        for payload in self.history(suffix):
-            if not out or out[-1] != payload:
-                out.append(payload)
-        return out
 
 
 class PatchedSource:
@@ -140,17 +100,17 @@ def cloud_config(sim: Simulator) -> CloudConfig:
 
 def gateway_config(sim: Simulator, folder: Path, **kw) -> GatewayConfig:
     host, port = sim.envoy_host.rsplit(":", 1)
-    settings = dict(
-        host=host,
-        port=int(port),
-        scheme="https",
-        fingerprint=sim.fingerprint,
-        username=sim.cloud_user,
-        password=sim.cloud_password,
-        token_cache=folder / f"token-{sim.serial}.jwt",
-        connect_timeout=2.0,
-        read_timeout=5.0,
-    )
+    settings = {
+        "host": host,
+        "port": int(port),
+        "scheme": "https",
+        "fingerprint": sim.fingerprint,
+        "username": sim.cloud_user,
+        "password": sim.cloud_password,
+        "token_cache": folder / f"token-{sim.serial}.jwt",
+        "connect_timeout": 2.0,
+        "read_timeout": 5.0,
+    }
     settings.update(kw)
     return GatewayConfig(**settings)
 
@@ -202,7 +162,7 @@ class SteppedGateway:
         self.worker = EnvoyWorker(
             self.gateway,
             self.config,
-            self.publisher,
+            sinks_for(self.config, self.gateway, self.publisher),
             client=self.client,
             monotonic=clock.monotonic,
             wall=clock.time,
@@ -220,7 +180,7 @@ class SteppedGateway:
         self.clock.advance(wait)
         self.worker._step()
         self.steps += 1
-        thread = self.client._renew_thread
+        thread = getattr(self.client._auth, "renew_thread", None)  # token auth only
         if thread is not None:
             thread.join(10)
         tick = getattr(self.publisher, "tick", None)

@@ -18,12 +18,14 @@ import time
 
 import pytest
 
+from bridge.app import sinks_for
 from bridge.config import GatewayConfig, PollIntervals
 from bridge.errors import EnvoyUnavailable
 from bridge.gateway.client import EnvoyClient
 from bridge.gateway.worker import BACKOFF_CAP_S, EnvoyWorker
 from bridge.simulator import SERVER_CERT, SERVER_KEY
-from tests.reliability.rig import FakeClock, Recorder, SteppedGateway, bridge_config, patched_simulator
+from tests.reliability.rig import FakeClock, SteppedGateway, bridge_config, patched_simulator
+from tests.support.sinks import Recorder
 
 pytestmark = pytest.mark.integration
 READINGS = "/ivp/meters/readings"
@@ -72,7 +74,7 @@ def test_e1_refused_connections_offline_once_jittered_backoff_then_recovered(rig
     assert len(errors(caplog)) == 1 and "unavailable" in errors(caplog)[0] and "connection refused" in errors(caplog)[0]
     # At most 3 quick tries per cycle (2 short pauses), then the worker's backoff takes over.
     assert rig.clock.slept - sleeps_before <= 12 * 2 * 10
-    assert max(delays) <= BACKOFF_CAP_S and len(set(round(d) for d in delays)) > 6  # capped, jittered
+    assert max(delays) <= BACKOFF_CAP_S and len({round(d) for d in delays}) > 6  # capped, jittered
     assert rig.publisher.last("/state") == state_before  # nothing published while away
     rig.sim.start_envoy()
     took = rig.run_until(lambda: rig.publisher.transitions()[-1] == "online", BACKOFF_CAP_S + 60)
@@ -173,18 +175,28 @@ def test_e3_trickled_headers_over_tls_are_cut_at_the_whole_request_deadline(tric
     config = bridge_config([gateway], tmp_path, cloud=cloud_config_stub(), poll=PollIntervals())
     clock = FakeClock()
     client = EnvoyClient(gateway, None, None, sleep=lambda s: None)  # no pauses between the attempts
-    worker = EnvoyWorker(
-        gateway, config, Recorder(), client=client, monotonic=clock.monotonic, wall=clock.time, rng=lambda a, b: b
-    )
+    worker, recorder = recorded_worker(config, client, clock)
     started = time.monotonic()
     worker._step()  # /info trickles for 2.6 s: 3 attempts, each cut at 1 s (connect + read timeouts)
     took = time.monotonic() - started
     assert 2.5 < took < 5.5  # 7.8 s without the whole-request deadline
-    assert worker.publisher.transitions() == ["offline"]
+    assert recorder.transitions() == ["offline"]
     assert worker.diagnostics["errors"] == 1
     # The next poll is not pushed back beyond one meters interval by the slow gateway.
     assert worker.schedule.seconds_to_next(clock.monotonic()) <= worker.config.poll.meters
     worker.client.close()
+
+
+def recorded_worker(config, client, clock: FakeClock) -> tuple[EnvoyWorker, Recorder]:
+    """The real worker of the one gateway of `config` on `clock`, its sinks recorded, and its
+    backoff without jitter (always the ceiling), so the delays are known."""
+    recorder = Recorder()
+    gateway = config.gateways[0]
+    sinks = sinks_for(config, gateway, recorder)
+    worker = EnvoyWorker(
+        gateway, config, sinks, client=client, monotonic=clock.monotonic, wall=clock.time, rng=lambda a, b: b
+    )
+    return worker, recorder
 
 
 def cloud_config_stub():
@@ -274,7 +286,7 @@ def test_e8_wall_clock_steps_move_token_expiry_not_the_schedule(tmp_path):
     with sim:
         rig = SteppedGateway(sim, tmp_path, clock)
         rig.step()
-        tokens = rig.client._tokens
+        tokens = rig.client._auth.tokens
         rig.clock.advance(9 * 3600)  # 3 h left of a 12 h installer token: renewal not due yet
         due = dict(rig.worker.schedule.next_due)
         assert not tokens.renewal_due()
@@ -308,13 +320,11 @@ def test_e9_unresolvable_name_is_unavailable_name_resolution_and_retried(no_dns,
     clock = FakeClock()
     slept = []
     client = EnvoyClient(gateway, None, None, sleep=slept.append, monotonic=clock.monotonic, clock=clock.time)
-    worker = EnvoyWorker(
-        gateway, config, Recorder(), client=client, monotonic=clock.monotonic, wall=clock.time, rng=lambda a, b: b
-    )
+    worker, recorder = recorded_worker(config, client, clock)
     for _ in range(3):
         clock.advance(worker.schedule.seconds_to_next(clock.monotonic()))
         worker._step()
-    assert worker.publisher.transitions() == ["offline"]
+    assert recorder.transitions() == ["offline"]
     message = errors(caplog)[0]
     assert "name resolution failed" in message and "(3 attempts)" in message
     assert len(errors(caplog)) == 1 and len(slept) == 3 * 2  # retried like E1, every cycle

@@ -17,8 +17,9 @@ from bridge.config import PollIntervals
 from bridge.mqtt.publisher import Publisher
 from bridge.simulator import Simulator
 from tests.reliability.endurance import memory_slope_kib, run
-from tests.reliability.rig import FakeClock, Recorder, SteppedGateway, bridge_config, cloud_config, gateway_config
+from tests.reliability.rig import FakeClock, SteppedGateway, bridge_config, cloud_config, gateway_config
 from tests.support.mqtt import wait_for
+from tests.support.sinks import Recorder
 
 pytestmark = pytest.mark.integration
 GATEWAYS = 20
@@ -70,7 +71,10 @@ def test_l1_l5_twenty_gateways_one_login_and_one_hanging_gateway_delays_nobody(t
         hung.hang_next(30.0, count=10**6)
         others = [s for s in sims if s is not hung]
         before = {s.serial: s.request_counts.get("/ivp/meters/readings", 0) for s in others}
-        polls = lambda: [s.request_counts.get("/ivp/meters/readings", 0) - before[s.serial] for s in others]
+
+        def polls():
+            return [s.request_counts.get("/ivp/meters/readings", 0) - before[s.serial] for s in others]
+
         window = time.monotonic()
         wait_for(lambda: min(polls()) >= 5, 30, message="five more polls of every healthy gateway")
         assert time.monotonic() - window < 15  # 1 s interval: the hung gateway (5 s timeouts) delays nobody

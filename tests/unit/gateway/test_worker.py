@@ -1,4 +1,4 @@
-"""The polling loop of one gateway, with a fake client and a recording publisher."""
+"""The polling loop of one gateway, with a fake client, and the app's sinks on a recording publisher."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ import json
 import threading
 from pathlib import Path
 
+from bridge import model
+from bridge.app import sinks_for
 from bridge.config import Config, GatewayConfig, PollIntervals
 from bridge.errors import EnvoyDataError, EnvoyNotFound, EnvoyUnavailable
 from bridge.gateway.worker import EnvoyWorker
-from bridge.model.info import GatewayInfo
+from bridge.model import GatewayInfo
+from bridge.sinks import FanOut, Sink
+from tests.support.sinks import DISCOVERY, Recorder
 
 SCENARIO = Path(__file__).resolve().parents[3] / "bridge/simulator/scenarios/metered"
 FILES = {
@@ -61,29 +65,15 @@ class FakeClient:
         return False
 
 
-class Recorder:
-    def __init__(self):
-        self.states: list[tuple[str, str]] = []
-        self.discovery: dict[str, str] = {}
-
-    def publish_state(self, topic, payload, compare=None):
-        self.states.append((topic, payload))
-
-    def sync_discovery(self, owner, configs):
-        self.discovery = dict(configs)
-
-    def last(self, suffix):
-        return next((p for t, p in reversed(self.states) if t.endswith(suffix)), None)
-
-
-def make_worker(client=None):
+def make_worker(client=None, extra_sinks=()):
     clock = FakeClock()
     config = Config(gateways=(GatewayConfig(host="gw", insecure=True),), poll=PollIntervals())
     recorder = Recorder()
+    sinks = sinks_for(config, config.gateways[0], recorder)
     worker = EnvoyWorker(
         config.gateways[0],
         config,
-        recorder,
+        FanOut([*extra_sinks, *sinks.sinks]),
         client=client or FakeClient(),
         monotonic=clock,
         wall=lambda: 1.7e9,
@@ -103,7 +93,7 @@ def test_first_step_probes_everything_once_and_publishes():
 
 
 def test_groups_run_on_their_intervals():
-    worker, rec, clock = make_worker()
+    worker, _rec, clock = make_worker()
     worker._step()
     worker.client.calls.clear()
     clock.now += 10
@@ -163,7 +153,7 @@ def test_firmware_change_probes_again():
 
 
 def test_run_stops_when_told():
-    worker, rec, _ = make_worker()
+    worker, _rec, _ = make_worker()
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
@@ -193,10 +183,10 @@ def test_a_gateway_away_for_days_never_overflows_the_backoff():
     assert worker.schedule.seconds_to_next(clock.now) <= 300
 
 
-def test_an_error_while_publishing_is_contained_and_logged_once(caplog):
+def test_an_error_while_building_the_snapshot_is_contained_and_logged_once(caplog, monkeypatch):
     worker, rec, clock = make_worker()
     worker._step()
-    worker.publish = lambda started: 1 / 0  # a bug in the model or the payload builders
+    monkeypatch.setattr(model, "build_state", lambda *args: 1 / 0)  # a bug in the model
     for _ in range(3):
         clock.now = min(worker.schedule.next_due.values())
         worker._step()  # no exception escapes: the thread lives on
@@ -204,11 +194,7 @@ def test_an_error_while_publishing_is_contained_and_logged_once(caplog):
     assert sum(r.levelname == "ERROR" and r.exc_info is not None for r in caplog.records) == 1
 
 
-def test_expire_after_follows_each_topics_poll_group_or_the_setting():
-    from dataclasses import replace
-
-    from bridge.config import HomeAssistantConfig, MqttConfig
-
+def test_expire_after_follows_each_topics_poll_group():
     worker, rec, _ = make_worker()
     worker._step()
     configs = {t: json.loads(p) for t, p in rec.discovery.items()}
@@ -216,14 +202,6 @@ def test_expire_after_follows_each_topics_poll_group_or_the_setting():
     # defaults: meters 10 s, inverters 300 s, republish 300 s
     assert by_topic["state"] == 360 and by_topic["diagnostics"] == 360
     assert by_topic.get("inverter", 900) == 900
-    assert worker.expire_after("envoy/999000000001/inverter/123") == 900
-    assert worker.expire_after("envoy/999000000001/battery/123") == 360
-    worker.config = replace(worker.config, mqtt=replace(MqttConfig(), republish_interval=900))
-    assert worker.expire_after("envoy/999000000001/state") == 960
-    worker.config = replace(worker.config, homeassistant=HomeAssistantConfig(expire_after="0"))
-    assert worker.expire_after("envoy/999000000001/state") is None
-    worker.config = replace(worker.config, homeassistant=HomeAssistantConfig(expire_after="45"))
-    assert worker.expire_after("envoy/999000000001/state") == 45
 
 
 def test_diagnostic_entities_are_announced_with_the_diagnostics_document():
@@ -241,15 +219,13 @@ def test_diagnostic_entities_are_announced_with_the_diagnostics_document():
 
 
 def test_the_relay_read_inside_a_slow_group_is_not_read_again_nor_skipped_next_second():
-    from bridge.model.grid import RelayState
+    from bridge.model.parse.relay import RelayState
 
-    worker, rec, clock = make_worker()
+    worker, _rec, clock = make_worker()
     worker._step()
     worker.groups["grid"] = ("/ivp/ensemble/relay",)  # as on a gateway with an Enpower
     worker.client.faults.clear()
     FILES["/ivp/ensemble/relay"] = "ivp_meters"  # any body: the parser is stubbed below
-    from bridge import model
-
     original = model.ENDPOINTS["/ivp/ensemble/relay"]
     model.ENDPOINTS["/ivp/ensemble/relay"] = lambda doc: RelayState("closed", "closed")
     try:
@@ -262,3 +238,51 @@ def test_the_relay_read_inside_a_slow_group_is_not_read_again_nor_skipped_next_s
     finally:
         model.ENDPOINTS["/ivp/ensemble/relay"] = original
         FILES.pop("/ivp/ensemble/relay")
+
+
+def test_a_cycle_keeps_the_message_order_values_discovery_online_diagnostics(monkeypatch):
+    monkeypatch.setitem(FILES, "/api/v1/production/inverters", "api_v1_production_inverters")
+    worker, rec, _ = make_worker()
+    worker._step()
+    topics = [t.removeprefix("envoy/999000000001/") for t in rec.order]
+    units = [t for t in topics if t.startswith("inverter/")]
+    assert units  # the scenario's inverters
+    assert topics == ["state", *units, DISCOVERY, "availability", "diagnostics"]
+
+
+def test_a_grid_status_change_goes_out_at_once_then_a_full_cycle_and_nothing_when_unchanged(monkeypatch):
+    worker, rec, clock = make_worker()
+    worker._step()
+    worker.groups["grid"] = ("/ivp/ensemble/relay",)  # as on a gateway with an Enpower
+    worker.schedule.next_due["grid"] = clock.now
+    status = iter(["off_grid", "off_grid"])
+    monkeypatch.setattr(worker, "poll_group", lambda group: None)  # the relay read itself: stubbed
+    monkeypatch.setattr(model, "grid_status_of", lambda parsed: next(status))
+    rec.order.clear()
+    worker._step()  # the relay alone, and it says something new
+    assert rec.order[0] == "envoy/999000000001/grid/status" and "envoy/999000000001/state" in rec.order
+    rec.order.clear()
+    clock.now = worker.schedule.next_due["grid"]
+    worker._step()  # the same answer: nothing to publish
+    assert rec.order == []
+
+
+def test_a_bug_in_one_sink_leaves_the_gateway_online_and_the_other_outputs_flowing(caplog):
+    class Broken(Sink):
+        def snapshot(self, snapshot):
+            raise ZeroDivisionError("bug")
+
+    worker, rec, clock = make_worker(extra_sinks=[Broken()])
+    for _ in range(3):
+        worker._step()
+        clock.now = min(worker.schedule.next_due.values())
+    assert rec.transitions() == ["online"] and worker.available
+    assert len(rec.history("/state")) == 3
+    assert sum(r.levelname == "ERROR" and r.exc_info is not None for r in caplog.records) == 1
+
+
+def test_run_once_reads_everything_once_and_delivers_one_cycle():
+    worker, rec, _ = make_worker()
+    worker.run_once()
+    assert rec.transitions() == ["online"] and rec.discovery_syncs == 1
+    assert worker.client.calls.count("/ivp/meters/readings") == 1

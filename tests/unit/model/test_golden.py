@@ -1,8 +1,8 @@
 """Golden files: everything the bridge publishes for each real capture, kept as the project's own
 expected output in tests/golden/<capture>/ and reviewed by hand (tests/golden/REVIEW.md).
 
-The output is produced by EnvoyWorker.publish() itself, with a recording publisher and a fixed
-clock, from the endpoints the poller would select. A change shows up as a unified diff.
+The output is produced by the worker's cycle itself (EnvoyWorker.deliver() and the app's sinks),
+with a recording publisher and a fixed clock, from the endpoints the poller would select. A change shows up as a unified diff.
 After an intended change: `UPDATE_GOLDEN=1 python -m pytest tests/unit/model/test_golden.py`, then read
 the diff of tests/golden before committing it.
 
@@ -22,9 +22,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from bridge.app import sinks_for
 from bridge.config import Config, GatewayConfig, PollIntervals
 from bridge.gateway.worker import EnvoyWorker
 from tests.support.captures import POLLED_AT, SKIP_REASON, capture_names, load_capture
+from tests.support.sinks import Recorder
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -32,29 +34,22 @@ NAMES = capture_names() or [pytest.param(None, marks=pytest.mark.skip(reason=SKI
 DIFF_LINES = 80  # enough to read what changed, short enough for a terminal
 
 
-class Recorder:
-    """Stands in for the Publisher: keeps the last payload of every topic."""
-
-    def __init__(self):
-        self.messages: dict[str, str] = {}
-        self.discovery: dict[str, str] = {}
-
-    def publish_state(self, topic: str, payload: str, compare: str | None = None) -> None:
-        self.messages[topic] = payload
-
-    def sync_discovery(self, owner: str, configs: dict[str, str]) -> None:
-        self.discovery = dict(configs)
-
-
 def publish(name: str) -> Recorder:
     capture = load_capture(name)
     config = Config(gateways=(GatewayConfig(host="envoy.local", insecure=True),), poll=PollIntervals())
     recorder = Recorder()
+    gateway = config.gateways[0]
+    client = SimpleNamespace(token_info=None, last_renewal_error=None, retry_budget_s=None)
     worker = EnvoyWorker(
-        config.gateways[0], config, recorder, client=SimpleNamespace(), monotonic=lambda: 0.0, wall=lambda: POLLED_AT
+        gateway,
+        config,
+        sinks_for(config, gateway, recorder),
+        client=client,
+        monotonic=lambda: 0.0,
+        wall=lambda: POLLED_AT,
     )
     worker.info, worker.parsed = capture.info, capture.parsed()
-    worker.publish(started=0.0)
+    worker.deliver(started=0.0)
     return recorder
 
 
@@ -71,7 +66,7 @@ def mqtt_text(name: str, recorder: Recorder) -> str:
             lines += [f"{topic} {path} = {value}" for path, value in _leaves(document)]
         else:
             lines.append(f"{topic} = {payload}")
-    header = f"# {name}: every value EnvoyWorker.publish() sends (see tests/unit/model/test_golden.py)"
+    header = f"# {name}: every value one cycle of the worker sends (see tests/unit/model/test_golden.py)"
     body = sorted(lines) or ["(nothing published: the gateway gave no usable data)"]
     return "\n".join([header, *body]) + "\n"
 

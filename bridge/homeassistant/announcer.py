@@ -1,0 +1,69 @@
+"""The Home Assistant announcer: the discovery configs of one gateway, kept in step with its data.
+
+Configs are the costliest part of a cycle to build, so they are rebuilt only when the shape of
+the documents changes (which values are present), not their values. An entity whose value is
+missing for a while (a bad answer) stays announced until the gateway is probed again, so Home
+Assistant keeps its history; after a probe, what the gateway no longer offers is removed.
+"""
+
+from __future__ import annotations
+
+from bridge.config import Config
+from bridge.homeassistant import discovery
+from bridge.model.snapshot import Snapshot
+from bridge.mqtt.publisher import Publisher
+from bridge.sinks import Sink
+
+
+class Announcer(Sink):
+    def __init__(self, publisher: Publisher, config: Config, host: str | None) -> None:
+        self.publisher, self.config, self.host = publisher, config, host
+        self._announced: dict[str, str] = {}  # discovery topic -> config, since the last probe
+        self._shape: tuple[object, ...] | None = None
+        self._generation: int | None = None
+
+    def snapshot(self, snapshot: Snapshot) -> None:
+        if snapshot.generation != self._generation:
+            self._generation = snapshot.generation
+            self._announced = {}  # entities that vanished since the last probe are removed now
+        shape = (
+            snapshot.info.firmware,
+            _shape(snapshot.payload),
+            _shape(snapshot.documents),
+            _shape(snapshot.diagnostics),
+        )
+        if shape == self._shape:
+            return
+        self._shape = shape
+        self._announced.update(
+            discovery.build_configs(
+                snapshot.payload,
+                snapshot.info,
+                base_topic=self.config.mqtt.base_topic,
+                prefix=self.config.homeassistant.prefix,
+                host=self.host,
+                devices=snapshot.documents,
+                diagnostics=snapshot.diagnostics,
+                expire_after=lambda topic: self.expire_after(snapshot.serial, topic),
+            )
+        )
+        self.publisher.sync_discovery(snapshot.serial, dict(self._announced))
+
+    def expire_after(self, serial: str, state_topic: str) -> float | None:
+        """homeassistant.expire_after for the entities of one state topic: a number as
+        configured (0 = never), or by default from the poll group that refreshes the topic."""
+        configured = self.config.homeassistant.expire_after_s
+        if configured is not None:
+            return configured or None
+        poll = self.config.poll
+        suffix = state_topic.removeprefix(f"{self.config.mqtt.base_topic}/{serial}/")
+        kind = suffix.split("/", 1)[0]
+        group = "inverters" if kind == "inverter" else "meters" if kind in ("state", "diagnostics") else "batteries"
+        return discovery.expire_after_s(getattr(poll, group), self.config.mqtt.republish_interval, poll.meters)
+
+
+def _shape(value: object) -> object:
+    """The keys of a JSON document, nested, without the values: which entities exist."""
+    if isinstance(value, dict):
+        return tuple((k, _shape(v)) for k, v in value.items())
+    return None

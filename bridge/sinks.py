@@ -1,0 +1,75 @@
+"""Sinks: where a gateway's cycles go. The worker polls; sinks turn what it found into output.
+
+A sink hears three things: a snapshot (one cycle's data), a fast grid-status change (the
+one-second relay read, which cannot wait for the rest of the cycle), and a change of the
+gateway's availability. New outputs (MQTT topics, Home Assistant discovery, metrics ...) plug
+in as one more sink, built by the app from the configuration; the worker does not change.
+
+May import: `bridge.model`. Nothing that sends anything: the sinks themselves do.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+
+from bridge.model.snapshot import Availability, Snapshot
+
+log = logging.getLogger(__name__)
+
+
+class Sink:
+    """The protocol: every method does nothing here, so a sink overrides only what it hears."""
+
+    def snapshot(self, snapshot: Snapshot) -> None:
+        """One successful cycle of the gateway."""
+
+    def grid_status(self, serial: str, status: str) -> None:
+        """The grid status changed on the fast path: "on_grid" or "off_grid"."""
+
+    def availability(self, event: Availability) -> None:
+        """The gateway went online or offline."""
+
+
+class FanOut(Sink):
+    """Every sink in order; a sink's bug stays its own: logged, and the other sinks still run.
+
+    A bug in one output must neither silence the others nor reach the worker's thread (which
+    would take the gateway offline for a fault that is not the gateway's).
+    """
+
+    def __init__(self, sinks: Iterable[Sink]) -> None:
+        self.sinks = tuple(sinks)
+        self._failing: set[tuple[int, str]] = set()  # (sink, method) failing since its last success
+
+    def cycle(self, snapshot: Snapshot, events: Sequence[Availability] = ()) -> None:
+        """A snapshot and the availability events of the same cycle, sink by sink: the order of
+        the sinks is the order of the messages (discovery before `online`, `online` before the
+        diagnostics), whichever event each sink acts on."""
+        for sink in self.sinks:
+            self._call(sink, "snapshot", snapshot.serial, snapshot)
+            for event in events:
+                self._call(sink, "availability", event.serial, event)
+
+    def snapshot(self, snapshot: Snapshot) -> None:
+        self.cycle(snapshot)
+
+    def grid_status(self, serial: str, status: str) -> None:
+        for sink in self.sinks:
+            self._call(sink, "grid_status", serial, serial, status)
+
+    def availability(self, event: Availability) -> None:
+        for sink in self.sinks:
+            self._call(sink, "availability", event.serial, event)
+
+    def _call(self, sink: Sink, method: str, serial: str, *args: object) -> None:
+        key = (id(sink), method)
+        try:
+            getattr(sink, method)(*args)
+        except Exception:  # a bug in one output must not stop the others
+            # The traceback once per failing streak, like the worker's own errors; then DEBUG.
+            level = logging.DEBUG if key in self._failing else logging.ERROR
+            self._failing.add(key)
+            log.log(level, "Gateway %s: unexpected error in %s.%s", serial, type(sink).__name__, method, exc_info=True)
+        else:
+            self._failing.discard(key)

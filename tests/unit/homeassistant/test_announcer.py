@@ -1,0 +1,89 @@
+"""The Home Assistant announcer: discovery rebuilt when the shape of the data changes, not its
+values; entities kept until the next probe; expire_after from each topic's poll group."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from bridge.config import Config, GatewayConfig, HomeAssistantConfig, MqttConfig, PollIntervals
+from bridge.homeassistant.announcer import Announcer
+from tests.support.sinks import SERIAL, Recorder, make_snapshot
+
+CONFIG = Config(gateways=(GatewayConfig(host="gw", insecure=True),), poll=PollIntervals())
+PRODUCTION = {"schema": 1, "serial": SERIAL, "firmware": "8.2.4382", "time": 1, "production": {"power_w": 1200}}
+BOTH = PRODUCTION | {"consumption": {"power_w": 800}}
+
+
+def announcer(config: Config = CONFIG) -> tuple[Announcer, Recorder]:
+    recorder = Recorder()
+    return Announcer(recorder, config, "gw"), recorder
+
+
+def keys(recorder: Recorder) -> set[str]:
+    return {json.loads(config)["unique_id"].removeprefix(f"{SERIAL}_") for config in recorder.discovery.values()}
+
+
+def test_the_first_snapshot_announces_the_gateways_entities_and_its_units():
+    sink, rec = announcer()
+    sink.snapshot(make_snapshot(PRODUCTION, documents={"inverter/123": {"power_w": 200}}))
+    assert rec.discovery_syncs == 1
+    assert {"production", "firmware", "last_poll"} <= keys(rec)
+    topics = {json.loads(c)["state_topic"] for c in rec.discovery.values()}
+    assert topics == {f"envoy/{SERIAL}/state", f"envoy/{SERIAL}/diagnostics", f"envoy/{SERIAL}/inverter/123"}
+    device = json.loads(next(iter(rec.discovery.values())))["device"]
+    assert device["sw_version"] == "8.2.4382"
+
+
+def test_new_values_in_the_same_shape_announce_nothing():
+    sink, rec = announcer()
+    sink.snapshot(make_snapshot(PRODUCTION))
+    sink.snapshot(make_snapshot(PRODUCTION | {"time": 2, "production": {"power_w": 5}}))
+    assert rec.discovery_syncs == 1
+
+
+def test_a_value_gone_missing_stays_announced_until_the_next_probe():
+    sink, rec = announcer()
+    sink.snapshot(make_snapshot(BOTH))
+    sink.snapshot(make_snapshot(PRODUCTION))  # a bad answer: consumption missing for a while
+    assert rec.discovery_syncs == 2 and "consumption" in keys(rec)  # Home Assistant keeps its history
+    sink.snapshot(make_snapshot(BOTH))
+    sink.snapshot(make_snapshot(PRODUCTION, generation=2))
+    assert "consumption" not in keys(rec) and "production" in keys(rec)  # probed again: it is gone
+
+
+def test_a_probe_alone_does_not_announce_again():
+    sink, rec = announcer()
+    sink.snapshot(make_snapshot(PRODUCTION))
+    sink.snapshot(make_snapshot(PRODUCTION, generation=2))  # an outage, the same gateway back
+    assert rec.discovery_syncs == 1
+
+
+def test_a_firmware_change_announces_again():
+    sink, rec = announcer()
+    sink.snapshot(make_snapshot(PRODUCTION))
+    sink.snapshot(make_snapshot(PRODUCTION, firmware="8.3.5167", generation=2))
+    assert rec.discovery_syncs == 2
+    assert json.loads(next(iter(rec.discovery.values())))["device"]["sw_version"] == "8.3.5167"
+
+
+def test_expire_after_follows_each_topics_poll_group_or_the_setting():
+    sink, _ = announcer()
+    # defaults: meters 10 s, batteries 60 s, inverters 300 s, republish 300 s
+    assert sink.expire_after(SERIAL, f"envoy/{SERIAL}/state") == 360
+    assert sink.expire_after(SERIAL, f"envoy/{SERIAL}/diagnostics") == 360
+    assert sink.expire_after(SERIAL, f"envoy/{SERIAL}/inverter/123") == 900
+    assert sink.expire_after(SERIAL, f"envoy/{SERIAL}/battery/123") == 360
+    sink, _ = announcer(replace(CONFIG, mqtt=replace(MqttConfig(), republish_interval=900)))
+    assert sink.expire_after(SERIAL, f"envoy/{SERIAL}/state") == 960
+    sink, _ = announcer(replace(CONFIG, homeassistant=HomeAssistantConfig(expire_after="0")))
+    assert sink.expire_after(SERIAL, f"envoy/{SERIAL}/state") is None
+    sink, _ = announcer(replace(CONFIG, homeassistant=HomeAssistantConfig(expire_after="45")))
+    assert sink.expire_after(SERIAL, f"envoy/{SERIAL}/state") == 45
+
+
+def test_the_configs_carry_the_expire_after_of_their_topic():
+    sink, rec = announcer()
+    sink.snapshot(make_snapshot(PRODUCTION, documents={"inverter/123": {"power_w": 200}}))
+    by_topic = {c["state_topic"].rsplit("/", 1)[-1]: c["expire_after"] for c in map(json.loads, rec.discovery.values())}
+    assert by_topic == {"state": 360, "diagnostics": 360, "123": 900}
