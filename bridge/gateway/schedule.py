@@ -2,7 +2,8 @@
 
 Fast groups carry what changes fast and is cheap for the gateway (CT readings, the grid relay);
 slow ones carry what the gateway itself only refreshes every few minutes (inverters) or what
-almost never changes (/info, the CT list).
+almost never changes (/info, the CT list). Each endpoint's group is in the model's endpoint
+registry (`bridge.model.endpoints`); the interval of each group is in the configuration.
 """
 
 from __future__ import annotations
@@ -11,45 +12,19 @@ import math
 from dataclasses import dataclass
 
 from bridge.config import PollIntervals
+from bridge.model import POLL_GROUPS
 
-# Group of each endpoint the model can parse; an endpoint in no group is probed only.
-ENDPOINT_GROUPS = {
-    "/ivp/meters/readings": "meters",
-    # The grid group reads only the cheapest endpoint that reports the grid relay (the relay
-    # itself, 187 bytes; the inventory only for a Collar without Enpower), every second or two,
-    # so an outage is on the broker within 2 s. See `grid_group`.
-    "/ivp/ensemble/relay": "grid",
-    # The batteries' and Enpower's details (3.7 kB): once a minute is plenty.
-    "/ivp/ensemble/inventory": "batteries",
-    "/ivp/ensemble/generator": "batteries",
-    "/production.json?details=1": "energy",
-    "/production": "energy",
-    "/api/v1/production": "energy",
-    # The gateway refreshes per-inverter data only every 5 to 15 minutes.
-    "/api/v1/production/inverters": "inverters",
-    "/ivp/pdm/device_data": "inverters",
-    "/inventory.json?deleted=1": "inverters",  # slow (2-6 s); ACB and inverter health change slowly
-    "/ivp/ensemble/secctrl": "batteries",
-    "/ivp/ensemble/power": "batteries",
-    "/ivp/ensemble/dry_contacts": "batteries",  # relay states follow SOC and grid rules, not seconds
-    "/ivp/meters": "info",
-    # Settings change by hand (or when the cloud rewrites them); /admin/lib/tariff is large.
-    "/admin/lib/tariff": "info",
-    "/ivp/ss/dry_contact_settings": "info",
-    "/ivp/ss/gen_config": "info",
-    "/ivp/ss/gen_mode": "info",
-}
 GROUPS = ("meters", "grid", "energy", "inverters", "batteries", "info")
 
 
 def group_endpoints(active: set[str], grid_endpoint: str | None = None) -> dict[str, tuple[str, ...]]:
-    """The endpoints of each group that this gateway has, in a stable order.
+    """The endpoints of each group that this gateway has, in the registry's (probe) order.
 
     `grid_endpoint` is what reports the grid status on this gateway (the relay with an
     Enpower, the inventory with only a Collar): it goes to the fast grid group, alone.
     """
     groups: dict[str, tuple[str, ...]] = dict.fromkeys(GROUPS, ())
-    for endpoint, group in ENDPOINT_GROUPS.items():
+    for endpoint, group in POLL_GROUPS.items():
         if endpoint == grid_endpoint:
             group = "grid"
         elif group == "grid":

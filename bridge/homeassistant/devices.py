@@ -13,7 +13,7 @@ and firmware updates because they are built from serials and relay ids only:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from bridge.homeassistant.entities import (
     Entity,
@@ -29,6 +29,7 @@ from bridge.homeassistant.entities import (
     text,
     timestamp,
 )
+from bridge.model import kinds
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,15 +199,18 @@ ACB_AGGREGATE = [  # Home Assistant's "ACB <envoy>" device, from the gateway sta
     enum("acb_battery_state", ("acb", "state"), "Battery state", ("charging", "discharging", "idle", "full")),
 ]
 
-# document kind (first topic level) -> entities, device name, model, identifier and slug stem
-UNIT_KINDS = {
-    "inverter": (INVERTER, "Inverter", "Inverter", "inverter"),
-    "battery": (ENCHARGE, "Encharge", "Encharge", "encharge"),
-    "acb": (AC_BATTERY, "AC Battery", "AC Battery", "ac_battery"),
-    "enpower": (ENPOWER, "Enpower", "Enpower", "enpower"),
-    "collar": (COLLAR, "Collar", "IQ Meter Collar", "collar"),
-    "c6_combiner": (COMBINER, "C6 Combiner", "IQ Combiner 6C", "c6_combiner"),
-    "c6_rgm": (COMBINER_METER, "C6 RGM", "IQ Combiner 6C meter", "c6_rgm"),
+# unit kind (first topic level) -> the entities of its device; device names, models and
+# identifier stems are in the model's table of unit kinds (bridge.model.kinds)
+KIND_ENTITIES = {
+    kinds.INVERTER.stem: INVERTER,
+    kinds.BATTERY.stem: ENCHARGE,
+    kinds.AC_BATTERY.stem: AC_BATTERY,
+    kinds.SYSTEM_CONTROLLER.stem: ENPOWER,
+    kinds.RELAY.stem: RELAY,
+    kinds.GENERATOR.stem: GENERATOR,
+    kinds.COLLAR.stem: COLLAR,
+    kinds.C6_COMBINER.stem: COMBINER,
+    kinds.C6_RGM.stem: COMBINER_METER,
 }
 
 
@@ -224,23 +228,26 @@ def device_groups(serial: str, base_topic: str, payload: dict, documents: dict[s
     return [group for group in groups if group.entities]
 
 
-def _target(serial: str, base_topic: str, suffix: str, document: dict) -> tuple[Target | None, list[Entity]]:
-    kind, _, ident = suffix.partition("/")
-    topic = f"{base_topic}/{serial}/{suffix}"
-    if kind == "relay":
-        device = _child(
-            serial, f"envoy_{serial}_relay_{ident}", document.get("name") or f"Dry contact {ident}", "Dry contact relay"
-        )
-        return Target(device, topic, f"relay_{ident}_", f"envoy_{serial}_relay_{ident}"), RELAY
-    if kind == "generator":
-        device = _child(serial, f"envoy_{serial}_generator", "Generator", document.get("model") or "Generator")
-        device["manufacturer"] = document.get("manufacturer") or "Enphase"  # the generator's maker
-        return Target(device, topic, "generator_", f"envoy_{serial}_generator"), GENERATOR
-    if kind not in UNIT_KINDS or not ident:
+def _target(serial: str, base_topic: str, suffix: str, document: dict[str, Any]) -> tuple[Target | None, list[Entity]]:
+    stem, _, ident = suffix.partition("/")
+    kind = kinds.KINDS.get(stem)
+    if kind is None or (kind.by_serial and not ident):
         return None, []
-    entities, name, model, stem = UNIT_KINDS[kind]
-    device = _child(serial, f"enphase_{stem}_{ident}", f"{name} {ident}", model, document, ident)
-    return Target(device, topic, f"{ident}_", f"{stem}_{ident}"), entities
+    topic = f"{base_topic}/{serial}/{suffix}"
+    if not kind.by_serial:
+        return _gateway_target(serial, topic, kind, ident, document), KIND_ENTITIES[stem]
+    device = _child(serial, f"enphase_{kind.identifier}_{ident}", f"{kind.name} {ident}", kind.model, document, ident)
+    return Target(device, topic, f"{ident}_", f"{kind.identifier}_{ident}"), KIND_ENTITIES[stem]
+
+
+def _gateway_target(serial: str, topic: str, kind: kinds.UnitKind, ident: str, document: dict[str, Any]) -> Target:
+    """A relay or the generator: its ids come from the gateway's serial (and the relay id). The
+    installer's relay name and the generator's own maker and model win over the table's."""
+    own = f"{kind.identifier}_{ident}" if ident else kind.identifier
+    name = f"{kind.name} {ident}" if ident else kind.name
+    device = _child(serial, f"envoy_{serial}_{own}", document.get("name") or name, document.get("model") or kind.model)
+    device["manufacturer"] = document.get("manufacturer") or "Enphase"
+    return Target(device, topic, f"{own}_", f"envoy_{serial}_{own}")
 
 
 def _child(
@@ -254,11 +261,10 @@ def _child(
         "via_device": f"envoy_{serial}",
     }
     document = document or {}
-    for key, field in (
+    optional = (
         ("serial_number", unit_serial),
         ("sw_version", document.get("firmware")),
         ("hw_version", document.get("part_number")),
-    ):
-        if field:
-            device[key] = field
+    )
+    device.update({key: field for key, field in optional if field})
     return device

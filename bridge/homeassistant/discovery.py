@@ -30,7 +30,7 @@ from bridge.homeassistant.entities import (
     timestamp,
     value_template,
 )
-from bridge.model.info import GatewayInfo
+from bridge.model import GatewayInfo
 
 __all__ = ["Entity", "build_configs", "entities_for", "value_template"]
 

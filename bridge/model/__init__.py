@@ -1,6 +1,10 @@
 """Pure data model: endpoint bodies in, frozen snapshots out. Knows nothing of HTTP or MQTT.
 
-Typical use by the poller::
+The rooms: `parse/` turns bodies into typed readings, `builders/` turns readings into payloads,
+`endpoints` is the registry of every endpoint (path, parser, poll group, gateways, auth),
+`select` decides which endpoints are worth polling, `assemble` hands the parsed results to
+the builders, and `kinds` is the table of unit kinds (topic stem, device name, poll group).
+This module is the facade the rest of the bridge imports from. Typical use by the poller::
 
     probed = {ep: ENDPOINTS[ep](decode_json(ep, body)) for ep, body in answers.items()}
     wanted = select_endpoints(info, probed)                 # once, and after a firmware change
@@ -8,19 +12,27 @@ Typical use by the poller::
     publish("state", state.as_payload())
     for suffix, document in state.device_payloads().items():  # inverter/<sn>, battery/<sn> ...
         publish(suffix, document)
+
+May import: `bridge.errors` only; never HTTP, MQTT or the configuration.
 """
 
-from bridge.model.common import decode_json
-from bridge.model.ctmeters import CtMeter, MeterValues
-from bridge.model.flows import Flow
-from bridge.model.grid import GridState
-from bridge.model.info import GatewayInfo, parse_info
-from bridge.model.sources import CANDIDATE_ENDPOINTS, ENDPOINTS, grid_endpoint, grid_status_of, select_endpoints
-from bridge.model.state import SCHEMA, GatewayState, build_state
+from __future__ import annotations
+
+from bridge.model.assemble import build_state
+from bridge.model.builders.ctmeters import CtMeter, MeterValues
+from bridge.model.builders.flows import Flow
+from bridge.model.builders.grid import GridState
+from bridge.model.builders.state import SCHEMA, GatewayState
+from bridge.model.endpoints import CANDIDATE_ENDPOINTS, ENDPOINTS, POLL_GROUPS
+from bridge.model.kinds import poll_group_of
+from bridge.model.parse.codec import decode_json
+from bridge.model.parse.info import GatewayInfo, parse_info
+from bridge.model.select import grid_endpoint, grid_status_of, select_endpoints
 
 __all__ = [
     "CANDIDATE_ENDPOINTS",
     "ENDPOINTS",
+    "POLL_GROUPS",
     "SCHEMA",
     "CtMeter",
     "Flow",
@@ -33,5 +45,6 @@ __all__ = [
     "grid_endpoint",
     "grid_status_of",
     "parse_info",
+    "poll_group_of",
     "select_endpoints",
 ]

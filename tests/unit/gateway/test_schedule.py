@@ -2,6 +2,7 @@
 
 from bridge.config import PollIntervals
 from bridge.gateway.schedule import GROUPS, Schedule, group_endpoints
+from bridge.model import CANDIDATE_ENDPOINTS, POLL_GROUPS
 
 
 def test_groups_keep_only_the_endpoints_this_gateway_has():
@@ -55,12 +56,9 @@ def test_backoff_delays_every_group():
     assert schedule.due(119.0) == [] and set(schedule.due(120.0)) == set(GROUPS)
 
 
-def test_every_endpoint_the_model_reads_has_a_poll_group():
-    from bridge.gateway.schedule import ENDPOINT_GROUPS
-    from bridge.model import CANDIDATE_ENDPOINTS
-
-    assert set(ENDPOINT_GROUPS) == set(CANDIDATE_ENDPOINTS)
-    assert set(ENDPOINT_GROUPS.values()) <= set(GROUPS)
-    assert ENDPOINT_GROUPS["/ivp/pdm/device_data"] == ENDPOINT_GROUPS["/api/v1/production/inverters"] == "inverters"
-    assert ENDPOINT_GROUPS["/ivp/ensemble/secctrl"] == ENDPOINT_GROUPS["/ivp/ensemble/power"] == "batteries"
-    assert ENDPOINT_GROUPS["/admin/lib/tariff"] == ENDPOINT_GROUPS["/ivp/ss/gen_config"] == "info"
+def test_every_endpoint_goes_to_the_group_the_registry_gives_it_in_probe_order():
+    groups = group_endpoints(set(CANDIDATE_ENDPOINTS))  # no grid endpoint: a relay waits with the batteries
+    placed = [(group, endpoint) for group, endpoints in groups.items() for endpoint in endpoints]
+    assert sorted(placed) == sorted(("batteries" if g == "grid" else g, ep) for ep, g in POLL_GROUPS.items())
+    for endpoints in groups.values():
+        assert list(endpoints) == sorted(endpoints, key=CANDIDATE_ENDPOINTS.index)

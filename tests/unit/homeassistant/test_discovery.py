@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from bridge.homeassistant.discovery import build_configs, entities_for, value_template
-from bridge.model.info import GatewayInfo
+from bridge.model import GatewayInfo
 
 INFO = GatewayInfo(
     serial="999000000001", firmware="8.2.4382", part_number="800-00654-r08", metered=True, web_tokens=True

@@ -15,12 +15,12 @@ from tests.support.captures import load_capture
 PJ, V1, INVENTORY = "/production.json?details=1", "/api/v1/production", "/ivp/ensemble/inventory"
 METERS = {"/ivp/meters", "/ivp/meters/readings"}
 # The endpoints of the gateway's own readings; per-device and battery endpoints, and the state
-# sections they feed, are checked in test_model_capture_devices.py.
+# sections they feed, are checked by the golden files (test_golden.py).
 CORE = {PJ, "/production", V1, INVENTORY, "/ivp/ensemble/relay"} | METERS
 STORAGE_SECTIONS = {"battery", "acb", "battery_combined", "storage_settings"}
 
 
-def F(power, today=None, seven_days=None, lifetime=None, **phases):
+def flow(power, today=None, seven_days=None, lifetime=None, **phases):
     """A flow section; today/seven_days None = not published."""
     section = {
         "power_w": power,
@@ -32,7 +32,7 @@ def F(power, today=None, seven_days=None, lifetime=None, **phases):
     return section | ({"phases": phases} if phases else {})
 
 
-def M(power, volts, amps, hertz, pf, delivered, received, status=None, **phases):
+def ct(power, volts, amps, hertz, pf, delivered, received, status=None, **phases):
     """A CT meter section (pf None = not published); a meter (with a status) has no status flags."""
     section = {
         "power_w": power,
@@ -78,7 +78,7 @@ def test_5_0_62_standard_from_api_v1():
         "5.0.62",
         {V1},
         "api_v1",
-        head("121621012167", "5.0.62", 1700000000) | {"production": F(7907, 20161, 366671, 133798553)},
+        head("121621012167", "5.0.62", 1700000000) | {"production": flow(7907, 20161, 366671, 133798553)},
     )
 
 
@@ -87,7 +87,7 @@ def test_7_6_175_standard_from_api_v1():
         "7.6.175_standard",
         {V1},
         "api_v1",
-        head("122302045041", "7.6.175", 1700000000) | {"production": F(5740, 36462, 189712, 6139406)},
+        head("122302045041", "7.6.175", 1700000000) | {"production": flow(5740, 36462, 189712, 6139406)},
     )
 
 
@@ -102,7 +102,7 @@ def test_7_6_175_standard_from_api_v1():
 )
 def test_metered_without_cts_from_inverters(name, serial, firmware, time, power, lifetime):
     # Only power and lifetime: the inactive eim entry's today / 7-day values are not believed.
-    check(name, {PJ}, "inverters", head(serial, firmware, time) | {"production": F(power, lifetime=lifetime)})
+    check(name, {PJ}, "inverters", head(serial, firmware, time) | {"production": flow(power, lifetime=lifetime)})
 
 
 def test_7_6_175_with_cts_single_phase():
@@ -112,9 +112,9 @@ def test_7_6_175_with_cts_single_phase():
         "eim",
         head("122238082763", "7.6.175", 1693745133)
         | {
-            "production": F(488, 4425, 111093, 3183793),
-            "consumption": F(477, 19904, 5, 5145154),
-            "net_consumption": F(-11, lifetime=1961513),
+            "production": flow(488, 4425, 111093, 3183793),
+            "consumption": flow(477, 19904, 5, 5145154),
+            "net_consumption": flow(-11, lifetime=1961513),
             "grid": {
                 "import_power_w": 0,
                 "export_power_w": 36,
@@ -122,8 +122,8 @@ def test_7_6_175_with_cts_single_phase():
                 "energy_exported_wh": 1776769,
             },
             "meters": {
-                "production": M(489, 235.236, 2.169, 50.0, 0.957, 3183794, 8852, "normal"),
-                "net_consumption": M(-36, 235.201, 2.745, 50.0, -0.06, 3738205, 1776769, "normal"),
+                "production": ct(489, 235.236, 2.169, 50.0, 0.957, 3183794, 8852, "normal"),
+                "net_consumption": ct(-36, 235.201, 2.745, 50.0, -0.06, 3738205, 1776769, "normal"),
             },
         },
     )
@@ -136,26 +136,30 @@ def test_7_6_175_with_cts_3phase_phases_match_pyenphase():
         "eim",
         head("122238082763", "7.6.175", 1693745133)
         | {
-            "production": F(
+            "production": flow(
                 -6,
                 5113,
                 69492,
                 4351113,
-                l1=F(-3, 2200, 29891, 1869678),
-                l2=F(0, 1455, 19794, 1241246),
-                l3=F(-4, 1458, 19807, 1240189),
+                l1=flow(-3, 2200, 29891, 1869678),
+                l2=flow(0, 1455, 19794, 1241246),
+                l3=flow(-4, 1458, 19807, 1240189),
             ),
-            "consumption": F(
+            "consumption": flow(
                 209,
                 12423,
                 68784,
                 4074795,
-                l1=F(89, 8585, 39392, 2293783),
-                l2=F(123, 2155, 18949, 948058),
-                l3=F(-3, 1683, 10443, 832954),
+                l1=flow(89, 8585, 39392, 2293783),
+                l2=flow(123, 2155, 18949, 948058),
+                l3=flow(-3, 1683, 10443, 832954),
             ),
-            "net_consumption": F(
-                216, lifetime=2886562, l1=F(91, lifetime=1625201), l2=F(123, lifetime=629892), l3=F(1, lifetime=631469)
+            "net_consumption": flow(
+                216,
+                lifetime=2886562,
+                l1=flow(91, lifetime=1625201),
+                l2=flow(123, lifetime=629892),
+                l3=flow(1, lifetime=631469),
             ),
             "grid": {
                 "import_power_w": 0,
@@ -166,7 +170,7 @@ def test_7_6_175_with_cts_3phase_phases_match_pyenphase():
             "meters": {
                 # This capture's readings come from a single-phase system (channels 2-3 hold a few
                 # volts of noise) while /ivp/meters says three phases: the mean voltage shows it.
-                "production": M(
+                "production": ct(
                     489,
                     84.276,
                     2.169,
@@ -175,11 +179,11 @@ def test_7_6_175_with_cts_3phase_phases_match_pyenphase():
                     3183794,
                     8852,
                     "normal",
-                    l1=M(489, 235.236, 2.169, 50.0, 0.957, 3183794, 8852),
-                    l2=M(0, 6.124, 0.0, 50.0, 0.0, 0, 5371),
-                    l3=M(-1, 11.469, 0.227, 50.0, -1.0, 0, 9818),
+                    l1=ct(489, 235.236, 2.169, 50.0, 0.957, 3183794, 8852),
+                    l2=ct(0, 6.124, 0.0, 50.0, 0.0, 0, 5371),
+                    l3=ct(-1, 11.469, 0.227, 50.0, -1.0, 0, 9818),
                 ),
-                "net_consumption": M(
+                "net_consumption": ct(
                     -36,
                     80.939,
                     2.745,
@@ -188,9 +192,9 @@ def test_7_6_175_with_cts_3phase_phases_match_pyenphase():
                     3738205,
                     1776769,
                     "normal",
-                    l1=M(-36, 235.201, 2.745, 50.0, -0.06, 3738205, 1776769),
-                    l2=M(0, 2.981, 0.0, 50.0, -1.0, 0, 8279),
-                    l3=M(0, 4.635, 0.242, 50.0, 0.0, 0, 13980),
+                    l1=ct(-36, 235.201, 2.745, 50.0, -0.06, 3738205, 1776769),
+                    l2=ct(0, 2.981, 0.0, 50.0, -1.0, 0, 8279),
+                    l3=ct(0, 4.635, 0.242, 50.0, 0.0, 0, 13980),
                 ),
             },
         },
@@ -205,9 +209,9 @@ def test_8_2_127_three_cts_battery_split_phase():
         "eim",
         head("123456789012", "8.2.127", 1709829518)
         | {
-            "production": F(1714, 1475, 3164458, 3165834),
-            "consumption": F(1844, 7596, 0, 7909866),
-            "net_consumption": F(129, lifetime=4744550),
+            "production": flow(1714, 1475, 3164458, 3165834),
+            "consumption": flow(1844, 7596, 0, 7909866),
+            "net_consumption": flow(129, lifetime=4744550),
             "grid": {
                 "status": "on_grid",
                 "import_power_w": 129,
@@ -216,7 +220,7 @@ def test_8_2_127_three_cts_battery_split_phase():
                 "energy_exported_wh": 253961,
             },
             "meters": {
-                "production": M(
+                "production": ct(
                     1714,
                     121.184,
                     17.326,
@@ -225,10 +229,10 @@ def test_8_2_127_three_cts_battery_split_phase():
                     3165834,
                     76,
                     "normal",
-                    l1=M(856, 121.224, 8.658, 60.0, 0.822, 1581746, 46),
-                    l2=M(858, 121.143, 8.668, 60.0, 0.812, 1584088, 30),
+                    l1=ct(856, 121.224, 8.658, 60.0, 0.822, 1581746, 46),
+                    l2=ct(858, 121.143, 8.668, 60.0, 0.812, 1584088, 30),
                 ),
-                "net_consumption": M(
+                "net_consumption": ct(
                     129,
                     121.276,
                     21.241,
@@ -237,11 +241,11 @@ def test_8_2_127_three_cts_battery_split_phase():
                     4998252,
                     253961,
                     "normal",
-                    l1=M(-201, 121.334, 9.316, 60.0, -0.193, 2631217, 93777),
-                    l2=M(331, 121.219, 11.925, 60.0, 0.212, 2367035, 160184),
+                    l1=ct(-201, 121.334, 9.316, 60.0, -0.193, 2631217, 93777),
+                    l2=ct(331, 121.219, 11.925, 60.0, 0.212, 2367035, 160184),
                 ),
                 # split phase: the third, all-zero channel is not a phase
-                "storage": M(
+                "storage": ct(
                     -2580,
                     121.291,
                     14.575,
@@ -250,8 +254,8 @@ def test_8_2_127_three_cts_battery_split_phase():
                     2274359,
                     2971414,
                     "normal",
-                    l1=M(-2115, 121.334, 9.316, 60.0, -0.193, 1136860, 1485292),
-                    l2=M(-465, 121.248, 5.259, 60.0, -0.713, 1137499, 1486122),
+                    l1=ct(-2115, 121.334, 9.316, 60.0, -0.193, 1136860, 1485292),
+                    l2=ct(-465, 121.248, 5.259, 60.0, -0.713, 1137499, 1486122),
                 ),
             },
         },
@@ -266,9 +270,9 @@ def test_8_2_4382_acb():
         "eim",
         head("123456789012", "8.2.4382", 1732092964)
         | {
-            "production": F(311, 297, 41261, 19213421),
-            "consumption": F(330, 6554, 77, 26700501),
-            "net_consumption": F(19, lifetime=7489243),
+            "production": flow(311, 297, 41261, 19213421),
+            "consumption": flow(330, 6554, 77, 26700501),
+            "net_consumption": flow(19, lifetime=7489243),
             "grid": {
                 "import_power_w": 23,
                 "export_power_w": 0,
@@ -276,8 +280,8 @@ def test_8_2_4382_acb():
                 "energy_exported_wh": 6665131,
             },
             "meters": {
-                "production": M(308, 228.561, 1.466, 50.062, 0.918, 19213421, 7337, "normal"),
-                "net_consumption": M(23, 228.575, 1.477, 50.125, 0.066, 14153292, 6665131, "normal"),
+                "production": ct(308, 228.561, 1.466, 50.062, 0.918, 19213421, 7337, "normal"),
+                "net_consumption": ct(23, 228.575, 1.477, 50.125, 0.066, 14153292, 6665131, "normal"),
             },
         },
     )
@@ -291,11 +295,13 @@ def test_8_3_1598_collar():
         head("123456789012", "8.3.1598", 1752974752)
         | {
             # "today" equal to lifetime is the gateway's own known quirk, passed through
-            "production": F(0, 47078, 47078, 47078, l1=F(0, 23506, 23506, 23506), l2=F(0, 23572, 23572, 23572)),
-            "consumption": F(
-                3774, 132913, 132913, 132913, l1=F(2326, 56749, 56749, 56749), l2=F(1448, 76164, 76164, 76164)
+            "production": flow(
+                0, 47078, 47078, 47078, l1=flow(0, 23506, 23506, 23506), l2=flow(0, 23572, 23572, 23572)
             ),
-            "net_consumption": F(3774, lifetime=85835, l1=F(2326, lifetime=33243), l2=F(1448, lifetime=52592)),
+            "consumption": flow(
+                3774, 132913, 132913, 132913, l1=flow(2326, 56749, 56749, 56749), l2=flow(1448, 76164, 76164, 76164)
+            ),
+            "net_consumption": flow(3774, lifetime=85835, l1=flow(2326, lifetime=33243), l2=flow(1448, lifetime=52592)),
             "grid": {
                 "status": "on_grid",
                 "import_power_w": 3761,
@@ -304,7 +310,7 @@ def test_8_3_1598_collar():
                 "energy_exported_wh": 22729,
             },
             "meters": {
-                "production": M(
+                "production": ct(
                     0,
                     120.225,
                     2.927,
@@ -313,11 +319,11 @@ def test_8_3_1598_collar():
                     47078,
                     16,
                     "normal",
-                    l1=M(0, 120.617, 1.46, 60.0, 0.0, 23506, 8),
-                    l2=M(0, 119.833, 1.46, 60.0, 0.0, 23572, 8),
+                    l1=ct(0, 120.617, 1.46, 60.0, 0.0, 23506, 8),
+                    l2=ct(0, 119.833, 1.46, 60.0, 0.0, 23572, 8),
                 ),
                 # aggregate pwrFactor 1.94 is impossible: left out
-                "net_consumption": M(
+                "net_consumption": ct(
                     3761,
                     120.225,
                     32.108,
@@ -326,10 +332,10 @@ def test_8_3_1598_collar():
                     108564,
                     22729,
                     "normal",
-                    l1=M(2395, 120.617, 20.729, 60.021, 0.979, 47525, 14282),
-                    l2=M(1460, 119.833, 12.566, 60.021, 0.96, 61039, 8447),
+                    l1=ct(2395, 120.617, 20.729, 60.021, 0.979, 47525, 14282),
+                    l2=ct(1460, 119.833, 12.566, 60.021, 0.96, 61039, 8447),
                 ),
-                "storage": M(
+                "storage": ct(
                     -1298,
                     120.299,
                     10.964,
@@ -338,11 +344,11 @@ def test_8_3_1598_collar():
                     344,
                     8053,
                     "normal",
-                    l1=M(-656, 120.674, 5.54, 60.0, -0.989, 234, 4028),
-                    l2=M(-652, 119.923, 5.534, 60.0, -0.977, 110, 4025),
+                    l1=ct(-656, 120.674, 5.54, 60.0, -0.989, 234, 4028),
+                    l2=ct(-652, 119.923, 5.534, 60.0, -0.977, 110, 4025),
                 ),
                 # l2 carries a current with no voltage: odd, but not an all-zero (unused) channel
-                "backfeed": M(
+                "backfeed": ct(
                     -686,
                     120.587,
                     11.488,
@@ -351,8 +357,8 @@ def test_8_3_1598_collar():
                     4,
                     7015,
                     "normal",
-                    l1=M(-662, 120.587, 5.73, 0.0, -0.991, 4, 7015),
-                    l2=M(0, 0.0, 5.722, 0.0, 0.0, 0, 0),
+                    l1=ct(-662, 120.587, 5.73, 0.0, -0.991, 4, 7015),
+                    l2=ct(0, 0.0, 5.722, 0.0, 0.0, 0, 0),
                 ),
                 # load, evse, pv3p are disabled; eid 1023410688 is in the readings only: all ignored
             },
@@ -368,24 +374,30 @@ def test_8_3_5167_third_party_pv_three_phase():
         "eim",
         head("123456789012", "8.3.5167", 1753703632)
         | {
-            "production": F(
+            "production": flow(
                 5305,
                 19283,
                 550555,
                 569122,
-                l1=F(2969, 10032, 298977, 308603),
-                l2=F(1170, 4640, 126158, 130643),
-                l3=F(1166, 4610, 125419, 129875),
+                l1=flow(2969, 10032, 298977, 308603),
+                l2=flow(1170, 4640, 126158, 130643),
+                l3=flow(1166, 4610, 125419, 129875),
             ),
-            "consumption": F(
-                325, 8958, 0, 253002, l1=F(36, 2335, 7, 72207), l2=F(284, 5159, 43, 143899), l3=F(5, 1516, 2, 36897)
+            "consumption": flow(
+                325,
+                8958,
+                0,
+                253002,
+                l1=flow(36, 2335, 7, 72207),
+                l2=flow(284, 5159, 43, 143899),
+                l3=flow(5, 1516, 2, 36897),
             ),
-            "net_consumption": F(
+            "net_consumption": flow(
                 -4980,
                 lifetime=-315944,
-                l1=F(-2933, lifetime=-236343),
-                l2=F(-886, lifetime=13341),
-                l3=F(-1161, lifetime=-92942),
+                l1=flow(-2933, lifetime=-236343),
+                l2=flow(-886, lifetime=13341),
+                l3=flow(-1161, lifetime=-92942),
             ),
             "grid": {
                 "status": "on_grid",
@@ -396,7 +408,7 @@ def test_8_3_5167_third_party_pv_three_phase():
             },
             "meters": {
                 # aggregate "voltage" 694.641 is the sum of the three phase voltages; 231.547 is their mean
-                "production": M(
+                "production": ct(
                     5236,
                     231.547,
                     22.2,
@@ -405,11 +417,11 @@ def test_8_3_5167_third_party_pv_three_phase():
                     569123,
                     479,
                     "normal",
-                    l1=M(2916, 237.779, 12.119, 50.062, 1.0, 308603, 141),
-                    l2=M(1162, 230.017, 5.018, 50.062, 1.0, 130644, 90),
-                    l3=M(1158, 226.845, 5.063, 50.062, 1.0, 129876, 248),
+                    l1=ct(2916, 237.779, 12.119, 50.062, 1.0, 308603, 141),
+                    l2=ct(1162, 230.017, 5.018, 50.062, 1.0, 130644, 90),
+                    l3=ct(1158, 226.845, 5.063, 50.062, 1.0, 129876, 248),
                 ),
-                "net_consumption": M(
+                "net_consumption": ct(
                     -4912,
                     231.569,
                     21.163,
@@ -418,9 +430,9 @@ def test_8_3_5167_third_party_pv_three_phase():
                     99056,
                     415089,
                     "normal",
-                    l1=M(-2880, 237.755, 12.129, 50.0, -0.987, 11078, 247449),
-                    l2=M(-877, 230.121, 3.982, 50.0, -0.945, 71754, 58456),
-                    l3=M(-1155, 226.831, 5.053, 50.0, -0.994, 16224, 109185),
+                    l1=ct(-2880, 237.755, 12.129, 50.0, -0.987, 11078, 247449),
+                    l2=ct(-877, 230.121, 3.982, 50.0, -0.945, 71754, 58456),
+                    l3=ct(-1155, 226.831, 5.053, 50.0, -0.994, 16224, 109185),
                 ),
             },
         },

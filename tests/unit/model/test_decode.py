@@ -4,7 +4,7 @@ import pytest
 
 from bridge.errors import EnvoyDataError
 from bridge.model import decode_json
-from bridge.model.common import EXCERPT_CHARS
+from bridge.model.parse.codec import EXCERPT_CHARS
 
 EP = "/production.json?details=1"
 

@@ -53,7 +53,7 @@ def locations(node, path=()):
         return
     for key, child in items:
         yield node, key, isinstance(child, (dict, list))
-        yield from locations(child, path + (key,))
+        yield from locations(child, (*path, key))
 
 
 def mutate(container, key, value):

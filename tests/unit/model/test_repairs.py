@@ -124,7 +124,7 @@ def test_eim_production_inactive_without_production_ct_falls_back_to_inverters()
 
 
 def test_firmware_3_all_zero_after_boot_rejected_as_poor_quality():
-    with pytest.raises(EnvoyPoorDataQuality, match="3.9.36"):
+    with pytest.raises(EnvoyPoorDataQuality, match=r"3\.9\.36"):
         state({V1: v1(0, 0, 0, 0)}, "3.9.36", metered=False)
     assert issubclass(EnvoyPoorDataQuality, EnvoyDataError)
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from bridge.errors import EnvoyPoorDataQuality
-from bridge.model.ctmeters import PHASE_NAMES, to_int
-from bridge.model.info import GatewayInfo
-from bridge.model.production import (
+from bridge.model.builders.ctmeters import PHASE_NAMES
+from bridge.model.builders.payload import Payload, to_int
+from bridge.model.parse.info import GatewayInfo
+from bridge.model.parse.production import (
     NET_CONSUMPTION,
     TOTAL_CONSUMPTION,
     ApiV1Production,
@@ -51,7 +52,7 @@ class Flow:
     energy_lifetime_wh: int | None = None
     phases: tuple[tuple[str, Flow], ...] = ()
 
-    def as_payload(self) -> dict:
+    def as_payload(self) -> Payload:
         payload = {key: getattr(self, key) for key in self.__slots__[:4] if getattr(self, key) is not None}
         phases = {name: flow.as_payload() for name, flow in self.phases}
         if any(phases.values()):
@@ -118,7 +119,7 @@ def _production(info: GatewayInfo, src: Sources) -> tuple[Flow | None, str | Non
         return _flow(entry, _phase_count(src, report)), SOURCE_EIM, entry
     if _eim_glitch(src):
         return None, None, None
-    if v1_usable(info, src.v1, src.ct_types):
+    if src.v1 is not None and v1_usable(info, src.v1, src.ct_types):
         return _v1_flow(src.v1), SOURCE_API_V1, None
     entry = next((e for r in src.reports if (e := r.inverters()) is not None), None)
     if entry is None:

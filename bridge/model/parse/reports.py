@@ -1,6 +1,6 @@
 """Parsers for the per-device reports: `/api/v1/production/inverters`, `/ivp/pdm/device_data`
-and `/inventory.json?deleted=1`. Typed readings only; inverters.py and batteries.py decide
-what is published.
+and `/inventory.json?deleted=1`. Typed readings only; builders/inverters.py and builders/batteries.py
+decide what is published.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bridge.errors import EnvoyDataError
-from bridge.model.common import Fields, object_list, optional_ident, top_object
+from bridge.model.parse.codec import Fields, object_list, optional_ident, top_object
 
 DEV_TYPE_PCU, DEV_TYPE_ACB = 1, 11  # devType of /api/v1/production/inverters
 DEVICE_DATA_COUNTERS = ("deviceCount", "deviceDataLimit")  # the only non-device keys of device_data

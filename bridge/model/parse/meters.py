@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bridge.model.common import Fields, object_list
+from bridge.model.parse.codec import Fields, object_list
 
 ENABLED = "enabled"  # only enabled CTs count (reference §2 /ivp/meters)
 

@@ -1,7 +1,7 @@
 """Parsers for the production reports: `/production.json?details=1`, `/production`, `/api/v1/production`.
 
 These only turn the documents into typed values; which source wins and which firmware
-repairs apply is decided in flows.py, where all endpoints are seen together.
+repairs apply is decided in builders/flows.py, where all endpoints are seen together.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bridge.errors import EnvoyDataError
-from bridge.model.common import Fields, top_object
+from bridge.model.parse.codec import Fields, top_object
 
 EIM = "eim"  # entries measured by the gateway's CTs ("Envoy Integrated Meter")
 INVERTERS = "inverters"  # entries summed from the microinverter reports

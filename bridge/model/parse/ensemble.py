@@ -1,15 +1,16 @@
 """Parsers for the Ensemble endpoints: `/ivp/ensemble/inventory`, `/ivp/ensemble/secctrl`,
 `/ivp/ensemble/power` (IQ Batteries, IQ System Controller, IQ Meter Collar, IQ Combiner 6C).
 
-Only typed readings here; what is published, and the grid status, are decided elsewhere.
+Only typed readings here; what is published, and the grid status, are decided in builders/.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bridge.errors import EnvoyDataError
-from bridge.model.common import Fields, object_list, optional_ident, top_object
+from bridge.model.parse.codec import Fields, object_list, optional_ident, top_object
 
 ENCHARGE, ENPOWER, COLLAR = "ENCHARGE", "ENPOWER", "COLLAR"
 C6_COMBINER, C6_RGM = "C6 COMBINER CONTROLLER", "C6 RGM"
@@ -144,7 +145,7 @@ class EnsemblePower:
 
 
 def parse_inventory(endpoint: str, doc: object) -> EnsembleInventory:
-    found: dict[str, list] = {kind: [] for kind in _DEVICE_PARSERS}
+    found: dict[str, list[Any]] = {kind: [] for kind in _DEVICE_PARSERS}  # type -> its parsed devices
     counts: list[tuple[str, int]] = []
     for group in object_list(endpoint, doc):
         kind = group.text("type") or ""

@@ -1,4 +1,4 @@
-"""Strict JSON decoding and typed field readers shared by every endpoint parser.
+"""Strict JSON decoding and the typed field readers every endpoint parser uses.
 
 The parsers only ever see documents that went through `decode_json`, but they are also
 fed hand-made documents in tests, so every reader re-checks what it reads: a wrong type
@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from typing import Any
+from typing import NoReturn, TypeGuard
 
 from bridge.errors import EnvoyDataError, EnvoyErrorDocument
 
@@ -19,7 +18,7 @@ from bridge.errors import EnvoyDataError, EnvoyErrorDocument
 EXCERPT_CHARS = 40
 
 
-class _NonFinite(ValueError):
+class _NonFiniteError(ValueError):
     """Raised from inside json.loads hooks; turned into EnvoyDataError by decode_json."""
 
 
@@ -30,25 +29,25 @@ def excerpt(body: bytes | str) -> str:
     return repr(clipped) + ("..." if len(text.strip()) > len(clipped) else "")
 
 
-def _reject_constant(token: str) -> Any:
-    raise _NonFinite(token)
+def _reject_constant(token: str) -> NoReturn:
+    raise _NonFiniteError(token)
 
 
 def _finite_float(token: str) -> float:
     value = float(token)
     if not math.isfinite(value):  # 1e309 parses to inf
-        raise _NonFinite(token[:EXCERPT_CHARS])
+        raise _NonFiniteError(token[:EXCERPT_CHARS])
     return value
 
 
 def _finite_int(token: str) -> int:
     value = int(token)
     if not is_finite_number(value):  # an integer no float can hold is as useless as inf
-        raise _NonFinite(token[:EXCERPT_CHARS])
+        raise _NonFiniteError(token[:EXCERPT_CHARS])
     return value
 
 
-def decode_json(endpoint: str, body: bytes) -> object:
+def decode_json(endpoint: str, body: bytes | str) -> object:
     """Decode a body as strict JSON: no NaN/Infinity, no non-finite numbers, no HTML."""
     if isinstance(body, str):
         body = body.encode("utf-8")
@@ -61,7 +60,7 @@ def decode_json(endpoint: str, body: bytes) -> object:
             parse_float=_finite_float,
             parse_int=_finite_int,
         )
-    except _NonFinite as err:
+    except _NonFiniteError as err:
         raise EnvoyDataError(f"{endpoint}: non-finite number {str(err)[:EXCERPT_CHARS]!r}") from None
     except json.JSONDecodeError as err:
         raise EnvoyDataError(f"{endpoint}: not JSON ({err.msg} at char {err.pos}): {excerpt(body)}") from None
@@ -69,7 +68,7 @@ def decode_json(endpoint: str, body: bytes) -> object:
         raise EnvoyDataError(f"{endpoint}: undecodable body ({type(err).__name__}): {excerpt(body)}") from None
 
 
-def is_finite_number(value: object) -> bool:
+def is_finite_number(value: object) -> TypeGuard[int | float]:
     """True for int/float (never bool) that a float can represent finitely."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
@@ -86,7 +85,9 @@ ERROR_KEYS = ("error", "err")
 
 def reject_error_document(endpoint: str, doc: object) -> None:
     """Some firmware answers 200 with an error document for a missing endpoint."""
-    key = next((k for k in ERROR_KEYS if isinstance(doc, dict) and k in doc), None)
+    if not isinstance(doc, dict):
+        return
+    key = next((k for k in ERROR_KEYS if k in doc), None)
     if key is not None:
         detail = doc[key] if isinstance(doc[key], str) else type(doc[key]).__name__
         raise EnvoyErrorDocument(f"{endpoint}: gateway answered an error document {excerpt(detail)}")
@@ -100,7 +101,8 @@ class Fields:
     def __init__(self, endpoint: str, path: str, data: object):
         if not isinstance(data, dict):
             raise EnvoyDataError(f"{endpoint}: {path or 'body'}: expected an object, got {_kind(data)}")
-        self.endpoint, self.path, self.data = endpoint, path, data
+        self.endpoint, self.path = endpoint, path
+        self.data: dict[str, object] = data
 
     def where(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
@@ -114,11 +116,9 @@ class Fields:
     def number(self, key: str) -> float | int | None:
         """A finite int or float; missing or null means "not reported" (None)."""
         value = self.data.get(key)
-        if value is None:
-            return None
-        if not is_finite_number(value):
-            raise self._fail(key, "a finite number", value)
-        return value
+        if value is None or is_finite_number(value):
+            return value
+        raise self._fail(key, "a finite number", value)
 
     def count(self, key: str) -> int | None:
         """A non-negative integer such as activeCount or phaseCount."""
@@ -165,9 +165,9 @@ class Fields:
             value = int(value.strip())
         if value is None:
             return None
-        if not is_finite_number(value):
-            raise self._fail(key, "unix seconds", value)
-        return int(value) if value > 0 else None
+        if is_finite_number(value):
+            return int(value) if value > 0 else None
+        raise self._fail(key, "unix seconds", value)
 
     def child(self, key: str) -> Fields | None:
         """A nested object; missing or null is None."""
@@ -217,27 +217,6 @@ def top_object(endpoint: str, doc: object) -> Fields:
 def optional_ident(fields: Fields, key: str) -> str | None:
     """An identifier that may be missing (a device without serial_num cannot be keyed)."""
     return fields.ident(key) if fields.data.get(key) is not None else None
-
-
-# Serials and relay ids become MQTT topic levels and Home Assistant object ids, which allow
-# only these characters; a device whose id has others cannot be addressed and is left out.
-TOPIC_SAFE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def topic_safe(ident: str | None) -> bool:
-    return ident is not None and TOPIC_SAFE.match(ident) is not None
-
-
-def plain(value: float | None, digits: int = 3) -> int | float | None:
-    """A setting or reading as the gateway meant it: 20.0 is 20, 12.5 stays 12.5."""
-    if value is None:
-        return None
-    return int(value) if float(value).is_integer() else round(value, digits) + 0.0
-
-
-def payload_of(obj: object, skip: tuple[str, ...] = ()) -> dict:
-    """A frozen dataclass as a payload: its fields in order, "not reported" (None) left out."""
-    return {key: value for key in obj.__slots__ if key not in skip and (value := getattr(obj, key)) is not None}
 
 
 def _kind(value: object) -> str:

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bridge.model.common import is_finite_number
-from bridge.model.meters import Channel, MeterConfig, MeterReading, MeterReadings, MetersConfig
+from bridge.model.builders.payload import Payload, payload_of, to_int
+from bridge.model.parse.codec import is_finite_number
+from bridge.model.parse.meters import Channel, MeterConfig, MeterReading, MeterReadings, MetersConfig
 
 # measurementType (reference §2 /ivp/meters) -> payload key under "meters"
 METER_KEYS = {
@@ -49,8 +50,8 @@ class MeterValues:
     energy_delivered_wh: int | None = None
     energy_received_wh: int | None = None
 
-    def as_payload(self) -> dict:
-        return {key: getattr(self, key) for key in self.__slots__ if getattr(self, key) is not None}
+    def as_payload(self) -> Payload:
+        return payload_of(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,7 @@ class CtMeter:
     timestamp: float | None
     status_flags: tuple[str, ...] | None = None  # None: firmware without statusFlags
 
-    def as_payload(self) -> dict:
+    def as_payload(self) -> Payload:
         payload = self.totals.as_payload() if self.totals else {}
         if self.metering_status:
             payload["metering_status"] = self.metering_status
@@ -103,7 +104,7 @@ def _ct_meter(key: str, meter: MeterConfig, reading: MeterReading) -> CtMeter:
     return CtMeter(key, meter.eid, status, totals, phases, _positive(reading.totals.timestamp), flags)
 
 
-def _split_storage_zero_channel(channels: tuple[Channel, ...], phase_count: int) -> bool:
+def _split_storage_zero_channel(channels: tuple[Channel, ...], phase_count: int | None) -> bool:
     """D8.3.6xxx split-phase storage CT: one channel all zero while the aggregate equals the
     other channel, so the aggregate is half the truth. pyenphase 4.2.0 returns None for the
     aggregate and for that phase; a real split-phase battery always loads both legs."""
@@ -121,9 +122,10 @@ def _phase_count(meter: MeterConfig) -> int | None:
 def _aggregate_voltage(reading: MeterReading, phase_count: int | None, channels: tuple[Channel, ...]) -> float | None:
     if phase_count == 1:
         return reading.totals.voltage  # single phase: the gateway's value is the real one
-    if not channels or any(ch.voltage is None for ch in channels):
+    voltages = [ch.voltage for ch in channels if ch.voltage is not None]
+    if not channels or len(voltages) < len(channels):
         return None  # phases unknown or missing, or a phase without voltage: no sum, no partial mean
-    live = [ch.voltage for ch in channels if ch.voltage > 0]  # 0 V: a phase that is not wired
+    live = [v for v in voltages if v > 0]  # 0 V: a phase that is not wired
     # Divide before adding so that absurd but finite values cannot overflow to inf.
     return round(sum(v / len(live) for v in live), 3) if live else None
 
@@ -142,11 +144,6 @@ def _values(channel: Channel, voltage: float | None) -> MeterValues:
 
 def _plausible_pf(value: float | None) -> bool:
     return value is not None and -1.0 <= value <= 1.0
-
-
-def to_int(value: float | None) -> int | None:
-    """Round half to even, exactly as pyenphase's round() does, so numbers match HA's."""
-    return round(value) if is_finite_number(value) else None
 
 
 def _float(value: float | None) -> float | None:

@@ -12,34 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bridge.model.common import top_object
-from bridge.model.ensemble import Collar, EnsembleInventory, parse_inventory
-
-# parse_inventory lives in ensemble.py now; it is re-exported for the callers that read the
-# grid status from the inventory alone.
-__all__ = [
-    "EnsembleInventory",
-    "GridState",
-    "RelayState",
-    "collar_status",
-    "grid_flows",
-    "grid_status",
-    "parse_inventory",
-    "parse_relay",
-    "relay_status",
-]
+from bridge.model.builders.payload import Payload, payload_of
+from bridge.model.parse.ensemble import Collar, EnsembleInventory
+from bridge.model.parse.relay import RelayState
 
 ON_GRID, OFF_GRID = "on_grid", "off_grid"
 RELAY_STATES = {"closed": ON_GRID, "open": OFF_GRID}
 COLLAR_STATES = {"ENCMN_MDE_ON_GRID": ON_GRID, "ENCMN_MDE_OFF_GRID": OFF_GRID}
-
-
-@dataclass(frozen=True, slots=True)
-class RelayState:
-    """`/ivp/ensemble/relay` (GET)."""
-
-    mains_oper_state: str | None
-    mains_admin_state: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +29,8 @@ class GridState:
     energy_imported_wh: int | None = None
     energy_exported_wh: int | None = None
 
-    def as_payload(self) -> dict:
-        return {key: getattr(self, key) for key in self.__slots__ if getattr(self, key) is not None}
-
-
-def parse_relay(endpoint: str, doc: object) -> RelayState:
-    fields = top_object(endpoint, doc)
-    return RelayState(fields.text("mains_oper_state"), fields.text("mains_admin_state"))
+    def as_payload(self) -> Payload:
+        return payload_of(self)
 
 
 def grid_status(inventory: EnsembleInventory | None, relay: RelayState | None) -> str | None:
@@ -82,9 +56,9 @@ def collar_status(collar: Collar) -> str | None:
     return COLLAR_STATES.get(collar.unit.admin_state or "")
 
 
-def grid_flows(net_power_w: int | None, delivered_wh: int | None, received_wh: int | None) -> dict:
+def grid_flows(net_power_w: int | None, delivered_wh: int | None, received_wh: int | None) -> dict[str, int | None]:
     """Import/export from the net-consumption CT: positive power and "delivered" are import."""
-    flows: dict = {"energy_imported_wh": delivered_wh, "energy_exported_wh": received_wh}
+    flows: dict[str, int | None] = {"energy_imported_wh": delivered_wh, "energy_exported_wh": received_wh}
     if net_power_w is not None:
         flows["import_power_w"] = max(net_power_w, 0)
         flows["export_power_w"] = max(-net_power_w, 0)

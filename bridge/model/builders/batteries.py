@@ -18,17 +18,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bridge.model.common import payload_of, plain, topic_safe
-from bridge.model.ctmeters import to_int
-from bridge.model.ensemble import (
+from bridge.model.builders.payload import Payload, payload_of, plain, to_int, topic_safe
+from bridge.model.kinds import AC_BATTERY, BATTERY
+from bridge.model.parse.ensemble import (
     Encharge,
     EnchargePower,
     EnsembleInventory,
     EnsemblePower,
     Secctrl,
 )
-from bridge.model.production import StorageEntry
-from bridge.model.reports import (
+from bridge.model.parse.production import StorageEntry
+from bridge.model.parse.reports import (
     ACB,
     DeviceData,
     DeviceInventory,
@@ -38,6 +38,9 @@ from bridge.model.reports import (
 
 SLEEP_FLAG = "envoy.cond_flags.pcu_ctrl.sleep-mode"  # in an ACB's device_status while asleep
 MILLI = 1000
+
+# One AC Battery's power, maximum power and report time, from whichever report has it.
+PowerReport = tuple[int | float | None, int | float | None, int | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +69,9 @@ class Battery:
 
     @property
     def suffix(self) -> str:
-        return f"battery/{self.serial}"
+        return BATTERY.topic_suffix(self.serial)
 
-    def as_payload(self) -> dict:
+    def as_payload(self) -> Payload:
         return payload_of(self)
 
 
@@ -95,9 +98,9 @@ class AcBattery:
 
     @property
     def suffix(self) -> str:
-        return f"acb/{self.serial}"
+        return AC_BATTERY.topic_suffix(self.serial)
 
-    def as_payload(self) -> dict:
+    def as_payload(self) -> Payload:
         return payload_of(self)
 
 
@@ -112,7 +115,7 @@ class BatteryAggregate:
     health_pct: int | float | None = None
     power_w: int | None = None
 
-    def as_payload(self) -> dict:
+    def as_payload(self) -> Payload:
         return payload_of(self)
 
 
@@ -124,7 +127,7 @@ class AcbAggregate:
     state: str | None = None  # charging / discharging / idle / full
     count: int | None = None  # AC Batteries reporting
 
-    def as_payload(self) -> dict:
+    def as_payload(self) -> Payload:
         return payload_of(self)
 
 
@@ -134,7 +137,7 @@ class CombinedBatteries:
     available_energy_wh: int | None = None
     capacity_wh: int | None = None
 
-    def as_payload(self) -> dict:
+    def as_payload(self) -> Payload:
         return payload_of(self)
 
 
@@ -188,7 +191,7 @@ def battery_aggregate(
 ) -> BatteryAggregate | None:
     if inventory is None or not inventory.encharges:
         return None
-    powers = [b.power_w for b in batteries]
+    powers = [b.power_w for b in batteries if b.power_w is not None]
     s = secctrl or Secctrl(*[None] * len(Secctrl.__slots__))
     aggregate = BatteryAggregate(
         soc_pct=percent(s.encharge_soc),
@@ -199,7 +202,7 @@ def battery_aggregate(
         reserve_energy_wh=to_int(s.encharge_reserve_wh),
         health_pct=percent(s.encharge_health),
         # the sum only when every battery reports: part of them is not the batteries' power
-        power_w=sum(powers) if powers and None not in powers else None,
+        power_w=sum(powers) if batteries and len(powers) == len(batteries) else None,
     )
     return aggregate if aggregate.as_payload() else None
 
@@ -219,8 +222,8 @@ def acb_aggregate(storage: StorageEntry | None) -> AcbAggregate | None:
 def combined_batteries(acb: AcbAggregate | None, secctrl: Secctrl | None) -> CombinedBatteries | None:
     if acb is None or secctrl is None:
         return None
-    parts = (secctrl.encharge_available_wh, secctrl.acb_available_wh)
-    available = sum(parts) if None not in parts else None
+    encharge, acb_wh = secctrl.encharge_available_wh, secctrl.acb_available_wh
+    available = encharge + acb_wh if encharge is not None and acb_wh is not None else None
     combined = CombinedBatteries(
         soc_pct=percent(secctrl.combined_soc),
         available_energy_wh=to_int(available),
@@ -233,14 +236,16 @@ def build_ac_batteries(
     inventory: DeviceInventory | None, v1: InverterReports | None, device_data: DeviceData | None
 ) -> tuple[AcBattery, ...]:
     units = {d.serial: d for d in inventory.current("ACB")} if inventory else {}
-    reports = {r.serial: (r.power_w, r.max_power_w, r.last_report) for r in (v1.reports if v1 else ()) if r.is_acb}
+    reports: dict[str, PowerReport] = {
+        r.serial: (r.power_w, r.max_power_w, r.last_report) for r in (v1.reports if v1 else ()) if r.is_acb
+    }
     for d in device_data.active(ACB) if device_data else ():
         reports[d.serial] = (d.power_w, d.max_power_w, d.last_report)  # the detailed source wins
     serials = list(units) + [s for s in reports if s not in units]
     return tuple(_ac_battery(s, units.get(s), reports.get(s)) for s in serials if topic_safe(s))
 
 
-def _ac_battery(serial: str, unit: InventoryDevice | None, report: tuple | None) -> AcBattery:
+def _ac_battery(serial: str, unit: InventoryDevice | None, report: PowerReport | None) -> AcBattery:
     power, max_power, last_report = report or (None, None, None)
     base = AcBattery(serial, power_w=to_int(power), max_power_w=to_int(max_power), last_report=last_report)
     if unit is None:

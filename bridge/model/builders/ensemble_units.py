@@ -1,14 +1,16 @@
 """Device documents of the grid-side Ensemble units, from `/ivp/ensemble/inventory`:
 IQ System Controller (Enpower), IQ Meter Collar, IQ Combiner 6C controller and its meter.
+(The IQ Batteries, Ensemble units too, are in batteries.py with the AC Batteries.)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bridge.model.common import payload_of, topic_safe
-from bridge.model.ensemble import C6Combiner, C6Rgm, Collar, Enpower, EnsembleInventory
-from bridge.model.grid import collar_status, relay_status
+from bridge.model.builders.grid import collar_status, relay_status
+from bridge.model.builders.payload import Payload, payload_of, topic_safe
+from bridge.model.kinds import C6_COMBINER, C6_RGM, COLLAR, SYSTEM_CONTROLLER
+from bridge.model.parse.ensemble import C6Combiner, C6Rgm, Collar, Enpower, EnsembleInventory
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +35,9 @@ class SystemController:
 
     @property
     def suffix(self) -> str:
-        return f"enpower/{self.serial}"
+        return SYSTEM_CONTROLLER.topic_suffix(self.serial)
 
-    def as_payload(self) -> dict:
+    def as_payload(self) -> Payload:
         return payload_of(self)
 
 
@@ -58,9 +60,9 @@ class MeterCollar:
 
     @property
     def suffix(self) -> str:
-        return f"collar/{self.serial}"
+        return COLLAR.topic_suffix(self.serial)
 
-    def as_payload(self) -> dict:
+    def as_payload(self) -> Payload:
         return payload_of(self)
 
 
@@ -78,9 +80,9 @@ class Combiner:
 
     @property
     def suffix(self) -> str:
-        return f"c6_combiner/{self.serial}"
+        return C6_COMBINER.topic_suffix(self.serial)
 
-    def as_payload(self) -> dict:
+    def as_payload(self) -> Payload:
         return payload_of(self)
 
 
@@ -95,34 +97,35 @@ class CombinerMeter:
 
     @property
     def suffix(self) -> str:
-        return f"c6_rgm/{self.serial}"
+        return C6_RGM.topic_suffix(self.serial)
 
-    def as_payload(self) -> dict:
+    def as_payload(self) -> Payload:
         return payload_of(self)
+
+
+EnsembleUnit = SystemController | MeterCollar | Combiner | CombinerMeter
 
 
 def fahrenheit_to_celsius(value: float | None) -> float | None:
     return None if value is None else round((value - 32) * 5 / 9, 1) + 0.0
 
 
-def build_units(inventory: EnsembleInventory | None) -> tuple:
+def build_units(inventory: EnsembleInventory | None) -> tuple[EnsembleUnit, ...]:
+    """One document per unit whose serial can be a topic level."""
     if inventory is None:
         return ()
-    units = [
-        *map(_controller, inventory.enpowers),
-        *map(_collar, inventory.collars),
-        *map(_combiner, inventory.c6_combiners),
-        *map(_combiner_meter, inventory.c6_rgms),
-    ]
-    return tuple(u for u in units if u is not None)
+    return (
+        *(_controller(e, e.unit.serial) for e in inventory.enpowers if topic_safe(e.unit.serial)),
+        *(_collar(c, c.unit.serial) for c in inventory.collars if topic_safe(c.unit.serial)),
+        *(_combiner(c, c.unit.serial) for c in inventory.c6_combiners if topic_safe(c.unit.serial)),
+        *(_combiner_meter(c, c.unit.serial) for c in inventory.c6_rgms if topic_safe(c.unit.serial)),
+    )
 
 
-def _controller(e: Enpower) -> SystemController | None:
+def _controller(e: Enpower, serial: str) -> SystemController:
     u = e.unit
-    if not topic_safe(u.serial):
-        return None
     return SystemController(
-        serial=u.serial,
+        serial=serial,
         grid_status=relay_status(e.mains_oper_state),
         mains_oper_state=e.mains_oper_state,
         mains_admin_state=e.mains_admin_state,
@@ -140,12 +143,10 @@ def _controller(e: Enpower) -> SystemController | None:
     )
 
 
-def _collar(c: Collar) -> MeterCollar | None:
+def _collar(c: Collar, serial: str) -> MeterCollar:
     u = c.unit
-    if not topic_safe(u.serial):
-        return None
     return MeterCollar(
-        serial=u.serial,
+        serial=serial,
         grid_status=collar_status(c),
         admin_state=u.admin_state,
         grid_state=c.grid_state,
@@ -160,12 +161,10 @@ def _collar(c: Collar) -> MeterCollar | None:
     )
 
 
-def _combiner(c: C6Combiner) -> Combiner | None:
+def _combiner(c: C6Combiner, serial: str) -> Combiner:
     u = c.unit
-    if not topic_safe(u.serial):
-        return None
     return Combiner(
-        serial=u.serial,
+        serial=serial,
         admin_state=u.admin_state,
         communicating=u.communicating,
         last_report=u.last_report,
@@ -175,8 +174,6 @@ def _combiner(c: C6Combiner) -> Combiner | None:
     )
 
 
-def _combiner_meter(c: C6Rgm) -> CombinerMeter | None:
+def _combiner_meter(c: C6Rgm, serial: str) -> CombinerMeter:
     u = c.unit
-    if not topic_safe(u.serial):
-        return None
-    return CombinerMeter(serial=u.serial, device_state=c.device_state, firmware=u.firmware, part_number=u.part_number)
+    return CombinerMeter(serial=serial, device_state=c.device_state, firmware=u.firmware, part_number=u.part_number)

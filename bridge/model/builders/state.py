@@ -1,27 +1,20 @@
-"""One gateway snapshot from the latest parsed result of every polled endpoint (schema 1)."""
+"""The gateway state (schema 1): the `{base}/{serial}/state` document and the unit documents,
+built from the latest typed reading of every polled endpoint."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from bridge.errors import EnvoyDataError
-from bridge.model.ctmeters import CtMeter, build_meters
-from bridge.model.devices import Device, Storage, build_devices
-from bridge.model.flows import Flow, Flows, Sources, build_flows
-from bridge.model.grid import GridState, grid_flows, grid_status
-from bridge.model.info import GatewayInfo
-from bridge.model.sources import (
-    API_V1_PRODUCTION,
-    INVENTORY,
-    METER_READINGS,
-    METERS,
-    RELAY,
-    parsed_result,
-    production_reports,
-)
+from bridge.model.builders.ctmeters import CtMeter, build_meters
+from bridge.model.builders.devices import Device, build_devices
+from bridge.model.builders.flows import Flow, Flows, Sources, build_flows
+from bridge.model.builders.grid import GridState, grid_flows, grid_status
+from bridge.model.builders.payload import Payload
+from bridge.model.builders.storage import Storage
+from bridge.model.parse.info import GatewayInfo
+from bridge.model.parse.readings import Readings
 
 SCHEMA = 1
 
@@ -34,7 +27,7 @@ class GatewayState:
     production: Flow | None = None
     consumption: Flow | None = None
     net_consumption: Flow | None = None
-    grid: GridState = GridState()
+    grid: GridState = field(default_factory=GridState)
     meters: tuple[CtMeter, ...] = ()
     production_source: str | None = None  # "eim" / "api_v1" / "inverters", for diagnostics
     storage: Storage = field(default_factory=Storage)  # battery aggregates and storage settings
@@ -47,9 +40,9 @@ class GatewayState:
     def meter(self, key: str) -> CtMeter | None:
         return next((m for m in self.meters if m.key == key), None)
 
-    def as_payload(self) -> dict:
+    def as_payload(self) -> Payload:
         """The `{base}/{serial}/state` document: sections without data are left out."""
-        payload: dict = {"schema": SCHEMA, "serial": self.serial, "firmware": self.firmware, "time": self.time}
+        payload: Payload = {"schema": SCHEMA, "serial": self.serial, "firmware": self.firmware, "time": self.time}
         sections = {
             "production": self.production.as_payload() if self.production else {},
             "consumption": self.consumption.as_payload() if self.consumption else {},
@@ -61,22 +54,21 @@ class GatewayState:
         payload.update({name: body for name, body in sections.items() if body})
         return payload
 
-    def device_payloads(self) -> dict[str, dict]:
+    def device_payloads(self) -> dict[str, Payload]:
         """Topic suffix (below `{base}/{serial}/`) -> document, for every unit with data."""
         return {device.suffix: body for device in self.devices if (body := device.as_payload())}
 
 
-def build_state(info: GatewayInfo, parsed: Mapping[str, Any], polled_at: float) -> GatewayState:
-    """Combine the endpoints into one snapshot, applying every firmware repair.
+def gateway_state(info: GatewayInfo, readings: Readings, polled_at: float) -> GatewayState:
+    """Combine the readings into one snapshot, applying every firmware repair.
 
     Raises EnvoyDataError when nothing usable is left, and its subclass
     EnvoyPoorDataQuality when firmware 3.x sends its all-zero boot data.
     """
-    config = parsed_result(parsed, METERS)
-    meters = build_meters(config, parsed_result(parsed, METER_READINGS))
-    flows = build_flows(info, _sources(parsed, config))
-    grid = _grid(parsed, meters)
-    devices, storage = build_devices(parsed)
+    meters = build_meters(readings.meters, readings.meter_readings)
+    flows = build_flows(info, _sources(readings))
+    grid = _grid(readings, meters)
+    devices, storage = build_devices(readings)
     state = GatewayState(
         serial=info.serial,
         firmware=info.firmware,
@@ -95,21 +87,21 @@ def build_state(info: GatewayInfo, parsed: Mapping[str, Any], polled_at: float) 
     return state
 
 
-def _sources(parsed: Mapping[str, Any], config) -> Sources:
+def _sources(readings: Readings) -> Sources:
+    config = readings.meters
     return Sources(
-        reports=tuple(report for _, report in production_reports(parsed)),
-        v1=parsed_result(parsed, API_V1_PRODUCTION),
+        reports=readings.reports,
+        v1=readings.api_v1,
         ct_types=config.enabled_types() if config else frozenset(),
         phase_count=config.phase_count() if config else None,
     )
 
 
-def _grid(parsed: Mapping[str, Any], meters: tuple[CtMeter, ...]) -> GridState:
-    status = grid_status(parsed_result(parsed, INVENTORY), parsed_result(parsed, RELAY))
-    net = next((m for m in meters if m.key == "net_consumption" and m.totals is not None), None)
-    if net is None:
+def _grid(readings: Readings, meters: tuple[CtMeter, ...]) -> GridState:
+    status = grid_status(readings.inventory, readings.relay)
+    totals = next((m.totals for m in meters if m.key == "net_consumption" and m.totals is not None), None)
+    if totals is None:
         return GridState(status=status)  # no net CT: import/export are unknown, not zero
-    totals = net.totals
     return GridState(status=status, **grid_flows(totals.power_w, totals.energy_delivered_wh, totals.energy_received_wh))
 
 

@@ -5,7 +5,7 @@ Sources (reference §2, pyenphase's probe order):
    frequency, temperature, energy today and lifetime. Used only when it is complete
    (deviceCount below deviceDataLimit) and lists active microinverters (devName "pcu").
 2. `/api/v1/production/inverters` otherwise: power, max power, report time. Entries with
-   devType 11 are AC Batteries, not inverters (see batteries.py).
+   devType 11 are AC Batteries, not inverters (see builders/batteries.py).
 `/inventory.json?deleted=1`, when polled, adds communicating / producing / firmware.
 
 The gateway refreshes these numbers only every 5 to 15 minutes; `last_report` says when.
@@ -13,12 +13,14 @@ The gateway refreshes these numbers only every 5 to 15 minutes; `last_report` sa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import TypeGuard
 
-from bridge.model.common import payload_of, topic_safe
-from bridge.model.ctmeters import to_int
-from bridge.model.flows import daily_energy
-from bridge.model.reports import (
+from bridge.model.builders.flows import daily_energy
+from bridge.model.builders.payload import Payload, payload_of, to_int, topic_safe
+from bridge.model.kinds import INVERTER
+from bridge.model.parse.reports import (
     PCU,
     DeviceData,
     DeviceInventory,
@@ -55,13 +57,13 @@ class Inverter:
 
     @property
     def suffix(self) -> str:
-        return f"inverter/{self.serial}"
+        return INVERTER.topic_suffix(self.serial)
 
-    def as_payload(self) -> dict:
+    def as_payload(self) -> Payload:
         return payload_of(self)
 
 
-def detailed_source(device_data: DeviceData | None) -> bool:
+def detailed_source(device_data: DeviceData | None) -> TypeGuard[DeviceData]:
     """Whether device_data can stand in for the v1 list (complete, with active microinverters)."""
     return device_data is not None and device_data.complete and bool(device_data.active(PCU))
 
@@ -115,7 +117,7 @@ def _with_health(inverter: Inverter, device: InventoryDevice | None) -> Inverter
     )
 
 
-def _unique(inverters) -> tuple[Inverter, ...]:
+def _unique(inverters: Iterable[Inverter]) -> tuple[Inverter, ...]:
     """One document per serial: the first report wins if the gateway lists one twice."""
     found: dict[str, Inverter] = {}
     for inverter in inverters:
