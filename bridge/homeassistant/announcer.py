@@ -8,6 +8,7 @@ Assistant keeps its history; after a probe, what the gateway no longer offers is
 
 from __future__ import annotations
 
+from bridge import model
 from bridge.config import Config
 from bridge.homeassistant import discovery
 from bridge.model.snapshot import Snapshot
@@ -56,9 +57,7 @@ class Announcer(Sink):
         if configured is not None:
             return configured or None
         poll = self.config.poll
-        suffix = state_topic.removeprefix(f"{self.config.mqtt.base_topic}/{serial}/")
-        kind = suffix.split("/", 1)[0]
-        group = "inverters" if kind == "inverter" else "meters" if kind in ("state", "diagnostics") else "batteries"
+        group = model.poll_group_of(state_topic.removeprefix(f"{self.config.mqtt.base_topic}/{serial}/"))
         return discovery.expire_after_s(getattr(poll, group), self.config.mqtt.republish_interval, poll.meters)
 
 

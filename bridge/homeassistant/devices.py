@@ -12,10 +12,11 @@ and firmware updates because they are built from serials and relay ids only:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from bridge.homeassistant.entities import (
+    Document,
     Entity,
     energy,
     enum,
@@ -36,7 +37,7 @@ from bridge.model import kinds
 class Target:
     """Where a group of entities lives: its device, its topic, and how its ids are formed."""
 
-    device: dict
+    device: Document
     state_topic: str
     object_prefix: str  # prepended to the entity key for the object id and unique_id
     entity_slug: str  # default_entity_id is <component>.<slug>_<key> (or <slug> for the main one)
@@ -48,38 +49,14 @@ class DeviceGroup(NamedTuple):
 
 
 def _diag(entity: Entity, enabled: bool = True) -> Entity:
-    return Entity(
-        entity.key,
-        entity.path,
-        entity.name,
-        entity.unit,
-        entity.device_class,
-        entity.state_class,
-        entity.component,
-        enabled,
-        True,
-        entity.extra,
-        entity.kind,
-    )
+    return replace(entity, enabled=enabled, diagnostic=True)
 
 
 def _off(entity: Entity) -> Entity:
-    return Entity(
-        entity.key,
-        entity.path,
-        entity.name,
-        entity.unit,
-        entity.device_class,
-        entity.state_class,
-        entity.component,
-        False,
-        entity.diagnostic,
-        entity.extra,
-        entity.kind,
-    )
+    return replace(entity, enabled=False)
 
 
-def _measure(key, field, name, unit, device_class, **kw) -> Entity:
+def _measure(key: str, field: str, name: str | None, unit: str | None, device_class: str | None, **kw: Any) -> Entity:
     return Entity(key, (field,), name, unit, device_class, "measurement", **kw)
 
 
@@ -214,7 +191,7 @@ KIND_ENTITIES = {
 }
 
 
-def device_groups(serial: str, base_topic: str, payload: dict, documents: dict[str, dict]) -> list[DeviceGroup]:
+def device_groups(serial: str, base_topic: str, payload: Document, documents: dict[str, Document]) -> list[DeviceGroup]:
     """The entities of every unit document, and of the ACB aggregate in the gateway state."""
     groups = []
     for suffix, document in sorted(documents.items()):
@@ -251,8 +228,13 @@ def _gateway_target(serial: str, topic: str, kind: kinds.UnitKind, ident: str, d
 
 
 def _child(
-    serial: str, identifier: str, name: str, model: str, document: dict | None = None, unit_serial: str | None = None
-) -> dict:
+    serial: str,
+    identifier: str,
+    name: str,
+    model: str,
+    document: Document | None = None,
+    unit_serial: str | None = None,
+) -> Document:
     device = {
         "identifiers": [identifier],
         "name": name,

@@ -4,7 +4,7 @@ Entities are derived from the published documents themselves: an entity exists e
 its value is in the gateway state or in its unit's document, so a gateway never shows
 entities it cannot fill. Keys follow Home Assistant's own enphase_envoy integration where it
 has one, so users find the same entities. Every physical unit is its own device, hanging off
-the gateway (`via_device`); see discovery_devices.py.
+the gateway (`via_device`); see devices.py.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Callable
 from bridge import __version__
 from bridge.homeassistant.devices import DeviceGroup, Target, device_groups
 from bridge.homeassistant.entities import (
+    Document,
     Entity,
     energy,
     enum,
@@ -120,7 +121,7 @@ BATTERY_ENTITIES = [
 ]
 
 # Per CT type: key prefix, and the special keys Home Assistant uses for some measures.
-METER_SPECIAL_KEYS = {
+METER_SPECIAL_KEYS: dict[str, dict[str, str | None]] = {
     "net_consumption": {
         "power_w": "net_consumption",
         "frequency_hz": "frequency",
@@ -220,7 +221,7 @@ def expire_after_s(interval: float, republish_interval: float, cadence: float) -
     return math.ceil(max(3 * interval, republish_interval + max(60.0, 3 * cadence)))
 
 
-def entities_for(payload: dict) -> list[Entity]:
+def entities_for(payload: Document) -> list[Entity]:
     """Every gateway entity whose value is present in this state payload."""
     candidates = list(GATEWAY_ENTITIES)
     for meter in payload.get("meters", {}):
@@ -228,7 +229,7 @@ def entities_for(payload: dict) -> list[Entity]:
     return [e for e in candidates if has_value(payload, e.path)]
 
 
-def device_block(info: GatewayInfo, host: str | None, model: str) -> dict:
+def device_block(info: GatewayInfo, host: str | None, model: str) -> Document:
     device = {
         "identifiers": [f"envoy_{info.serial}"],
         "name": f"Envoy {info.serial}",
@@ -244,7 +245,7 @@ def device_block(info: GatewayInfo, host: str | None, model: str) -> dict:
     return device
 
 
-def gateway_model(info: GatewayInfo, payload: dict) -> str:
+def gateway_model(info: GatewayInfo, payload: Document) -> str:
     """A model line like Home Assistant's: "Envoy, phases: 2, net-consumption CT, production CT"."""
     parts = ["Envoy" if info.metered else "Envoy (standard)"]
     phases = {p for m in payload.get("meters", {}).values() for p in m.get("phases", {})}
@@ -255,14 +256,14 @@ def gateway_model(info: GatewayInfo, payload: dict) -> str:
 
 
 def build_configs(
-    payload: dict,
+    payload: Document,
     info: GatewayInfo,
     *,
     base_topic: str,
     prefix: str,
     host: str | None = None,
-    devices: dict[str, dict] | None = None,
-    diagnostics: dict | None = None,
+    devices: dict[str, Document] | None = None,
+    diagnostics: Document | None = None,
     expire_after: Callable[[str], float | None] | None = None,
 ) -> dict[str, str]:
     """topic -> retained JSON config for every entity of one gateway and of its units.
@@ -298,10 +299,10 @@ def build_configs(
     return configs
 
 
-def entity_config(entity: Entity, target: Target, serial: str, availability: list) -> dict:
+def entity_config(entity: Entity, target: Target, serial: str, availability: list[Document]) -> Document:
     object_id = target.object_prefix + entity.key
     entity_slug = target.entity_slug if entity.name is None else f"{target.entity_slug}_{entity.key}"
-    config = {
+    config: Document = {
         "name": entity.name,
         "unique_id": f"{serial}_{object_id}",
         "default_entity_id": f"{entity.component}.{entity_slug}".lower(),
@@ -312,13 +313,12 @@ def entity_config(entity: Entity, target: Target, serial: str, availability: lis
         "device": target.device,
         "origin": ORIGIN,
     }
-    for key, value in (
-        ("unit_of_measurement", entity.unit),
-        ("device_class", entity.device_class),
-        ("state_class", entity.state_class),
-    ):
-        if value:
-            config[key] = value
+    optional = {
+        "unit_of_measurement": entity.unit,
+        "device_class": entity.device_class,
+        "state_class": entity.state_class,
+    }
+    config.update({key: value for key, value in optional.items() if value})
     if not entity.enabled:
         config["enabled_by_default"] = False
     if entity.diagnostic:

@@ -1,21 +1,24 @@
 """Home Assistant entity descriptions and the value templates that read them from a JSON topic.
 
-Kept apart from the tables (discovery.py for the gateway, discovery_devices.py for the units)
-so both can use the same constructors.
+Kept apart from the tables (discovery.py for the gateway, devices.py for the units) so both
+can use the same constructors.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 PHASES = ("l1", "l2", "l3")
 VALUE, TIMESTAMP, FLAG, FLAG_INVERTED, ENUM = "value", "timestamp", "flag", "flag_inverted", "enum"
+Path = tuple[str, ...]  # where a value sits in a JSON document: keys from the top
+Document = dict[str, Any]  # a JSON object: a payload, a unit document, a discovery config
 
 
 @dataclass(frozen=True, slots=True)
 class Entity:
     key: str  # Home Assistant's key where it has one; part of the unique_id
-    path: tuple[str, ...]  # where the value sits in the JSON document of the entity's topic
+    path: Path  # where the value sits in the JSON document of the entity's topic
     name: str | None  # None: the device's main feature, named after the device
     unit: str | None = None
     device_class: str | None = None
@@ -23,51 +26,53 @@ class Entity:
     component: str = "sensor"
     enabled: bool = True
     diagnostic: bool = False
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     kind: str = VALUE  # how the template reads the value: VALUE, TIMESTAMP, FLAG, FLAG_INVERTED, ENUM
 
 
-def power(key, path, name, **kw) -> Entity:
+def power(key: str, path: Path, name: str | None, **kw: Any) -> Entity:
     return Entity(key, path, name, "W", "power", "measurement", **kw)
 
 
-def energy(key, path, name, state_class="total_increasing", **kw) -> Entity:
+def energy(key: str, path: Path, name: str | None, state_class: str | None = "total_increasing", **kw: Any) -> Entity:
     return Entity(key, path, name, "Wh", "energy", state_class, **kw)
 
 
-def stored_energy(key, path, name, **kw) -> Entity:
+def stored_energy(key: str, path: Path, name: str | None, **kw: Any) -> Entity:
     """Energy held in a battery now: it goes up and down, so not an Energy dashboard source."""
     return Entity(key, path, name, "Wh", "energy_storage", "measurement", **kw)
 
 
-def percentage(key, path, name, device_class="battery", **kw) -> Entity:
+def percentage(key: str, path: Path, name: str | None, device_class: str | None = "battery", **kw: Any) -> Entity:
     return Entity(key, path, name, "%", device_class, "measurement", **kw)
 
 
-def setting(key, path, name, unit="%", **kw) -> Entity:
+def setting(key: str, path: Path, name: str | None, unit: str | None = "%", **kw: Any) -> Entity:
     """A configured value (reserve level, relay cut-off ...): no statistics, no device class."""
     return Entity(key, path, name, unit, **kw)
 
 
-def temperature(key, path, name="Temperature", **kw) -> Entity:
+def temperature(key: str, path: Path, name: str | None = "Temperature", **kw: Any) -> Entity:
     return Entity(key, path, name, "°C", "temperature", "measurement", **kw)
 
 
-def timestamp(key, path, name="Last reported", **kw) -> Entity:
+def timestamp(key: str, path: Path, name: str | None = "Last reported", **kw: Any) -> Entity:
     return Entity(key, path, name, device_class="timestamp", kind=TIMESTAMP, **kw)
 
 
-def enum(key, path, name, options, **kw) -> Entity:
+def enum(key: str, path: Path, name: str | None, options: tuple[str, ...] | list[str], **kw: Any) -> Entity:
     """A state from a known list; a value the gateway invents later reads as unknown in Home
     Assistant (which rejects values outside `options`), while MQTT still carries it."""
     return Entity(key, path, name, device_class="enum", extra={"options": list(options)}, kind=ENUM, **kw)
 
 
-def text(key, path, name, **kw) -> Entity:
+def text(key: str, path: Path, name: str | None, **kw: Any) -> Entity:
     return Entity(key, path, name, **kw)
 
 
-def flag(key, path, name, device_class=None, inverted=False, **kw) -> Entity:
+def flag(
+    key: str, path: Path, name: str | None, device_class: str | None = None, inverted: bool = False, **kw: Any
+) -> Entity:
     """A binary sensor of a JSON boolean."""
     return Entity(
         key,
@@ -80,7 +85,9 @@ def flag(key, path, name, device_class=None, inverted=False, **kw) -> Entity:
     )
 
 
-def state_flag(key, path, name, on, off, device_class=None, **kw) -> Entity:
+def state_flag(
+    key: str, path: Path, name: str | None, on: str, off: str, device_class: str | None = None, **kw: Any
+) -> Entity:
     """A binary sensor of a text state (`closed` / `open`, `on_grid` / `off_grid`)."""
     return Entity(
         key,
@@ -96,30 +103,21 @@ def state_flag(key, path, name, on, off, device_class=None, **kw) -> Entity:
 def phase_variants(entities: list[Entity]) -> list[Entity]:
     """Per-phase copies (the value sits under `phases.lN` beside the total), disabled by
     default as in Home Assistant's own integration."""
-    out = []
-    for phase in PHASES:
-        for e in entities:
-            path = e.path[:-1] + ("phases", phase, e.path[-1])
-            out.append(
-                Entity(
-                    f"{e.key}_{phase}",
-                    path,
-                    f"{e.name} {phase}",
-                    e.unit,
-                    e.device_class,
-                    e.state_class,
-                    e.component,
-                    enabled=False,
-                    diagnostic=e.diagnostic,
-                    extra=e.extra,
-                    kind=e.kind,
-                )
-            )
-    return out
+    return [
+        replace(
+            e,
+            key=f"{e.key}_{phase}",
+            path=(*e.path[:-1], "phases", phase, e.path[-1]),
+            name=f"{e.name} {phase}",
+            enabled=False,
+        )
+        for phase in PHASES
+        for e in entities
+    ]
 
 
-def has_value(document: dict, path: tuple[str, ...]) -> bool:
-    node = document
+def has_value(document: Document, path: Path) -> bool:
+    node: Any = document
     for part in path:
         if not isinstance(node, dict) or part not in node:
             return False
@@ -127,7 +125,7 @@ def has_value(document: dict, path: tuple[str, ...]) -> bool:
     return True
 
 
-def value_template(path: tuple[str, ...], kind: str = VALUE, options: list[str] | None = None) -> str:
+def value_template(path: Path, kind: str = VALUE, options: list[str] | None = None) -> str:
     """Read one value from a JSON document; `None` (unknown in Home Assistant) when missing.
 
     `.get()` chains never raise on a missing level, unlike attribute access in HA's Jinja.
@@ -145,7 +143,7 @@ def value_template(path: tuple[str, ...], kind: str = VALUE, options: list[str] 
     return read + "{{ ('" + on + "' if v else '" + off + "') if v is boolean else 'None' }}"
 
 
-def _getter(path: tuple[str, ...], default: str) -> str:
+def _getter(path: Path, default: str) -> str:
     expr = "value_json"
     for part in path[:-1]:
         expr += f".get('{part}', {{}})"
