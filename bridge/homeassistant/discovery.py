@@ -1,10 +1,11 @@
-"""Home Assistant MQTT discovery: tables of entity descriptions and pure builders.
+"""Home Assistant MQTT discovery: the retained config messages of one gateway and its units.
 
 Entities are derived from the published documents themselves: an entity exists exactly when
 its value is in the gateway state or in its unit's document, so a gateway never shows
 entities it cannot fill. Keys follow Home Assistant's own enphase_envoy integration where it
 has one, so users find the same entities. Every physical unit is its own device, hanging off
-the gateway (`via_device`); see devices.py.
+the gateway (`via_device`). The tables are in gateway.py (the gateway's entities) and
+devices.py (the units').
 """
 
 from __future__ import annotations
@@ -18,19 +19,10 @@ from bridge.homeassistant.devices import DeviceGroup, Target, device_groups
 from bridge.homeassistant.entities import (
     Document,
     Entity,
-    energy,
-    enum,
-    flag,
     has_value,
-    percentage,
-    phase_variants,
-    power,
-    setting,
-    stored_energy,
-    text,
-    timestamp,
     value_template,
 )
+from bridge.homeassistant.gateway import DIAGNOSTIC_ENTITIES, entities_for
 from bridge.model import GatewayInfo
 
 __all__ = ["Entity", "build_configs", "entities_for", "value_template"]
@@ -42,175 +34,6 @@ ORIGIN = {
 }
 
 
-def _flow_entities(section: str, noun: str) -> list[Entity]:
-    """production / consumption: power, today, last seven days, lifetime, and per phase."""
-    base = [
-        power(noun, (section, "power_w"), f"Current power {noun}"),
-        energy(f"daily_{noun}", (section, "energy_today_wh"), f"Energy {noun} today"),
-        energy(
-            f"seven_days_{noun}", (section, "energy_last_7_days_wh"), f"Energy {noun} last seven days", state_class=None
-        ),
-        energy(f"lifetime_{noun}", (section, "energy_lifetime_wh"), f"Lifetime energy {noun}"),
-    ]
-    return base + phase_variants(base)
-
-
-NET_ENTITIES = [
-    power("balanced_net_consumption", ("net_consumption", "power_w"), "Balanced net power consumption", enabled=False),
-    # The net counter can go down (export), so it is `total`, not `total_increasing`.
-    energy(
-        "lifetime_balanced_net_consumption",
-        ("net_consumption", "energy_lifetime_wh"),
-        "Lifetime balanced net energy consumption",
-        state_class="total",
-        enabled=False,
-    ),
-]
-
-GRID_ENTITIES = [
-    Entity(
-        "grid_status",
-        ("grid", "status"),
-        "Grid status",
-        device_class="power",
-        component="binary_sensor",
-        extra={"payload_on": "on_grid", "payload_off": "off_grid"},
-    ),
-    power("grid_import_power", ("grid", "import_power_w"), "Grid import power"),
-    power("grid_export_power", ("grid", "export_power_w"), "Grid export power"),
-    # Keys as in Home Assistant's integration: these are the Energy dashboard's grid counters.
-    energy("lifetime_net_consumption", ("grid", "energy_imported_wh"), "Lifetime grid energy import"),
-    energy("lifetime_net_production", ("grid", "energy_exported_wh"), "Lifetime grid energy export"),
-]
-
-STORAGE_MODES = ("backup", "self-consumption", "economy")
-BATTERY_ENTITIES = [
-    # IQ Batteries together (secctrl)
-    percentage("battery_level", ("battery", "soc_pct"), "Battery"),
-    percentage("reserve_soc", ("battery", "reserve_soc_pct"), "Reserve battery level"),
-    stored_energy("available_energy", ("battery", "available_energy_wh"), "Available battery energy"),
-    stored_energy("reserve_energy", ("battery", "reserve_energy_wh"), "Reserve battery energy"),
-    stored_energy("max_capacity", ("battery", "capacity_wh"), "Battery capacity"),
-    power("battery_power", ("battery", "power_w"), "Battery power"),
-    percentage(
-        "battery_health", ("battery", "health_pct"), "Battery health", device_class=None, enabled=False, diagnostic=True
-    ),
-    # IQ and AC Batteries together
-    percentage("aggregated_soc", ("battery_combined", "soc_pct"), "Aggregated battery SOC"),
-    stored_energy(
-        "aggregated_available_energy",
-        ("battery_combined", "available_energy_wh"),
-        "Aggregated available battery energy",
-    ),
-    stored_energy(
-        "aggregated_max_battery_capacity", ("battery_combined", "capacity_wh"), "Aggregated battery capacity"
-    ),
-    stored_energy("acb_available_energy", ("acb", "available_energy_wh"), "ACB available energy"),
-    # Storage settings, read only (Home Assistant's integration has controls for them)
-    enum("storage_mode", ("storage_settings", "mode"), "Storage mode", STORAGE_MODES),
-    flag("charge_from_grid", ("storage_settings", "charge_from_grid"), "Charge from grid"),
-    setting("storage_reserve_soc", ("storage_settings", "reserve_soc_pct"), "Reserve battery level setting"),
-    setting(
-        "very_low_soc",
-        ("storage_settings", "very_low_soc_pct"),
-        "Very low battery level",
-        diagnostic=True,
-        enabled=False,
-    ),
-    text("storage_sub_mode", ("storage_settings", "sub_mode"), "Storage sub-mode", diagnostic=True, enabled=False),
-]
-
-# Per CT type: key prefix, and the special keys Home Assistant uses for some measures.
-METER_SPECIAL_KEYS: dict[str, dict[str, str | None]] = {
-    "net_consumption": {
-        "power_w": "net_consumption",
-        "frequency_hz": "frequency",
-        "voltage_v": "voltage",
-        "current_a": "net_ct_current",
-        "power_factor": "net_ct_powerfactor",
-        "metering_status": "net_consumption_ct_metering_status",
-        "status_flag_count": "net_consumption_ct_status_flags",
-        # grid import/export energy are the GRID_ENTITIES above
-        "energy_delivered_wh": None,
-        "energy_received_wh": None,
-    },
-    "storage": {
-        "power_w": "battery_discharge",
-        "energy_delivered_wh": "lifetime_battery_discharged",
-        "energy_received_wh": "lifetime_battery_charged",
-        "voltage_v": "storage_voltage",
-    },
-}
-METER_MEASURES = (
-    # field, key suffix, label, unit, device_class, state_class, enabled, diagnostic
-    ("power_w", "power", "power", "W", "power", "measurement", True, False),
-    ("energy_delivered_wh", "energy_delivered", "energy delivered", "Wh", "energy", "total_increasing", True, False),
-    ("energy_received_wh", "energy_received", "energy received", "Wh", "energy", "total_increasing", True, False),
-    ("voltage_v", "voltage", "voltage", "V", "voltage", "measurement", False, False),
-    ("current_a", "current", "current", "A", "current", "measurement", False, False),
-    ("frequency_hz", "frequency", "frequency", "Hz", "frequency", "measurement", False, False),
-    ("power_factor", "powerfactor", "power factor", None, "power_factor", "measurement", False, False),
-    ("metering_status", "metering_status", "metering status", None, "enum", None, False, True),
-    ("status_flag_count", "status_flags", "status flags", None, None, None, False, True),
-)
-METERING_STATUS_OPTIONS = ["normal", "not-metering", "check-wiring"]
-# Home Assistant's names where "<CT> energy received" would hide what the value is for.
-METER_NAMES = {
-    "net_consumption": "Current net power consumption",
-    "battery_discharge": "Current battery discharge",
-    "lifetime_battery_discharged": "Lifetime battery energy discharged",
-    "lifetime_battery_charged": "Lifetime battery energy charged",
-}
-
-
-def meter_entities(meter: str) -> list[Entity]:
-    special = METER_SPECIAL_KEYS.get(meter, {})
-    prefix = "production_ct" if meter == "production" else f"{meter}_ct"
-    label = meter.replace("_", " ").capitalize() + " CT"
-    base = []
-    for fld, suffix, what, unit, dclass, sclass, enabled, diag in METER_MEASURES:
-        key = special.get(fld, f"{prefix}_{suffix}")
-        if key is None:
-            continue
-        extra = {"options": METERING_STATUS_OPTIONS} if fld == "metering_status" else {}
-        name = METER_NAMES.get(key, f"{label} {what}")
-        base.append(
-            Entity(
-                key, ("meters", meter, fld), name, unit, dclass, sclass, enabled=enabled, diagnostic=diag, extra=extra
-            )
-        )
-    return base + phase_variants(base)
-
-
-GATEWAY_ENTITIES = (
-    _flow_entities("production", "production")
-    + _flow_entities("consumption", "consumption")
-    + NET_ENTITIES
-    + GRID_ENTITIES
-    + BATTERY_ENTITIES
-)
-
-
-# The bridge's own view of the gateway, from `<base>/<serial>/diagnostics`, on the gateway device.
-DIAGNOSTIC_ENTITIES = [
-    timestamp("token_expires", ("token_expires",), "Token expiry", diagnostic=True),
-    Entity("token_days_left", ("token_days_left",), "Token days left", "d", "duration", "measurement", diagnostic=True),
-    Entity(
-        "token_renewal_problem",
-        ("token_renewal_error",),
-        "Token renewal",
-        device_class="problem",
-        component="binary_sensor",
-        diagnostic=True,
-        extra={"value_template": "{{ 'OFF' if value_json.get('token_renewal_error') is none else 'ON' }}"},
-    ),
-    timestamp("last_poll", ("last_poll",), "Last successful poll", diagnostic=True),
-    Entity("poll_duration", ("poll_duration_s",), "Poll duration", "s", "duration", "measurement", diagnostic=True),
-    text("firmware", ("firmware",), "Firmware version", diagnostic=True),
-    text("bridge_version", ("bridge_version",), "Bridge version", diagnostic=True),
-]
-
-
 def expire_after_s(interval: float, republish_interval: float, cadence: float) -> int:
     """Seconds of silence after which Home Assistant marks an entity unavailable.
 
@@ -219,14 +42,6 @@ def expire_after_s(interval: float, republish_interval: float, cadence: float) -
     comes every `cadence` seconds), or every entity would expire on a quiet night.
     """
     return math.ceil(max(3 * interval, republish_interval + max(60.0, 3 * cadence)))
-
-
-def entities_for(payload: Document) -> list[Entity]:
-    """Every gateway entity whose value is present in this state payload."""
-    candidates = list(GATEWAY_ENTITIES)
-    for meter in payload.get("meters", {}):
-        candidates += meter_entities(meter)
-    return [e for e in candidates if has_value(payload, e.path)]
 
 
 def device_block(info: GatewayInfo, host: str | None, model: str) -> Document:

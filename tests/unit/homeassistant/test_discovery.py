@@ -5,7 +5,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bridge.homeassistant.discovery import build_configs, entities_for, value_template
+from bridge.homeassistant.discovery import build_configs
+from bridge.homeassistant.entities import value_template
+from bridge.homeassistant.gateway import entities_for
 from bridge.model import GatewayInfo
 
 INFO = GatewayInfo(
@@ -64,7 +66,7 @@ def by_key(key):
 def test_topics_and_unique_ids_are_serial_based_and_unique():
     all_configs = configs()
     for topic, config in all_configs.items():
-        component, serial, key = topic.split("/")[1:4]
+        component, _serial, key = topic.split("/")[1:4]
         assert topic == f"homeassistant/{component}/999000000001/{key}/config"
         assert config["unique_id"] == f"999000000001_{key}"
         assert config["default_entity_id"] == f"{component}.envoy_999000000001_{key}"
