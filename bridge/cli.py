@@ -11,6 +11,8 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -18,6 +20,11 @@ from bridge import __version__
 from bridge.config import Config, describe, load_config
 from bridge.errors import BridgeError, ConfigError
 from bridge.redaction import redact, setup_logging
+
+if TYPE_CHECKING:  # annotations only: the commands import what they run when they run
+    from bridge.auth.tokens import TokenInfo
+    from bridge.gateway.worker import EnvoyWorker
+    from bridge.mqtt.publisher import Publisher
 
 log = logging.getLogger("bridge")
 
@@ -29,7 +36,8 @@ ONCE_BROKER_WAIT_S = 15.0
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return args.func(args)
+        code: int = args.func(args)
+        return code
     except ConfigError as err:
         print("configuration error:", file=sys.stderr)
         for problem in err.problems:
@@ -101,19 +109,19 @@ def _config_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _load(args) -> Config:
+def _load(args: argparse.Namespace) -> Config:
     config = load_config(args.config)
     setup_logging(config.log_level, config.secrets())
     return config
 
 
-def cmd_check_config(args) -> int:
+def cmd_check_config(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     print(yaml.safe_dump(describe(config), sort_keys=False), end="")
     return 0
 
 
-def cmd_run(args) -> int:
+def cmd_run(args: argparse.Namespace) -> int:
     config = _load(args)
     from bridge.app import Bridge
 
@@ -135,7 +143,7 @@ def cmd_run(args) -> int:
     return 0
 
 
-def _run_once(publisher, workers) -> int:
+def _run_once(publisher: Publisher, workers: Sequence[EnvoyWorker]) -> int:
     if not publisher.wait_connected(ONCE_BROKER_WAIT_S):
         raise BridgeError(f"cannot reach the MQTT broker at {publisher.cfg.host}:{publisher.cfg.port}")
     failures = []
@@ -151,7 +159,7 @@ def _run_once(publisher, workers) -> int:
     return 0
 
 
-def cmd_health(args) -> int:
+def cmd_health(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     try:
         age = time.time() - config.health_file.stat().st_mtime
@@ -163,13 +171,13 @@ def cmd_health(args) -> int:
     return 0 if healthy else 1
 
 
-def cmd_token_show(args) -> int:
+def cmd_token_show(args: argparse.Namespace) -> int:
     config = _load(args)
     from bridge.auth.store import TokenStore
     from bridge.auth.tokens import decode_token
 
     for gw in config.gateways:
-        token = gw.token or TokenStore(gw.token_cache).load()
+        token = gw.token or (TokenStore(gw.token_cache).load() if gw.token_cache else None)
         if not token:
             print(f"{gw.label}: no token yet (configure `token`, or credentials and run `token renew`)")
             continue
@@ -178,25 +186,26 @@ def cmd_token_show(args) -> int:
     return 0
 
 
-def cmd_token_renew(args) -> int:
+def cmd_token_renew(args: argparse.Namespace) -> int:
     config = _load(args)
     from bridge.auth.cloud import EnphaseCloud
     from bridge.auth.store import TokenStore
     from bridge.gateway.client import EnvoyClient
 
     for gw in config.gateways:
-        client = EnvoyClient(gw, EnphaseCloud(config.cloud), TokenStore(gw.token_cache))
+        store = TokenStore(gw.token_cache) if gw.token_cache else None
+        client = EnvoyClient(gw, EnphaseCloud(config.cloud), store)
         try:
             client.fetch_info()
-            client.renew_token(force=True)
-            _print_token(gw.label, client.token_info, f"renewed, saved to {gw.token_cache}")
+            info = client.renew_token(force=True)
+            _print_token(gw.label, info, f"renewed, saved to {gw.token_cache}")
         finally:
             client.close()
     return 0
 
 
-def _print_token(label: str, info, source: str) -> None:
-    def when(ts):
+def _print_token(label: str, info: TokenInfo, source: str) -> None:
+    def when(ts: float | None) -> str:
         return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts)) if ts else "unknown"
 
     print(f"{label}: token ({source})")
@@ -208,7 +217,7 @@ def _print_token(label: str, info, source: str) -> None:
     print(f"  days left: {info.days_left(time.time()):.1f}")
 
 
-def cmd_fingerprint(args) -> int:
+def cmd_fingerprint(args: argparse.Namespace) -> int:
     from bridge.gateway.tls import fetch_fingerprint
 
     print(fetch_fingerprint(args.host))  # it reads a ":port" (or "[v6]:port") itself

@@ -1,34 +1,22 @@
 """Endpoint bodies of the living gateway, in the shapes real firmware sends (reference §2).
 
 Pure functions of the scenario and one physics snapshot: /info, /production(.json),
-/api/v1/production, /api/v1/production/inverters, /ivp/pdm/device_data, /ivp/meters and
-/ivp/meters/readings. The ensemble (batteries, relay) is in `ensemble.py`.
+/api/v1/production, /api/v1/production/inverters and /ivp/pdm/device_data. The CT meters are
+in `ctmeters.py`, the ensemble (batteries, relay) in `ensemble.py`.
 """
 
 from __future__ import annotations
 
-import math
+from typing import Any
 
-from bridge.simulator.physics import REPORT_S, Snapshot, _hash01, value_noise
+from bridge.simulator.ctmeters import CHANNEL_EID
+from bridge.simulator.electrical import PF, electrical, frequency, phase_powers, phase_voltage, r3
+from bridge.simulator.noise import hash01, value_noise
+from bridge.simulator.physics import REPORT_S
 from bridge.simulator.scenario import Scenario
+from bridge.simulator.snapshot import Snapshot
 
-METER_EID = 704643328  # eids of the CTs as firmware numbers them: one every 256
-CHANNEL_EID = 1778385169
 INVERTER_ID = 553648384
-CHANNELS = 3  # readings always list three channels; unused phases are all zero (real quirk)
-PF = {"production": 0.99, "net-consumption": 0.93, "total-consumption": 0.95, "storage": 0.98}
-# CT measurementType -> (counter of energy delivered, counter of energy received, power field)
-CT_FLOWS = {
-    "production": ("production", None, "production"),
-    "net-consumption": ("import", "export", "net"),
-    "total-consumption": ("load", None, "load"),
-    "storage": ("discharged", "charged", "battery"),
-}
-PRODUCTION_CT_RCVD_WH = 120.4  # what the production CT counted backwards once, long ago
-
-
-def r3(value: float) -> float:
-    return round(value + 0.0, 3) + 0.0
 
 
 def info_xml(s: Scenario, firmware: str, t: float) -> bytes:
@@ -59,40 +47,11 @@ def info_xml(s: Scenario, firmware: str, t: float) -> bytes:
 """.encode()
 
 
-# --- electrical values of one phase --------------------------------------------------------
-
-
-def phase_voltage(s: Scenario, snap: Snapshot, phase: int) -> float:
-    return s.voltage * (1 + 0.012 * (value_noise(snap.t, 150, s.seed * 1000 + 20 + phase) - 0.5))
-
-
-def frequency(s: Scenario, snap: Snapshot) -> float:
-    return r3(s.frequency + 0.04 * (value_noise(snap.t, 90, s.seed * 1000 + 30) - 0.5))
-
-
-def electrical(power: float, voltage: float, pf_nominal: float) -> dict:
-    """activePower, apparentPower, reactivePower, pwrFactor and current for one power flow."""
-    if abs(power) < 0.5:
-        return {"p": 0.0, "s": 0.0, "q": 0.0, "pf": 0.0, "i": 0.0}
-    apparent = abs(power) / pf_nominal
-    return {
-        "p": power,
-        "s": apparent,
-        "q": apparent * math.sin(math.acos(pf_nominal)),
-        "pf": math.copysign(pf_nominal, power),
-        "i": apparent / voltage if voltage else 0.0,
-    }
-
-
-def _phase_powers(snap: Snapshot, field: str) -> tuple[float, ...]:
-    return getattr(snap.power, f"{field}_ph")
-
-
 # --- /production.json ------------------------------------------------------------------------
 
 
-def production_report(s: Scenario, snap: Snapshot, details: bool) -> dict:
-    report: dict = {"production": [inverters_entry(s, snap)]}
+def production_report(s: Scenario, snap: Snapshot, details: bool) -> dict[str, Any]:
+    report: dict[str, Any] = {"production": [inverters_entry(s, snap)]}
     if s.metered and "production" in s.cts:
         report["production"].append(eim_entry(s, snap, "production", details))
     if s.metered and "net-consumption" in s.cts:
@@ -104,7 +63,7 @@ def production_report(s: Scenario, snap: Snapshot, details: bool) -> dict:
     return report
 
 
-def inverters_entry(s: Scenario, snap: Snapshot) -> dict:
+def inverters_entry(s: Scenario, snap: Snapshot) -> dict[str, Any]:
     reports = inverter_reports(s, snap)
     return {
         "type": "inverters",
@@ -120,22 +79,22 @@ def _eim_values(snap: Snapshot, kind: str, phase: int | None) -> tuple[float, fl
     suffix = "" if phase is None else f":{phase}"
     if kind == "net-consumption":  # balanced: import minus export, can go down
 
-        def energy(counters):
+        def energy(counters: dict[str, float]) -> float:
             return counters["import" + suffix] - counters["export" + suffix]
 
         field = "net"
     else:
         name = "production" if kind == "production" else "load"
 
-        def energy(counters):
+        def energy(counters: dict[str, float]) -> float:
             return counters[name + suffix]
 
         field = "production" if kind == "production" else "load"
-    power = getattr(snap.power, field) if phase is None else _phase_powers(snap, field)[phase]
+    power = getattr(snap.power, field) if phase is None else phase_powers(snap, field)[phase]
     return power, energy(snap.counters), energy(snap.today), energy(snap.last7)
 
 
-def _eim_fields(kind: str, values: tuple[float, float, float, float], voltage: float) -> dict:
+def _eim_fields(kind: str, values: tuple[float, float, float, float], voltage: float) -> dict[str, Any]:
     power, lifetime, today, last7 = values
     e = electrical(power, voltage, PF[kind])
     pf = PF[kind]
@@ -158,7 +117,7 @@ def _eim_fields(kind: str, values: tuple[float, float, float, float], voltage: f
     }
 
 
-def eim_entry(s: Scenario, snap: Snapshot, kind: str, details: bool) -> dict:
+def eim_entry(s: Scenario, snap: Snapshot, kind: str, details: bool) -> dict[str, Any]:
     volts = [phase_voltage(s, snap, p) for p in range(s.phases)]
     entry = {"type": "eim", "activeCount": 1, "measurementType": kind, "readingTime": int(snap.t)}
     entry.update(_eim_fields(kind, _eim_values(snap, kind, None), sum(volts)))  # multiphase: sum
@@ -169,7 +128,7 @@ def eim_entry(s: Scenario, snap: Snapshot, kind: str, details: bool) -> dict:
     return entry
 
 
-def api_v1_production(s: Scenario, snap: Snapshot) -> dict:
+def api_v1_production(s: Scenario, snap: Snapshot) -> dict[str, Any]:
     if s.metered and "production" in s.cts:
         power, lifetime = snap.power.production, snap.counters["production"]
         today, week = snap.today["production"], snap.last7["production"]
@@ -188,7 +147,7 @@ def api_v1_production(s: Scenario, snap: Snapshot) -> dict:
 
 
 def _weights(s: Scenario) -> list[float]:
-    raw = [1 + 0.08 * (_hash01(i, s.seed + 77) - 0.5) for i in range(s.pv.inverters)]
+    raw = [1 + 0.08 * (hash01(i, s.seed + 77) - 0.5) for i in range(s.pv.inverters)]
     total = sum(raw)
     return [w * len(raw) / total for w in raw]
 
@@ -197,12 +156,12 @@ def inverter_serial(s: Scenario, i: int) -> str:
     return f"{s.pv.serial_prefix}{(s.seed * 37 + i * 13) % 100000:05d}"[:12]
 
 
-def inverter_reports(s: Scenario, snap: Snapshot) -> list[dict]:
+def inverter_reports(s: Scenario, snap: Snapshot) -> list[dict[str, Any]]:
     """What each microinverter said in its last 5-minute report."""
     count = max(1, s.pv.inverters)
     reports = []
     for i, weight in enumerate(_weights(s)):
-        offset = int(_hash01(i, s.seed + 78) * 40)  # reports trickle in over 40 s
+        offset = int(hash01(i, s.seed + 78) * 40)  # reports trickle in over 40 s
         reports.append(
             {
                 "serialNumber": inverter_serial(s, i),
@@ -215,10 +174,10 @@ def inverter_reports(s: Scenario, snap: Snapshot) -> list[dict]:
     return reports
 
 
-def device_data(s: Scenario, snap: Snapshot) -> dict:
+def device_data(s: Scenario, snap: Snapshot) -> dict[str, Any]:
     count = max(1, s.pv.inverters)
-    data: dict = {}
-    for i, (report, weight) in enumerate(zip(inverter_reports(s, snap), _weights(s))):
+    data: dict[str, Any] = {}
+    for i, (report, weight) in enumerate(zip(inverter_reports(s, snap), _weights(s), strict=True)):
         share = weight / count
         watts = report["lastReportWatts"]
         volts = phase_voltage(s, snap, i % s.phases)
@@ -250,7 +209,7 @@ def device_data(s: Scenario, snap: Snapshot) -> dict:
     return data
 
 
-def _last_reading(s: Scenario, snap: Snapshot, i: int, watts: int, volts: float, end: int) -> dict:
+def _last_reading(s: Scenario, snap: Snapshot, i: int, watts: int, volts: float, end: int) -> dict[str, Any]:
     dc_volts = 32.0 + 6.0 * value_noise(snap.report_t, 3600, s.seed + i) if watts else 0.0
     return {
         "eid": CHANNEL_EID + 0x1000000 + i * 256,
@@ -277,73 +236,3 @@ def _last_reading(s: Scenario, snap: Snapshot, i: int, watts: int, volts: float,
         "rssi": 110,
         "issi": 68,
     }
-
-
-# --- CT meters -------------------------------------------------------------------------------
-
-
-def meters(s: Scenario) -> list[dict]:
-    return [
-        {
-            "eid": METER_EID + 256 * k,
-            "state": "enabled",
-            "measurementType": ct,
-            "phaseMode": s.phase_mode,
-            "phaseCount": s.phases,
-            "meteringStatus": "normal",
-            "statusFlags": [],
-        }
-        for k, ct in enumerate(s.cts)
-    ]
-
-
-def meter_readings(s: Scenario, snap: Snapshot) -> list[dict]:
-    volts = [phase_voltage(s, snap, p) for p in range(s.phases)]
-    readings = []
-    for k, ct in enumerate(s.cts):
-        channels = [
-            _reading(s, snap, ct, CHANNEL_EID + 256 * k + p, p, volts[p] if p < s.phases else 0.0)
-            for p in range(CHANNELS)
-        ]
-        total = _reading(s, snap, ct, METER_EID + 256 * k, None, sum(volts))  # multiphase: sum
-        total["current"] = r3(sum(ch["current"] for ch in channels))
-        total["channels"] = channels
-        readings.append(total)
-    return readings
-
-
-def _reading(s: Scenario, snap: Snapshot, ct: str, eid: int, phase: int | None, voltage: float) -> dict:
-    dlvd_name, rcvd_name, field = CT_FLOWS[ct]
-    unused = phase is not None and phase >= s.phases
-    suffix = "" if phase is None else f":{phase}"
-    if unused:
-        power = dlvd = rcvd = 0.0
-    else:
-        power = getattr(snap.power, field) if phase is None else _phase_powers(snap, field)[phase]
-        dlvd = snap.counters[dlvd_name + suffix]
-        rcvd = snap.counters[rcvd_name + suffix] if rcvd_name else _fixed_rcvd(ct, phase, s.phases)
-    e = electrical(power, voltage, PF[ct])
-    apparent_energy = (dlvd + rcvd) / PF[ct]
-    return {
-        "eid": eid,
-        "timestamp": int(snap.t),
-        "actEnergyDlvd": r3(dlvd),
-        "actEnergyRcvd": r3(rcvd),
-        "apparentEnergy": r3(apparent_energy),
-        "reactEnergyLagg": r3((dlvd + rcvd) * 0.14),
-        "reactEnergyLead": r3((dlvd + rcvd) * 0.001),
-        "instantaneousDemand": r3(power),
-        "activePower": r3(power),
-        "apparentPower": r3(e["s"]),
-        "reactivePower": r3(e["q"]),
-        "pwrFactor": round(e["pf"], 3),
-        "voltage": r3(voltage),
-        "current": r3(e["i"]),
-        "freq": frequency(s, snap),
-    }
-
-
-def _fixed_rcvd(ct: str, phase: int | None, phases: int) -> float:
-    if ct != "production":
-        return 0.0
-    return PRODUCTION_CT_RCVD_WH if phase is None else PRODUCTION_CT_RCVD_WH / phases

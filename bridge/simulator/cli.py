@@ -13,6 +13,7 @@ import argparse
 import signal
 import sys
 import threading
+from typing import Any
 
 from bridge.errors import BridgeError
 from bridge.simulator.core import Simulator
@@ -78,7 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--serial", default=None, help="serial to announce instead of the scenario's")
 
 
-def build_simulator(args: argparse.Namespace, **kwargs) -> Simulator:
+def build_simulator(args: argparse.Namespace, **kwargs: Any) -> Simulator:
     """The Simulator the options describe; ValueError/OSError for bad ones."""
     capture = getattr(args, "capture", None)
     if capture and args.scenario:

@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 log = logging.getLogger(__name__)
 DAY_S = 86400
@@ -30,10 +31,8 @@ def resolve_timezone(name: str) -> tzinfo | None:
         sign = -1 if offset.group(1) == "-" else 1
         return timezone(sign * timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3) or 0)))
     try:
-        from zoneinfo import ZoneInfo
-
         return ZoneInfo(name)
-    except Exception:  # no tz database on this machine (slim images): say so, use UTC
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # no tz database here (slim images), or a bad name
         log.warning("time zone %r is unknown here; using UTC", name)
         return timezone.utc
 
@@ -76,7 +75,7 @@ class SimClock:
         return datetime.fromtimestamp(t, self.tz) if self.tz else datetime.fromtimestamp(t).astimezone()
 
     def utc_offset(self, t: float) -> float:
-        return self.local(t).utcoffset().total_seconds()
+        return (self.local(t).utcoffset() or timedelta(0)).total_seconds()
 
     def hour(self, t: float) -> float:
         """Local hour of day as a float in [0, 24)."""

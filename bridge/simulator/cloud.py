@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+from collections.abc import Iterable
 from urllib.parse import parse_qs
 
 from bridge.simulator.faults import Faults
@@ -21,7 +22,7 @@ LOGIN_PATH = "/login/login.json"
 TOKENS_PATH = "/tokens"
 
 
-def _json(status: int, payload: dict, headers=()) -> Response:
+def _json(status: int, payload: dict[str, object], headers: Iterable[tuple[str, str]] = ()) -> Response:
     return Response(status, json.dumps(payload).encode(), "application/json", list(headers))
 
 

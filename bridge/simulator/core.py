@@ -20,31 +20,27 @@ request_counts, auth_counts, cloud_counts, reset_counts. Events: trigger, schedu
 
 from __future__ import annotations
 
+import functools
 import logging
-import ssl
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
-from bridge.model.info import parse_info
-from bridge.simulator import tls
-from bridge.simulator.clock import SimClock
+from bridge.simulator import assembly, tls
 from bridge.simulator.cloud import CLOUD_MODES, CloudApp
-from bridge.simulator.digest import DigestAuthority
-from bridge.simulator.envoy import AUTH_MODES, DigestAuth, EnvoyApp, NoAuth, TokenAuth
+from bridge.simulator.envoy import AUTH_MODES, EnvoyApp
 from bridge.simulator.events import Director
 from bridge.simulator.faults import Fault, Faults
 from bridge.simulator.httpd import Listener
-from bridge.simulator.living import LivingSource
-from bridge.simulator.scenario import Scenario, load_scenario
-from bridge.simulator.source import DEFAULT_CAPTURE, CaptureSource, Source
+from bridge.simulator.physics import World
+from bridge.simulator.scenario import Scenario
+from bridge.simulator.source import Source
 from bridge.simulator.tokens import OWNER_LIFETIME_S, SESSION_IDLE_S, TokenAuthority
 
 DEFAULT_CLOUD_USER = "owner@example.com"
-DEFAULT_CLOUD_PASSWORD = "simulator-password"  # public: the fake cloud protects nothing
-DEFAULT_INSTALLER_PASSWORD = "installer-password"
+DEFAULT_CLOUD_PASSWORD = "simulator-password"  # noqa: S105 - public: the fake cloud protects nothing
+DEFAULT_INSTALLER_PASSWORD = "installer-password"  # noqa: S105 - public too: digest mode on loopback
 TICK_S = 0.1  # how often timed events are checked: reboots end, schedules fire
 log = logging.getLogger(__name__)
 
@@ -80,16 +76,10 @@ class Simulator:
             raise ValueError(f"auth must be one of {', '.join(AUTH_MODES)}, not {auth!r}")
         if scenario is not None and (capture_dir is not None or source is not None):
             raise ValueError("give a scenario or a capture folder (or a source), not both")
-        self.scenario = _scenario(scenario, serial, timezone, nightly) if scenario is not None else None
-        # Tokens and sessions keep real time; only the physics runs on the scaled clock.
-        self.clock = SimClock(
-            time_func,
-            time_factor if self.scenario else 1.0,
-            start,
-            self.scenario.timezone if self.scenario else (timezone or "local"),
-        )
-        self.source = self._source(source, capture_dir)
-        self.serial = serial or _serial_from(self.source)
+        self.scenario = assembly.tailored_scenario(scenario, serial, timezone, nightly)
+        self.clock = assembly.scenario_clock(self.scenario, time_func, time_factor, start, timezone)
+        self.source = assembly.pick_source(self.scenario, self.clock, source, capture_dir)
+        self.serial = serial or assembly.serial_of(self.source)
         self.director = Director(self)
         self.auth = auth
         self.cloud_user, self.cloud_password = cloud_user, cloud_password
@@ -104,35 +94,21 @@ class Simulator:
         )
         self._envoy_app = EnvoyApp(
             self.source,
-            self._auth_strategy(),
+            assembly.auth_strategy(auth, self.tokens, self.serial, installer_password),
             self.faults,
             self.serial if serial else None,
-            {"token": True, "digest": False}.get(auth),
+            assembly.WEB_TOKENS.get(auth),
             self.director,
         )
         self.cloud = CloudApp(self.tokens, self.faults, cloud_user, cloud_password, cloud_user_type, hang_limit_s)
-        self._certificate = "server"
-        self._contexts: dict[str, ssl.SSLContext] = {}
-        self._lock = threading.Lock()
-        self._envoy = Listener(self._envoy_app, self._envoy_context, host, port, self._envoy_app.closing)
-        self._cloud = Listener(self.cloud, lambda: self._context("server"), host, cloud_port, self.cloud.closing)
+        self._certificates = tls.ServedCertificates()
+        self._envoy = Listener(self._envoy_app, self._certificates.context, host, port, self._envoy_app.closing)
+        cloud_context = functools.partial(self._certificates.context, "server")  # never the impostor
+        self._cloud = Listener(self.cloud, cloud_context, host, cloud_port, self.cloud.closing)
         self._ticker_stop = threading.Event()
         self._ticker: threading.Thread | None = None
         if events:
             self.schedule(events)
-
-    def _source(self, source: Source | None, capture_dir) -> Source:
-        if self.scenario is not None:
-            return LivingSource(self.scenario, self.clock)
-        return source or CaptureSource(capture_dir or DEFAULT_CAPTURE)
-
-    def _auth_strategy(self):
-        if self.auth == "token":
-            return TokenAuth(self.tokens)
-        if self.auth == "digest":
-            users = {"envoy": self.serial[-6:], "installer": self.installer_password}
-            return DigestAuth(DigestAuthority(users))
-        return NoAuth(self.tokens)
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -161,15 +137,18 @@ class Simulator:
 
     def _tick_loop(self) -> None:
         while not self._ticker_stop.wait(TICK_S):
-            try:
-                self.director.tick()
-            except Exception:  # an event must never kill the simulator
-                log.exception("simulator: event failed")
+            self._tick_safely()
+
+    def _tick_safely(self) -> None:
+        try:
+            self.director.tick()
+        except Exception:  # an event must never kill the simulator
+            log.exception("simulator: event failed")
 
     def __enter__(self) -> Simulator:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # --- addresses and TLS ----------------------------------------------------------------
@@ -201,22 +180,11 @@ class Simulator:
     @property
     def fingerprint(self) -> str:
         """sha256 of the certificate the Envoy serves now: lower-case hex, no colons."""
-        return tls.fingerprint(tls.CERTIFICATES[self._certificate][0])
+        return self._certificates.fingerprint
 
     def use_certificate(self, name: str) -> None:
         """Serve "server" (signed by ca_file) or "impostor" (self-signed) from the next connection."""
-        if name not in tls.CERTIFICATES:
-            raise ValueError(f"certificate must be one of {', '.join(tls.CERTIFICATES)}")
-        self._certificate = name
-
-    def _envoy_context(self) -> ssl.SSLContext:
-        return self._context(self._certificate)
-
-    def _context(self, name: str) -> ssl.SSLContext:
-        with self._lock:
-            if name not in self._contexts:
-                self._contexts[name] = tls.server_context(*tls.CERTIFICATES[name])
-            return self._contexts[name]
+        self._certificates.use(name)
 
     # --- tokens -------------------------------------------------------------------------
 
@@ -280,7 +248,7 @@ class Simulator:
 
     # --- scenario events and the simulated clock ------------------------------------------
 
-    def trigger(self, event: str, **params) -> None:
+    def trigger(self, event: str, **params: object) -> None:
         """Run one event now: grid_outage, grid_restore, reboot, slow, nightly, revoke_token,
         firmware_update, malformed, cloud_down, cloud_up, clear (see events.py)."""
         self.director.trigger(event, **params)
@@ -294,9 +262,10 @@ class Simulator:
         self.director.tick()
 
     @property
-    def world(self):
+    def world(self) -> World | None:
         """The physics of a living scenario (None when serving a capture)."""
-        return getattr(self.source, "world", None)
+        world: World | None = getattr(self.source, "world", None)
+        return world
 
     @property
     def sim_time(self) -> float:
@@ -304,7 +273,8 @@ class Simulator:
 
     @property
     def firmware(self) -> str | None:
-        return getattr(self.source, "firmware", None)
+        firmware: str | None = getattr(self.source, "firmware", None)
+        return firmware
 
     # --- counters -----------------------------------------------------------------------
 
@@ -325,22 +295,3 @@ class Simulator:
 
     def reset_counts(self) -> None:
         self.faults.reset_counts()
-
-
-def _scenario(scenario, serial, timezone, nightly) -> Scenario:
-    loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    changes = {}
-    if serial:
-        changes["serial"] = serial
-    if timezone:
-        changes["timezone"] = timezone
-    if not nightly:
-        changes["nightly_hiccup_minutes"] = 0.0
-    return replace(loaded, **changes) if changes else loaded
-
-
-def _serial_from(source: Source) -> str:
-    status, _, body = source.answer("/info", "")
-    if status != 200:
-        raise ValueError("the capture has no /info: pass serial=")
-    return parse_info(body).serial

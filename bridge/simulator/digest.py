@@ -47,7 +47,7 @@ class DigestAuthority:
         return hmac.compare_digest(self._expected(method, password, params), params.get("response", ""))
 
     @staticmethod
-    def _expected(method: str, password: str, p: dict) -> str:
+    def _expected(method: str, password: str, p: dict[str, str]) -> str:
         ha1 = _md5(f"{p['username']}:{REALM}:{password}")
         ha2 = _md5(f"{method}:{p.get('uri', '')}")
         if p.get("qop"):

@@ -1,52 +1,52 @@
 """Ensemble bodies of the living gateway: IQ Batteries (ENCHARGE), the IQ System Controller
-(ENPOWER) and its relay, plus the settings endpoints that go with them (reference §2, §3).
+(ENPOWER) and its relay (reference §2, §3); their settings pages are in `settings.py`.
 
-/ivp/ensemble/inventory, /ivp/ensemble/relay, /ivp/ensemble/status, /ivp/ensemble/secctrl,
-/ivp/ensemble/power (key "devices:", mW), /admin/lib/tariff, /ivp/ensemble/dry_contacts,
-/ivp/ss/dry_contact_settings and /home.
+/ivp/ensemble/inventory, /ivp/ensemble/relay, /ivp/ensemble/status, /ivp/ensemble/secctrl and
+/ivp/ensemble/power (key "devices:", mW).
 """
 
 from __future__ import annotations
 
-from bridge.simulator.physics import Snapshot
-from bridge.simulator.scenario import Scenario
+from typing import Any
+
+from bridge.simulator.scenario import Battery, Scenario
+from bridge.simulator.snapshot import Snapshot
 
 INSTALLED = 1735689600  # 2025-01-01: when the simulated installer commissioned the system
 PHASE_NAMES = ("ph-a", "ph-b", "ph-c")
-DRY_CONTACTS = ("NC1", "NC2", "NO1", "NO2")
 
 
 def battery_serials(s: Scenario) -> list[str]:
-    if not s.has_battery:
+    b = s.installed_battery
+    if b is None:
         return []
-    return [f"{s.battery.serial_prefix}{(s.seed * 53 + u * 7) % 100000:05d}"[:12] for u in range(s.battery.units)]
+    return [f"{b.serial_prefix}{(s.seed * 53 + u * 7) % 100000:05d}"[:12] for u in range(b.units)]
 
 
 def _grid_mode(snap: Snapshot) -> str:
     return "multimode-ongrid" if snap.grid_up else "multimode-offgrid"
 
 
-def _unit_powers(s: Scenario, snap: Snapshot) -> list[float]:
+def _unit_powers(s: Scenario, b: Battery, snap: Snapshot) -> list[float]:
     """Each battery's power (W, + discharging): the phase's share split over its units."""
-    units = s.battery.units
+    units = b.units
     per_phase = [sum(1 for u in range(units) if u % s.phases == p) for p in range(s.phases)]
     return [snap.power.battery_ph[u % s.phases] / per_phase[u % s.phases] for u in range(units)]
 
 
 def _soc(snap: Snapshot) -> int:
-    return int(round(snap.soc or 0))
+    return round(snap.soc or 0)
 
 
-def inventory(s: Scenario, snap: Snapshot) -> list[dict]:
+def inventory(s: Scenario, snap: Snapshot) -> list[dict[str, Any]]:
     groups = []
-    if s.has_battery:
+    b = s.installed_battery
+    if b is not None:
+        powers = zip(battery_serials(s), _unit_powers(s, b, snap), strict=True)
         groups.append(
             {
                 "type": "ENCHARGE",
-                "devices": [
-                    _encharge(s, snap, serial, unit, power)
-                    for unit, (serial, power) in enumerate(zip(battery_serials(s), _unit_powers(s, snap)))
-                ],
+                "devices": [_encharge(s, b, snap, serial, unit, power) for unit, (serial, power) in enumerate(powers)],
             }
         )
     if s.has_enpower:
@@ -54,7 +54,7 @@ def inventory(s: Scenario, snap: Snapshot) -> list[dict]:
     return groups
 
 
-def _common(serial: str, part: str, snap: Snapshot, image: str) -> dict:
+def _common(serial: str, part: str, snap: Snapshot, image: str) -> dict[str, Any]:
     return {
         "part_num": part,
         "serial_num": serial,
@@ -68,8 +68,8 @@ def _common(serial: str, part: str, snap: Snapshot, image: str) -> dict:
     }
 
 
-def _encharge(s: Scenario, snap: Snapshot, serial: str, unit: int, power: float) -> dict:
-    device = _common(serial, s.battery.part_num, snap, "4.0.7313_rel/31.17")
+def _encharge(s: Scenario, b: Battery, snap: Snapshot, serial: str, unit: int, power: float) -> dict[str, Any]:
+    device = _common(serial, b.part_num, snap, "4.0.7313_rel/31.17")
     temperature = round(19 + abs(power) / 400)
     device.update(
         {
@@ -86,7 +86,7 @@ def _encharge(s: Scenario, snap: Snapshot, serial: str, unit: int, power: float)
             "led_status": 12,
             "dc_switch_off": False,
             "encharge_rev": 3,
-            "encharge_capacity": round(s.battery.capacity_wh),
+            "encharge_capacity": round(b.capacity_wh),
             "phase": PHASE_NAMES[unit % s.phases],
             "der_index": unit + 1,
         }
@@ -94,7 +94,7 @@ def _encharge(s: Scenario, snap: Snapshot, serial: str, unit: int, power: float)
     return device
 
 
-def _enpower(s: Scenario, snap: Snapshot) -> dict:
+def _enpower(s: Scenario, snap: Snapshot) -> dict[str, Any]:
     device = _common(s.enpower_serial, "865-00400-r22", snap, "4.0.5760_rel/31.17")
     device.update(
         {
@@ -114,7 +114,7 @@ def _enpower(s: Scenario, snap: Snapshot) -> dict:
     return device
 
 
-def relay(s: Scenario, snap: Snapshot) -> dict:
+def relay(s: Scenario, snap: Snapshot) -> dict[str, Any]:
     if not s.has_enpower:  # present on every firmware 7+ gateway, meaningless without an Enpower
         return {
             "mains_admin_state": "closed",
@@ -134,7 +134,7 @@ def relay(s: Scenario, snap: Snapshot) -> dict:
     }
 
 
-def secctrl(s: Scenario, snap: Snapshot) -> dict:
+def secctrl(s: Scenario, snap: Snapshot) -> dict[str, Any]:
     body = {
         "shutdown": False,
         "freq_bias_hz": 0.0,
@@ -168,9 +168,10 @@ def secctrl(s: Scenario, snap: Snapshot) -> dict:
         0,
     )
     body.update(zero)
-    if not s.has_battery:
+    b = s.installed_battery
+    if b is None:
         return body
-    b, capacity = s.battery, round(snap.capacity_wh)
+    capacity = round(snap.capacity_wh or 0)
     body.update(
         {
             "configured_backup_soc": round(b.reserve_soc),
@@ -180,7 +181,7 @@ def secctrl(s: Scenario, snap: Snapshot) -> dict:
             "ENC_agg_soc": _soc(snap),
             "ENC_agg_soh": 100,
             "ENC_agg_backup_energy": round(capacity * b.reserve_soc / 100),
-            "ENC_agg_avail_energy": round(snap.energy_wh),
+            "ENC_agg_avail_energy": round(snap.energy_wh or 0),
             "Enc_commissioned_capacity": capacity,
             "Enc_max_available_capacity": capacity,
             "VLS_Limit": round(b.very_low_soc),
@@ -194,8 +195,9 @@ def secctrl(s: Scenario, snap: Snapshot) -> dict:
     return body
 
 
-def power(s: Scenario, snap: Snapshot) -> dict:
-    if not s.has_battery:
+def power(s: Scenario, snap: Snapshot) -> dict[str, Any]:
+    b = s.installed_battery
+    if b is None:
         return {"devices:": []}
     return {
         "devices:": [
@@ -205,23 +207,29 @@ def power(s: Scenario, snap: Snapshot) -> dict:
                 "apparent_power_mva": round(abs(watts) * 1000 / 0.98),
                 "soc": _soc(snap),
             }
-            for serial, watts in zip(battery_serials(s), _unit_powers(s, snap))
+            for serial, watts in zip(battery_serials(s), _unit_powers(s, b, snap), strict=True)
         ]
     }
 
 
-def status(s: Scenario, snap: Snapshot) -> dict:
-    serial_nums = {}
-    for unit, serial in enumerate(battery_serials(s)):
-        serial_nums[serial] = {
+def _encharge_status(s: Scenario, b: Battery, snap: Snapshot) -> dict[str, dict[str, Any]]:
+    return {
+        serial: {
             "device_type": 13,
             "admin_state": 6,
             "admin_state_str": "ENCHG_STATE_READY",
             "reported_grid_mode": _grid_mode(snap),
             "phase": unit % s.phases + 1,
-            "encharge_capacity": round(s.battery.capacity_wh),
-            "encharge_rated_power": round(s.battery.max_power_w),
+            "encharge_capacity": round(b.capacity_wh),
+            "encharge_rated_power": round(b.max_power_w),
         }
+        for unit, serial in enumerate(battery_serials(s))
+    }
+
+
+def status(s: Scenario, snap: Snapshot) -> dict[str, Any]:
+    b = s.installed_battery
+    serial_nums = _encharge_status(s, b, snap) if b is not None else {}
     if s.has_enpower:
         serial_nums[s.enpower_serial] = {
             "device_type": 12,
@@ -242,124 +250,4 @@ def status(s: Scenario, snap: Snapshot) -> dict:
         "relay": relay(s, snap),
         "profile": {"message": "Obsolete API, please use ivp/arf/profile"},
         "fakeit": {"fake_inventory_mode": False},
-    }
-
-
-def tariff(s: Scenario, snap: Snapshot) -> dict:
-    body = {
-        "currency": {"code": "EUR" if s.frequency == 50 else "USD"},
-        "logger": "mylogger",
-        "date": str(INSTALLED),
-        "single_rate": {"rate": 0.28, "sell": 0.07},
-        "seasons": [
-            {
-                "id": "all_year_long",
-                "start": "1/1",
-                "days": [
-                    {
-                        "id": "all_days",
-                        "days": "Mon,Tue,Wed,Thu,Fri,Sat,Sun",
-                        "must_charge_start": 0,
-                        "must_charge_duration": 0,
-                        "must_charge_mode": "CG",
-                        "enable_discharge_to_grid": False,
-                        "periods": [
-                            {"id": "period_1", "start": 420, "rate": 0.32},
-                            {"id": "filler", "start": 1380, "rate": 0.21},
-                        ],
-                    }
-                ],
-                "tiers": [],
-            }
-        ],
-        "seasons_sell": [],
-    }
-    if s.has_battery:  # absent when there are no batteries
-        body["storage_settings"] = {
-            "mode": "self-consumption",
-            "operation_mode_sub_type": "",
-            "reserved_soc": float(s.battery.reserve_soc),
-            "very_low_soc": round(s.battery.very_low_soc),
-            "charge_from_grid": False,
-            "date": str(INSTALLED),
-        }
-    return {"tariff": body, "schedule": {"source": "Tariff", "date": "2025-01-01 00:00:00 UTC", "version": "00.00.02"}}
-
-
-def dry_contacts(s: Scenario, snap: Snapshot) -> dict:
-    return {"dry_contacts": [{"id": cid, "status": "open"} for cid in DRY_CONTACTS]}
-
-
-def dry_contact_settings(s: Scenario, snap: Snapshot) -> dict:
-    return {
-        "dry_contacts": [
-            {
-                "id": cid,
-                "type": "NONE",
-                "grid_action": "none",
-                "micro_grid_action": "none",
-                "gen_action": "none",
-                "essential_start_time": 32400,
-                "essential_end_time": 57600,
-                "priority": i + 1,
-                "black_s_start": 5,
-                "override": "false",
-                "manual_override": "true",
-                "load_name": "",
-                "mode": "manual",
-                "soc_low": 30,
-                "soc_high": 70,
-                "pv_serial_nb": [],
-            }
-            for i, cid in enumerate(DRY_CONTACTS)
-        ]
-    }
-
-
-def home(s: Scenario, snap: Snapshot, clock) -> dict:
-    local = clock.local(snap.t)
-    units = s.battery.units if s.has_battery else 0
-    return {
-        "software_build_epoch": 1764676800,
-        "timezone": local.tzname() or "UTC",
-        "current_date": local.strftime("%m/%d/%Y"),
-        "current_time": local.strftime("%H:%M"),
-        "network": {
-            "web_comm": True,
-            "ever_reported_to_enlighten": True,
-            "last_enlighten_report_time": int(snap.t) - 120,
-            "primary_interface": "eth0",
-            "interfaces": [
-                {
-                    "type": "ethernet",
-                    "interface": "eth0",
-                    "mac": "00:1D:C0:00:00:01",
-                    "dhcp": True,
-                    "ip": "192.0.2.10",
-                    "signal_strength": 5,
-                    "signal_strength_max": 5,
-                    "carrier": True,
-                }
-            ],
-        },
-        "tariff": "single_rate",
-        "comm": {
-            "num": s.pv.inverters + units + int(s.has_enpower),
-            "level": 5,
-            "pcu": {"num": s.pv.inverters, "level": 5},
-            "acb": {"num": 0, "level": 0},
-            "nsrb": {"num": int(s.has_enpower), "level": 5},
-            "esub": {"num": 0, "level": 0},
-            "encharge": [
-                {
-                    "num": units,
-                    "level": 4 if units else 0,
-                    "level_24g": 4 if units else 0,
-                    "level_subg": 4 if units else 0,
-                }
-            ],
-        },
-        "alerts": [],
-        "update_status": "satisfied",
-        "wireless_connection": [{"signal_strength": 0, "signal_strength_max": 0, "type": "BLE", "connected": True}],
     }

@@ -7,9 +7,10 @@ import re
 import threading
 from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
+from typing import Protocol
 
 from bridge.simulator.digest import DigestAuthority
-from bridge.simulator.faults import Faults
+from bridge.simulator.faults import Fault, Faults
 from bridge.simulator.httpd import Request, Response, wait_or_gone
 from bridge.simulator.source import Source
 from bridge.simulator.tokens import TokenAuthority
@@ -52,6 +53,23 @@ def credentials(request: Request) -> tuple[str | None, str | None, str | None]:
 def auth_kinds(request: Request) -> list[str]:
     bearer, cookie, digest = credentials(request)
     return [kind for kind, value in (("bearer", bearer), ("cookie", cookie), ("digest", digest)) if value]
+
+
+class Auth(Protocol):
+    """How the gateway checks credentials: TokenAuth, DigestAuth or NoAuth."""
+
+    def check_jwt(self, request: Request) -> Response: ...
+
+    def authorize(self, request: Request) -> Response | None:
+        """None lets the request through; otherwise the refusal to send."""
+
+
+class Conditions(Protocol):
+    """Scenario-level conditions (events.Director) the app consults around every request."""
+
+    def before(self, request: Request) -> Fault | None: ...
+
+    def after(self, request: Request, response: Response) -> Response: ...
 
 
 class TokenAuth:
@@ -124,12 +142,16 @@ class EnvoyApp:
     auth, source (its JSON possibly mangled by a malformed-bodies event)."""
 
     def __init__(
-        self, source: Source, auth, faults: Faults, serial: str | None, web_tokens: bool | None, conditions=None
+        self,
+        source: Source,
+        auth: Auth,
+        faults: Faults,
+        serial: str | None,
+        web_tokens: bool | None,
+        conditions: Conditions | None = None,
     ):
         self.source, self.auth, self.faults = source, auth, faults
         self.serial, self.web_tokens = serial, web_tokens
-        # Scenario-level conditions (events.Director): before(request) -> Fault | None, and
-        # after(request, response) -> Response for what the source answered.
         self.conditions = conditions
         self.closing = threading.Event()  # set when the listener stops: ends delays and hangs
 

@@ -4,11 +4,9 @@
     sim.trigger("reboot", refuse_s=60, unavailable_s=60)
     sim.schedule("grid_outage@+30s,grid_restore@+90s,slow:delay_s=3@12:00")
 
-Spec syntax: NAME[:KEY=VALUE]...[@WHEN], comma-separated. WHEN is "+30s", "+2m", "+1h"
-(real time after now, once) or "HH:MM" (every simulated day at that local time); no WHEN
-means now. Durations of refused connections, 503s and slow answers are in REAL seconds (a
-client's timeouts and backoff run on real time); the nightly hiccup is in SIMULATED minutes
-at 23:00 simulated local time.
+The spec syntax is in `schedule.py`. Durations of refused connections, 503s and slow answers
+are in REAL seconds (a client's timeouts and backoff run on real time); the nightly hiccup is
+in SIMULATED minutes at 23:00 simulated local time.
 """
 
 from __future__ import annotations
@@ -17,10 +15,16 @@ import inspect
 import logging
 import threading
 from dataclasses import dataclass, field
+from typing import Protocol
 
+from bridge.simulator.clock import SimClock
 from bridge.simulator.faults import Fault
 from bridge.simulator.httpd import Request, Response
-from bridge.simulator.schedule import MALFORMED_KINDS, Scheduled, malformed, parse_events
+from bridge.simulator.living import LivingSource
+from bridge.simulator.physics import World
+from bridge.simulator.scenario import Scenario
+from bridge.simulator.schedule import MALFORMED_KINDS, Params, Scheduled, malformed, parse_events
+from bridge.simulator.source import Source
 
 log = logging.getLogger(__name__)
 NIGHTLY_HOUR = 23.0  # the gateway's own reset (reference §7: daily outage around 23:00 local)
@@ -44,13 +48,30 @@ class Conditions:
     schedule: list[Scheduled] = field(default_factory=list)
 
 
+class Gateway(Protocol):
+    """What the events act on: the Simulator, seen without importing it (it imports this)."""
+
+    clock: SimClock
+    scenario: Scenario | None
+    source: Source
+    cloud_mode: str
+
+    def revoke_token(self, token: str | None = None) -> None: ...
+
+    def revoke_sessions(self) -> None: ...
+
+    def stop_envoy(self) -> None: ...
+
+    def start_envoy(self) -> None: ...
+
+
 class Director:
     """Runs the events against a Simulator; the EnvoyApp asks it about every request."""
 
-    def __init__(self, sim):
+    def __init__(self, sim: Gateway):
         self.sim = sim
         self.clock = sim.clock
-        self.nightly_minutes = getattr(sim.scenario, "nightly_hiccup_minutes", 0.0) if sim.scenario else 0.0
+        self.nightly_minutes = sim.scenario.nightly_hiccup_minutes if sim.scenario else 0.0
         self.state = Conditions()
         self._lock = threading.RLock()  # guards `state`; held briefly by request threads
         self._run = threading.RLock()  # serialises triggers and ticks (listener start/stop)
@@ -62,7 +83,7 @@ class Director:
     def names(self) -> list[str]:
         return sorted(n[3:] for n in dir(self) if n.startswith("do_"))
 
-    def check(self, name: str, params: dict) -> None:
+    def check(self, name: str, params: Params) -> None:
         handler = getattr(self, f"do_{name}", None)
         if handler is None:
             raise ValueError(f"unknown event {name!r}; events: {', '.join(self.names)}")
@@ -74,7 +95,7 @@ class Director:
                 f"it takes {', '.join(sorted(allowed)) or 'none'}"
             )
 
-    def trigger(self, name: str, **params) -> None:
+    def trigger(self, name: str, **params: object) -> None:
         self.check(name, params)
         with self._run:
             log.info("simulator event: %s %s", name, params or "")
@@ -111,33 +132,26 @@ class Director:
                 self.trigger(entry.name, **entry.params)
 
     def _due(self, now: float, sim_now: float) -> list[Scheduled]:
-        due = []
         with self._lock:
-            for entry in self.state.schedule:
-                if entry.done:
-                    continue
-                if entry.real_at is not None and now >= entry.real_at:
-                    entry.done = True
-                    due.append(entry)
-                elif entry.daily_hour is not None:
-                    if self.clock.next_time_of_day(entry.last_sim, entry.daily_hour) <= sim_now:
-                        due.append(entry)
-                    entry.last_sim = sim_now
+            due = [entry for entry in self.state.schedule if entry.is_due(now, sim_now, self.clock)]
             self.state.schedule = [e for e in self.state.schedule if not e.done]
         return due
 
     # --- the events themselves --------------------------------------------------------------
 
-    def _world(self):
-        world = getattr(self.sim.source, "world", None)
-        if world is None:
-            raise ValueError("this event needs a living scenario (Simulator(scenario=...)), not a capture")
-        return world
+    def _living(self, refusal: str) -> LivingSource:
+        source = self.sim.source
+        if isinstance(source, LivingSource):
+            return source
+        raise ValueError(refusal)
+
+    def _world(self) -> World:
+        return self._living("this event needs a living scenario (Simulator(scenario=...)), not a capture").world
 
     def do_grid_outage(self) -> None:
         world = self._world()
         world.set_grid(False)
-        if not self.sim.scenario.can_island:  # no batteries + System Controller: all goes dark
+        if not world.s.can_island:  # no batteries + System Controller: all goes dark
             with self._lock:
                 self.state.dark = True
                 self.state.refuse_until = None
@@ -184,10 +198,8 @@ class Director:
         self.sim.revoke_sessions()
 
     def do_firmware_update(self, version: str | None = None, reboot_s: float = 0.0) -> None:
-        source = self.sim.source
-        if not hasattr(source, "firmware"):
-            raise ValueError("firmware_update needs a living scenario, not a capture")
-        source.firmware = str(version) if version else _next_firmware(source)
+        source = self._living("firmware_update needs a living scenario, not a capture")
+        source.firmware = str(version) if version else source.next_firmware()
         self.sim.revoke_sessions()  # 401 on the old session until check_jwt is called again
         if reboot_s > 0:
             self.do_reboot(refuse_s=reboot_s, unavailable_s=reboot_s)
@@ -284,12 +296,3 @@ class Director:
         if self.nightly_active():
             active.append("nightly reset (23:00): 503, device_data hangs")
         return active
-
-
-def _next_firmware(source) -> str:
-    target = getattr(source.scenario, "firmware_update_to", "")
-    if target and source.firmware == source.scenario.firmware:  # the scenario's planned update
-        return target
-    parts = source.firmware.split(".")
-    parts[-1] = str(int(parts[-1]) + 1) if parts[-1].isdigit() else parts[-1] + "1"
-    return ".".join(parts)

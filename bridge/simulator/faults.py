@@ -25,7 +25,7 @@ class Fault:
 class Faults:
     """Queued faults plus counters of requests, credentials and cloud calls."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._paths: Counter[str] = Counter()

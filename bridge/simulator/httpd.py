@@ -7,6 +7,7 @@ same port, so tests see refused connections and then a gateway that comes back.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import select
 import socket
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "openresty"
     sys_version = ""
     timeout = IDLE_TIMEOUT_S
+    server: _TLSServer  # the only server that runs this handler
 
     def _dispatch(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -77,17 +79,17 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(response.body)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _dispatch
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _dispatch  # noqa: N815 - the names http.server calls
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
-        log.debug("%s " + format, self.address_string(), *args)
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.debug("%s %s", self.address_string(), format % args)
 
 
 class _TLSServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True  # restart on the same port despite TIME_WAIT
 
-    def __init__(self, address, app: App, context: Callable[[], ssl.SSLContext]):
+    def __init__(self, address: tuple[str, int], app: App, context: Callable[[], ssl.SSLContext]):
         self.app = app
         self.context = context
         self.connections: set[socket.socket] = set()
@@ -97,9 +99,11 @@ class _TLSServer(ThreadingHTTPServer):
     def server_bind(self) -> None:
         # HTTPServer.server_bind does a reverse DNS lookup, which can stall for seconds.
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        host, self.server_port = self.server_address[:2]
+        self.server_name = str(host)
 
-    def finish_request(self, request, client_address) -> None:
+    # The stub also allows a UDP server's (bytes, socket) request; a TCP server's is its socket.
+    def finish_request(self, request: socket.socket, client_address: tuple[str, int]) -> None:  # type: ignore[override]
         # The TLS handshake runs here, in the connection's thread, so a slow or bogus client
         # cannot block the accept loop.
         request.settimeout(HANDSHAKE_TIMEOUT_S)
@@ -115,7 +119,7 @@ class _TLSServer(ThreadingHTTPServer):
         with self.lock:
             self.connections.add(conn)
         try:
-            self.RequestHandlerClass(conn, client_address, self)
+            _Handler(conn, client_address, self)
         except OSError as err:  # the client went away; nothing to answer
             log.debug("connection %s: %s", client_address, err)
         finally:
@@ -127,13 +131,12 @@ class _TLSServer(ThreadingHTTPServer):
         with self.lock:
             conns = list(self.connections)
         for conn in conns:
-            try:
+            with contextlib.suppress(OSError):  # already closed by the client
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
-    def handle_error(self, request, client_address) -> None:
-        log.debug("error serving %s", client_address, exc_info=True)
+    def handle_error(self, request: object, client_address: object) -> None:
+        # socketserver calls this inside its except block, so the traceback is there to log.
+        log.debug("error serving %s", client_address, exc_info=True)  # noqa: LOG014
 
 
 class Listener:
@@ -171,13 +174,14 @@ class Listener:
 
     def stop(self) -> None:
         server, self._server = self._server, None
-        if server is None:
+        thread, self._thread = self._thread, None
+        if server is None or thread is None:
             return
         self.closing.set()
         server.shutdown()
         server.server_close()
         server.drop_connections()
-        self._thread.join(timeout=5)
+        thread.join(timeout=5)
 
 
 def wait_or_gone(conn: socket.socket, seconds: float, closing: threading.Event) -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from bridge.simulator import bodies, ensemble
+from bridge.simulator import bodies, ctmeters, ensemble, settings
 from bridge.simulator.clock import SimClock
-from bridge.simulator.physics import Snapshot, World
+from bridge.simulator.physics import World
 from bridge.simulator.scenario import Scenario
+from bridge.simulator.snapshot import Snapshot
 from bridge.simulator.source import NOT_FOUND
 
 JSON = "application/json"
@@ -35,18 +36,18 @@ class LivingSource:
             "/api/v1/production": lambda snap, q: bodies.api_v1_production(s, snap),
             "/api/v1/production/inverters": lambda snap, q: bodies.inverter_reports(s, snap),
             "/ivp/pdm/device_data": lambda snap, q: bodies.device_data(s, snap),
-            "/ivp/meters": lambda snap, q: bodies.meters(s) if s.metered else [],
-            "/ivp/meters/readings": lambda snap, q: bodies.meter_readings(s, snap) if s.metered else [],
+            "/ivp/meters": lambda snap, q: ctmeters.meters(s) if s.metered else [],
+            "/ivp/meters/readings": lambda snap, q: ctmeters.meter_readings(s, snap) if s.metered else [],
             "/ivp/ensemble/inventory": lambda snap, q: ensemble.inventory(s, snap),
             "/ivp/ensemble/relay": lambda snap, q: ensemble.relay(s, snap),
             "/ivp/ensemble/status": lambda snap, q: ensemble.status(s, snap),
             "/ivp/ensemble/secctrl": lambda snap, q: ensemble.secctrl(s, snap),
             "/ivp/ensemble/power": lambda snap, q: ensemble.power(s, snap),
-            "/admin/lib/tariff": lambda snap, q: ensemble.tariff(s, snap),
-            "/ivp/ensemble/dry_contacts": lambda snap, q: ensemble.dry_contacts(s, snap),
-            "/ivp/ss/dry_contact_settings": lambda snap, q: ensemble.dry_contact_settings(s, snap),
-            "/home": lambda snap, q: ensemble.home(s, snap, clock),
-            "/home.json": lambda snap, q: ensemble.home(s, snap, clock),
+            "/admin/lib/tariff": lambda snap, q: settings.tariff(s, snap),
+            "/ivp/ensemble/dry_contacts": lambda snap, q: settings.dry_contacts(s, snap),
+            "/ivp/ss/dry_contact_settings": lambda snap, q: settings.dry_contact_settings(s, snap),
+            "/home": lambda snap, q: settings.home(s, snap, clock),
+            "/home.json": lambda snap, q: settings.home(s, snap, clock),
         }
 
     @property
@@ -61,6 +62,15 @@ class LivingSource:
             return NOT_FOUND
         body = build(self.world.snapshot(), query)
         return 200, JSON, json.dumps(body, indent=2).encode()
+
+    def next_firmware(self) -> str:
+        """What a firmware update brings: the scenario's planned version, then the last number + 1."""
+        target = self.scenario.firmware_update_to
+        if target and self.firmware == self.scenario.firmware:
+            return target
+        parts = self.firmware.split(".")
+        parts[-1] = str(int(parts[-1]) + 1) if parts[-1].isdigit() else parts[-1] + "1"
+        return ".".join(parts)
 
     def snapshot(self) -> Snapshot:
         return self.world.snapshot()

@@ -24,10 +24,12 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from bridge.simulator.clock import DAY_S, SimClock
+from bridge.simulator.noise import value_noise
 from bridge.simulator.scenario import Scenario
+from bridge.simulator.snapshot import Power, Snapshot
 
 REPORT_S = 300  # microinverters report every 5 minutes
 FINE_STEP_S = 60.0  # integration step: a minute of simulated time
@@ -38,68 +40,15 @@ INVERTER_RATIO = 0.99  # inverters' own energy count runs a little below the pro
 EPS_WH = 1e-9
 
 
-def _hash01(k: int, seed: int) -> float:
-    h = (k * 0x9E3779B1 + seed * 0x85EBCA77 + 0x165667B1) & 0xFFFFFFFF
-    h ^= h >> 15
-    h = (h * 0x2C1B3C6D) & 0xFFFFFFFF
-    h ^= h >> 12
-    h = (h * 0x297A2D39) & 0xFFFFFFFF
-    h ^= h >> 15
-    return h / 0xFFFFFFFF
-
-
-def value_noise(t: float, period: float, seed: int) -> float:
-    """Smooth deterministic noise in [0, 1]: random values every `period` s, eased between."""
-    x = t / period
-    k = math.floor(x)
-    f = x - k
-    a, b = _hash01(k, seed), _hash01(k + 1, seed)
-    return a + (b - a) * f * f * (3 - 2 * f)
-
-
 def _hour_distance(h: float, at: float) -> float:
     d = abs(h - at) % 24
     return min(d, 24 - d)
 
 
-def _shares(weights, n: int) -> tuple[float, ...]:
+def _shares(weights: Sequence[float], n: int) -> tuple[float, ...]:
     weights = [max(0.0, float(w)) for w in weights] if weights else [1.0] * n
     total = sum(weights) or 1.0
     return tuple(w / total for w in weights)
-
-
-@dataclass(frozen=True)
-class Power:
-    """Power flows at one instant, W. battery > 0 discharges; net > 0 imports."""
-
-    t: float
-    production: float
-    load: float
-    battery: float
-    net: float
-    production_ph: tuple[float, ...]
-    load_ph: tuple[float, ...]
-    battery_ph: tuple[float, ...]
-    net_ph: tuple[float, ...]
-    pv_available: float
-    curtailed: bool = False
-    dark: bool = False  # grid down and nothing to island with: the whole house is off
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    t: float
-    power: Power
-    counters: dict[str, float]
-    today: dict[str, float]
-    last7: dict[str, float]
-    yesterday: dict[str, float]
-    soc: float | None  # %
-    energy_wh: float | None
-    capacity_wh: float | None
-    grid_up: bool
-    report_t: float  # the inverters' last report
-    report_w: float
 
 
 def _counter_names(n: int) -> list[str]:
@@ -120,7 +69,7 @@ class World:
             [sum(1 for i in range(scenario.pv.inverters) if i % self.n == p) for p in range(self.n)], self.n
         )
         self.load_share = _shares(scenario.load.phase_share, self.n)
-        battery = scenario.battery if scenario.has_battery else None
+        battery = self.battery = scenario.installed_battery
         self.capacity = battery.units * battery.capacity_wh if battery else 0.0
         self.max_power = battery.units * battery.max_power_w if battery else 0.0
         self.energy = self.capacity * (battery.initial_soc / 100.0) if battery else 0.0
@@ -178,7 +127,7 @@ class World:
         pv, h = self.s.pv, self.clock.hour(t)
         if not pv.sunrise < h < pv.sunset:
             return 0.0
-        sun = math.sin(math.pi * (h - pv.sunrise) / (pv.sunset - pv.sunrise)) ** 1.3
+        sun = math.pow(math.sin(math.pi * (h - pv.sunrise) / (pv.sunset - pv.sunrise)), 1.3)
         cloudiness = 0.6 * value_noise(t, 1800, self.seed + 1) + 0.4 * value_noise(t, 240, self.seed + 2)
         return pv.inverters * pv.inverter_w * sun * max(0.0, 1.0 - pv.clouds * cloudiness)
 
@@ -211,9 +160,9 @@ class World:
         return self._split(t, production, load, battery, pv, curtailed)
 
     def _battery(self, deficit: float, dt_h: float | None) -> float:
-        if not self.capacity:
+        b = self.battery
+        if b is None or not self.capacity:
             return 0.0
-        b = self.s.battery
         floor = self.capacity * (b.reserve_soc if self.grid_up else b.very_low_soc) / 100.0
         if deficit > 0:
             limit = self.max_power if self.energy > floor + EPS_WH else 0.0
@@ -226,15 +175,15 @@ class World:
             limit = min(limit, room / b.efficiency / dt_h)
         return -min(-deficit, limit)
 
-    def _split(self, t, production, load, battery, pv, curtailed) -> Power:
+    def _split(self, t: float, production: float, load: float, battery: float, pv: float, curtailed: bool) -> Power:
         prod_ph = tuple(production * s for s in self.prod_share)
         load_ph = tuple(load * s for s in self._load_shares(t))
         if self.grid_up:
             bat_ph = tuple(battery * s for s in self.bat_share)
-            net_ph = tuple(lo - pr - ba for lo, pr, ba in zip(load_ph, prod_ph, bat_ph))
+            net_ph = tuple(lo - pr - ba for lo, pr, ba in zip(load_ph, prod_ph, bat_ph, strict=True))
             net = load - production - battery
         else:  # each phase is balanced by the batteries, the grid carries nothing
-            bat_ph = tuple(lo - pr for lo, pr in zip(load_ph, prod_ph))
+            bat_ph = tuple(lo - pr for lo, pr in zip(load_ph, prod_ph, strict=True))
             net_ph, net = (0.0,) * self.n, 0.0
         return Power(t, production, load, battery, net, prod_ph, load_ph, bat_ph, net_ph, pv, curtailed)
 
@@ -269,8 +218,8 @@ class World:
             c[f"export:{i}"] += max(-p.net_ph[i], 0.0) * dt_h
             c[f"discharged:{i}"] += max(p.battery_ph[i], 0.0) * dt_h
             c[f"charged:{i}"] += max(-p.battery_ph[i], 0.0) * dt_h
-        if self.capacity:
-            delta = -p.battery * dt_h * (self.s.battery.efficiency if p.battery < 0 else 1.0)
+        if self.battery is not None and self.capacity:
+            delta = -p.battery * dt_h * (self.battery.efficiency if p.battery < 0 else 1.0)
             self.energy = min(self.capacity, max(0.0, self.energy + delta))
 
     def _add(self, name: str, total: float, phases: tuple[float, ...], dt_h: float) -> None:

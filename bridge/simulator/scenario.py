@@ -8,10 +8,16 @@ with the same keys works too. Unknown keys are refused, so a typo never goes unn
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+Section = TypeVar("Section", bound="DataclassInstance")
 
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
 CT_TYPES = ("production", "net-consumption", "total-consumption", "storage")
@@ -81,11 +87,16 @@ class Scenario:
     lifetime_import_wh: float = 11_000_000.0  # export follows: production + import + battery = load
     nightly_hiccup_minutes: float = 5.0  # the gateway's own reset at 23:00 local; 0 = never
     seed: int = 1
-    extra: dict = field(default_factory=dict)  # room for later keys, kept verbatim
+    extra: dict[str, Any] = field(default_factory=dict)  # room for later keys, kept verbatim
+
+    @property
+    def installed_battery(self) -> Battery | None:
+        """The battery section when it has units; None without one or with `units: 0`."""
+        return self.battery if self.battery is not None and self.battery.units > 0 else None
 
     @property
     def has_battery(self) -> bool:
-        return self.battery is not None and self.battery.units > 0
+        return self.installed_battery is not None
 
     @property
     def has_enpower(self) -> bool:
@@ -96,9 +107,6 @@ class Scenario:
         """Batteries plus an IQ System Controller keep the house powered in an outage;
         anything else goes dark with the grid, gateway included."""
         return self.has_battery and self.has_enpower
-
-    def with_serial(self, serial: str | None) -> Scenario:
-        return replace(self, serial=serial) if serial else self
 
 
 def builtin_names() -> list[str]:
@@ -113,16 +121,15 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
         if not path.is_file():
             raise ValueError(f"unknown scenario {name_or_path!r}; built-in: {', '.join(builtin_names())}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as err:
         raise ValueError(f"cannot read scenario {path}: {err}") from err
-    if not isinstance(data, dict):
-        raise ValueError(f"scenario {path}: expected a mapping at the top")
+    data = _mapping(text, f"scenario {path}: expected a mapping at the top")
     data.setdefault("name", path.stem)
     return scenario_from_dict(data, str(path))
 
 
-def scenario_from_dict(data: dict, where: str = "scenario") -> Scenario:
+def scenario_from_dict(data: dict[str, Any], where: str = "scenario") -> Scenario:
     data = dict(data)
     data["pv"] = _section(Pv, data.get("pv"), f"{where}: pv")
     data["load"] = _load(data.get("load"), f"{where}: load")
@@ -137,19 +144,24 @@ def scenario_from_dict(data: dict, where: str = "scenario") -> Scenario:
     return scenario
 
 
-def _section(cls, data, where: str):
-    data = data or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected a mapping")
+def _mapping(data: object, refusal: str) -> dict[str, Any]:
+    # A scenario's shape is the author's value to fix: ValueError, like every other problem.
+    if isinstance(data, dict):
+        return data
+    raise ValueError(refusal)
+
+
+def _section(cls: type[Section], data: object, where: str) -> Section:
+    mapping = _mapping(data or {}, f"{where}: expected a mapping")
     known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
+    unknown = sorted(set(mapping) - known)
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}")
-    return cls(**data)
+    return cls(**mapping)
 
 
-def _load(data, where: str) -> Load:
-    data = dict(data or {})
+def _load(data: object, where: str) -> Load:
+    data = dict(_mapping(data or {}, f"{where}: expected a mapping"))
     if "peaks" in data:
         data["peaks"] = tuple(_section(Peak, p, f"{where}.peaks") for p in data["peaks"] or ())
     if "phase_share" in data:

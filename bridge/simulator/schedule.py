@@ -8,20 +8,36 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bridge.simulator.clock import SimClock
 from bridge.simulator.httpd import Response
 
 MALFORMED_KINDS = ("truncated", "html", "empty", "garbage")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "": 1}
+Params = dict[str, object]  # an event's KEY=VALUE parameters, values as int, float or str
 
 
 @dataclass
 class Scheduled:
     name: str
-    params: dict
+    params: Params
     real_at: float | None = None  # once, on the real clock
     daily_hour: float | None = None  # every simulated day at this local hour
     last_sim: float = 0.0
     done: bool = False
+
+    def is_due(self, now: float, sim_now: float, clock: SimClock) -> bool:
+        """Whether it runs now (real `now`, simulated `sim_now`): a one-off is then done; a daily
+        one fires when its hour passed since the last look, and remembers this look."""
+        if self.done:
+            return False
+        if self.real_at is not None and now >= self.real_at:
+            self.done = True
+            return True
+        if self.daily_hour is None:
+            return False
+        due = clock.next_time_of_day(self.last_sim, self.daily_hour) <= sim_now
+        self.last_sim = sim_now
+        return due
 
     def describe(self) -> str:
         if self.daily_hour is not None:
@@ -43,22 +59,24 @@ def parse_when(text: str) -> tuple[float | None, float | None]:
     raise ValueError(f"event time must be +N[s|m|h] or HH:MM, not {text!r}")
 
 
-def _value(text: str):
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
+def _value(text: str) -> int | float | str:
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
-def parse_events(spec: str) -> list[tuple[str, dict, float | None, float | None]]:
+def parse_events(spec: str) -> list[tuple[str, Params, float | None, float | None]]:
     """[(name, params, real offset, daily hour)] from "grid_outage@+30s,slow:delay_s=2"."""
     events = []
     for item in filter(None, (part.strip() for part in spec.split(","))):
         head, _, when = item.partition("@")
         name, *pairs = head.strip().split(":")
-        params = {}
+        params: Params = {}
         for pair in pairs:
             key, eq, value = pair.partition("=")
             if not eq:

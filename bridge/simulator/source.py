@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qsl
 
-SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
-DEFAULT_CAPTURE = SCENARIOS_DIR / "metered"
+from bridge.simulator.scenario import SCENARIOS_DIR
+
+DEFAULT_CAPTURE = SCENARIOS_DIR / "metered"  # served when no capture folder is given
 NOT_FOUND = (404, "application/json", b'{"error": "not found"}\n')
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import ssl
+import threading
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -37,3 +38,29 @@ def fingerprint(cert_file: str) -> str:
     """sha256 of the certificate's DER bytes: lower-case hex without colons."""
     pem = Path(cert_file).read_text(encoding="ascii")
     return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
+
+
+class ServedCertificates:
+    """Which named pair the Envoy serves, switchable at run time; each context is built once."""
+
+    def __init__(self) -> None:
+        self.current = "server"
+        self._contexts: dict[str, ssl.SSLContext] = {}
+        self._lock = threading.Lock()
+
+    def use(self, name: str) -> None:
+        if name not in CERTIFICATES:
+            raise ValueError(f"certificate must be one of {', '.join(CERTIFICATES)}")
+        self.current = name
+
+    def context(self, name: str | None = None) -> ssl.SSLContext:
+        """The context of pair `name`, by default the one in use now."""
+        name = name or self.current
+        with self._lock:
+            if name not in self._contexts:
+                self._contexts[name] = server_context(*CERTIFICATES[name])
+            return self._contexts[name]
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(CERTIFICATES[self.current][0])

@@ -12,15 +12,19 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import jwt
+
+if TYPE_CHECKING:  # jwt.types.Options is newer than the oldest pyjwt we accept (2.8)
+    from jwt.types import Options
 
 OWNER_LIFETIME_S = 365 * 86400  # owner tokens last one year (reference §1.3)
 INSTALLER_LIFETIME_S = 12 * 3600  # installer tokens last 12 hours
 SESSION_IDLE_S = 600  # a sessionId stays valid while used within 10 minutes (Matthew1471)
 ISSUER = "Entrez"
 # Times are checked against the injectable clock below, not pyjwt's wall clock.
-_DECODE_OPTIONS = {
+_DECODE_OPTIONS: Options = {
     "verify_exp": False,
     "verify_iat": False,
     "verify_nbf": False,
@@ -74,7 +78,7 @@ class TokenAuthority:
             self._issued.add(jti)
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
-    def verify(self, token: str) -> dict | None:
+    def verify(self, token: str) -> dict[str, Any] | None:
         """The claims of a token this gateway accepts, else None."""
         try:
             claims = jwt.decode(
@@ -97,8 +101,9 @@ class TokenAuthority:
             jti = jwt.decode(token, options={"verify_signature": False}).get("jti")
         except jwt.PyJWTError:
             return
-        with self._lock:
-            self._revoked.add(jti)
+        if isinstance(jti, str):  # a token without one was never issued here
+            with self._lock:
+                self._revoked.add(jti)
 
     def open_session(self) -> str:
         session_id = secrets.token_hex(16)

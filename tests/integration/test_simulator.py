@@ -18,9 +18,9 @@ import pytest
 import requests
 from requests.auth import HTTPDigestAuth
 
-from bridge.model.info import parse_info
+from bridge.model import parse_info
 from bridge.simulator import CA_FILE, DEFAULT_CAPTURE, Simulator
-from bridge.simulator.source import CaptureSource, file_names
+from tests.support.mqtt import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 CAPTURES = REPO.parent / "shared" / "fixtures" / "envoy"
@@ -49,15 +49,6 @@ def login(sim: Simulator, password: str | None = None) -> requests.Response:
     return requests.post(sim.cloud_url + "/login/login.json", data=form, verify=CA, timeout=5)
 
 
-def wait_for(condition, timeout: float = 5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
-
-
 @pytest.fixture
 def clock():
     return Clock()
@@ -70,20 +61,6 @@ def sim(clock):
 
 
 # --- capture serving ----------------------------------------------------------------------
-
-
-def test_file_names_map_path_and_query():
-    assert file_names("/ivp/meters/readings", "") == ["ivp_meters_readings"]
-    assert file_names("/production.json", "details=1") == ["production.json_details_1", "production.json"]
-    assert file_names("/inventory.json", "deleted=1") == ["inventory.json_deleted_1", "inventory.json"]
-
-
-def test_capture_source_refuses_paths_out_of_the_folder(tmp_path):
-    (tmp_path / "secret").write_text("x")
-    source = CaptureSource(tmp_path)
-    assert source.answer("/../secret", "")[0] == 404
-    assert source.answer("/x", "a=../secret")[0] == 404
-    assert source.answer("/secret_log.json", "")[0] == 404
 
 
 @needs_captures
@@ -270,7 +247,7 @@ def test_cloud_modes(sim):
     assert login(sim).status_code == 503
     sim.cloud_mode = "ok"
     assert "session_id" in login(sim).json()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cloud mode must be one of ok, bad_password"):
         sim.cloud_mode = "sideways"
 
 
@@ -318,7 +295,7 @@ def test_digest_mode_like_old_firmware():
 def test_auth_none_serves_everything():
     with Simulator(auth="none") as sim:
         assert get(sim, "/ivp/meters").status_code == 200
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="auth must be one of token, digest, none, not 'basic'"):
         Simulator(auth="basic")
 
 
@@ -377,7 +354,7 @@ def test_stop_ends_a_hang_at_once(clock):
     sock = socket.create_connection(("127.0.0.1", sim.envoy_port), timeout=5)
     tls = ssl.create_default_context(cafile=CA).wrap_socket(sock, server_hostname="127.0.0.1")
     tls.sendall(b"GET /info HTTP/1.1\r\nHost: x\r\n\r\n")
-    assert wait_for(lambda: sim.request_counts.get("/info") == 1)
+    wait_for(lambda: sim.request_counts.get("/info") == 1, timeout=5, message="the hung request")
     started = time.monotonic()
     sim.stop()
     assert time.monotonic() - started < 2
@@ -399,9 +376,11 @@ def test_fingerprint_is_the_served_certificate(sim):
     context = ssl.create_default_context(cafile=sim.ca_file)
     context.verify_flags |= ssl.VERIFY_X509_STRICT  # Python 3.13's default; keep the CA honest
     for host in ("127.0.0.1", "localhost"):
-        with socket.create_connection(("127.0.0.1", sim.envoy_port), timeout=5) as raw:
-            with context.wrap_socket(raw, server_hostname=host) as tls:
-                assert tls.version() in ("TLSv1.2", "TLSv1.3")
+        with (
+            socket.create_connection(("127.0.0.1", sim.envoy_port), timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname=host) as tls,
+        ):
+            assert tls.version() in ("TLSv1.2", "TLSv1.3")
 
 
 def test_impostor_certificate(sim):
@@ -436,7 +415,7 @@ def test_metered_scenario_is_self_consistent():
     for section in (eim, total, net):
         assert len(section["lines"]) == 2
         assert sum(line["wNow"] for line in section["lines"]) == pytest.approx(section["wNow"], abs=0.01)
-    by_type = {m["measurementType"]: r for m, r in zip(meters, readings) if m["eid"] == r["eid"]}
+    by_type = {m["measurementType"]: r for m, r in zip(meters, readings, strict=True) if m["eid"] == r["eid"]}
     assert by_type["production"]["activePower"] == pytest.approx(eim["wNow"], abs=0.01)
     assert by_type["net-consumption"]["activePower"] == pytest.approx(net["wNow"], abs=0.01)
     grid = by_type["net-consumption"]

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from bridge.model.grid import grid_status, parse_inventory, parse_relay
-from bridge.model.info import parse_info
+from bridge import model
+from bridge.model import parse_info
 from bridge.simulator import CA_FILE, Simulator
 from bridge.simulator.cli import add_arguments, build_simulator
 from bridge.simulator.schedule import parse_events
@@ -54,9 +54,11 @@ def refused(sim) -> bool:
 
 
 def status_of(sim, token) -> str | None:
-    inventory = parse_inventory("/ivp/ensemble/inventory", get(sim, "/ivp/ensemble/inventory", token).json())
-    relay = parse_relay("/ivp/ensemble/relay", get(sim, "/ivp/ensemble/relay", token).json())
-    return grid_status(inventory, relay)
+    """The grid status as the bridge reads it: the inventory and the relay through its parsers."""
+    parsed = {}
+    for path in ("/ivp/ensemble/inventory", "/ivp/ensemble/relay"):
+        parsed[path] = model.ENDPOINTS[path](model.decode_json(path, get(sim, path, token).content))
+    return model.grid_status_of(parsed)
 
 
 @pytest.fixture
@@ -198,12 +200,12 @@ def test_malformed_bodies(metered_sim):
     bodies = [get(metered_sim, "/ivp/meters/readings", token) for _ in range(5)]
     assert all(r.status_code == 200 for r in bodies)
     for reply in bodies[:4]:
-        with pytest.raises(ValueError):
+        with pytest.raises((json.JSONDecodeError, UnicodeDecodeError)):
             json.loads(reply.content)
     assert bodies[1].headers["Content-Type"] == "text/html" and bodies[2].content == b""
     assert isinstance(bodies[4].json(), list)
     assert get(metered_sim, "/info").status_code == 200  # /info is XML: never mangled
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="malformed kind must be one of"):
         metered_sim.trigger("malformed", kind="sideways")
 
 
@@ -258,7 +260,7 @@ def test_event_specs_are_checked():
     ]
     assert parse_events("nightly@+2m")[0][2] == 120
     for bad in ("grid_outage@soon", "slow:delay", "reboot@25:00"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"event (time|parameter) must be"):
             parse_events(bad)
     with Simulator() as sim:  # a capture: grid events need a living scenario, others work
         with pytest.raises(ValueError, match="living scenario"):
@@ -297,7 +299,7 @@ def test_cli_options_build_the_simulator(clock):
     assert [e.name for e in sim.director.state.schedule] == ["slow"]
     default = build_simulator(parser.parse_args([]), time_func=clock)
     assert default.scenario.name == "three_phase_battery"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="event time must be"):
         build_simulator(parser.parse_args(["--events", "grid_outage@never"]))
 
 

@@ -1,0 +1,78 @@
+"""Scenario files: the built-in systems, loading YAML by name or path, and what is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from bridge.simulator.scenario import Battery, Peak, builtin_names, load_scenario, scenario_from_dict
+from tests.unit.simulator.helpers import SCENARIOS
+
+
+def test_builtin_scenarios_are_the_three_systems_of_the_issue():
+    assert set(SCENARIOS) <= set(builtin_names())
+    standard, metered, battery = (load_scenario(n) for n in SCENARIOS)
+    assert not standard.metered and standard.cts == () and not standard.has_battery
+    assert metered.cts == ("production", "net-consumption") and metered.phases == 2
+    assert not metered.has_battery
+    assert battery.phases == 3 and battery.phase_mode == "three" and battery.has_battery
+    assert battery.has_enpower and battery.can_island and "storage" in battery.cts
+
+
+def test_scenario_files_are_validated():
+    with pytest.raises(ValueError, match="unknown key"):
+        scenario_from_dict({"name": "x", "solar": 1})
+    with pytest.raises(ValueError, match="12 digits"):
+        scenario_from_dict({"name": "x", "serial": "12"})
+    with pytest.raises(ValueError, match="no CTs"):
+        scenario_from_dict({"name": "x", "metered": False, "cts": ["production"]})
+    with pytest.raises(ValueError, match="unknown scenario"):
+        load_scenario("nope")
+
+
+def test_a_yaml_file_by_path_with_nested_sections(tmp_path):
+    path = tmp_path / "cabin.yaml"
+    path.write_text(
+        "serial: 999000000042\n"  # YAML reads a number: the serial stays a string of digits
+        "phases: 1\nphase_mode: single\ncts: [production, net-consumption]\n"
+        "pv: {inverters: 4}\n"
+        "load: {base_w: 100, peaks: [{at: 18, w: 900}], phase_share: [1]}\n"
+        "battery: {units: 1, reserve_soc: 30}\n"
+    )
+    scenario = load_scenario(path)
+    assert scenario.name == "cabin" and scenario.serial == "999000000042"
+    assert scenario.pv.inverters == 4 and scenario.pv.inverter_w == 300.0  # defaults fill the rest
+    assert scenario.load.peaks == (Peak(18, 900),) and scenario.load.phase_share == (1.0,)
+    assert scenario.battery == Battery(units=1, reserve_soc=30)
+    assert scenario.installed_battery is scenario.battery and not scenario.can_island  # no controller
+
+
+def test_a_battery_without_units_is_no_battery():
+    scenario = scenario_from_dict({"name": "x", "battery": {"units": 0}, "enpower_serial": "482200000001"})
+    assert scenario.battery is not None and scenario.installed_battery is None
+    assert not scenario.has_battery and scenario.has_enpower and not scenario.can_island
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("- just\n- a list\n", "expected a mapping at the top"),
+        ("name: [unclosed\n", "cannot read scenario"),
+        ("pv: 3\n", "pv: expected a mapping"),
+        ("load: [1, 2]\n", "load: expected a mapping"),
+        ("load: {peaks: [{at: 7, w: 1, height: 2}]}\n", r"load\.peaks: unknown key\(s\) height"),
+        ("battery: {units: 1, reserve_soc: 3, very_low_soc: 9}\n", "very_low_soc <= reserve_soc"),
+        ("phases: 3\nload: {phase_share: [1, 1]}\n", "one share per phase"),
+        ("pv: {sunrise: 20, sunset: 6}\n", "sunrise < sunset"),
+        ("cts: [solar]\n", "cts must be among"),
+    ],
+)
+def test_what_a_scenario_file_may_not_say(tmp_path, text, problem):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=problem):
+        load_scenario(path)
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(ValueError, match=r"serial must be 12 digits; phases must be 1\.\.3"):
+        scenario_from_dict({"name": "x", "serial": "1", "phases": 4})
