@@ -146,17 +146,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _run_once(publisher: Publisher, workers: Sequence[EnvoyWorker]) -> int:
     if not publisher.wait_connected(ONCE_BROKER_WAIT_S):
         raise BridgeError(f"cannot reach the MQTT broker at {publisher.cfg.host}:{publisher.cfg.port}")
-    failures = []
-    for worker in workers:
-        try:
-            worker.run_once()
-        except BridgeError as err:
-            failures.append(f"gateway {worker.gateway.label}: {err}")
+    failures = [failure for worker in workers if (failure := _failure_of(worker))]
     if not publisher.flush(ONCE_BROKER_WAIT_S):
         failures.append("the broker did not acknowledge every message in time")
     if failures:
         raise BridgeError("; ".join(failures))
     return 0
+
+
+def _failure_of(worker: EnvoyWorker) -> str | None:
+    """One full cycle of one gateway; what went wrong, or None."""
+    try:
+        worker.run_once()
+    except BridgeError as err:
+        return f"gateway {worker.gateway.label}: {err}"
+    return None
 
 
 def cmd_health(args: argparse.Namespace) -> int:

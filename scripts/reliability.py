@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bridge.app import Bridge  # noqa: E402
-from bridge.auth.tokens import DAY_S
+from bridge.auth.tokens import DAY_S  # noqa: E402
 from bridge.config import PollIntervals  # noqa: E402
 from bridge.mqtt.publisher import Publisher  # noqa: E402
 from bridge.simulator import Simulator  # noqa: E402
@@ -156,8 +156,10 @@ def broker_day_down(folder):
         "-",
         "0 (latest value per topic kept)",
         0,
-        f"paho queue {result['paho_queue']}, {result['held_topics']} topics held, heap growth "
-        f"{result['memory_growth_kib']:.0f} KiB, {result['skipped_offline']:,} publishes held back",
+        (
+            f"paho queue {result['paho_queue']}, {result['held_topics']} topics held, heap growth "
+            f"{result['memory_growth_kib']:.0f} KiB, {result['skipped_offline']:,} publishes held back"
+        ),
         result["peak_kib"] / 1024,
     )
 
@@ -349,7 +351,11 @@ def twenty(folder):
         before = [s.request_counts.get("/ivp/meters/readings", 0) for s in others]
         window = time.monotonic()
         wait_for(
-            lambda: min(s.request_counts.get("/ivp/meters/readings", 0) - b for s, b in zip(others, before)) >= 5, 60
+            lambda: (
+                min(s.request_counts.get("/ivp/meters/readings", 0) - b for s, b in zip(others, before, strict=True))
+                >= 5
+            ),
+            60,
         )
         polls = time.monotonic() - window
         counts = sims[0].cloud_counts

@@ -48,7 +48,7 @@ def own_state():
 
 def gateways():
     found = [(c.info, c.state()) for c in map(load_capture, CAPTURES)]
-    return found + [own_state()]
+    return [*found, own_state()]
 
 
 def messages_of(info, state) -> tuple[dict[str, str], dict[str, dict]]:

@@ -118,7 +118,10 @@ def test_home_assistant_birth_triggers_a_republish_and_other_payloads_do_not(mos
     pub.sync_discovery("gw", {"ha/sensor/gw/a/config": "A"})
     assert pub.flush(5)
     wait_for(lambda: sub.get("t/gw/state"), message="first state")
-    count = lambda: sum(1 for t, _ in sub.history if t == "ha/sensor/gw/a/config")
+
+    def count() -> int:
+        return sum(1 for t, _ in sub.history if t == "ha/sensor/gw/a/config")
+
     helper = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     helper.connect(mosquitto.host, mosquitto.port)
     helper.loop_start()

@@ -90,7 +90,7 @@ def test_s4_no_secret_anywhere_at_debug_through_faults(tmp_path):
             ):  # retries, logged at DEBUG
                 before = polls()
                 fault()
-                wait_for(lambda: polls() >= before + 2, 30, message="polling through the fault")
+                wait_for(lambda before=before: polls() >= before + 2, 30, message="polling through the fault")
                 secrets.gather(gateway.token_cache)
             assert sim.cloud_counts["tokens_issued"] == 2  # the renewal really happened
             sim.stop_envoy()
