@@ -1,15 +1,10 @@
-"""Shared pieces: the scenario to use, a real Mosquitto, statistics, process CPU and RSS."""
+"""Shared pieces: the scenario to use, statistics, process CPU and RSS (Mosquitto: tests/support/mqtt.py)."""
 
 from __future__ import annotations
 
 import inspect
 import os
-import shutil
-import socket
 import statistics
-import subprocess
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,57 +61,6 @@ def static_spec() -> SimSpec:
     from bridge.simulator import DEFAULT_CAPTURE
 
     return SimSpec("capture", str(DEFAULT_CAPTURE), jitter=False)
-
-
-# --- Mosquitto --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def mosquitto_binary() -> str | None:
-    found = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    return found if Path(found).exists() else None
-
-
-class Broker:
-    """A real Mosquitto on a free loopback port, with its default (production) settings."""
-
-    def __init__(self):
-        binary = mosquitto_binary()
-        if binary is None:
-            raise RuntimeError("mosquitto is not installed (apt-get install mosquitto; scripts/test does it)")
-        self.host, self.port = "127.0.0.1", free_port()
-        self._dir = tempfile.TemporaryDirectory(prefix="bench-mosquitto-")
-        conf = Path(self._dir.name) / "mosquitto.conf"
-        conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-        self.proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while not self._accepts():
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                self.stop()
-                raise RuntimeError(f"mosquitto did not start on port {self.port}")
-            time.sleep(0.05)
-
-    def _accepts(self) -> bool:
-        try:
-            socket.create_connection((self.host, self.port), timeout=0.2).close()
-            return True
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._dir.cleanup()
 
 
 # --- statistics and /proc ----------------------------------------------------------------------

@@ -114,7 +114,7 @@ def _client_cpu(client, desc: dict, path: str, count: int) -> dict[str, float]:
 def outage(b: Bench, gateway_load: dict | None) -> None:
     p = b.params
     extra = b.rig.call("add", b.spec.kind, b.spec.name, b.spec.jitter, p.outage_gateways - 1, "9993")
-    descs = [b.main] + extra
+    descs = [b.main, *extra]
     poll = shortened_poll(p.outage_quick_interval) if p.outage_quick_interval else default_poll()
     h = Harness(descs, b.broker, poll)
     stop = threading.Event()

@@ -16,6 +16,7 @@ import argparse
 import datetime
 import platform
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -28,10 +29,11 @@ from bench import memory as memory_section
 from bench import outage as outage_section
 from bench import pyenphase_side, sections
 from bench import scale as scale_section
-from bench.common import REPO, Broker, choose_spec, load_average, machine
+from bench.common import REPO, choose_spec, load_average, machine
 from bench.params import FULL, QUICK
 from bench.report import MISSED, Figure, Report, text_table, write_doc
 from bench.service import Service
+from tests.support.mqtt import Mosquitto, mosquitto_binary
 
 DOC = REPO / "docs" / "performance.md"
 SECTIONS = ("pyenphase", "load", "messages", "cpu", "latency", "startup", "endpoints", "outage", "memory", "scale")
@@ -91,9 +93,13 @@ def _run(report: Report, params, only: set[str], scale_steps) -> list[str]:
     spec = choose_spec()
     report.context["scenario"] = spec.label
     failures: list[str] = []
-    broker = Broker()
+    if mosquitto_binary() is None:
+        raise RuntimeError("mosquitto is not installed (apt-get install mosquitto; scripts/test does it)")
+    folder = tempfile.TemporaryDirectory(prefix="bench-mosquitto-")
+    broker = Mosquitto(Path(folder.name), log_all=False)  # default settings, as in production
     rig = pe = None
     try:
+        broker.start()
         rig = Service("bench.rig", "Rig")
         main_desc = rig.call("add", spec.kind, spec.name, spec.jitter, 1, "9991")[0]
         b = sections.Bench(rig, (broker.host, broker.port), spec, params, report, main_desc)
@@ -131,6 +137,7 @@ def _run(report: Report, params, only: set[str], scale_steps) -> list[str]:
             if service is not None:
                 service.close()
         broker.stop()
+        folder.cleanup()
     return failures
 
 

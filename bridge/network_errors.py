@@ -64,5 +64,6 @@ def _ssl_reason(chain: list[BaseException]) -> str:
             return f"certificate verification failed ({e.verify_message})"
     for e in reversed(chain):
         if isinstance(e, ssl.SSLError):
-            return (e.reason or str(e)).lower().replace("_", " ")[:120]
+            # An SSLError raised by Python code rather than OpenSSL has no `reason`.
+            return (getattr(e, "reason", None) or str(e)).lower().replace("_", " ")[:120]
     return str(chain[-1])[:120]

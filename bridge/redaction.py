@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
+from typing import TextIO
 
 MASK = "********"
 PATTERNS = (
@@ -38,7 +40,7 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record), self.secrets)
 
 
-def setup_logging(level: str, secrets=(), stream=None) -> None:
+def setup_logging(level: str, secrets: Iterable[str] = (), stream: TextIO | None = None) -> None:
     handler = logging.StreamHandler(stream)
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", tuple(secrets)))
     root = logging.getLogger()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 
 log = logging.getLogger("bridge.publisher")
 
@@ -20,11 +21,11 @@ REMINDER_S = 600.0
 # or a network hiccup drops a connection once; two bridges with one client id do it every second.
 FLAP_COUNT, FLAP_WINDOW_S = 3, 60.0
 # While flapping, reconnect this slowly, so the two clients do not knock each other off in a loop.
-FLAP_RECONNECT_MIN_S = 10.0
+FLAP_RECONNECT_MIN_S = 10  # paho takes whole seconds
 
 
 class ConnectionMonitor:
-    def __init__(self, broker: str, client_id: str, clock):
+    def __init__(self, broker: str, client_id: str, clock: Callable[[], float]) -> None:
         self.broker, self.client_id, self._clock = broker, client_id, clock
         self.flapping = False
         self._down_since: float | None = None  # not connected since (None: connected)
@@ -43,7 +44,7 @@ class ConnectionMonitor:
         self.stats["connect_failures"] += 1
         self._report(f"MQTT: cannot reach broker {self.broker} ({cause}); retrying in the background")
 
-    def refused(self, reason) -> None:
+    def refused(self, reason: object) -> None:
         self.stats["refusals"] += 1
         hint = ""
         if "authori" in str(reason).lower() or "user name" in str(reason).lower():

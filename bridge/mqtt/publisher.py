@@ -5,23 +5,28 @@ of each topic. While the broker is away nothing is queued in paho (its queue wou
 stale values); on every (re)connect it sends `online`, every discovery config, then every state.
 That makes the queue bounded by the number of topics, and nothing is lost: the latest value of
 every topic reaches the broker after recovery. What the connection does is reported by
-bridge/mqtt_monitor.py, once per transition.
+bridge/mqtt/monitor.py, once per transition; what the broker still holds of the bridge's
+discovery configs at start is read back by bridge/mqtt/readback.py.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import ssl
 import sys
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
 
 from bridge.config import HomeAssistantConfig, MqttConfig
 from bridge.mqtt.monitor import FLAP_RECONNECT_MIN_S, ConnectionMonitor
+from bridge.mqtt.readback import READBACK_WINDOW_S, Readback
 from bridge.network_errors import describe_transport_error
 
 log = logging.getLogger(__name__)
@@ -30,9 +35,6 @@ ONLINE, OFFLINE = "online", "offline"
 # Home Assistant asks devices to wait a little before answering its birth message, so a
 # restart of HA does not meet every bridge of the house at the same instant.
 BIRTH_DELAY_MAX_S = 5.0
-# At start the bridge reads back its own retained discovery configs for this long after
-# connecting, so it sends only what changed and removes entities it no longer produces.
-READBACK_WINDOW_S = 1.0
 RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 120  # paho doubles the delay between these
 
 
@@ -43,10 +45,10 @@ class Publisher:
         ha: HomeAssistantConfig,
         *,
         birth_delay_max: float = BIRTH_DELAY_MAX_S,
-        rng=random.uniform,
-        clock=time.monotonic,
+        rng: Callable[[float, float], float] = random.uniform,
+        clock: Callable[[], float] = time.monotonic,
         readback_window: float = READBACK_WINDOW_S,
-    ):
+    ) -> None:
         self.cfg, self.ha = cfg, ha
         self.availability_topic = f"{cfg.base_topic}/bridge/availability"
         self._birth_delay_max, self._rng, self._clock = birth_delay_max, rng, clock
@@ -63,14 +65,10 @@ class Publisher:
         self._acked = threading.Condition(self._lock)
         self._connected = threading.Event()
         self._birth_timer: threading.Timer | None = None
-        # Start-up read-back: this bridge's retained discovery configs found on the broker
-        # (topic -> payload), until their owner announces; discovery waits for the window.
-        self._readback_window = readback_window
-        self._retained_configs: dict[str, str] = {}
-        self._readback_started = False
-        self._readback_done = threading.Event()
-        if not ha.discovery or readback_window <= 0:
-            self._readback_done.set()
+        # Discovery waits for the start-up read-back of the bridge's retained configs.
+        self._readback = Readback(
+            ha.prefix, self.availability_topic, readback_window, enabled=ha.discovery, lock=self._send_lock
+        )
         self.monitor = ConnectionMonitor(f"{cfg.host}:{cfg.port}", cfg.client_id, clock)
         self.stats = {"published": 0, "unchanged": 0, "skipped_offline": 0, "not_queued": 0}
         self._client = self._make_client()
@@ -78,7 +76,7 @@ class Publisher:
     # --- lifecycle ----------------------------------------------------------------------
 
     def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.cfg.client_id, clean_session=True)
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.cfg.client_id, clean_session=True)
         client.will_set(self.availability_topic, OFFLINE, qos=1, retain=True)
         if self.cfg.username:
             client.username_pw_set(self.cfg.username, self.cfg.password)
@@ -110,7 +108,7 @@ class Publisher:
 
     def wait_discovery_ready(self, timeout: float) -> bool:
         """True once the start-up read-back of retained discovery configs is over."""
-        return self._readback_done.wait(timeout)
+        return self._readback.wait(timeout)
 
     @property
     def connected(self) -> bool:
@@ -135,7 +133,7 @@ class Publisher:
         """Say `offline` (the will covers crashes only), flush within `timeout`, disconnect."""
         if self._birth_timer:
             self._birth_timer.cancel()
-        if self.connected and self._readback_started and not self._readback_done.wait(self._readback_window + 1):
+        if self.connected and self._readback.overdue():
             self._end_readback()  # its timer is late (a loaded machine): the configs must still go out
         with self._send_lock:  # waits for a read-back still sending, so the flush covers its configs
             connected = self.connected
@@ -180,16 +178,14 @@ class Publisher:
             self._owners[owner] = set(configs)
             changed = {t: p for t, p in configs.items() if self._discovery.get(t) != p}
             changed.update(dict.fromkeys(removed, ""))
-            if not self._readback_done.is_set():
+            if not self._readback.over:
                 self._discovery.update(changed)
                 return
-            for topic in [t for t in self._retained_configs if _owner_of(t) == owner]:
-                payload = self._retained_configs.pop(topic)
-                if configs.get(topic) == payload:
-                    changed.pop(topic, None)  # already on the broker, as it is
-                    self._discovery[topic] = payload
-                elif topic not in configs:
-                    changed[topic] = ""
+            already, vanished = self._readback.claim(owner, configs)
+            for topic in already:
+                changed.pop(topic, None)  # on the broker as it is
+            self._discovery.update(already)
+            changed.update(dict.fromkeys(vanished, ""))
             self._discovery.update(changed)
             for topic, payload in changed.items():
                 if payload == "":
@@ -235,23 +231,22 @@ class Publisher:
 
     # --- paho callbacks (network thread) ------------------------------------------------
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties=None):
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: ReasonCode, *_: Any) -> None:
         if reason_code.is_failure:  # paho keeps doubling its delay: no tight loop
             self.monitor.refused(reason_code)
             return
         self.monitor.connected()
         if self.ha.discovery:
             client.subscribe(self.ha.birth_topic, qos=1)
-        start_readback = not self._readback_done.is_set() and not self._readback_started
+        start_readback = self._readback.begin()
         if start_readback:
-            self._readback_started = True
             client.subscribe(f"{self.ha.prefix}/#", qos=1)
         with self._send_lock:
             self._connected.set()
             self._send(self.availability_topic, ONLINE)
-            self._republish_all(discovery=self._readback_done.is_set())
+            self._republish_all(discovery=self._readback.over)
         if start_readback:
-            timer = threading.Timer(self._readback_window, self._end_readback)
+            timer = threading.Timer(self._readback.window, self._end_readback)
             timer.daemon = True
             timer.start()
 
@@ -259,23 +254,19 @@ class Publisher:
         """Send what the read-back shows missing or different; remove the known owners'
         configs that were not announced again. Runs once: from its timer, or from stop()."""
         with self._send_lock:
-            if self._readback_done.is_set():
+            if self._readback.over:
                 return
             self._client.unsubscribe(f"{self.ha.prefix}/#")
-            self._readback_done.set()
-            log.info("Home Assistant: %d discovery configs of this bridge on the broker", len(self._retained_configs))
-            for topic, payload in list(self._discovery.items()):
-                if self._retained_configs.get(topic, "") != payload:
-                    self._send(topic, payload)
-            for topic in list(self._retained_configs):
-                if _owner_of(topic) in self._owners:
-                    if topic not in self._discovery:
-                        log.info("Home Assistant: removing vanished entity %s", topic)
-                        self._send(topic, "")
-                    del self._retained_configs[topic]
+            log.info("Home Assistant: %d discovery configs of this bridge on the broker", self._readback.found)
+            updates, vanished = self._readback.end(self._discovery, self._owners)
+            for topic, payload in updates:
+                self._send(topic, payload)
+            for topic in vanished:
+                log.info("Home Assistant: removing vanished entity %s", topic)
+                self._send(topic, "")
             self._discovery = {t: p for t, p in self._discovery.items() if p}
 
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties=None):
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: ReasonCode, *_: Any) -> None:
         was_connected = self._connected.is_set()
         self._connected.clear()
         with self._acked:
@@ -284,18 +275,18 @@ class Publisher:
         if self.monitor.disconnected(unexpected=was_connected and reason_code != 0):
             client.reconnect_delay_set(FLAP_RECONNECT_MIN_S, RECONNECT_MAX_S)
 
-    def _on_connect_fail(self, client, userdata):
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         # paho calls this inside its `except OSError`: the exception says why (refused, TLS...).
         self.monitor.connect_failed(describe_transport_error(sys.exc_info()[1] or OSError()))
 
-    def _on_publish(self, client, userdata, mid, reason_code=None, properties=None):
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, *_: Any) -> None:
         with self._acked:
             self._pending.discard(mid)
             self._acked.notify_all()
 
-    def _on_message(self, client, userdata, message):
-        if not self._readback_done.is_set() and message.topic.endswith("/config"):
-            self._read_back(message)
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if not self._readback.over and message.topic.endswith("/config"):
+            self._readback.keep(message)
             return
         # Only the exact birth payload counts; anything else on that topic is ignored.
         if message.topic != self.ha.birth_topic or message.payload != b"online":
@@ -307,22 +298,3 @@ class Publisher:
         self._birth_timer = threading.Timer(delay, self._republish_all)
         self._birth_timer.daemon = True
         self._birth_timer.start()
-
-    def _read_back(self, message) -> None:
-        """Keep a retained discovery config when it names this bridge's availability topic."""
-        if not message.retain or not message.payload or not message.topic.startswith(self.ha.prefix + "/"):
-            return
-        try:
-            payload = message.payload.decode()
-            availability = json.loads(payload).get("availability") or []
-        except (UnicodeDecodeError, ValueError, AttributeError):
-            return
-        if any(isinstance(a, dict) and a.get("topic") == self.availability_topic for a in availability):
-            with self._send_lock:
-                self._retained_configs[message.topic] = payload
-
-
-def _owner_of(topic: str) -> str:
-    """<prefix>/<component>/<owner>/<object id>/config -> owner (the gateway's serial)."""
-    parts = topic.split("/")
-    return parts[-3] if len(parts) >= 4 else ""

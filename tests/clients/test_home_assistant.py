@@ -13,10 +13,7 @@ its entity and device registries under `.storage/` and its REST API.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -24,10 +21,10 @@ from bridge.simulator import Simulator
 from tests.integration.test_end_to_end import write_config
 from tests.support.homeassistant import HomeAssistant, install
 from tests.support.mqtt import Subscriber, wait_for
+from tests.support.processes import REPO, bridge_command, start_logged, stop_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 jinja2 = pytest.importorskip("jinja2.sandbox")
-REPO = Path(__file__).resolve().parents[2]
 POLL = {"meters": 5, "energy": 5, "batteries": 5, "inverters": 5, "grid": 1}
 
 
@@ -37,10 +34,7 @@ def system(tmp_path, mosquitto):
     venv = install()
     with Simulator(scenario="three_phase_battery", time_factor=1, start="11:00") as sim:
         config = write_config(tmp_path, sim, mosquitto, poll=POLL)
-        log = open(tmp_path / "bridge.log", "w")
-        bridge = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "run", "-c", str(config)], stdout=log, stderr=subprocess.STDOUT, cwd=REPO
-        )
+        bridge = start_logged(bridge_command("run", "-c", str(config)), tmp_path / "bridge.log", cwd=REPO)
         sub = Subscriber(mosquitto.host, mosquitto.port, topics=("envoy/#", "homeassistant/#"))
         ha = HomeAssistant(venv, tmp_path / "ha", mosquitto.port)
         try:
@@ -50,12 +44,7 @@ def system(tmp_path, mosquitto):
         finally:
             ha.stop()
             sub.close()
-            bridge.terminate()
-            try:
-                bridge.wait(15)
-            except subprocess.TimeoutExpired:
-                bridge.kill()
-            log.close()
+            stop_process(bridge)
             if bridge.returncode not in (0, -15, None):
                 print((tmp_path / "bridge.log").read_text()[-3000:])
 
@@ -197,9 +186,9 @@ def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outag
             interval=0.5,
             message="every entity unavailable while the gateway is down",
         )
-    except AssertionError:
+    except AssertionError as err:
         still = {i: s for i, s in states_of(everything).items() if s != "unavailable"}
-        raise AssertionError(f"still available with the gateway down: {dict(list(still.items())[:20])}")
+        raise AssertionError(f"still available with the gateway down: {dict(list(still.items())[:20])}") from err
     assert sub.get("envoy/bridge/availability") == b"online", "the bridge itself went offline"
     assert sub.get(f"envoy/{serial}/availability") == b"offline"
     assert bridge.poll() is None, "the bridge exited"
@@ -211,9 +200,9 @@ def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outag
             interval=0.5,
             message="the gateway's entities back",
         )
-    except AssertionError:
+    except AssertionError as err:
         still = sorted(i for i, s in states_of(gateway).items() if s == "unavailable")
-        raise AssertionError(f"still unavailable after the gateway came back: {still[:20]}")
+        raise AssertionError(f"still unavailable after the gateway came back: {still[:20]}") from err
 
     # 4. a grid outage flips the grid status entity, the restore flips it back
     grid = entities[f"{serial}_grid_status"]["entity_id"]
@@ -227,9 +216,9 @@ def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outag
                 interval=0.3,
                 message=f"{grid} {wanted}",
             )
-        except AssertionError:
+        except AssertionError as err:
             raise AssertionError(
                 f"after {event}: {grid} is {states_of([grid])[grid]!r}, expected {wanted!r} "
                 f"(bridge published {sub.get(f'envoy/{serial}/grid/status')!r})"
-            )
+            ) from err
     assert time.monotonic() - started < 180

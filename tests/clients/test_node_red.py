@@ -7,9 +7,6 @@ flow's alert file, once, then the restore."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,9 +16,9 @@ from bridge.simulator import Simulator
 from tests.integration.test_end_to_end import write_config
 from tests.integration.test_examples import FLOW, node_red_binary
 from tests.support.mqtt import Subscriber, free_port, wait_for
+from tests.support.processes import REPO, bridge_command, start_logged, stop_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-REPO = Path(__file__).resolve().parents[2]
 POLL = {"meters": 5, "energy": 5, "batteries": 5, "inverters": 300, "grid": 1}
 
 
@@ -91,11 +88,9 @@ def test_node_red_flow_shows_the_bridge_values_and_the_grid_outage(tmp_path, mos
         "diagnostics: {enabled: false}, telemetry: {enabled: false}, "
         'logging: {console: {level: "info"}}};\n'
     )
-    nr_log = open(tmp_path / "node-red.log", "w")
-    node_red = subprocess.Popen(
+    node_red = start_logged(
         [binary, "-u", str(userdir), "-p", str(free_port()), "-s", str(userdir / "settings.js"), "flows.json"],
-        stdout=nr_log,
-        stderr=subprocess.STDOUT,
+        tmp_path / "node-red.log",
         start_new_session=True,
     )
     bridge = None
@@ -109,13 +104,7 @@ def test_node_red_flow_shows_the_bridge_values_and_the_grid_outage(tmp_path, mos
         with Simulator(scenario="three_phase_battery", time_factor=1, start="11:00") as sim:
             serial = sim.serial
             config = write_config(tmp_path, sim, mosquitto, poll=POLL)
-            bridge_log = open(tmp_path / "bridge.log", "w")
-            bridge = subprocess.Popen(
-                [sys.executable, "-m", "bridge", "run", "-c", str(config)],
-                stdout=bridge_log,
-                stderr=subprocess.STDOUT,
-                cwd=REPO,
-            )
+            bridge = start_logged(bridge_command("run", "-c", str(config)), tmp_path / "bridge.log", cwd=REPO)
             sub.wait_topic(f"envoy/{serial}/state", timeout=60)
 
             # the summaries Node-RED wrote are those of states the bridge published
@@ -145,11 +134,11 @@ def test_node_red_flow_shows_the_bridge_values_and_the_grid_outage(tmp_path, mos
                     timeout=20,
                     message="the grid down alert",
                 )
-            except AssertionError:
+            except AssertionError as err:
                 raise AssertionError(
                     f"no GRID DOWN line in {alerts}; bridge published grid status "
                     f"{sub.get(f'envoy/{serial}/grid/status')!r}"
-                )
+                ) from err
             wait_for(
                 lambda: any("grid off_grid" in line for line in written()),
                 timeout=20,
@@ -163,15 +152,6 @@ def test_node_red_flow_shows_the_bridge_values_and_the_grid_outage(tmp_path, mos
     finally:
         sub.close()
         if bridge:
-            bridge.terminate()
-            try:
-                bridge.wait(15)
-            except subprocess.TimeoutExpired:
-                bridge.kill()
-        node_red.send_signal(signal.SIGTERM)
-        try:
-            node_red.wait(15)
-        except subprocess.TimeoutExpired:
-            node_red.kill()
-        nr_log.close()
+            stop_process(bridge)
+        stop_process(node_red)
     assert time.monotonic() - started < 120

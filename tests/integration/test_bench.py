@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.common import mosquitto_binary
 from bench.pyenphase_side import available as pyenphase_version
+from tests.support.mqtt import mosquitto_binary
 
 pytestmark = pytest.mark.bench
 REPO = Path(__file__).resolve().parents[2]

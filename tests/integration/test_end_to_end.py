@@ -7,7 +7,6 @@ import json
 import signal
 import stat
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,9 +17,9 @@ from bridge.cli import main
 from bridge.simulator import Simulator
 from tests.support.captures import capture_names, captures_root, load_capture
 from tests.support.mqtt import Subscriber, wait_for
+from tests.support.processes import bridge_cli, running_bridge
 
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[2]
 
 
 def write_config(
@@ -113,25 +112,13 @@ def test_unreachable_gateway_and_bad_config_fail_in_one_line_without_traceback(t
     with Simulator() as sim:
         config = write_config(tmp_path, sim, mosquitto)
     # the simulator is gone: connection refused
-    proc = subprocess.run(
-        [sys.executable, "-m", "bridge", "run", "-c", str(config), "--once"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-    )
+    proc = bridge_cli("run", "-c", str(config), "--once")
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith("error: gateway")
     assert "Traceback" not in proc.stderr
     bad = tmp_path / "bad.yaml"
     bad.write_text("gateways: [{host: x}]\nmqtt: {port: nope}\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "bridge", "check-config", "-c", str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-    )
+    proc = bridge_cli("check-config", "-c", str(bad))
     assert proc.returncode == 2 and "mqtt.port" in proc.stderr and "gateways[0].tls" in proc.stderr
     assert "Traceback" not in proc.stderr
 
@@ -153,13 +140,7 @@ def test_no_secret_reaches_the_log_or_mqtt_at_debug(tmp_path, mosquitto):
         sim.fail_next(401, count=1, path="/ivp/meters/readings")  # exercise the 401 path too
         config = write_config(tmp_path, sim, mosquitto, log_level="DEBUG")
         sub = Subscriber(mosquitto.host, mosquitto.port)
-        proc = subprocess.run(
-            [sys.executable, "-m", "bridge", "run", "-c", str(config), "--once"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=REPO,
-        )
+        proc = bridge_cli("run", "-c", str(config), "--once")
         assert proc.returncode == 0, proc.stderr
         token = (tmp_path / "cache" / "token.jwt").read_text().strip()
         wait_for(lambda: any(t.endswith("/state") for t in sub.messages), message="state")
@@ -177,26 +158,20 @@ def test_run_polls_until_sigterm_then_says_offline_and_exits_0(tmp_path, mosquit
     with Simulator(scenario="metered", time_factor=60) as sim:  # values that move: a new state each poll
         config = write_config(tmp_path, sim, mosquitto, poll={"meters": 5, "grid": 5})
         sub = Subscriber(mosquitto.host, mosquitto.port)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "run", "-c", str(config)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=REPO,
-        )
         try:
-            state_topic = f"envoy/{sim.serial}/state"
-            wait_for(lambda: sum(t == state_topic for t, _ in sub.history) >= 2, timeout=30, message="two poll cycles")
-            assert sub.get("envoy/bridge/availability") == b"online"
-            assert sim.request_counts.get("/ivp/meters/readings", 0) >= 2
-            started = time.monotonic()
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(10) == 0
-            assert time.monotonic() - started < 5
-            sub.wait_topic("envoy/bridge/availability", payload=b"offline")
+            with running_bridge(config, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+                state_topic = f"envoy/{sim.serial}/state"
+                wait_for(
+                    lambda: sum(t == state_topic for t, _ in sub.history) >= 2, timeout=30, message="two poll cycles"
+                )
+                assert sub.get("envoy/bridge/availability") == b"online"
+                assert sim.request_counts.get("/ivp/meters/readings", 0) >= 2
+                started = time.monotonic()
+                proc.send_signal(signal.SIGTERM)
+                assert proc.wait(10) == 0
+                assert time.monotonic() - started < 5
+                sub.wait_topic("envoy/bridge/availability", payload=b"offline")
         finally:
-            if proc.poll() is None:
-                proc.kill()
             sub.close()
     assert "Traceback" not in proc.stdout.read()
 
@@ -205,23 +180,16 @@ def test_gateway_outage_turns_availability_offline_and_back(tmp_path, mosquitto)
     with Simulator() as sim:
         config = write_config(tmp_path, sim, mosquitto, poll={"meters": 5, "grid": 5})
         sub = Subscriber(mosquitto.host, mosquitto.port)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "run", "-c", str(config)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=REPO,
-        )
         avail = f"envoy/{sim.serial}/availability"
         try:
-            sub.wait_topic(avail, timeout=20, payload=b"online")
-            sim.stop_envoy()
-            sub.wait_topic(avail, timeout=30, payload=b"offline")
-            assert sub.get("envoy/bridge/availability") == b"online"  # two-level availability
-            sim.start_envoy()
-            sub.wait_topic(avail, timeout=60, payload=b"online")
+            with running_bridge(config, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+                sub.wait_topic(avail, timeout=20, payload=b"online")
+                sim.stop_envoy()
+                sub.wait_topic(avail, timeout=30, payload=b"offline")
+                assert sub.get("envoy/bridge/availability") == b"online"  # two-level availability
+                sim.start_envoy()
+                sub.wait_topic(avail, timeout=60, payload=b"online")
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(10)
             sub.close()
 
 
@@ -230,28 +198,21 @@ def test_grid_outage_reaches_the_broker_within_two_seconds(tmp_path, mosquitto):
     with Simulator(scenario="three_phase_battery") as sim:
         config = write_config(tmp_path, sim, mosquitto)
         sub = Subscriber(mosquitto.host, mosquitto.port)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "run", "-c", str(config)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=REPO,
-        )
         topic = f"envoy/{sim.serial}/grid/status"
         try:
-            sub.wait_topic(topic, timeout=30, payload=b"on_grid")
-            times = []
-            for _ in range(3):
-                started = time.monotonic()
-                sim.trigger("grid_outage")
-                sub.wait_topic(topic, timeout=10, payload=b"off_grid")
-                times.append(time.monotonic() - started)
-                sim.trigger("grid_restore")
-                sub.wait_topic(topic, timeout=10, payload=b"on_grid")
-            assert max(times) < 2.5, f"outage detection took {times} s"  # target 2 s, on a busy CI box
-            relay_reads = sim.request_counts.get("/ivp/ensemble/relay", 0)
-            inventory_reads = sim.request_counts.get("/ivp/ensemble/inventory", 0)
-            assert relay_reads > 5 * inventory_reads  # the fast group reads only the tiny relay
+            with running_bridge(config, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+                sub.wait_topic(topic, timeout=30, payload=b"on_grid")
+                times = []
+                for _ in range(3):
+                    started = time.monotonic()
+                    sim.trigger("grid_outage")
+                    sub.wait_topic(topic, timeout=10, payload=b"off_grid")
+                    times.append(time.monotonic() - started)
+                    sim.trigger("grid_restore")
+                    sub.wait_topic(topic, timeout=10, payload=b"on_grid")
+                assert max(times) < 2.5, f"outage detection took {times} s"  # target 2 s, on a busy CI box
+                relay_reads = sim.request_counts.get("/ivp/ensemble/relay", 0)
+                inventory_reads = sim.request_counts.get("/ivp/ensemble/inventory", 0)
+                assert relay_reads > 5 * inventory_reads  # the fast group reads only the tiny relay
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(10)
             sub.close()

@@ -15,11 +15,9 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -30,10 +28,10 @@ from bridge.mqtt.publisher import Publisher
 from bridge.simulator import CA_FILE, IMPOSTOR_CERT, SERVER_CERT, SERVER_KEY, Simulator
 from tests.integration.test_end_to_end import write_config
 from tests.reliability.rig import bridge_config, cloud_config, gateway_config, publisher_outage
+from tests.support import processes
 from tests.support.mqtt import Mosquitto, Subscriber, free_port, wait_for
 
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[2]
 FAST = PollIntervals(meters=1, grid=1, energy=2, inverters=5, batteries=5, info=60)
 
 
@@ -74,7 +72,7 @@ def running_bridge(config, **publisher_kw):
 
 
 def make_publisher(broker, **kw) -> Publisher:
-    settings = dict(host=broker.host, port=broker.port, client_id=f"reliability-{free_port()}", base_topic="t")
+    settings = {"host": broker.host, "port": broker.port, "client_id": f"reliability-{free_port()}", "base_topic": "t"}
     settings.update(kw)
     return Publisher(MqttConfig(**settings), HomeAssistantConfig(), rng=lambda a, b: 0.0)
 
@@ -334,58 +332,49 @@ def test_f8_b10_home_assistant_birth_republishes_and_hostile_payloads_are_ignore
         pub.stop()
 
 
-def start_bridge_process(tmp_path, sim, broker):
+def bridge_process(tmp_path, sim, broker):
+    """The bridge run as a user runs it, its output in `proc.stdout`; stopped on the way out."""
     config = write_config(tmp_path, sim, broker)
-    return subprocess.Popen(
-        [sys.executable, "-m", "bridge", "run", "-c", str(config)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return processes.running_bridge(config, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def late_availability(broker) -> tuple[bytes, bool]:
+    """What a subscriber that arrives now reads on the bridge's availability topic, and whether retained."""
+    late = Subscriber(broker.host, broker.port, topics=("envoy/bridge/#",))
+    try:
+        return late.wait_topic("envoy/bridge/availability"), late.retained["envoy/bridge/availability"]
+    finally:
+        late.close()
 
 
 def test_f9_sigterm_says_offline_flushes_and_exits_0_within_the_deadline(tmp_path, sim, mosquitto):
     sub = Subscriber(mosquitto.host, mosquitto.port)
-    proc = start_bridge_process(tmp_path, sim, mosquitto)
     try:
-        sub.wait_topic(f"envoy/{sim.serial}/state", timeout=30)
-        assert sub.get("envoy/bridge/availability") == b"online"
-        started = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(10) == 0
-        assert time.monotonic() - started < 5
-        sub.wait_topic("envoy/bridge/availability", payload=b"offline", timeout=5)
-        assert "Traceback" not in proc.stdout.read()
+        with bridge_process(tmp_path, sim, mosquitto) as proc:
+            sub.wait_topic(f"envoy/{sim.serial}/state", timeout=30)
+            assert sub.get("envoy/bridge/availability") == b"online"
+            started = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(10) == 0
+            assert time.monotonic() - started < 5
+            sub.wait_topic("envoy/bridge/availability", payload=b"offline", timeout=5)
+            assert "Traceback" not in proc.stdout.read()
     finally:
-        if proc.poll() is None:
-            proc.kill()
         sub.close()
-    late = Subscriber(mosquitto.host, mosquitto.port, topics=("envoy/bridge/#",))
-    try:
-        assert late.wait_topic("envoy/bridge/availability") == b"offline"  # retained
-        assert late.retained["envoy/bridge/availability"]
-    finally:
-        late.close()
+    assert late_availability(mosquitto) == (b"offline", True)
 
 
 def test_f10_kill_9_leaves_the_last_will_offline(tmp_path, sim, mosquitto):
     sub = Subscriber(mosquitto.host, mosquitto.port)
-    proc = start_bridge_process(tmp_path, sim, mosquitto)
     try:
-        sub.wait_topic("envoy/bridge/availability", payload=b"online", timeout=30)
-        proc.kill()  # SIGKILL: no code of ours runs; the broker publishes the will
-        proc.wait(5)
-        sub.wait_topic("envoy/bridge/availability", payload=b"offline", timeout=10)
+        with bridge_process(tmp_path, sim, mosquitto) as proc:
+            sub.wait_topic("envoy/bridge/availability", payload=b"online", timeout=30)
+            proc.kill()  # SIGKILL: no code of ours runs; the broker publishes the will
+            proc.wait(5)
+            sub.wait_topic("envoy/bridge/availability", payload=b"offline", timeout=10)
     finally:
-        if proc.poll() is None:
-            proc.kill()
         sub.close()
-    late = Subscriber(mosquitto.host, mosquitto.port, topics=("envoy/bridge/#",))
-    try:
-        assert late.wait_topic("envoy/bridge/availability") == b"offline"  # the will is retained
-    finally:
-        late.close()
+    assert late_availability(mosquitto) == (b"offline", True)  # the will is retained
 
 
 @pytest.fixture

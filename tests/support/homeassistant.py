@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from tests.support.mqtt import free_port, wait_for
+from tests.support.processes import start_logged, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 USER_ID, TOKEN_ID = "0" * 31 + "1", "f" * 31 + "1"
@@ -119,10 +120,8 @@ logger:
         return jwt.encode({"iss": TOKEN_ID, "iat": now, "exp": now + 86400}, jwt_key, "HS256")
 
     def start(self, timeout: float = 180) -> HomeAssistant:
-        log = open(self.dir / "hass.stdout", "w")
-        self.proc = subprocess.Popen(
-            [str(self.venv / "bin/hass"), "-c", str(self.dir), "--skip-pip"], stdout=log, stderr=subprocess.STDOUT
-        )
+        command = [str(self.venv / "bin/hass"), "-c", str(self.dir), "--skip-pip"]
+        self.proc = start_logged(command, self.dir / "hass.stdout")
         wait_for(self._api_up, timeout, interval=0.5, message="Home Assistant's API")
         return self
 
@@ -150,9 +149,5 @@ logger:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        if self.proc:
+            stop_process(self.proc, 30)

@@ -1,4 +1,8 @@
-"""Real Mosquitto processes and real paho subscribers for integration tests."""
+"""Real Mosquitto processes and real paho subscribers, for the tests and the benchmarks.
+
+The benchmarks (bench/) start their broker with this runner too; they run without pytest, so
+pytest is imported only to skip a test when Mosquitto is not installed.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +16,20 @@ import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-import pytest
+
+from tests.support.processes import stop_process
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def mosquitto_binary() -> str | None:
+    """The Mosquitto executable, or None when it is not installed."""
+    found = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    return found if Path(found).exists() else None
 
 
 def wait_for(condition, timeout: float = 10.0, interval: float = 0.02, message: str = "condition"):
@@ -37,7 +48,9 @@ class Mosquitto:
 
     Options: `persistence` (retained messages and sessions saved on a clean stop and loaded on
     start), `users` ({name: password}; anonymous clients refused), `tls` ((certfile, keyfile):
-    the listener speaks TLS only). The broker logs to `log_file`, for tests that count connections.
+    the listener speaks TLS only), `log_all` (every packet in the log, for tests that count
+    connections; off, the log has Mosquitto's default types, as the benchmarks want: its writes
+    would weigh on what they measure). The broker logs to `log_file`.
     """
 
     def __init__(
@@ -48,13 +61,16 @@ class Mosquitto:
         persistence: bool = False,
         users: dict[str, str] | None = None,
         tls: tuple[str, str] | None = None,
+        log_all: bool = True,
     ):
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        if not Path(binary).exists():
+        binary = mosquitto_binary()
+        if binary is None:
+            import pytest  # only here: the benchmarks use this module without pytest
+
             pytest.skip("mosquitto is not installed (the README's test command installs it)")
         self.binary, self.port, self.workdir = binary, port or free_port(), workdir
         self.host = "127.0.0.1"
-        self.persistence, self.users, self.tls = persistence, users, tls
+        self.persistence, self.users, self.tls, self.log_all = persistence, users, tls, log_all
         self.log_file = workdir / f"mosquitto-{self.port}.log"
         self.proc: subprocess.Popen | None = None
 
@@ -62,9 +78,10 @@ class Mosquitto:
         lines = [
             f"listener {self.port} 127.0.0.1",
             f"log_dest file {self.log_file}",
-            "log_type all",
             "allow_anonymous " + ("false" if self.users else "true"),
         ]
+        if self.log_all:
+            lines.append("log_type all")
         if os.geteuid() == 0:
             lines.append("user root")  # else it drops to `mosquitto`, who cannot read the test's files
         if self.persistence:
@@ -94,7 +111,11 @@ class Mosquitto:
         self.proc = subprocess.Popen(
             [self.binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        wait_for(self._accepts, 10, message=f"mosquitto on port {self.port}")
+        try:
+            wait_for(self._accepts, 10, message=f"mosquitto on port {self.port}")
+        except AssertionError:
+            self.kill()  # not left behind when it is there but deaf
+            raise
         return self
 
     def _accepts(self) -> bool:
@@ -108,9 +129,8 @@ class Mosquitto:
 
     def stop(self) -> None:
         """A clean stop: clients are disconnected, a persistent broker saves its database."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(5)
+        if self.proc:
+            stop_process(self.proc, 5)  # killed when frozen: a stopped process ignores SIGTERM
 
     def kill(self) -> None:
         """A crash: connections vanish without a goodbye, nothing is saved."""

@@ -1,0 +1,159 @@
+"""From the raw mapping (YAML plus environment) to a `Config`: sections, gateways, secret files.
+
+Every problem is appended to `problems` with its key path and building goes on, so one run
+reports them all; with any problem the returned `Config` is a placeholder the loader discards.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from bridge.config.schema import (
+    GATEWAY_KEYS,
+    LOG_LEVELS,
+    SECRET_KEYS,
+    SECTIONS,
+    TOP_KEYS,
+    Config,
+    GatewayConfig,
+    Section,
+    defaults,
+)
+from bridge.config.validate import INVALID, check_gateway, check_sections, coerce, parse_host
+
+
+def build(raw: dict[str, Any], problems: list[str]) -> Config:
+    problems.extend(f"{key}: unknown key (expected one of {', '.join(TOP_KEYS)})" for key in raw if key not in TOP_KEYS)
+    sections = {name: _build_section(name, cls, raw.get(name), problems) for name, cls in SECTIONS.items()}
+    cache_dir = Path(str(raw.get("cache_dir") or _default_cache_dir())).expanduser()
+    gateways = _build_gateways(raw.get("gateways"), cache_dir, problems)
+    log_level = str(raw.get("log_level", "INFO")).upper()
+    if log_level not in LOG_LEVELS:
+        problems.append(f"log_level: must be one of {', '.join(LOG_LEVELS)}")
+    check_sections(sections, problems)
+    if problems:
+        return Config(gateways=())
+    mqtt = sections["mqtt"]
+    if not mqtt.client_id:
+        mqtt = replace(mqtt, client_id=_default_client_id())
+    return Config(
+        gateways=gateways,
+        mqtt=mqtt,
+        homeassistant=sections["homeassistant"],
+        cloud=sections["cloud"],
+        poll=sections["poll"],
+        log_level=log_level,
+        cache_dir=cache_dir,
+    )
+
+
+def _default_cache_dir() -> Path:
+    state = os.environ.get("XDG_STATE_HOME") or "~/.local/state"
+    return Path(state).expanduser() / "envoy-mqtt-bridge"
+
+
+def _default_client_id() -> str:
+    # Host name plus a random suffix: two bridges with one id would knock each other off.
+    suffix = os.urandom(3).hex()
+    host = re.sub(r"[^A-Za-z0-9-]", "", socket.gethostname())[:20] or "host"
+    return f"envoy-mqtt-bridge-{host}-{suffix}"
+
+
+def _build_section(name: str, cls: type[Section], data: Any, problems: list[str]) -> Any:
+    if data is None:
+        return cls()
+    if not isinstance(data, dict):
+        problems.append(f"{name}: must be a mapping")
+        return cls()
+    data = _resolve_secret_files(name, data, problems)
+    return cls(**_coerced_fields(name, data, defaults(cls), problems))
+
+
+def _coerced_fields(
+    path: str, data: dict[str, Any], known: dict[str, Any], problems: list[str], parsed_apart: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The keys of `data` coerced to the type of their default in `known`; unknown ones reported.
+
+    Keys in `parsed_apart` are known but left for their own parser (a gateway's `host`).
+    """
+    values = {}
+    for key, value in data.items():
+        if key not in known:
+            problems.append(f"{path}.{key}: unknown key")
+        elif key not in parsed_apart:
+            coerced = coerce(f"{path}.{key}", value, known[key], problems)
+            if coerced is not INVALID:
+                values[key] = coerced
+    return values
+
+
+def _resolve_secret_files(path: str, data: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """`password_file: /run/secrets/x` becomes `password: <file contents, stripped>`."""
+    data = dict(data)
+    for key in SECRET_KEYS:
+        file_key = f"{key}_file"
+        filename = data.pop(file_key, None)
+        if filename is None:
+            continue
+        try:
+            data[key] = Path(str(filename)).expanduser().read_text(encoding="utf-8").strip()
+        except OSError as err:
+            problems.append(f"{path}.{file_key}: cannot read {filename} ({err.strerror})")
+    return data
+
+
+def _build_gateways(data: Any, cache_dir: Path, problems: list[str]) -> tuple[GatewayConfig, ...]:
+    if not data:
+        problems.append("gateways: at least one gateway is needed (gateways: - host: envoy.local)")
+        return ()
+    if not isinstance(data, list):
+        problems.append("gateways: must be a list of gateways")
+        return ()
+    built = [_build_gateway(f"gateways[{i}]", item, cache_dir, problems) for i, item in enumerate(data)]
+    return tuple(gw for gw in built if gw is not None)
+
+
+def _build_gateway(path: str, data: Any, cache_dir: Path, problems: list[str]) -> GatewayConfig | None:
+    if not isinstance(data, dict):
+        problems.append(f"{path}: must be a mapping with at least `host`")
+        return None
+    data = _flatten_gateway(path, data, problems)
+    data = _resolve_secret_files(path, data, problems)
+    before = len(problems)
+    known = {key: default for key, default in defaults(GatewayConfig).items() if key in GATEWAY_KEYS}
+    values = _coerced_fields(path, data, known, problems, parsed_apart=("host",))
+    values.update(parse_host(path, data.get("host"), problems))
+    check_gateway(path, values, problems)
+    if len(problems) > before:
+        return None
+    values["token_cache"] = _token_cache_path(values, cache_dir)
+    return GatewayConfig(**values)
+
+
+def _flatten_gateway(path: str, data: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """Accept `tls: {fingerprint, insecure}` and `timeouts: {connect, read}` sub-blocks."""
+    data = dict(data)
+    tls = data.pop("tls", None) or {}
+    timeouts = data.pop("timeouts", None) or {}
+    for block, mapping in (("tls", tls), ("timeouts", timeouts)):
+        if not isinstance(mapping, dict):
+            problems.append(f"{path}.{block}: must be a mapping")
+    if isinstance(tls, dict):
+        for key, value in tls.items():
+            data[key if key in ("fingerprint", "insecure") else f"tls.{key}"] = value
+    if isinstance(timeouts, dict):
+        for key, value in timeouts.items():
+            data[f"{key}_timeout" if key in ("connect", "read") else f"timeouts.{key}"] = value
+    return data
+
+
+def _token_cache_path(values: dict[str, Any], cache_dir: Path) -> Path:
+    if values.get("token_cache"):
+        return Path(values["token_cache"]).expanduser()
+    label = values.get("serial") or re.sub(r"[^A-Za-z0-9_.-]", "_", values["host"])
+    return cache_dir / f"token-{label}.jwt"

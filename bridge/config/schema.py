@@ -1,0 +1,161 @@
+"""The configuration as frozen dataclasses, their defaults, and the keys a file may use.
+
+Secrets are `repr=False` so they never reach logs or tracebacks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENLIGHTEN_URL = "https://enlighten.enphaseenergy.com"
+ENTREZ_URL = "https://entrez.enphaseenergy.com"
+# The gateway is a small device that users have frozen by polling too hard; below this the
+# bridge refuses rather than hurting it (Home Assistant polls every 60 s).
+MIN_POLL_INTERVAL_S = 5.0
+# Except the grid group: it reads only the relay (187 bytes, answered in 0.03-0.35 s), and only
+# on gateways with an IQ System Controller or Collar, so an outage reaches the broker in < 2 s.
+MIN_GRID_POLL_S = 1.0
+FINGERPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
+# A `Config` built in code gets this; a loaded one honours XDG_STATE_HOME (see build.py).
+DEFAULT_CACHE_DIR = Path("~/.local/state/envoy-mqtt-bridge").expanduser()
+
+
+@dataclass(frozen=True, slots=True)
+class PollIntervals:
+    """Seconds between two polls of each group (see bridge/gateway/schedule.py for what each reads)."""
+
+    meters: float = 10.0
+    grid: float = 1.0
+    energy: float = 60.0
+    inverters: float = 300.0
+    batteries: float = 60.0
+    info: float = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    host: str
+    scheme: str | None = None  # None: https for firmware 7+, probe http for older ones
+    port: int | None = None
+    serial: str | None = None  # None: read from /info
+    username: str | None = None  # Enlighten e-mail (firmware 7+) or digest user (older)
+    password: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)  # a pasted JWT wins over the cloud
+    token_cache: Path | None = None
+    fingerprint: str | None = None  # sha256 of the gateway certificate, lower-case hex
+    insecure: bool = False  # explicit opt-out of certificate checks
+    connect_timeout: float = 10.0
+    read_timeout: float = 45.0  # the Envoy is fast to connect but slow to answer
+
+    @property
+    def label(self) -> str:
+        """How logs name this gateway: never a secret."""
+        return self.serial or self.host
+
+
+@dataclass(frozen=True, slots=True)
+class CloudConfig:
+    enlighten_url: str = ENLIGHTEN_URL
+    entrez_url: str = ENTREZ_URL
+    ca_file: str | None = None  # extra CA to trust for the cloud (tests, proxies); never disables checks
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class MqttConfig:
+    host: str = "localhost"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: bool = False
+    ca_file: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+    client_id: str = ""
+    base_topic: str = "envoy"
+    qos: int = 1
+    keepalive: int = 60
+    max_queued_messages: int = 10000  # bounds memory while the broker is away
+    republish_interval: float = 300.0  # unchanged values are sent again this often
+
+
+@dataclass(frozen=True, slots=True)
+class HomeAssistantConfig:
+    discovery: bool = True
+    prefix: str = "homeassistant"
+    birth_topic: str = "homeassistant/status"
+    # Seconds after which Home Assistant marks an entity unavailable when no message arrived:
+    # "auto" = max(3 x the entity's poll interval, mqtt.republish_interval + a margin),
+    # 0 = never, a number = that many seconds for every entity.
+    expire_after: str = "auto"
+
+    @property
+    def expire_after_s(self) -> float | None:
+        """None for "auto", else the configured seconds (0 = disabled)."""
+        return None if self.expire_after == "auto" else float(self.expire_after)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    gateways: tuple[GatewayConfig, ...]
+    mqtt: MqttConfig = MqttConfig()
+    homeassistant: HomeAssistantConfig = HomeAssistantConfig()
+    cloud: CloudConfig = CloudConfig()
+    poll: PollIntervals = PollIntervals()
+    log_level: str = "INFO"
+    cache_dir: Path = DEFAULT_CACHE_DIR
+
+    @property
+    def health_file(self) -> Path:
+        """Touched while the bridge runs and reaches its broker; read by `health` (Docker)."""
+        return self.cache_dir / "health"
+
+    def secrets(self) -> list[str]:
+        """Every configured secret, for the log redaction filter."""
+        values = [self.mqtt.password]
+        for gw in self.gateways:
+            values += [gw.password, gw.token]
+        return [v for v in values if v]
+
+
+# --- the keys a file or the environment may use -----------------------------------------------
+
+# Keys that hold secrets: each may also come from `<key>_file` (YAML) or `..._FILE` (env).
+SECRET_KEYS = ("password", "token")
+GATEWAY_KEYS = (
+    "host",
+    "serial",
+    "username",
+    "password",
+    "token",
+    "token_cache",
+    "fingerprint",
+    "insecure",
+    "connect_timeout",
+    "read_timeout",
+)
+Section = MqttConfig | HomeAssistantConfig | CloudConfig | PollIntervals
+SECTIONS: dict[str, type[Section]] = {
+    "mqtt": MqttConfig,
+    "homeassistant": HomeAssistantConfig,
+    "cloud": CloudConfig,
+    "poll": PollIntervals,
+}
+TOP_KEYS = ("gateways", "log_level", "cache_dir", *SECTIONS)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def field_names(cls: type[Any]) -> list[str]:
+    return [f.name for f in fields(cls)]
+
+
+def defaults(cls: type[Any]) -> dict[str, Any]:
+    return {f.name: f.default for f in fields(cls)}
+
+
+def secret_file_keys(cls: type[Any]) -> list[str]:
+    """The `<secret>_file` keys a section accepts: one per secret field it has."""
+    return [f"{k}_file" for k in SECRET_KEYS if k in field_names(cls)]

@@ -1,0 +1,136 @@
+"""Coercion and checks: each function appends "key.path: reason" to `problems` and goes on.
+
+Nothing here raises: the loader collects every problem first, so the user fixes them all at
+once. A value that cannot be coerced comes back as `INVALID` and is left out.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from bridge.config.schema import FINGERPRINT_RE, MIN_GRID_POLL_S, MIN_POLL_INTERVAL_S, PollIntervals, field_names
+
+INVALID = object()
+TRUE_WORDS = ("true", "yes", "on", "1")
+FALSE_WORDS = ("false", "no", "off", "0")
+
+
+def coerce(path: str, value: Any, default: Any, problems: list[str]) -> Any:
+    """Coerce a YAML or environment value to the type of the field's default."""
+    kind = type(default)
+    if value is None:
+        return None if default is None else default
+    if kind is bool:
+        return _to_bool(path, value, problems)
+    if kind in (int, float):
+        return _to_number(path, value, kind, problems)
+    if isinstance(value, (dict, list)):
+        problems.append(f"{path}: must be a single value, not a {type(value).__name__}")
+        return INVALID
+    return str(value)
+
+
+def _to_bool(path: str, value: Any, problems: list[str]) -> Any:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    problems.append(f"{path}: must be true or false, got {_show(value)}")
+    return INVALID
+
+
+def _to_number(path: str, value: Any, kind: type, problems: list[str]) -> Any:
+    if isinstance(value, bool):
+        problems.append(f"{path}: must be a number, got {_show(value)}")
+        return INVALID
+    try:
+        number = float(value) if kind is float else int(str(value).strip())
+    except (TypeError, ValueError):
+        problems.append(f"{path}: must be {'an integer' if kind is int else 'a number'}, got {_show(value)}")
+        return INVALID
+    if number != number or number in (math.inf, -math.inf) or number < 0:  # NaN, infinities
+        problems.append(f"{path}: must be a finite, non-negative number")
+        return INVALID
+    return number
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def parse_host(path: str, host: Any, problems: list[str]) -> dict[str, Any]:
+    """`host`, `host:port` or `http(s)://host[:port]` -> host, scheme and port."""
+    if not host or not isinstance(host, str):
+        problems.append(f"{path}.host: required (a name or address, optionally https://host:port)")
+        return {"host": ""}
+    text = host.strip()
+    parsed = urlsplit(text if "://" in text else f"//{text}")
+    scheme = parsed.scheme.lower() or None
+    try:
+        port = parsed.port
+    except ValueError:
+        problems.append(f"{path}.host: invalid port in {host!r}")
+        return {"host": ""}
+    if scheme not in (None, "http", "https") or not parsed.hostname or parsed.path not in ("", "/"):
+        problems.append(f"{path}.host: expected host, host:port or http(s)://host[:port], got {host!r}")
+        return {"host": ""}
+    return {"host": parsed.hostname, "scheme": scheme, "port": port}
+
+
+def check_sections(sections: dict[str, Any], problems: list[str]) -> None:
+    """Checks across the fields of the mqtt, homeassistant and poll sections."""
+    mqtt = sections["mqtt"]
+    if not 0 < mqtt.port < 65536:
+        problems.append("mqtt.port: must be between 1 and 65535")
+    if mqtt.qos not in (0, 1, 2):
+        problems.append("mqtt.qos: must be 0, 1 or 2")
+    if not mqtt.base_topic or any(c in mqtt.base_topic for c in "#+") or mqtt.base_topic.startswith("/"):
+        problems.append("mqtt.base_topic: must be a plain topic without wildcards or a leading '/'")
+    if (mqtt.certfile is None) != (mqtt.keyfile is None):
+        problems.append("mqtt.certfile, mqtt.keyfile: a client certificate needs both")
+    if not _valid_expire_after(sections["homeassistant"].expire_after):
+        problems.append("homeassistant.expire_after: must be auto, 0 (never) or a number of seconds")
+    for name in field_names(PollIntervals):
+        floor = MIN_GRID_POLL_S if name == "grid" else MIN_POLL_INTERVAL_S
+        if getattr(sections["poll"], name) < floor:
+            problems.append(f"poll.{name}: at least {floor:g} s; the gateway freezes when polled harder")
+
+
+def _valid_expire_after(expire: str) -> bool:
+    if expire == "auto":
+        return True
+    try:
+        return float(expire) >= 0
+    except ValueError:
+        return False
+
+
+def check_gateway(path: str, values: dict[str, Any], problems: list[str]) -> None:
+    """Checks across one gateway's fields; normalises the fingerprint in `values` on the way."""
+    fingerprint = values.get("fingerprint")
+    if fingerprint:
+        normalized = fingerprint.replace(":", "").strip().lower()
+        if not FINGERPRINT_RE.match(normalized):
+            problems.append(f"{path}.tls.fingerprint: expected a SHA-256 fingerprint (64 hex digits, colons allowed)")
+        values["fingerprint"] = normalized
+    if fingerprint and values.get("insecure"):
+        problems.append(f"{path}.tls: set either fingerprint or insecure, not both")
+    if values.get("scheme") != "http" and not fingerprint and not values.get("insecure"):
+        problems.append(
+            f"{path}.tls: the gateway's certificate is self-signed, so say how to trust it: "
+            "`fingerprint: <sha256>` (print it with `envoy-mqtt-bridge fingerprint HOST`) "
+            "or `insecure: true` to skip the check"
+        )
+    if values.get("token") and values["token"].count(".") != 2:
+        problems.append(f"{path}.token: not a JWT (expected three dot-separated parts)")
+    if values.get("password") and not values.get("username"):
+        problems.append(f"{path}.username: required with password")
+    if values.get("serial") is not None and not re.fullmatch(r"[A-Za-z0-9_-]+", values["serial"]):
+        problems.append(f"{path}.serial: letters, digits, '-' and '_' only")

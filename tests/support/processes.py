@@ -1,0 +1,56 @@
+"""Child processes of the tests: the bridge as a user starts it, logged children, stopping them.
+
+A test that runs the command line (`python -m bridge ...`) in its own process runs it from the
+repository, as a user would. Every child (the bridge, Mosquitto, Home Assistant, Node-RED) is
+stopped the same way: SIGTERM (the bridge says `offline` and flushes), then SIGKILL when it does
+not exit within the timeout, so no test leaves a process behind.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def bridge_command(*args: str) -> list[str]:
+    """The command a user types: `python -m bridge ARGS` (run it with cwd=REPO)."""
+    return [sys.executable, "-m", "bridge", *args]
+
+
+def bridge_cli(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """`python -m bridge ARGS` run to its end, its output captured as text."""
+    return subprocess.run(bridge_command(*args), capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False)
+
+
+def start_logged(command: list[str], log: Path, **popen: Any) -> subprocess.Popen[bytes]:
+    """Start `command` with its stdout and stderr written to the file `log`."""
+    with open(log, "w") as out:  # the child has its own copy of the file; ours can close
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, **popen)
+
+
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 15.0) -> int:
+    """SIGTERM, and SIGKILL if it is still there after `timeout` seconds; its exit code."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
+    return proc.returncode
+
+
+@contextmanager
+def running_bridge(config: Path, timeout: float = 10.0, **popen: Any) -> Iterator[subprocess.Popen[Any]]:
+    """`python -m bridge run -c CONFIG` in its own process (Popen options in `popen`), stopped on exit."""
+    proc = subprocess.Popen(bridge_command("run", "-c", str(config)), cwd=REPO, **popen)
+    try:
+        yield proc
+    finally:
+        stop_process(proc, timeout)
