@@ -9,6 +9,7 @@ time; on a terminal, keys trigger a grid outage, a reboot and other events.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import select
 import signal
@@ -17,16 +18,24 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bridge.config import CloudConfig, Config, GatewayConfig, MqttConfig, PollIntervals
 from bridge.demo.view import LiveView
+
+if TYPE_CHECKING:  # annotations only: the parts are imported when the demo starts them
+    from bridge.app import Bridge
+    from bridge.simulator import Simulator
 
 log = logging.getLogger(__name__)
 REFRESH_S = 1.0
 # A simulator is no real gateway: poll it faster so the view moves (still >= 5 s, as advised).
 DEMO_POLL = PollIntervals(meters=5.0, grid=5.0, energy=15.0, inverters=60.0, batteries=10.0, info=600.0)
-LOCAL_HOSTS = ("", "localhost", "0.0.0.0", "::", "::1")
+# The addresses meaning "every interface": what a user may type; the bridge then uses loopback.
+WILDCARD_HOSTS = ("", "0.0.0.0", "::")  # noqa: S104 -- names them, binds nothing
+LOCAL_HOSTS = (*WILDCARD_HOSTS, "localhost", "::1")
 # Demo keys -> (event, parameters): short outages so that a demo stays a demo.
 KEY_EVENTS = {
     "o": ("grid_outage", {}),
@@ -41,7 +50,7 @@ KEY_EVENTS = {
 }
 
 
-def add_arguments(parser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     from bridge.simulator.cli import add_scenario_arguments
 
     parser.add_argument(
@@ -56,7 +65,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--plain", action="store_true", help="print lines instead of a refreshing view")
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from bridge.redaction import setup_logging
 
     setup_logging(args.log_level.upper())
@@ -75,7 +84,7 @@ def run(args) -> int:
             stack.push(view.close)
             _intro(sim, host, port, broker_note, args.base_topic)
             if keys:
-                stack.push(KeyReader(sim, stop).start())
+                stack.push(KeyReader(sim, stop).start().stop)
             stack.push(stop.set)  # whatever ends the loop, the workers stop first
             while not stop.wait(REFRESH_S):
                 bridge.tick()  # what `run` does every second: MQTT reminders, health file
@@ -97,14 +106,14 @@ def parse_broker(text: str) -> tuple[str, int]:
         raise ValueError(f"--broker must be host:port, not {text!r}") from None
 
 
-def _intro(sim, host: str, port: int, broker_note: str, base: str) -> None:
+def _intro(sim: Simulator, host: str, port: int, broker_note: str, base: str) -> None:
     print(f"MQTT broker: {host}:{port} ({broker_note}); point Home Assistant or Node-RED at it.")
     print(f"Watch it: mosquitto_sub -h {host} -p {port} -t '{base}/#' -v")
     what = f"scenario {sim.scenario.name}, clock x{sim.clock.factor:g}" if sim.scenario else "capture"
     print(f"Simulated gateway: {sim.envoy_url} (serial {sim.serial}, {what}). Ctrl-C stops everything.", flush=True)
 
 
-def demo_config(sim, host: str, port: int, base_topic: str, workdir: Path) -> Config:
+def demo_config(sim: Simulator, host: str, port: int, base_topic: str, workdir: Path) -> Config:
     gateway = GatewayConfig(
         host=sim.envoy_host.rsplit(":", 1)[0],
         scheme="https",
@@ -129,7 +138,7 @@ def demo_config(sim, host: str, port: int, base_topic: str, workdir: Path) -> Co
 
 
 def _connect_host(host: str) -> str:
-    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    return "127.0.0.1" if host in WILDCARD_HOSTS else host
 
 
 def broker_answers(host: str, port: int) -> bool:
@@ -147,21 +156,18 @@ def is_local(host: str) -> bool:
 class _Stack:
     """Starts the parts in order and stops them in reverse, whatever happens."""
 
-    def __init__(self):
-        self._closers = []
+    def __init__(self) -> None:
+        self._closers: list[Callable[[], object]] = []
 
-    def push(self, closer) -> None:
-        self._closers.append(closer.stop if hasattr(closer, "stop") else closer)
+    def push(self, closer: Callable[[], object]) -> None:
+        self._closers.append(closer)
 
-    def __enter__(self):
+    def __enter__(self) -> _Stack:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         for closer in reversed(self._closers):
-            try:
-                closer()
-            except Exception:  # keep stopping the rest
-                log.debug("demo: error while stopping", exc_info=True)
+            _close_quietly(closer)
 
     def broker(self, host: str, port: int) -> str:
         if broker_answers(host, port):
@@ -175,14 +181,14 @@ class _Stack:
         self.push(broker.stop)
         return "embedded broker"
 
-    def simulator(self, args):
+    def simulator(self, args: argparse.Namespace) -> Simulator:
         from bridge.simulator.cli import build_simulator
 
         sim = build_simulator(args).start()
         self.push(sim.stop)
         return sim
 
-    def bridge(self, config: Config):
+    def bridge(self, config: Config) -> Bridge:
         """The bridge as `run` starts it; returned so the demo loop can tick it once a second."""
         from bridge.app import Bridge
 
@@ -191,12 +197,19 @@ class _Stack:
         return bridge
 
 
+def _close_quietly(closer: Callable[[], object]) -> None:
+    try:
+        closer()
+    except Exception:  # keep stopping the rest
+        log.debug("demo: error while stopping", exc_info=True)
+
+
 class KeyReader:
     """Single keys on a terminal trigger simulator events; the terminal is restored on stop."""
 
-    def __init__(self, sim, stop: threading.Event):
+    def __init__(self, sim: Simulator, stop: threading.Event):
         self.sim, self.stop_event = sim, stop
-        self._saved = None
+        self._saved: list[Any] | None = None  # the terminal's settings, as termios gives them
         self._done = threading.Event()
 
     def start(self) -> KeyReader:

@@ -11,30 +11,42 @@ import json
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
+if TYPE_CHECKING:  # annotations only: the simulator is imported when the demo starts it
+    from bridge.simulator import Simulator
+
+Json = dict[str, Any]
 RATE_WINDOW_S = 60.0  # per-topic rates are messages in the last minute
 PLAIN_EVERY_S = 5.0  # plain mode: at most one summary line this often
 WIDTH = 78
 KEYS_HELP = "keys: o outage  r restore  b reboot  f firmware update  s slow  m malformed  t revoke token  q quit"
 
 
-def kw(value, signed: bool = False) -> str:
+def _number(value: object) -> float | None:
+    """The value when it is a number (a bool is not one), else None: published JSON may lack it."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def kw(value: object, signed: bool = False) -> str:
     """Watts for people: "640 W", "4.21 kW"; "-" when unknown."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
+    watts = _number(value)
+    if watts is None:
         return "-"
-    sign = "+" if signed and value > 0 else ""
-    return f"{sign}{value:.0f} W" if abs(value) < 1000 else f"{sign}{value / 1000:.2f} kW"
+    sign = "+" if signed and watts > 0 else ""
+    return f"{sign}{watts:.0f} W" if abs(watts) < 1000 else f"{sign}{watts / 1000:.2f} kW"
 
 
-def kwh(value) -> str:
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return "-"
-    return f"{value / 1000:,.1f} kWh"
+def kwh(value: object) -> str:
+    wh = _number(value)
+    return "-" if wh is None else f"{wh / 1000:,.1f} kWh"
 
 
-def _get(doc: dict, *path):
+def _get(doc: object, *path: str) -> object:
     for part in path:
         if not isinstance(doc, dict):
             return None
@@ -42,23 +54,32 @@ def _get(doc: dict, *path):
     return doc
 
 
-def battery_of(state: dict, devices: dict[str, dict]) -> tuple[float | None, float | None]:
+def _section(doc: Json, key: str) -> Json:
+    value = doc.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _numbers(devices: dict[str, Json], key: str) -> list[float]:
+    return [n for n in (_number(d.get(key)) for d in devices.values()) if n is not None]
+
+
+def battery_of(state: Json, devices: dict[str, Json]) -> tuple[float | None, float | None]:
     """(SOC %, power W, + discharging) from the state's "battery" section, else the devices."""
-    soc, power = _get(state, "battery", "soc_pct"), _get(state, "battery", "power_w")
+    soc, power = _number(_get(state, "battery", "soc_pct")), _number(_get(state, "battery", "power_w"))
     if soc is None and devices:
-        socs = [d.get("soc_pct") for d in devices.values() if isinstance(d.get("soc_pct"), (int, float))]
+        socs = _numbers(devices, "soc_pct")
         soc = sum(socs) / len(socs) if socs else None
     if power is None and devices:
-        powers = [d.get("power_w") for d in devices.values() if isinstance(d.get("power_w"), (int, float))]
+        powers = _numbers(devices, "power_w")
         power = sum(powers) if powers else None
     if power is None:
-        power = _get(state, "meters", "storage", "power_w")
+        power = _number(_get(state, "meters", "storage", "power_w"))
     return soc, power
 
 
-def summary(serial: str, state: dict, devices: dict | None = None) -> str:
+def summary(serial: str, state: Json, devices: dict[str, Json] | None = None) -> str:
     """One line: production, consumption, grid import/export and status, battery."""
-    grid = state.get("grid", {}) if isinstance(state.get("grid"), dict) else {}
+    grid = _section(state, "grid")
     parts = [
         f"{serial}: production {kw(_get(state, 'production', 'power_w'))}",
         f"consumption {kw(_get(state, 'consumption', 'power_w'))}",
@@ -76,7 +97,7 @@ def topic_pattern(topic: str) -> str:
     """Group per-device topics: envoy/S/inverter/123 -> envoy/S/inverter/+ (not grid/status)."""
     parts = topic.split("/")
     if len(parts) == 4 and parts[2] != "grid":
-        return "/".join(parts[:3] + ["+"])
+        return "/".join([*parts[:3], "+"])
     if parts[0] == "homeassistant":
         return "homeassistant/# (discovery)"
     return topic
@@ -90,30 +111,30 @@ class LiveView:
         base_topic: str,
         plain: bool,
         *,
-        sim=None,
+        sim: Simulator | None = None,
         broker_note: str = "",
         keys: bool = False,
-        clock=time.monotonic,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.host, self.port, self.base, self.plain = host, port, base_topic, plain
         self.sim, self.broker_note, self.keys, self.clock = sim, broker_note, keys, clock
-        self.states: dict[str, dict] = {}
+        self.states: dict[str, Json] = {}
         self.grid_status: dict[str, str] = {}
         self.availability: dict[str, str] = {}
-        self.batteries: dict[str, dict[str, dict]] = defaultdict(dict)
+        self.batteries: dict[str, dict[str, Json]] = defaultdict(dict)
         self.count = 0
         self.state_count = 0
         self.topics: set[str] = set()
-        self.recent: dict[str, deque] = defaultdict(deque)
+        self.recent: dict[str, deque[float]] = defaultdict(deque)
         self._printed_states, self._printed_at = 0, -PLAIN_EVERY_S
         self._lock = threading.Lock()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"envoy-demo-view-{time.time_ns()}")
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"envoy-demo-view-{time.time_ns()}")
         self.client.on_connect = lambda c, *_: c.subscribe([(f"{base_topic}/#", 0), ("homeassistant/#", 0)])
         self.client.on_message = self._on_message
         self.client.connect_async(host, port)
         self.client.loop_start()
 
-    def _on_message(self, client, userdata, message) -> None:
+    def _on_message(self, client: mqtt.Client | None, userdata: object, message: mqtt.MQTTMessage) -> None:
         topic, now = message.topic, self.clock()
         with self._lock:
             self.count += 1
@@ -181,20 +202,24 @@ class LiveView:
     def _title(self) -> str:
         title = "envoy-mqtt-bridge demo"
         sim = self.sim
-        if sim is not None and getattr(sim, "scenario", None) is not None:
+        if sim is not None and sim.scenario is not None:
             title += f"  |  {sim.scenario.name}  |  simulated {sim.clock.describe()}  x{sim.clock.factor:g}"
         return title
 
-    def _gateway(self, serial: str, state: dict) -> list[str]:
-        grid = state.get("grid") if isinstance(state.get("grid"), dict) else {}
+    def _gateway(self, serial: str, state: Json) -> list[str]:
+        grid = _section(state, "grid")
         status = self.grid_status.get(serial) or grid.get("status") or "unknown"
         status_text = {"on_grid": "ON GRID", "off_grid": "OFF GRID (outage)"}.get(status, status)
         lines = [
             f"gateway {serial}  firmware {state.get('firmware', '-')}  {self.availability.get(serial, '-')}",
-            f"  production  {kw(_get(state, 'production', 'power_w')):>9}    "
-            f"consumption {kw(_get(state, 'consumption', 'power_w')):>9}",
-            f"  grid        {status_text:<18} import {kw(grid.get('import_power_w'))}  "
-            f"export {kw(grid.get('export_power_w'))}",
+            (
+                f"  production  {kw(_get(state, 'production', 'power_w')):>9}    "
+                f"consumption {kw(_get(state, 'consumption', 'power_w')):>9}"
+            ),
+            (
+                f"  grid        {status_text:<18} import {kw(grid.get('import_power_w'))}  "
+                f"export {kw(grid.get('export_power_w'))}"
+            ),
         ]
         soc, power = battery_of(state, self.batteries.get(serial, {}))
         if soc is not None or power is not None:
@@ -219,8 +244,7 @@ class LiveView:
         return lines
 
     def _conditions(self) -> list[str]:
-        director = getattr(self.sim, "director", None)
-        active = director.describe() if director is not None else []
+        active = self.sim.director.describe() if self.sim is not None else []
         return [f"events  {'; '.join(active)}"] if active else []
 
     def close(self) -> None:
@@ -228,7 +252,7 @@ class LiveView:
         self.client.disconnect()
 
 
-def _json(text: str):
+def _json(text: str) -> Json | None:
     try:
         value = json.loads(text)
     except ValueError:

@@ -1,4 +1,6 @@
-"""The embedded MQTT broker, with real clients on loopback: paho-mqtt, raw sockets, mosquitto_sub."""
+"""The demo's embedded MQTT broker, with real clients on loopback: paho-mqtt, raw sockets,
+mosquitto_sub (Node-RED's turn is tests/clients/test_node_red_embedded_broker.py). Its packet
+codec, topic rules and routing have unit tests of their own in tests/unit/demo/."""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from bridge.demo.broker import EmbeddedBroker, topic_matches, valid_filter
+from bridge.demo.broker import EmbeddedBroker
+from tests.support.loopback import ipv6_loopback
+from tests.support.mqtt import Subscriber
 
 TIMEOUT = 5.0
 
@@ -35,21 +39,25 @@ def broker():
 class Paho:
     """A paho 2.x client that records what it receives; connect() waits for CONNACK."""
 
-    def __init__(self, port: int, client_id: str, will: tuple | None = None, **connect_kw):
+    def __init__(self, port: int, client_id: str, will: tuple | None = None, host: str = "127.0.0.1", **connect_kw):
         self.messages: list[mqtt.MQTTMessage] = []
         self.connected = threading.Event()
         self.subscribed = threading.Event()
         self.unsubscribed = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
-        self.client.on_connect = lambda c, u, f, rc, p: rc == 0 and self.connected.set()
+        self.client.on_connect = self._on_connect
         self.client.on_subscribe = lambda c, u, mid, rcs, p: self.subscribed.set()
         self.client.on_unsubscribe = lambda c, u, mid, rcs, p: self.unsubscribed.set()
         self.client.on_message = lambda c, u, m: self.messages.append(m)
         if will:
             self.client.will_set(*will)
-        self.client.connect("127.0.0.1", port, **connect_kw)
+        self.client.connect(host, port, **connect_kw)
         self.client.loop_start()
         assert self.connected.wait(TIMEOUT)
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code == 0:
+            self.connected.set()
 
     def subscribe(self, topic: str, qos: int = 0) -> None:
         self.subscribed.clear()
@@ -65,7 +73,7 @@ class Paho:
         self.client.publish(topic, payload, qos, retain).wait_for_publish(TIMEOUT)
 
     def received(self) -> list[tuple[str, bytes, int, bool]]:
-        return [(m.topic, m.payload, m.qos, bool(m.retain)) for m in list(self.messages)]
+        return [(m.topic, bytes(m.payload), m.qos, bool(m.retain)) for m in list(self.messages)]
 
     def close(self) -> None:
         self.client.disconnect()
@@ -138,34 +146,6 @@ def recv_exactly(sock: socket.socket, n: int) -> bytes:
             break
         data += chunk
     return data
-
-
-# --- topic rules ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "topic_filter, topic, expected",
-    [
-        ("a/b", "a/b", True),
-        ("a/+", "a/b", True),
-        ("a/+", "a/b/c", False),
-        ("a/#", "a", True),
-        ("a/#", "a/b/c", True),
-        ("#", "a/b", True),
-        ("+/+", "/x", True),
-        ("+", "a/b", False),
-        ("#", "$SYS/x", False),
-        ("+/x", "$SYS/x", False),
-        ("$SYS/#", "$SYS/x", True),
-    ],
-)
-def test_topic_matches(topic_filter, topic, expected):
-    assert topic_matches(topic_filter, topic) is expected
-
-
-def test_valid_filter():
-    assert all(map(valid_filter, ["a", "a/+/b", "#", "a/#", "+"]))
-    assert not any(map(valid_filter, ["", "a/#/b", "a#", "a/b+", "a/#x"]))
 
 
 # --- publish and subscribe ------------------------------------------------------------------
@@ -258,7 +238,7 @@ def test_no_will_after_disconnect(broker, clients):
     leaving = clients("leaving", will=("will/x", "gone", 0, False))
     leaving.close()
     # The will, had there been one, goes out as the broker forgets the client: before the marker.
-    assert wait_for(lambda: "leaving" not in broker._clients)
+    assert wait_for(lambda: "leaving" not in broker._router.sessions)
     sock, _ = raw_client(broker, connect_packet("marker"))
     sock.sendall(_packet(0x30, _s("will/marker") + b"m") + b"\xe0\x00")  # PUBLISH, DISCONNECT
     assert wait_for(lambda: watcher.received())
@@ -289,6 +269,27 @@ def test_session_takeover_by_the_same_client_id(broker, clients):
     assert wait_for(lambda: second.received() == [("t", b"hello", 0, False)])
 
 
+def test_takeover_sends_the_old_will_before_the_new_connection_speaks(broker, clients):
+    """A bridge reconnecting (same client id, will `offline` retained) while its old connection
+    still looks alive: its new `online` must stay the retained value, not its old will."""
+    will = ("bridge/avail", "offline", 1, True)
+    watcher = clients("watcher")
+    watcher.subscribe("bridge/avail", qos=1)
+    old, _ = raw_client(broker, connect_packet("bridge", will=will))
+    old.sendall(_packet(0x33, _s("bridge/avail") + struct.pack("!H", 1) + b"online"))  # QoS 1, retained
+    assert recv_exactly(old, 4) == b"\x40\x02\x00\x01"  # PUBACK
+    new = clients("bridge", will=will)
+    new.publish("bridge/avail", "online", qos=1, retain=True)
+    assert recv_exactly(old, 1) == b""  # the older connection is closed
+    old.close()
+    assert wait_for(lambda: len(watcher.received()) == 3)
+    assert watcher.received() == [("bridge/avail", p, 1, False) for p in (b"online", b"offline", b"online")]
+    late = clients("late")
+    late.subscribe("bridge/avail")
+    assert wait_for(lambda: late.received())
+    assert late.received() == [("bridge/avail", b"online", 0, True)]
+
+
 # --- CONNECT variants -----------------------------------------------------------------------
 
 
@@ -314,8 +315,42 @@ def test_credentials_when_configured():
             sock.close()
 
 
+# --- listening, restarting ------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback on this machine")
+def test_listens_on_ipv6_loopback():
+    with EmbeddedBroker("::1", 0) as broker:
+        assert broker.port > 0
+        pub, sub = Paho(broker.port, "pub6", host="::1"), Paho(broker.port, "sub6", host="::1")
+        try:
+            pub.publish("v6/state", "on", qos=1, retain=True)
+            sub.subscribe("v6/#", qos=1)
+            assert wait_for(lambda: sub.received())
+            assert sub.received() == [("v6/state", b"on", 1, True)]
+        finally:
+            pub.close()
+            sub.close()
+
+
+def test_paho_reconnects_when_the_broker_restarts_on_its_port(broker, clients):
+    sub = Subscriber("127.0.0.1", broker.port, topics=("r/#",))  # subscribes again on every connect
+    try:
+        clients("pub").publish("r/before", "1", qos=1, retain=True)
+        assert sub.wait_topic("r/before", timeout=TIMEOUT) == b"1"
+        port = broker.port
+        broker.stop()
+        assert broker.start().port == port
+        clients("after").publish("r/after", "2", qos=1, retain=True)
+        assert sub.wait_topic("r/after", timeout=TIMEOUT + 2) == b"2"  # paho waits 1 s to reconnect
+        clients("live").publish("r/live", "3", qos=1)
+        assert sub.wait_topic("r/live", timeout=TIMEOUT) == b"3"
+    finally:
+        sub.close()
+
+
 def test_port_taken_raises_a_clear_oserror(broker):
-    with pytest.raises(OSError, match="cannot listen on 127.0.0.1"):
+    with pytest.raises(OSError, match=r"cannot listen on 127\.0\.0\.1:\d+: Address already in use"):
         EmbeddedBroker(port=broker.port).start()
 
 
@@ -328,7 +363,7 @@ def test_stalled_subscriber_queue_is_bounded():
         chunk = _packet(0x30, _s("big") + b"x" * 256 * 1024)
         for _ in range(100):
             publisher.sendall(chunk)
-        assert wait_for(lambda: broker._clients["stalled"].dropped > 0)
+        assert wait_for(lambda: sum(session.dropped for session in broker._connections) > 0)
         publisher.sendall(b"\xc0\x00")
         assert recv_exactly(publisher, 2) == b"\xd0\x00"  # the broker is still serving
         for sock in (stalled, publisher):

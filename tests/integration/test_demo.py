@@ -1,4 +1,5 @@
-"""The README's main command: simulator + broker + bridge + live view, stopped with Ctrl-C."""
+"""The README's main command: simulator + broker + bridge + live view, stopped with Ctrl-C.
+(The view and the address parsing alone: tests/unit/demo/.)"""
 
 import json
 import os
@@ -8,12 +9,10 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from bridge.demo.command import parse_broker
-from bridge.demo.view import LiveView, kw, summary, topic_pattern
+from tests.support.loopback import ipv6_loopback
 from tests.support.mqtt import Subscriber, free_port, wait_for
 
 pytestmark = pytest.mark.integration
@@ -34,7 +33,9 @@ class Demo:
             start_new_session=True,
         )
         self.lines: list[str] = []
-        threading.Thread(target=lambda: self.lines.extend(self.proc.stdout), daemon=True).start()
+        output = self.proc.stdout
+        assert output is not None
+        threading.Thread(target=lambda: self.lines.extend(output), daemon=True).start()
 
     @property
     def output(self) -> str:
@@ -66,9 +67,9 @@ def port_closed(port: int) -> bool:
         return True
 
 
-def _subscribe(port, topics=("#",)):
+def _subscribe(port, topics=("#",), host="127.0.0.1"):
     try:
-        return Subscriber("127.0.0.1", port, topics)
+        return Subscriber(host, port, topics)
     except OSError:
         return None
 
@@ -108,6 +109,25 @@ def test_demo_publishes_live_data_shows_an_outage_and_stops_cleanly():
     output = demo.output
     assert f"127.0.0.1:{port} (embedded broker)" in output and "mosquitto_sub -h 127.0.0.1" in output
     assert "production" in output and "stopped" in output and "Traceback" not in output
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback on this machine")
+def test_demo_runs_its_embedded_broker_on_ipv6_loopback():
+    port = free_port()
+    demo = Demo("--broker", f"[::1]:{port}", "--plain")
+    sub = None
+    try:
+        sub = wait_for(lambda: _subscribe(port, host="::1"), timeout=20, message="the embedded broker on ::1")
+        assert sub.wait_topic("envoy/bridge/availability", timeout=30, payload=b"online")  # the bridge got there
+        sub.wait_topic(f"envoy/{SERIAL}/state", timeout=30)
+        sub.close()
+        sub = None
+        assert demo.interrupt() == 0
+    finally:
+        if sub:
+            sub.close()
+        demo.kill()
+    assert f"::1:{port} (embedded broker)" in demo.output and "Traceback" not in demo.output
 
 
 def test_demo_uses_an_existing_broker_and_keeps_its_options(mosquitto):
@@ -157,64 +177,3 @@ def test_demo_refuses_bad_options_in_one_line():
     )
     assert proc.returncode == 1 and "unknown event 'meteor'" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
-
-
-# --- the view, without processes -------------------------------------------------------------
-
-
-def message(topic, payload):
-    data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    return SimpleNamespace(topic=topic, payload=data)
-
-
-def test_live_view_block_shows_flows_grid_battery_and_traffic():
-    ticks = iter(range(0, 10_000, 1))
-    view = LiveView(
-        "127.0.0.1",
-        free_port(),
-        "envoy",
-        plain=False,
-        broker_note="embedded broker",
-        keys=True,
-        clock=lambda: float(next(ticks)),
-    )
-    try:
-        state = {
-            "firmware": "8.2.4382",
-            "production": {"power_w": 4210, "energy_today_wh": 14800},
-            "consumption": {"power_w": 650},
-            "grid": {"status": "on_grid", "import_power_w": 0, "export_power_w": 1200},
-        }
-        view._on_message(None, None, message(f"envoy/{SERIAL}/state", state))
-        view._on_message(None, None, message(f"envoy/{SERIAL}/grid/status", b"off_grid"))
-        view._on_message(None, None, message(f"envoy/{SERIAL}/battery/482235000159", {"soc_pct": 54, "power_w": -300}))
-        view._on_message(None, None, message(f"envoy/{SERIAL}/battery/482235000166", {"soc_pct": 56, "power_w": -100}))
-        view._on_message(None, None, message(f"homeassistant/sensor/{SERIAL}/production/config", {}))
-        text = "\n".join(view.block())
-    finally:
-        view.close()
-    assert "4.21 kW" in text and "650 W" in text and "export 1.20 kW" in text
-    assert "OFF GRID" in text  # the plain grid/status topic wins: it is what flows react to
-    assert "SOC 55 %" in text and "charging 400 W" in text
-    assert "5 messages on 5 topics (1 discovery configs)" in text
-    assert f"envoy/{SERIAL}/battery/+" in text and "/min" in text
-    assert "mosquitto_sub -h 127.0.0.1" in text and "o outage" in text
-
-
-def test_summary_tolerates_missing_keys():
-    assert summary("1", {}) == "1: production -  consumption -  grid import -  export -  grid unknown"
-    line = summary("1", {"production": {"power_w": 900}, "battery": {"soc_pct": 81.4, "power_w": 1500}})
-    assert "production 900 W" in line and "battery 81 % (+1.50 kW)" in line
-    assert summary("1", {"grid": "nonsense", "production": []}).startswith("1: production -")
-    assert kw(None) == "-" and kw(True) == "-" and kw(-1234) == "-1.23 kW"
-    assert topic_pattern("envoy/1/inverter/42") == "envoy/1/inverter/+"
-    assert topic_pattern("envoy/1/enpower/42") == "envoy/1/enpower/+"
-    assert topic_pattern("envoy/1/grid/status") == "envoy/1/grid/status"
-
-
-def test_broker_address_parsing():
-    assert parse_broker("127.0.0.1:1884") == ("127.0.0.1", 1884)
-    assert parse_broker("mosquitto") == ("mosquitto", 1883)
-    assert parse_broker("[::1]:1883") == ("::1", 1883)
-    with pytest.raises(ValueError):
-        parse_broker("host:port")

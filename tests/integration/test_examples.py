@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import signal
 import subprocess
 import time
 from dataclasses import replace
@@ -21,11 +20,13 @@ from bridge import model
 from bridge.config import load_config
 from bridge.demo.broker import EmbeddedBroker
 from bridge.homeassistant import discovery
-from bridge.model.info import parse_info
+from bridge.model import parse_info
 from bridge.simulator.clock import SimClock
 from bridge.simulator.living import LivingSource
 from bridge.simulator.scenario import load_scenario
 from tests.support.mqtt import free_port, wait_for
+from tests.support.node_red import node_red_binary, start_node_red
+from tests.support.processes import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -104,16 +105,6 @@ def test_node_red_functions_summarise_and_alert_once_per_outage():
     assert run_function(nodes["fn_restored"], [{"topic": down["topic"], "payload": "on_grid"}]) == [None]
 
 
-def node_red_binary() -> str:
-    try:
-        proc = subprocess.run([str(REPO / "scripts" / "install-node-red")], capture_output=True, text=True, timeout=600)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        pytest.skip(f"Node-RED could not be installed: {err}")
-    if proc.returncode != 0:
-        pytest.skip(f"Node-RED could not be installed: {proc.stderr.strip()[-300:]}")
-    return proc.stdout.strip().splitlines()[-1]
-
-
 @pytest.mark.integration
 def test_node_red_runs_the_flow_and_alerts_when_the_grid_goes_down(tmp_path):
     binary = node_red_binary()
@@ -125,19 +116,7 @@ def test_node_red_runs_the_flow_and_alerts_when_the_grid_goes_down(tmp_path):
                 node.update(broker="127.0.0.1", port=str(broker.port))
             if node["type"] == "file":
                 node["filename"] = str(alerts)
-        (tmp_path / "flows.json").write_text(json.dumps(nodes))
-        (tmp_path / "settings.js").write_text(
-            'module.exports = {uiHost: "127.0.0.1", uiPort: %d, flowFile: "flows.json", '
-            "credentialSecret: false, diagnostics: {enabled: false}, "
-            'logging: {console: {level: "info"}}};\n' % free_port()
-        )
-        log = open(tmp_path / "node-red.log", "w+")
-        proc = subprocess.Popen(
-            [binary, "-u", str(tmp_path), "-s", str(tmp_path / "settings.js"), "flows.json"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        proc = start_node_red(binary, tmp_path, nodes, tmp_path / "node-red.log")
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-examples-pub")
         try:
 
@@ -171,12 +150,7 @@ def test_node_red_runs_the_flow_and_alerts_when_the_grid_goes_down(tmp_path):
         finally:
             client.loop_stop()
             client.disconnect()
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
+            stop_process(proc)
 
 
 # --- Home Assistant ----------------------------------------------------------------------

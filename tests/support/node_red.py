@@ -1,0 +1,48 @@
+"""The real Node-RED for the tests: installed once by scripts/install-node-red (cached outside
+the repository), started on loopback with a flow the test writes, its log in a file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.mqtt import free_port
+from tests.support.processes import REPO, start_logged
+
+
+def node_red_binary() -> str:
+    """The cached `node-red` executable; the test is skipped when it cannot be installed."""
+    try:
+        proc = subprocess.run([str(REPO / "scripts" / "install-node-red")], capture_output=True, text=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        pytest.skip(f"Node-RED could not be installed: {err}")
+    if proc.returncode != 0:
+        pytest.skip(f"Node-RED could not be installed: {proc.stderr.strip()[-300:]}")
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def start_node_red(
+    binary: str, userdir: Path, nodes: list[dict[str, Any]], log: Path, **settings: Any
+) -> subprocess.Popen[bytes]:
+    """Node-RED in its own process group, running `nodes`; its editor on a free loopback port,
+    no telemetry, `settings` added to settings.js (e.g. mqttReconnectTime). Stop it with
+    tests.support.processes.stop_process."""
+    userdir.mkdir(parents=True, exist_ok=True)
+    (userdir / "flows.json").write_text(json.dumps(nodes))
+    options = {
+        "uiHost": "127.0.0.1",
+        "uiPort": free_port(),
+        "flowFile": "flows.json",
+        "credentialSecret": False,
+        "diagnostics": {"enabled": False},
+        "telemetry": {"enabled": False},
+        "logging": {"console": {"level": "info"}},
+        **settings,
+    }
+    (userdir / "settings.js").write_text(f"module.exports = {json.dumps(options)};\n")  # JSON is valid JS
+    command = [binary, "-u", str(userdir), "-s", str(userdir / "settings.js"), "flows.json"]
+    return start_logged(command, log, start_new_session=True)
