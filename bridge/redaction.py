@@ -14,7 +14,10 @@ MASK = "********"
 PATTERNS = (
     re.compile(r"eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){0,2}"),  # JWTs, even truncated ones
     re.compile(r"(?i)(sessionId|session_id|manager_token)(['\"]?\s*[=:]\s*['\"]?)[^\s;,'\"&}]+"),
-    re.compile(r"(?i)(Authorization)(['\"]?\s*[=:]\s*['\"]?)(?:(?:Bearer|Basic|Digest)\s+)?[^\s'\",}]+"),
+    # A Digest header's value is a list of quoted fields: all of it goes, the response hash above all.
+    re.compile(r"(?i)(Authorization)(['\"]?\s*[=:]\s*['\"]?)Digest\s[^'\n}]*"),
+    re.compile(r"(?i)(Authorization)(['\"]?\s*[=:]\s*['\"]?)(?:(?:Bearer|Basic)\s+)?[^\s'\",}]+"),
+    re.compile(r"(?i)\b(response)(\s*=\s*\"?)[0-9a-f]{16,}"),  # a digest response outside its header
     re.compile(r"(?i)(Cookie|Set-Cookie)(['\"]?\s*[=:]\s*['\"]?)[^'\"\n}]+"),
     re.compile(r"(?i)(password|passwd|user\[password\])(['\"]?\s*[=:]\s*['\"]?)[^\s&'\",}]+"),
 )

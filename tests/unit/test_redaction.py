@@ -24,6 +24,18 @@ JWT = "eyJhbGciOiJFUzI1NiJ9.eyJhdWQiOiIxMjM0In0.c2lnbmF0dXJl"
         ("manager_token=zz99", f"manager_token={MASK}"),
         ("Authorization: Bearer abc.def", f"Authorization: {MASK}"),
         ("{'Authorization': 'Basic dXNlcjpwdw=='}", f"{{'Authorization': '{MASK}'}}"),
+        (  # every field of a Digest header, the crackable response hash above all
+            (
+                '{\'Authorization\': \'Digest username="envoy", realm="enphaseenergy.com", nonce="5e1f", '
+                'uri="/info", response="0123456789abcdef0123456789abcdef", qop=auth\'}'
+            ),
+            f"{{'Authorization': '{MASK}'}}",
+        ),
+        (
+            'Authorization: Digest username="envoy", response="0123456789abcdef0123456789abcdef"',
+            f"Authorization: {MASK}",
+        ),
+        ('digest fields: response="0123456789abcdef0123456789abcdef"', f'digest fields: response="{MASK}"'),
         ("Set-Cookie: a=1; b=2", f"Set-Cookie: {MASK}"),
         ("user[password]=hunter2&user[email]=me", f"user[password]={MASK}&user[email]=me"),
         ('{"password": "hunter2"}', f'{{"password": "{MASK}"}}'),
