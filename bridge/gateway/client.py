@@ -61,14 +61,6 @@ class EnvoyClient:
     def retry_budget_s(self, seconds: float) -> None:
         self.transport.retry_budget_s = seconds
 
-    @property
-    def request_deadline_s(self) -> float:
-        return self.transport.request_deadline_s
-
-    @request_deadline_s.setter
-    def request_deadline_s(self, seconds: float) -> None:
-        self.transport.request_deadline_s = seconds
-
     # --- public API ----------------------------------------------------------------------------
 
     @property

@@ -74,30 +74,18 @@ def flag(
     key: str, path: Path, name: str | None, device_class: str | None = None, inverted: bool = False, **kw: Any
 ) -> Entity:
     """A binary sensor of a JSON boolean."""
-    return Entity(
-        key,
-        path,
-        name,
-        device_class=device_class,
-        component="binary_sensor",
-        kind=FLAG_INVERTED if inverted else FLAG,
-        **kw,
-    )
+    return _binary_sensor(key, path, name, device_class, kind=FLAG_INVERTED if inverted else FLAG, **kw)
 
 
 def state_flag(
     key: str, path: Path, name: str | None, on: str, off: str, device_class: str | None = None, **kw: Any
 ) -> Entity:
     """A binary sensor of a text state (`closed` / `open`, `on_grid` / `off_grid`)."""
-    return Entity(
-        key,
-        path,
-        name,
-        device_class=device_class,
-        component="binary_sensor",
-        extra={"payload_on": on, "payload_off": off},
-        **kw,
-    )
+    return _binary_sensor(key, path, name, device_class, extra={"payload_on": on, "payload_off": off}, **kw)
+
+
+def _binary_sensor(key: str, path: Path, name: str | None, device_class: str | None, **kw: Any) -> Entity:
+    return Entity(key, path, name, device_class=device_class, component="binary_sensor", **kw)
 
 
 def phase_variants(entities: list[Entity]) -> list[Entity]:

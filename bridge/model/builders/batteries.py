@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bridge.model.builders.payload import Payload, payload_of, plain, to_int, topic_safe
+from bridge.model.builders.ensemble_units import unit_fields
+from bridge.model.builders.payload import Document, SerialDocument, plain, to_int, topic_safe
 from bridge.model.kinds import AC_BATTERY, BATTERY
 from bridge.model.parse.ensemble import (
     Encharge,
@@ -44,10 +45,11 @@ PowerReport = tuple[int | float | None, int | float | None, int | None]
 
 
 @dataclass(frozen=True, slots=True)
-class Battery:
+class Battery(SerialDocument):
     """One IQ Battery (Encharge)."""
 
-    serial: str
+    kind = BATTERY
+
     soc_pct: int | float | None = None
     power_w: int | None = None
     apparent_power_va: int | None = None
@@ -67,19 +69,13 @@ class Battery:
     firmware: str | None = None
     part_number: str | None = None
 
-    @property
-    def suffix(self) -> str:
-        return BATTERY.topic_suffix(self.serial)
-
-    def as_payload(self) -> Payload:
-        return payload_of(self)
-
 
 @dataclass(frozen=True, slots=True)
-class AcBattery:
+class AcBattery(SerialDocument):
     """One AC Battery (ACB)."""
 
-    serial: str
+    kind = AC_BATTERY
+
     soc_pct: int | float | None = None
     power_w: int | None = None
     max_power_w: int | None = None
@@ -96,16 +92,9 @@ class AcBattery:
     firmware: str | None = None
     part_number: str | None = None
 
-    @property
-    def suffix(self) -> str:
-        return AC_BATTERY.topic_suffix(self.serial)
-
-    def as_payload(self) -> Payload:
-        return payload_of(self)
-
 
 @dataclass(frozen=True, slots=True)
-class BatteryAggregate:
+class BatteryAggregate(Document):
     soc_pct: int | float | None = None
     available_energy_wh: int | None = None
     capacity_wh: int | None = None
@@ -115,30 +104,21 @@ class BatteryAggregate:
     health_pct: int | float | None = None
     power_w: int | None = None
 
-    def as_payload(self) -> Payload:
-        return payload_of(self)
-
 
 @dataclass(frozen=True, slots=True)
-class AcbAggregate:
+class AcbAggregate(Document):
     power_w: int | None = None
     soc_pct: int | float | None = None
     available_energy_wh: int | None = None
     state: str | None = None  # charging / discharging / idle / full
     count: int | None = None  # AC Batteries reporting
 
-    def as_payload(self) -> Payload:
-        return payload_of(self)
-
 
 @dataclass(frozen=True, slots=True)
-class CombinedBatteries:
+class CombinedBatteries(Document):
     soc_pct: int | float | None = None
     available_energy_wh: int | None = None
     capacity_wh: int | None = None
-
-    def as_payload(self) -> Payload:
-        return payload_of(self)
 
 
 def percent(value: float | None) -> int | float | None:
@@ -165,24 +145,19 @@ def _battery(serial: str, unit: Encharge | None, reading: EnchargePower | None) 
 
 
 def _with_inventory(battery: Battery, unit: Encharge) -> Battery:
-    u = unit.unit
     return replace(
         battery,
         capacity_wh=to_int(unit.capacity_wh),
         temperature_c=unit.temperature_c,
         max_cell_temperature_c=unit.max_cell_temperature_c,
-        communicating=u.communicating,
         dc_switch_off=unit.dc_switch_off,
         operating=unit.operating,
         sleep_enabled=unit.sleep_enabled,
-        last_report=u.last_report,
-        admin_state=u.admin_state,
         grid_mode=unit.grid_mode,
         phase=unit.phase,
         comm_level_2_4_ghz=unit.comm_level_2_4_ghz,
         comm_level_sub_ghz=unit.comm_level_sub_ghz,
-        firmware=u.firmware,
-        part_number=u.part_number,
+        **unit_fields(unit.unit),
     )
 
 

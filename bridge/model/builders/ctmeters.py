@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bridge.model.builders.payload import Payload, payload_of, to_int
+from bridge.model.builders.payload import Document, Payload, phase_payloads, to_int
 from bridge.model.parse.codec import is_finite_number
 from bridge.model.parse.meters import Channel, MeterConfig, MeterReading, MeterReadings, MetersConfig
 
@@ -41,7 +41,7 @@ SPLIT_PHASES = 2
 
 
 @dataclass(frozen=True, slots=True)
-class MeterValues:
+class MeterValues(Document):
     power_w: int | None = None
     voltage_v: float | None = None
     current_a: float | None = None
@@ -49,9 +49,6 @@ class MeterValues:
     power_factor: float | None = None
     energy_delivered_wh: int | None = None
     energy_received_wh: int | None = None
-
-    def as_payload(self) -> Payload:
-        return payload_of(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +69,8 @@ class CtMeter:
             payload["status_flag_count"] = len(self.status_flags)
         if self.status_flags:
             payload["status_flags"] = list(self.status_flags)
-        phases = {name: values.as_payload() for name, values in self.phases}
-        if any(phases.values()):
-            payload["phases"] = {name: values for name, values in phases.items() if values}
+        if phases := phase_payloads(self.phases):
+            payload["phases"] = phases
         return payload
 
 

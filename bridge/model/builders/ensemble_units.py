@@ -5,19 +5,22 @@ IQ System Controller (Enpower), IQ Meter Collar, IQ Combiner 6C controller and i
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol, TypedDict, TypeVar
 
 from bridge.model.builders.grid import collar_status, relay_status
-from bridge.model.builders.payload import Payload, payload_of, topic_safe
+from bridge.model.builders.payload import SerialDocument, topic_safe
 from bridge.model.kinds import C6_COMBINER, C6_RGM, COLLAR, SYSTEM_CONTROLLER
-from bridge.model.parse.ensemble import C6Combiner, C6Rgm, Collar, Enpower, EnsembleInventory
+from bridge.model.parse.ensemble import C6Combiner, C6Rgm, Collar, Enpower, EnsembleInventory, Unit
 
 
 @dataclass(frozen=True, slots=True)
-class SystemController:
+class SystemController(SerialDocument):
     """`enpower/<serial>`: the IQ System Controller and its grid relay."""
 
-    serial: str
+    kind = SYSTEM_CONTROLLER
+
     grid_status: str | None = None  # on_grid / off_grid: the relay as it is (mains_oper_state)
     mains_oper_state: str | None = None  # closed / open
     mains_admin_state: str | None = None  # closed / open: as commanded
@@ -33,19 +36,13 @@ class SystemController:
     firmware: str | None = None
     part_number: str | None = None
 
-    @property
-    def suffix(self) -> str:
-        return SYSTEM_CONTROLLER.topic_suffix(self.serial)
-
-    def as_payload(self) -> Payload:
-        return payload_of(self)
-
 
 @dataclass(frozen=True, slots=True)
-class MeterCollar:
+class MeterCollar(SerialDocument):
     """`collar/<serial>`: the IQ Meter Collar."""
 
-    serial: str
+    kind = COLLAR
+
     grid_status: str | None = None  # from admin_state_str, the authoritative field
     admin_state: str | None = None  # ENCMN_MDE_ON_GRID / ENCMN_MDE_OFF_GRID
     grid_state: str | None = None  # the collar's own field: does not follow the real state
@@ -58,19 +55,13 @@ class MeterCollar:
     firmware: str | None = None
     part_number: str | None = None
 
-    @property
-    def suffix(self) -> str:
-        return COLLAR.topic_suffix(self.serial)
-
-    def as_payload(self) -> Payload:
-        return payload_of(self)
-
 
 @dataclass(frozen=True, slots=True)
-class Combiner:
+class Combiner(SerialDocument):
     """`c6_combiner/<serial>`: the IQ Combiner 6C controller."""
 
-    serial: str
+    kind = C6_COMBINER
+
     admin_state: str | None = None
     communicating: bool | None = None
     last_report: int | None = None
@@ -78,32 +69,38 @@ class Combiner:
     dmir_version: str | None = None
     part_number: str | None = None
 
-    @property
-    def suffix(self) -> str:
-        return C6_COMBINER.topic_suffix(self.serial)
-
-    def as_payload(self) -> Payload:
-        return payload_of(self)
-
 
 @dataclass(frozen=True, slots=True)
-class CombinerMeter:
+class CombinerMeter(SerialDocument):
     """`c6_rgm/<serial>`: the IQ Combiner 6C's revenue-grade meter (no readings of its own here)."""
 
-    serial: str
+    kind = C6_RGM
+
     device_state: int | None = None
     firmware: str | None = None
     part_number: str | None = None
 
-    @property
-    def suffix(self) -> str:
-        return C6_RGM.topic_suffix(self.serial)
-
-    def as_payload(self) -> Payload:
-        return payload_of(self)
-
 
 EnsembleUnit = SystemController | MeterCollar | Combiner | CombinerMeter
+
+
+class UnitFields(TypedDict):
+    """What every Ensemble device reports about itself, under its document's names."""
+
+    admin_state: str | None
+    communicating: bool | None
+    last_report: int | None
+    firmware: str | None
+    part_number: str | None
+
+
+class _Device(Protocol):
+    @property
+    def unit(self) -> Unit: ...
+
+
+_DeviceT = TypeVar("_DeviceT", bound=_Device)
+_DocumentT = TypeVar("_DocumentT", bound=SerialDocument)
 
 
 def fahrenheit_to_celsius(value: float | None) -> float | None:
@@ -111,67 +108,62 @@ def fahrenheit_to_celsius(value: float | None) -> float | None:
 
 
 def build_units(inventory: EnsembleInventory | None) -> tuple[EnsembleUnit, ...]:
-    """One document per unit whose serial can be a topic level."""
     if inventory is None:
         return ()
     return (
-        *(_controller(e, e.unit.serial) for e in inventory.enpowers if topic_safe(e.unit.serial)),
-        *(_collar(c, c.unit.serial) for c in inventory.collars if topic_safe(c.unit.serial)),
-        *(_combiner(c, c.unit.serial) for c in inventory.c6_combiners if topic_safe(c.unit.serial)),
-        *(_combiner_meter(c, c.unit.serial) for c in inventory.c6_rgms if topic_safe(c.unit.serial)),
+        *_each(inventory.enpowers, _controller),
+        *_each(inventory.collars, _collar),
+        *_each(inventory.c6_combiners, _combiner),
+        *_each(inventory.c6_rgms, _combiner_meter),
     )
 
 
+def unit_fields(unit: Unit) -> UnitFields:
+    return UnitFields(
+        admin_state=unit.admin_state,
+        communicating=unit.communicating,
+        last_report=unit.last_report,
+        firmware=unit.firmware,
+        part_number=unit.part_number,
+    )
+
+
+def _each(devices: Iterable[_DeviceT], build: Callable[[_DeviceT, str], _DocumentT]) -> Iterator[_DocumentT]:
+    """One document per device whose serial can be a topic level."""
+    return (build(device, device.unit.serial) for device in devices if topic_safe(device.unit.serial))
+
+
 def _controller(e: Enpower, serial: str) -> SystemController:
-    u = e.unit
     return SystemController(
         serial=serial,
         grid_status=relay_status(e.mains_oper_state),
         mains_oper_state=e.mains_oper_state,
         mains_admin_state=e.mains_admin_state,
-        admin_state=u.admin_state,
         grid_mode=e.grid_mode,
         battery_grid_mode=e.battery_grid_mode,
         temperature_c=fahrenheit_to_celsius(e.temperature_f),
-        communicating=u.communicating,
         operating=e.operating,
-        last_report=u.last_report,
         comm_level_2_4_ghz=e.comm_level_2_4_ghz,
         comm_level_sub_ghz=e.comm_level_sub_ghz,
-        firmware=u.firmware,
-        part_number=u.part_number,
+        **unit_fields(e.unit),
     )
 
 
 def _collar(c: Collar, serial: str) -> MeterCollar:
-    u = c.unit
     return MeterCollar(
         serial=serial,
         grid_status=collar_status(c),
-        admin_state=u.admin_state,
         grid_state=c.grid_state,
         mid_state=c.mid_state,
         collar_state=c.collar_state,
         control_error=c.control_error,
         temperature_c=c.temperature_c,
-        communicating=u.communicating,
-        last_report=u.last_report,
-        firmware=u.firmware,
-        part_number=u.part_number,
+        **unit_fields(c.unit),
     )
 
 
 def _combiner(c: C6Combiner, serial: str) -> Combiner:
-    u = c.unit
-    return Combiner(
-        serial=serial,
-        admin_state=u.admin_state,
-        communicating=u.communicating,
-        last_report=u.last_report,
-        firmware=u.firmware,
-        dmir_version=c.dmir_version,
-        part_number=u.part_number,
-    )
+    return Combiner(serial=serial, dmir_version=c.dmir_version, **unit_fields(c.unit))
 
 
 def _combiner_meter(c: C6Rgm, serial: str) -> CombinerMeter:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from bridge.errors import EnvoyPoorDataQuality
 from bridge.model.builders.ctmeters import PHASE_NAMES
-from bridge.model.builders.payload import Payload, to_int
+from bridge.model.builders.payload import Payload, phase_payloads, to_int
 from bridge.model.parse.info import GatewayInfo
 from bridge.model.parse.production import (
     NET_CONSUMPTION,
@@ -54,9 +54,8 @@ class Flow:
 
     def as_payload(self) -> Payload:
         payload = {key: getattr(self, key) for key in self.__slots__[:4] if getattr(self, key) is not None}
-        phases = {name: flow.as_payload() for name, flow in self.phases}
-        if any(phases.values()):
-            payload["phases"] = {name: values for name, values in phases.items() if values}
+        if phases := phase_payloads(self.phases):
+            payload["phases"] = phases
         return payload
 
     @property

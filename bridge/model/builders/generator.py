@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bridge.model.builders.payload import Payload, payload_of, plain
+from bridge.model.builders.payload import UnitDocument, plain
 from bridge.model.kinds import GENERATOR
 from bridge.model.parse.settings import GeneratorConfig, GeneratorMode, GeneratorStatus
 
@@ -16,8 +16,10 @@ RELAY_CLOSED = frozenset({"close", "closed"})
 
 
 @dataclass(frozen=True, slots=True)
-class Generator:
+class Generator(UnitDocument):
     """Device document `generator`."""
+
+    kind = GENERATOR
 
     present: bool | None = None
     running: bool | None = None
@@ -35,13 +37,6 @@ class Generator:
     model: str | None = None
     start_method: str | None = None
     charge_from_generator: bool | None = None
-
-    @property
-    def suffix(self) -> str:
-        return GENERATOR.topic_suffix()
-
-    def as_payload(self) -> Payload:
-        return payload_of(self)
 
 
 def build_generator(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bridge.model.builders.payload import Payload, payload_of
+from bridge.model.builders.payload import Document
 from bridge.model.parse.ensemble import Collar, EnsembleInventory
 from bridge.model.parse.relay import RelayState
 
@@ -22,15 +22,12 @@ COLLAR_STATES = {"ENCMN_MDE_ON_GRID": ON_GRID, "ENCMN_MDE_OFF_GRID": OFF_GRID}
 
 
 @dataclass(frozen=True, slots=True)
-class GridState:
+class GridState(Document):
     status: str | None = None  # "on_grid" / "off_grid"
     import_power_w: int | None = None
     export_power_w: int | None = None
     energy_imported_wh: int | None = None
     energy_exported_wh: int | None = None
-
-    def as_payload(self) -> Payload:
-        return payload_of(self)
 
 
 def grid_status(inventory: EnsembleInventory | None, relay: RelayState | None) -> str | None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TypeGuard
 
 from bridge.model.builders.flows import daily_energy
-from bridge.model.builders.payload import Payload, payload_of, to_int, topic_safe
+from bridge.model.builders.payload import SerialDocument, to_int, topic_safe
 from bridge.model.kinds import INVERTER
 from bridge.model.parse.reports import (
     PCU,
@@ -34,8 +34,9 @@ UINT32, INT32_MAX = 2**32, 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
-class Inverter:
-    serial: str
+class Inverter(SerialDocument):
+    kind = INVERTER
+
     power_w: int | None = None  # last reported power
     max_power_w: int | None = None
     last_report: int | None = None  # unix seconds of that report
@@ -54,13 +55,6 @@ class Inverter:
     producing: bool | None = None
     firmware: str | None = None
     part_number: str | None = None
-
-    @property
-    def suffix(self) -> str:
-        return INVERTER.topic_suffix(self.serial)
-
-    def as_payload(self) -> Payload:
-        return payload_of(self)
 
 
 def detailed_source(device_data: DeviceData | None) -> TypeGuard[DeviceData]:

@@ -1,15 +1,14 @@
-"""Helpers every builder uses: numbers as published, dataclasses as payloads, safe topic ids."""
+"""Helpers every builder uses: numbers as published, the document bases, safe topic ids."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import fields
-from typing import TYPE_CHECKING, Any, TypeGuard
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Protocol, TypeGuard
 
+from bridge.model.kinds import UnitKind
 from bridge.model.parse.codec import is_finite_number
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
 
 # A JSON object as published: json.dumps takes it as it is.
 Payload = dict[str, Any]
@@ -35,6 +34,47 @@ def to_int(value: float | None) -> int | None:
     return round(value) if is_finite_number(value) else None
 
 
-def payload_of(obj: DataclassInstance) -> Payload:
-    """A frozen dataclass as a payload: its fields in order, "not reported" (None) left out."""
-    return {field.name: value for field in fields(obj) if (value := getattr(obj, field.name)) is not None}
+class Publishable(Protocol):
+    def as_payload(self) -> Payload: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A published document as a frozen dataclass: its fields in order, "not reported" (None)
+    left out. A base, so every document's payload follows that one rule."""
+
+    def as_payload(self) -> Payload:
+        return {field.name: value for field in fields(self) if (value := getattr(self, field.name)) is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class UnitDocument(Document):
+    """A unit's own retained document: its topic comes from the table of unit kinds, so a
+    kind's stem is written once (`bridge.model.kinds`), never again in a builder."""
+
+    kind: ClassVar[UnitKind]
+
+    @property
+    def unit_id(self) -> str:
+        """The topic level below the stem; "" for a kind with one document per gateway."""
+        return ""
+
+    @property
+    def suffix(self) -> str:
+        return self.kind.topic_suffix(self.unit_id)
+
+
+@dataclass(frozen=True, slots=True)
+class SerialDocument(UnitDocument):
+    """A unit known by its own serial: the first field of its document and its topic id."""
+
+    serial: str
+
+    @property
+    def unit_id(self) -> str:
+        return self.serial
+
+
+def phase_payloads(phases: Iterable[tuple[str, Publishable]]) -> Payload:
+    """The phases' documents by name; an unused phase (nothing reported) is left out."""
+    return {name: body for name, values in phases if (body := values.as_payload())}

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bridge.model.builders.payload import Payload, payload_of, plain, topic_safe
+from bridge.model.builders.payload import UnitDocument, plain, topic_safe
 from bridge.model.kinds import RELAY
 from bridge.model.parse.settings import DryContacts, DryContactSettings, RelaySetting
 
 
 @dataclass(frozen=True, slots=True)
-class Relay:
+class Relay(UnitDocument):
     """Device document `relay/<id>`: one dry contact."""
+
+    kind = RELAY
 
     id: str
     status: str | None = None  # open / closed
@@ -33,11 +35,8 @@ class Relay:
     essential_end_s: int | float | None = None
 
     @property
-    def suffix(self) -> str:
-        return RELAY.topic_suffix(self.id)
-
-    def as_payload(self) -> Payload:
-        return payload_of(self)
+    def unit_id(self) -> str:
+        return self.id
 
 
 def build_relays(status: DryContacts | None, settings: DryContactSettings | None) -> tuple[Relay, ...]:

@@ -15,13 +15,13 @@ from bridge.model.builders.batteries import (
     battery_aggregate,
     combined_batteries,
 )
-from bridge.model.builders.payload import Payload, payload_of, plain
+from bridge.model.builders.payload import Document, Payload, plain
 from bridge.model.parse.readings import Readings
 from bridge.model.parse.settings import TariffStorage
 
 
 @dataclass(frozen=True, slots=True)
-class StorageSettings:
+class StorageSettings(Document):
     """State section `storage_settings`."""
 
     mode: str | None = None  # backup / self-consumption / economy
@@ -31,9 +31,6 @@ class StorageSettings:
     opt_schedules: bool | None = None  # true: the gateway's own schedule overrides the mode
     sub_mode: str | None = None  # operation_mode_sub_type, e.g. prioritize-energy
     changed: int | None = None  # unix seconds of the last change (the cloud rewrites it)
-
-    def as_payload(self) -> Payload:
-        return payload_of(self)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from typing import NoReturn, TypeGuard
 
 from bridge.errors import EnvoyDataError, EnvoyErrorDocument
@@ -207,6 +208,12 @@ def object_list(endpoint: str, doc: object) -> list[Fields]:
     if not isinstance(doc, list):
         raise EnvoyDataError(f"{endpoint}: expected a list, got {_kind(doc)}")
     return [Fields(endpoint, f"[{i}]", item) for i, item in enumerate(doc)]
+
+
+def device_groups(endpoint: str, doc: object) -> Iterator[tuple[str, list[Fields]]]:
+    """An inventory: a top-level list of `{"type": ..., "devices": [...]}`, as (type, devices);
+    the type is "" where the gateway names none. Lazy, so a group is read as it is used."""
+    return ((group.text("type") or "", group.objects("devices")) for group in object_list(endpoint, doc))
 
 
 def top_object(endpoint: str, doc: object) -> Fields:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.errors import EnvoyDataError
-from bridge.model.parse.codec import Fields, object_list, optional_ident, top_object
+from bridge.model.parse.codec import Fields, device_groups, optional_ident, top_object
 
 ENCHARGE, ENPOWER, COLLAR = "ENCHARGE", "ENPOWER", "COLLAR"
 C6_COMBINER, C6_RGM = "C6 COMBINER CONTROLLER", "C6 RGM"
@@ -147,9 +147,7 @@ class EnsemblePower:
 def parse_inventory(endpoint: str, doc: object) -> EnsembleInventory:
     found: dict[str, list[Any]] = {kind: [] for kind in _DEVICE_PARSERS}  # type -> its parsed devices
     counts: list[tuple[str, int]] = []
-    for group in object_list(endpoint, doc):
-        kind = group.text("type") or ""
-        devices = group.objects("devices")
+    for kind, devices in device_groups(endpoint, doc):
         counts.append((kind, len(devices)))
         if kind in _DEVICE_PARSERS:
             found[kind].extend(_DEVICE_PARSERS[kind](device) for device in devices)

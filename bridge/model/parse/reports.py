@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bridge.errors import EnvoyDataError
-from bridge.model.parse.codec import Fields, object_list, optional_ident, top_object
+from bridge.model.parse.codec import Fields, device_groups, object_list, optional_ident, top_object
 
 DEV_TYPE_PCU, DEV_TYPE_ACB = 1, 11  # devType of /api/v1/production/inverters
 DEVICE_DATA_COUNTERS = ("deviceCount", "deviceDataLimit")  # the only non-device keys of device_data
@@ -126,11 +126,8 @@ def parse_device_data(endpoint: str, doc: object) -> DeviceData:
 
 
 def parse_device_inventory(endpoint: str, doc: object) -> DeviceInventory:
-    found: list[InventoryDevice] = []
-    for group in object_list(endpoint, doc):
-        kind = group.text("type") or ""
-        found.extend(_inventory_device(kind, device) for device in group.objects("devices"))
-    return DeviceInventory(tuple(found))
+    groups = device_groups(endpoint, doc)
+    return DeviceInventory(tuple(_inventory_device(kind, device) for kind, devices in groups for device in devices))
 
 
 def _is_device(value: object) -> bool:
