@@ -1,8 +1,9 @@
 """The bridge under test, in-process: the real Publisher, EnvoyWorker and sinks, on a fake clock.
 
 The worker's monotonic clock (and the publisher's, for its republish interval) is a
-`FakeClock` the bench moves from one due time to the next, so an hour of the schedule runs as
-fast as real HTTPS and a real broker allow; every request and message is real.
+`FakeClock` (tests/support/clock.py) the bench moves from one due time to the next, so an hour
+of the schedule runs as fast as real HTTPS and a real broker allow; every request and message
+is real.
 """
 
 from __future__ import annotations
@@ -18,17 +19,10 @@ from bridge.app import sinks_for
 from bridge.config import CloudConfig, Config, GatewayConfig, MqttConfig, PollIntervals
 from bridge.gateway.worker import EnvoyWorker
 from bridge.mqtt.publisher import Publisher
+from tests.support.clock import FakeClock
 
 FULL_CYCLE_JUMP_S = 24 * 3600.0  # past every interval: the next step polls every group
 _clients = 0
-
-
-class FakeClock:
-    def __init__(self, start: float = 1_000_000.0):
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def default_poll() -> PollIntervals:

@@ -10,7 +10,8 @@ import gc
 import time
 
 from bench.common import rss_mb
-from bench.harness import FakeClock, Harness, default_poll
+from bench.harness import Harness, default_poll
+from tests.support.clock import FakeClock
 
 
 class MemoryRun:

@@ -13,11 +13,12 @@ import time
 from dataclasses import dataclass
 
 from bench.common import SimSpec, median, percentile
-from bench.harness import FakeClock, Harness, default_poll
+from bench.harness import Harness, default_poll
 from bench.params import Params
 from bench.report import SKIPPED, Figure, Report, status_of
 from bench.service import Service
 from bench.tap import READINGS
+from tests.support.clock import FakeClock
 
 
 @dataclass

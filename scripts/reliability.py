@@ -8,7 +8,7 @@
 Everything runs on loopback: real Mosquitto processes, the HTTPS simulator, the real bridge. Time
 to recover is wall time for broker scenarios and simulated time (fake clock) for gateway and
 token scenarios. Peak memory is the Python heap of this whole process (tracemalloc), the
-in-process simulator included. The pass/fail assertions live in tests/test_reliability_*.py;
+in-process simulator included. The pass/fail assertions live in tests/reliability/test_*.py;
 this script records the figures.
 """
 
@@ -34,19 +34,21 @@ from bridge.mqtt.publisher import Publisher  # noqa: E402
 from bridge.simulator import Simulator  # noqa: E402
 from tests.reliability.endurance import memory_slope_kib, run  # noqa: E402
 from tests.reliability.rig import (  # noqa: E402
-    FakeClock,
+    FAST,
     Recorder,
     SteppedGateway,
     bridge_config,
     cloud_config,
+    expected_topics,
+    fast_config,
     gateway_config,
     patched_simulator,
     publisher_outage,
 )
+from tests.support.clock import FakeClock  # noqa: E402
 from tests.support.mqtt import Mosquitto, Subscriber, wait_for  # noqa: E402
 
 DOC = REPO / "docs" / "reliability.md"
-FAST = PollIntervals(meters=1, grid=1, energy=2, inverters=5, batteries=5, info=60)
 SLOW = PollIntervals(meters=300, grid=300, energy=300, inverters=300, batteries=300, info=3600)
 ROWS: list[tuple] = []
 
@@ -78,31 +80,21 @@ def scenario(ids: str, title: str):
 # --- broker ----------------------------------------------------------------------------------
 
 
-def expected(sim) -> set[str]:
-    return {
-        "envoy/bridge/availability",
-        f"envoy/{sim.serial}/availability",
-        f"envoy/{sim.serial}/state",
-        f"homeassistant/sensor/{sim.serial}/production/config",
-    }
-
-
 def arrival(broker, sim, timeout=30.0) -> tuple[float, int]:
     """Seconds until a fresh subscriber holds every expected topic, and how many never came."""
     started = time.monotonic()
     sub = Subscriber(broker.host, broker.port)
     try:
-        wait_for(lambda: expected(sim) <= set(sub.messages), timeout, message="every topic")
+        wait_for(lambda: expected_topics(sim) <= set(sub.messages), timeout, message="every topic")
     except AssertionError:
         pass
     finally:
         sub.close()
-    return time.monotonic() - started, len(expected(sim) - set(sub.messages))
+    return time.monotonic() - started, len(expected_topics(sim) - set(sub.messages))
 
 
 def bridge_run(sim, folder, broker):
-    config = bridge_config([gateway_config(sim, folder)], folder, cloud=cloud_config(sim), broker=broker, poll=FAST)
-    bridge = Bridge(config).start()
+    bridge = Bridge(fast_config(sim, folder, broker)).start()
     threading.Thread(target=bridge.run_forever, daemon=True).start()
     return bridge
 

@@ -18,10 +18,9 @@ import time
 import pytest
 
 from bridge.simulator import Simulator
-from tests.integration.test_end_to_end import write_config
 from tests.support.homeassistant import HomeAssistant, install
 from tests.support.mqtt import Subscriber, wait_for
-from tests.support.processes import REPO, bridge_command, start_logged, stop_process
+from tests.support.processes import REPO, bridge_command, start_logged, stop_process, write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 jinja2 = pytest.importorskip("jinja2.sandbox")

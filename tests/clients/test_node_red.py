@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 
 from bridge.simulator import Simulator
-from tests.integration.test_end_to_end import write_config
-from tests.integration.test_examples import FLOW, node_red_binary
-from tests.support.mqtt import Subscriber, free_port, wait_for
-from tests.support.processes import REPO, bridge_command, start_logged, stop_process
+from tests.support.mqtt import Subscriber, wait_for
+from tests.support.node_red import example_flow, node_red_binary, start_node_red
+from tests.support.processes import REPO, bridge_command, start_logged, stop_process, write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 POLL = {"meters": 5, "energy": 5, "batteries": 5, "inverters": 300, "grid": 1}
@@ -47,15 +46,9 @@ def flow_for(tmp_path: Path, broker_port: int) -> tuple[list[dict], Path, Path]:
     """The example flow as a user sets it up: broker address, alert file; plus a file node
     tapping the summary lines."""
     alerts, summaries = tmp_path / "alerts.log", tmp_path / "summaries.log"
-    nodes = json.loads(FLOW.read_text())
+    nodes = example_flow(broker_port, alerts)
     tab = next(n["id"] for n in nodes if n["type"] == "tab")
-    for node in nodes:
-        if node["type"] == "mqtt-broker":
-            node.update(broker="127.0.0.1", port=str(broker_port))
-        if node["type"] == "file":
-            node["filename"] = str(alerts)
-        if node["id"] == "fn_summary":
-            node["wires"][0].append("test_summary_file")
+    next(n for n in nodes if n["id"] == "fn_summary")["wires"][0].append("test_summary_file")
     nodes.append(
         {
             "id": "test_summary_file",
@@ -80,19 +73,7 @@ def test_node_red_flow_shows_the_bridge_values_and_the_grid_outage(tmp_path, mos
     binary = node_red_binary()
     started = time.monotonic()
     nodes, alerts, summaries = flow_for(tmp_path, mosquitto.port)
-    userdir = tmp_path / "node-red"
-    userdir.mkdir()
-    (userdir / "flows.json").write_text(json.dumps(nodes))
-    (userdir / "settings.js").write_text(
-        'module.exports = {uiHost: "127.0.0.1", flowFile: "flows.json", credentialSecret: false, '
-        "diagnostics: {enabled: false}, telemetry: {enabled: false}, "
-        'logging: {console: {level: "info"}}};\n'
-    )
-    node_red = start_logged(
-        [binary, "-u", str(userdir), "-p", str(free_port()), "-s", str(userdir / "settings.js"), "flows.json"],
-        tmp_path / "node-red.log",
-        start_new_session=True,
-    )
+    node_red = start_node_red(binary, tmp_path / "node-red", nodes, tmp_path / "node-red.log")
     bridge = None
     sub = Subscriber(mosquitto.host, mosquitto.port, topics=("envoy/#",))
     try:

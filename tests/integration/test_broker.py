@@ -16,18 +16,9 @@ import pytest
 
 from bridge.demo.broker import EmbeddedBroker
 from tests.support.loopback import ipv6_loopback
-from tests.support.mqtt import Subscriber
+from tests.support.mqtt import Subscriber, wait_for
 
 TIMEOUT = 5.0
-
-
-def wait_for(condition, timeout: float = TIMEOUT) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 @pytest.fixture

@@ -8,44 +8,16 @@ import signal
 import stat
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
-import yaml
 
 from bridge.cli import main
 from bridge.simulator import Simulator
 from tests.support.captures import capture_names, captures_root, load_capture
 from tests.support.mqtt import Subscriber, wait_for
-from tests.support.processes import bridge_cli, running_bridge
+from tests.support.processes import bridge_cli, running_bridge, write_config
 
 pytestmark = pytest.mark.integration
-
-
-def write_config(
-    tmp_path: Path, sim: Simulator, broker, *, base="envoy", log_level="INFO", poll=None, **gateway
-) -> Path:
-    host, port = sim.envoy_host.rsplit(":", 1)
-    gw = {
-        "host": f"https://{host}:{port}",
-        "username": sim.cloud_user,
-        "password": sim.cloud_password,
-        "tls": {"fingerprint": sim.fingerprint},
-        "token_cache": str(tmp_path / "cache" / "token.jwt"),
-        **gateway,
-    }
-    config = {
-        "gateways": [gw],
-        "log_level": log_level,
-        "cache_dir": str(tmp_path / "cache"),
-        "mqtt": {"host": broker.host, "port": broker.port, "base_topic": base},
-        "cloud": {"enlighten_url": sim.cloud_url, "entrez_url": sim.cloud_url, "ca_file": sim.ca_file},
-    }
-    if poll:
-        config["poll"] = poll
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
 
 
 def retained(broker, prefix: str, settle_topic: str) -> dict[str, bytes]:

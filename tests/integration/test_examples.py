@@ -25,12 +25,11 @@ from bridge.simulator.clock import SimClock
 from bridge.simulator.living import LivingSource
 from bridge.simulator.scenario import load_scenario
 from tests.support.mqtt import free_port, wait_for
-from tests.support.node_red import node_red_binary, start_node_red
+from tests.support.node_red import FLOW, example_flow, node_red_binary, start_node_red
 from tests.support.processes import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
-FLOW = EXAMPLES / "node-red" / "flow.json"
 SERIAL = "999000000003"
 ENTITY_ID = re.compile(r"\b(?:sensor|binary_sensor)\.envoy_\d{12}_[a-z0-9_]+")
 
@@ -110,12 +109,7 @@ def test_node_red_runs_the_flow_and_alerts_when_the_grid_goes_down(tmp_path):
     binary = node_red_binary()
     with EmbeddedBroker("127.0.0.1", free_port()) as broker:
         alerts = tmp_path / "alerts.log"
-        nodes = json.loads(FLOW.read_text())
-        for node in nodes:  # what a user does in the config node, and the alert file's path
-            if node["type"] == "mqtt-broker":
-                node.update(broker="127.0.0.1", port=str(broker.port))
-            if node["type"] == "file":
-                node["filename"] = str(alerts)
+        nodes = example_flow(broker.port, alerts)
         proc = start_node_red(binary, tmp_path, nodes, tmp_path / "node-red.log")
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-examples-pub")
         try:

@@ -8,6 +8,7 @@ import pytest
 
 from bridge.config import HomeAssistantConfig, MqttConfig
 from bridge.mqtt.publisher import Publisher
+from tests.support.clock import FakeClock
 from tests.support.mqtt import Mosquitto, Subscriber, free_port, wait_for
 
 pytestmark = pytest.mark.integration
@@ -136,7 +137,7 @@ def test_home_assistant_birth_triggers_a_republish_and_other_payloads_do_not(mos
 
 
 def test_unchanged_states_are_sent_again_only_after_the_republish_interval(mosquitto, sub):
-    now = [0.0]
+    clock = FakeClock(0.0)
     cfg = MqttConfig(
         host=mosquitto.host,
         port=mosquitto.port,
@@ -144,11 +145,11 @@ def test_unchanged_states_are_sent_again_only_after_the_republish_interval(mosqu
         base_topic="t",
         republish_interval=300,
     )
-    pub = Publisher(cfg, HomeAssistantConfig(), clock=lambda: now[0])
+    pub = Publisher(cfg, HomeAssistantConfig(), clock=clock)
     pub.start()
     assert pub.wait_connected(5)
     for second in range(0, 600, 10):  # one poll every 10 s for 10 minutes
-        now[0] = float(second)
+        clock.now = float(second)
         pub.publish_state("t/gw/state", f'{{"time":{second},"v":1}}', compare='{"v":1}')
     pub.publish_state("t/gw/state", '{"time":600,"v":2}', compare='{"v":2}')
     assert pub.flush(5)
@@ -165,14 +166,14 @@ def test_flapping_connection_one_error_slow_reconnects_then_stable_again(caplog)
 
     from bridge.mqtt.monitor import FLAP_RECONNECT_MIN_S
 
-    now = [0.0]
+    clock = FakeClock(0.0)
     cfg = MqttConfig(host="127.0.0.1", port=free_port(), client_id="copy", base_topic="t")
-    pub = Publisher(cfg, HomeAssistantConfig(), clock=lambda: now[0])
+    pub = Publisher(cfg, HomeAssistantConfig(), clock=clock)
     caplog.set_level(logging.INFO)
     for second in range(0, 10, 2):  # connected, dropped a second later, reconnected...
-        now[0] = float(second)
+        clock.now = float(second)
         pub.monitor.connected()
-        now[0] += 1
+        clock.advance(1)
         pub._connected.set()
         pub._on_disconnect(pub._client, None, None, mqtt.MQTTErrorCode.MQTT_ERR_CONN_LOST)
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
@@ -180,7 +181,7 @@ def test_flapping_connection_one_error_slow_reconnects_then_stable_again(caplog)
     assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 2  # before it was clear
     assert pub._client._reconnect_min_delay == FLAP_RECONNECT_MIN_S
     pub.monitor.connected()
-    now[0] += 61
+    clock.advance(61)
     pub.tick()  # a minute without a drop: stable again, normal reconnects
     assert not pub.monitor.flapping and pub._client._reconnect_min_delay == 1
     assert any("stable again" in r.getMessage() for r in caplog.records)

@@ -20,6 +20,7 @@ from requests.auth import HTTPDigestAuth
 
 from bridge.model import parse_info
 from bridge.simulator import CA_FILE, DEFAULT_CAPTURE, Simulator
+from tests.support.clock import FakeClock
 from tests.support.mqtt import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,14 +29,6 @@ needs_captures = pytest.mark.skipif(not CAPTURES.is_dir(), reason=f"captures not
 
 # requests lets REQUESTS_CA_BUNDLE override Session.verify, so every call passes verify=.
 CA = CA_FILE
-
-
-class Clock:
-    def __init__(self, now: float = 1_800_000_000.0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def get(sim: Simulator, path: str, token: str | None = None, **kwargs) -> requests.Response:
@@ -51,7 +44,7 @@ def login(sim: Simulator, password: str | None = None) -> requests.Response:
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return FakeClock(1_800_000_000.0)
 
 
 @pytest.fixture

@@ -22,17 +22,10 @@ from bridge.model import parse_info
 from bridge.simulator import CA_FILE, Simulator
 from bridge.simulator.cli import add_arguments, build_simulator
 from bridge.simulator.schedule import parse_events
+from tests.support.clock import FakeClock
 
 REPO = Path(__file__).resolve().parents[2]
 START = 1_800_000_000.0
-
-
-class Clock:
-    def __init__(self, now: float = START):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def get(sim, path, token=None, cookie=None, timeout=5):
@@ -63,7 +56,7 @@ def status_of(sim, token) -> str | None:
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return FakeClock(START)
 
 
 @pytest.fixture

@@ -35,7 +35,8 @@ from bridge.config import CloudConfig, GatewayConfig, PollIntervals
 from bridge.gateway.client import EnvoyClient
 from bridge.gateway.worker import EnvoyWorker
 from bridge.simulator.source import DEFAULT_CAPTURE, CaptureSource
-from tests.reliability.rig import START, FakeClock, bridge_config
+from tests.reliability.rig import bridge_config
+from tests.support.clock import FakeClock
 
 SECRET = "endurance-signing-key-long-enough-for-hs256"
 # Fault -> probability per cycle. Most cycles are healthy, as in life. Outages last a while in
@@ -198,7 +199,7 @@ class Endurance:
 
     def step(self) -> None:
         due = min(self.worker.schedule.next_due.values())
-        self.clock.now = max(self.clock.now, due + START)
+        self.clock.now = max(self.clock.now, due + self.clock.start)
         late = self.clock.monotonic() - due
         healthy = not self.fake.down and self.worker.available
         self._inject()

@@ -3,12 +3,13 @@
 - `SteppedGateway`: one simulated gateway (real HTTPS, real token auth, real fake cloud) and
   the real bridge worker with its real EnvoyClient, token manager and cloud client, with time
   on a `FakeClock`: each step jumps to the next due poll, so a simulated day takes seconds
-  and no test sleeps for real. The app's sinks publish to a `Recorder` (tests/support) or to
-  a real `Publisher`.
+  and no test sleeps for real. The app's sinks publish to a `Recorder` or to a real
+  `Publisher` (the clock and the recorder are in tests/support).
 - `PatchedSource`: wraps a simulator source to serve hostile bodies (HTML, truncated, huge),
   a new firmware in /info, and to count concurrent requests.
 - `bridge_config`: a `Config` built directly, so in-process runs may poll faster than the
-  configuration floor allows a user.
+  configuration floor allows a user; `fast_config` is one simulated gateway polled every
+  second or so (`FAST`), and `expected_topics` what a broker holds once it has published.
 """
 
 from __future__ import annotations
@@ -26,31 +27,10 @@ from bridge.config import CloudConfig, Config, GatewayConfig, HomeAssistantConfi
 from bridge.gateway.client import EnvoyClient
 from bridge.gateway.worker import EnvoyWorker
 from bridge.simulator import Simulator
+from tests.support.clock import FakeClock
 from tests.support.sinks import Recorder
 
-START = 1_767_222_000.0  # 2025-12-31 23:00 UTC: a fixed "now" for every fake clock
-
-
-class FakeClock:
-    """Wall clock, monotonic clock and sleep in one: sleeping advances both."""
-
-    def __init__(self, now: float = START):
-        self.now = now
-        self.offset = 0.0  # wall-clock steps (NTP): move `time()` but not `monotonic()`
-        self.slept = 0.0
-
-    def time(self) -> float:
-        return self.now + self.offset
-
-    def monotonic(self) -> float:
-        return self.now - START
-
-    def sleep(self, seconds: float) -> None:
-        self.slept += seconds
-        self.now += seconds
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+FAST = PollIntervals(meters=1, grid=1, energy=2, inverters=5, batteries=5, info=60)
 
 
 class PatchedSource:
@@ -133,6 +113,23 @@ def bridge_config(
         poll=poll or PollIntervals(),
         cache_dir=folder,
     )
+
+
+def fast_config(sim: Simulator, folder: Path, broker, **mqtt) -> Config:
+    """The bridge of one simulated gateway, polled every second or so, publishing to `broker`."""
+    return bridge_config(
+        [gateway_config(sim, folder)], folder, cloud=cloud_config(sim), broker=broker, poll=FAST, **mqtt
+    )
+
+
+def expected_topics(sim: Simulator) -> set[str]:
+    """Topics a broker holds once the bridge has published `sim`'s gateway (a few of each kind)."""
+    return {
+        "envoy/bridge/availability",
+        f"envoy/{sim.serial}/availability",
+        f"envoy/{sim.serial}/state",
+        f"homeassistant/sensor/{sim.serial}/production/config",
+    }
 
 
 class SteppedGateway:
@@ -227,14 +224,12 @@ def publisher_outage(cycles: int, gateways: int = 3) -> dict:
 
     from bridge.mqtt.publisher import Publisher
 
-    now = [0.0]
-    pub = Publisher(
-        MqttConfig(host="127.0.0.1", port=1, client_id="outage"), HomeAssistantConfig(), clock=lambda: now[0]
-    )
+    clock = FakeClock(0.0)
+    pub = Publisher(MqttConfig(host="127.0.0.1", port=1, client_id="outage"), HomeAssistantConfig(), clock=clock)
     pub.sync_discovery("gw", {"homeassistant/sensor/gw/power/config": "{}"})
 
     def cycle(i: int) -> None:
-        now[0] = float(i)
+        clock.now = float(i)
         for g in range(gateways):
             for topic in ("state", "diagnostics", "availability", "grid/status"):
                 pub.publish_state(f"envoy/{g}/{topic}", json.dumps({"time": i, "power_w": i % 5000}))

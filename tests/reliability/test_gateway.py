@@ -8,12 +8,9 @@ cloud login for an outage that a new session cures.
 
 from __future__ import annotations
 
-import http.server
 import json
 import logging
 import socket
-import ssl
-import threading
 import time
 
 import pytest
@@ -24,7 +21,9 @@ from bridge.errors import EnvoyUnavailable
 from bridge.gateway.client import EnvoyClient
 from bridge.gateway.worker import BACKOFF_CAP_S, EnvoyWorker
 from bridge.simulator import SERVER_CERT, SERVER_KEY
-from tests.reliability.rig import FakeClock, SteppedGateway, bridge_config, patched_simulator
+from tests.reliability.rig import SteppedGateway, bridge_config, patched_simulator
+from tests.support.clock import FakeClock
+from tests.support.loopback import QuietHandler, direct_client, serving
 from tests.support.sinks import Recorder
 
 pytestmark = pytest.mark.integration
@@ -113,12 +112,7 @@ def test_e2_connect_timeout_is_named(tmp_path):
     port = server.getsockname()[1]
     filler = socket.create_connection(("127.0.0.1", port))  # fills the accept queue
     try:
-        client = EnvoyClient(
-            GatewayConfig(host="127.0.0.1", port=port, scheme="http", connect_timeout=0.3, read_timeout=1),
-            None,
-            None,
-            sleep=lambda s: None,
-        )
+        client = direct_client(port, scheme="http", connect_timeout=0.3, read_timeout=1)
         started = time.monotonic()
         with pytest.raises(EnvoyUnavailable, match=r"connect timed out \(3 attempts\)"):
             client.fetch_info()
@@ -129,7 +123,7 @@ def test_e2_connect_timeout_is_named(tmp_path):
         server.close()
 
 
-class _TrickleHandler(http.server.BaseHTTPRequestHandler):
+class _TrickleHandler(QuietHandler):
     """Sends its status line and headers one byte every 50 ms: every read is quick, the answer never done."""
 
     def handle_one_request(self):
@@ -144,21 +138,11 @@ class _TrickleHandler(http.server.BaseHTTPRequestHandler):
             pass
         self.close_connection = True
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture
 def trickle_server():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TrickleHandler)
-    server.daemon_threads = True
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(SERVER_CERT, SERVER_KEY)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    with serving(_TrickleHandler, (SERVER_CERT, SERVER_KEY)) as port:
+        yield port
 
 
 def test_e3_trickled_headers_over_tls_are_cut_at_the_whole_request_deadline(trickle_server, tmp_path):

@@ -15,25 +15,22 @@ endpoint while the others are still published, 50 MiB bodies and a gzip bomb rea
 
 from __future__ import annotations
 
-import http.server
 import json
 import logging
 import math
-import ssl
-import threading
 import tracemalloc
 import zlib
 
 import pytest
 
-from bridge.config import GatewayConfig
 from bridge.errors import EnvoyDataError
-from bridge.gateway.client import EnvoyClient
 from bridge.gateway.transport import MAX_BODY_BYTES
 from bridge.model import ENDPOINTS, build_state, decode_json, select_endpoints
 from bridge.simulator import SERVER_CERT, SERVER_KEY
-from tests.reliability.rig import FakeClock, SteppedGateway, patched_simulator
+from tests.reliability.rig import SteppedGateway, patched_simulator
 from tests.support.captures import POLLED_AT, SKIP_REASON, capture_names, load_capture
+from tests.support.clock import FakeClock
+from tests.support.loopback import QuietHandler, direct_client, serving
 
 DELETED = object()
 # null, a string, a numeric string, a list, NaN, 1e309 (inf once parsed), true
@@ -312,23 +309,15 @@ def test_b5_50_mib_body_is_cut_at_the_cap_and_memory_stays_flat(rig, caplog):
     assert "meters" not in json.loads(rig.publisher.last("/state"))
 
 
-class _BombHandler(http.server.BaseHTTPRequestHandler):
+class _BombHandler(QuietHandler):
     protocol_version = "HTTP/1.1"
     bomb = b""
 
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Encoding", "gzip")
-        self.send_header("Content-Length", str(len(self.bomb)))
-        self.end_headers()
+    def do_GET(self):  # noqa: N802 - the name http.server calls
         try:
-            self.wfile.write(self.bomb)
+            self.reply(self.bomb, {"Content-Type": "application/json", "Content-Encoding": "gzip"})
         except OSError:
             pass
-
-    def log_message(self, *args):
-        pass
 
 
 def gzip_bomb(megabytes: int) -> bytes:
@@ -344,28 +333,14 @@ def test_b5_gzip_bomb_over_tls_is_read_capped_on_the_decoded_stream():
 
     _BombHandler.bomb = gzip_bomb(256)  # 256 MiB once inflated, ~250 KiB on the wire
     assert len(_BombHandler.bomb) < 1024 * 1024
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BombHandler)
-    server.daemon_threads = True
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(SERVER_CERT, SERVER_KEY)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    client = EnvoyClient(
-        GatewayConfig(
-            host="127.0.0.1", port=server.server_address[1], scheme="https", fingerprint=fingerprint(SERVER_CERT)
-        ),
-        None,
-        None,
-        sleep=lambda s: None,
-    )
-    tracemalloc.start()
-    try:
-        with pytest.raises(EnvoyDataError, match="body too large"):
-            client.transport.checked(client.transport.request("https", "/production.json", {}), "/x")
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-        client.close()
-        server.shutdown()
-        server.server_close()
+    with serving(_BombHandler, (SERVER_CERT, SERVER_KEY)) as port:
+        client = direct_client(port, scheme="https", fingerprint=fingerprint(SERVER_CERT))
+        tracemalloc.start()
+        try:
+            with pytest.raises(EnvoyDataError, match="body too large"):
+                client.transport.checked(client.transport.request("https", "/production.json", {}), "/x")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+            client.close()
     assert peak < 8 * MAX_BODY_BYTES

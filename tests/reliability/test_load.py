@@ -17,7 +17,8 @@ from bridge.config import PollIntervals
 from bridge.mqtt.publisher import Publisher
 from bridge.simulator import Simulator
 from tests.reliability.endurance import memory_slope_kib, run
-from tests.reliability.rig import FakeClock, SteppedGateway, bridge_config, cloud_config, gateway_config
+from tests.reliability.rig import SteppedGateway, bridge_config, cloud_config, gateway_config
+from tests.support.clock import FakeClock
 from tests.support.mqtt import wait_for
 from tests.support.sinks import Recorder
 

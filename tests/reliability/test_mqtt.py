@@ -23,16 +23,15 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from bridge.app import Bridge
-from bridge.config import HomeAssistantConfig, MqttConfig, PollIntervals, load_config
+from bridge.config import HomeAssistantConfig, MqttConfig, load_config
 from bridge.mqtt.publisher import Publisher
 from bridge.simulator import CA_FILE, IMPOSTOR_CERT, SERVER_CERT, SERVER_KEY, Simulator
-from tests.integration.test_end_to_end import write_config
-from tests.reliability.rig import bridge_config, cloud_config, gateway_config, publisher_outage
+from tests.reliability.rig import FAST, expected_topics, fast_config, publisher_outage
 from tests.support import processes
+from tests.support.clock import FakeClock
 from tests.support.mqtt import Mosquitto, Subscriber, free_port, wait_for
 
 pytestmark = pytest.mark.integration
-FAST = PollIntervals(meters=1, grid=1, energy=2, inverters=5, batteries=5, info=60)
 
 
 @pytest.fixture(autouse=True)
@@ -50,12 +49,6 @@ def config_republish_interval() -> float:
     from bridge.config import MqttConfig
 
     return MqttConfig().republish_interval
-
-
-def fast_config(sim, folder, broker, **mqtt_kw):
-    return bridge_config(
-        [gateway_config(sim, folder)], folder, cloud=cloud_config(sim), broker=broker, poll=FAST, **mqtt_kw
-    )
 
 
 @contextmanager
@@ -84,15 +77,6 @@ def records(caplog, level=logging.WARNING, needle=""):
         for r in caplog.records
         if r.name == "bridge.publisher" and r.levelno >= level and needle in r.getMessage()
     ]
-
-
-def expected_topics(sim) -> set[str]:
-    return {
-        "envoy/bridge/availability",
-        f"envoy/{sim.serial}/availability",
-        f"envoy/{sim.serial}/state",
-        f"homeassistant/sensor/{sim.serial}/production/config",
-    }
 
 
 def everything_arrives(broker, sim, timeout=20.0) -> Subscriber:
@@ -124,13 +108,11 @@ def test_f1_broker_down_at_start_bridge_polls_then_publishes_everything(tmp_path
 
 def test_f1_l4_reminders_while_the_broker_stays_away_are_slow(caplog):
     """A day without the broker: one ERROR, then one INFO line every 10 minutes, nothing per attempt."""
-    now = [0.0]
-    pub = Publisher(
-        MqttConfig(host="127.0.0.1", port=free_port(), client_id="x"), HomeAssistantConfig(), clock=lambda: now[0]
-    )
+    clock = FakeClock(0.0)
+    pub = Publisher(MqttConfig(host="127.0.0.1", port=free_port(), client_id="x"), HomeAssistantConfig(), clock=clock)
     pub.monitor.starting()
     for second in range(0, 86_400, 5):  # the main loop ticks; paho fails to connect every 2 min
-        now[0] = float(second)
+        clock.now = float(second)
         if second % 120 == 0:
             pub.monitor.connect_failed("connection refused")
         pub.tick()
@@ -334,7 +316,7 @@ def test_f8_b10_home_assistant_birth_republishes_and_hostile_payloads_are_ignore
 
 def bridge_process(tmp_path, sim, broker):
     """The bridge run as a user runs it, its output in `proc.stdout`; stopped on the way out."""
-    config = write_config(tmp_path, sim, broker)
+    config = processes.write_config(tmp_path, sim, broker)
     return processes.running_bridge(config, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

@@ -15,7 +15,8 @@ import pytest
 from bridge.auth.store import TokenStore
 from bridge.auth.tokens import DAY_S
 from bridge.config import PollIntervals
-from tests.reliability.rig import FakeClock, SteppedGateway, patched_simulator
+from tests.reliability.rig import SteppedGateway, patched_simulator
+from tests.support.clock import FakeClock
 
 pytestmark = pytest.mark.integration
 HOUR = 3600.0

@@ -1,5 +1,6 @@
 """The real Node-RED for the tests: installed once by scripts/install-node-red (cached outside
-the repository), started on loopback with a flow the test writes, its log in a file."""
+the repository), started on loopback with a flow the test writes, its log in a file; and the
+example flow (examples/node-red/flow.json) set up as a user sets it up."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 
 from tests.support.mqtt import free_port
 from tests.support.processes import REPO, start_logged
+
+FLOW = REPO / "examples" / "node-red" / "flow.json"
 
 
 def node_red_binary() -> str:
@@ -46,3 +49,15 @@ def start_node_red(
     (userdir / "settings.js").write_text(f"module.exports = {json.dumps(options)};\n")  # JSON is valid JS
     command = [binary, "-u", str(userdir), "-s", str(userdir / "settings.js"), "flows.json"]
     return start_logged(command, log, start_new_session=True)
+
+
+def example_flow(broker_port: int, alerts: Path) -> list[dict[str, Any]]:
+    """The example flow's nodes with what a user sets: the broker (on loopback at `broker_port`)
+    in the config node, and the alert file's path."""
+    nodes: list[dict[str, Any]] = json.loads(FLOW.read_text())
+    for node in nodes:
+        if node["type"] == "mqtt-broker":
+            node.update(broker="127.0.0.1", port=str(broker_port))
+        if node["type"] == "file":
+            node["filename"] = str(alerts)
+    return nodes

@@ -1,4 +1,5 @@
-"""Child processes of the tests: the bridge as a user starts it, logged children, stopping them.
+"""Child processes of the tests: the bridge as a user starts it (with the configuration file a
+user writes), logged children, stopping them.
 
 A test that runs the command line (`python -m bridge ...`) in its own process runs it from the
 repository, as a user would. Every child (the bridge, Mosquitto, Home Assistant, Node-RED) is
@@ -13,7 +14,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    from bridge.simulator import Simulator
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -54,3 +60,38 @@ def running_bridge(config: Path, timeout: float = 10.0, **popen: Any) -> Iterato
         yield proc
     finally:
         stop_process(proc, timeout)
+
+
+def write_config(
+    tmp_path: Path,
+    sim: Simulator,
+    broker: Any,
+    *,
+    base: str = "envoy",
+    log_level: str = "INFO",
+    poll: Any = None,
+    **gateway: Any,
+) -> Path:
+    """config.yaml in `tmp_path` as a user writes it for `sim`'s gateway (more gateway settings in
+    `gateway`), publishing to `broker` (anything with .host and .port) under `base`."""
+    host, port = sim.envoy_host.rsplit(":", 1)
+    gw = {
+        "host": f"https://{host}:{port}",
+        "username": sim.cloud_user,
+        "password": sim.cloud_password,
+        "tls": {"fingerprint": sim.fingerprint},
+        "token_cache": str(tmp_path / "cache" / "token.jwt"),
+        **gateway,
+    }
+    config: dict[str, Any] = {
+        "gateways": [gw],
+        "log_level": log_level,
+        "cache_dir": str(tmp_path / "cache"),
+        "mqtt": {"host": broker.host, "port": broker.port, "base_topic": base},
+        "cloud": {"enlighten_url": sim.cloud_url, "entrez_url": sim.cloud_url, "ca_file": sim.ca_file},
+    }
+    if poll:
+        config["poll"] = poll
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path

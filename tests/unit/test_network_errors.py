@@ -14,6 +14,7 @@ import urllib3
 from bridge.network_errors import describe_transport_error
 from bridge.simulator import SERVER_CERT, SERVER_KEY
 from tests.support.mqtt import free_port
+from tests.support.network_failures import connection_error, refused
 
 
 def failure(url: str, **kwargs) -> requests.RequestException:
@@ -84,21 +85,20 @@ def test_plain_http_where_tls_was_expected_is_a_tls_error(listener):
     assert "_" not in reason  # OpenSSL's reason codes read as words
 
 
-def wrapped(inner: BaseException) -> requests.exceptions.ConnectionError:
-    """The shape requests gives a connection failure: ConnectionError(MaxRetryError(reason=inner))."""
-    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/info", inner))
-
-
 @pytest.mark.parametrize(
     "exc, described",
     [
+        (refused("/info"), "connection refused"),
         (socket.gaierror(-2, "Name or service not known"), "name resolution failed"),
-        (wrapped(urllib3.exceptions.NameResolutionError("envoy.test", None, OSError("x"))), "name resolution failed"),
+        (
+            connection_error(urllib3.exceptions.NameResolutionError("envoy.test", None, OSError("x"))),
+            "name resolution failed",
+        ),
         (OSError("Temporary failure in name resolution"), "name resolution failed"),
         (requests.exceptions.ConnectTimeout(), "connect timed out"),
         (requests.exceptions.ReadTimeout(), "timed out"),
         (TimeoutError(), "timed out"),
-        (wrapped(ConnectionResetError(104, "Connection reset by peer")), "connection reset"),
+        (connection_error(ConnectionResetError(104, "Connection reset by peer")), "connection reset"),
         (urllib3.exceptions.ProtocolError("Connection aborted."), "connection broken"),
         (requests.exceptions.ChunkedEncodingError(), "connection broken"),
         (requests.exceptions.ConnectionError(), "connection failed"),
@@ -128,7 +128,7 @@ def test_ssl_reasons_read_as_lower_case_words_and_are_capped():
 
 def test_a_message_never_quotes_more_than_its_few_words():
     secret = "GET /installer/setup/home?token=eyJsecret Authorization: Bearer eyJsecret"
-    described = describe_transport_error(wrapped(ConnectionRefusedError(111, secret)))
+    described = describe_transport_error(connection_error(ConnectionRefusedError(111, secret)))
     assert described == "connection refused"
 
 

@@ -1,44 +1,35 @@
-"""bridge.cloud: Enlighten login + Entrez token, retries, refusals, TLS (a real loopback server for N4)."""
+"""bridge.auth.cloud: Enlighten login + Entrez token, retries, refusals, TLS (a real loopback server for N4)."""
 
 from __future__ import annotations
 
-import http.server
 import logging
-import shutil
-import ssl
-import subprocess
-import threading
 from urllib.parse import parse_qs
 
 import jwt
 import pytest
 import requests
 import responses
-import urllib3
 
 from bridge.auth.cloud import EnphaseCloud
 from bridge.config import CloudConfig
 from bridge.errors import CloudAuthError, CloudError, CloudUnavailable
-from bridge.network_errors import describe_transport_error
+from bridge.simulator import CA_FILE, SERVER_CERT, SERVER_KEY
+from tests.support.clock import FakeClock
+from tests.support.loopback import QuietHandler, serving
+from tests.support.network_failures import refused, unresolvable
+from tests.support.tokens import KEY, PASSWORD, SERIAL, USER
 
 ENLIGHTEN = "https://enlighten.test"
 ENTREZ = "https://entrez.test"
 LOGIN = f"{ENLIGHTEN}/login/login.json"
 TOKENS = f"{ENTREZ}/tokens"
-USER, PASSWORD, SERIAL = "owner@example.com", "hunter2-very-secret", "122233445566"
 SESSION_ID = "0123456789abcdef0123456789abcdef"
 TOKEN = jwt.encode(
     {"aud": SERIAL, "enphaseUser": "owner", "exp": 2_000_000_000, "iat": 1_700_000_000},
-    "test-signing-key-that-is-long-enough-for-hs256",
+    KEY,
     algorithm="HS256",
 )
 OK_LOGIN = {"message": "success", "session_id": SESSION_ID, "manager_token": "m", "is_consumer": True}
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 @pytest.fixture
@@ -150,22 +141,11 @@ def test_unreachable_is_a_sibling_of_refused_not_a_kind_of_it(rsps, cloud):
     assert isinstance(err.value, CloudUnavailable) and not isinstance(err.value, CloudAuthError)
 
 
-def refused():
-    err = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection")
-    err.__cause__ = ConnectionRefusedError(111, "Connection refused")
-    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, LOGIN, err))
-
-
-def unresolvable():
-    err = urllib3.exceptions.NameResolutionError("enlighten.test", None, OSError("Name or service not known"))
-    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, LOGIN, err))
-
-
 @pytest.mark.parametrize(
     "fault, cause",
     [
-        (refused(), "connection refused"),
-        (unresolvable(), "name resolution failed"),
+        (refused(LOGIN), "connection refused"),
+        (unresolvable("enlighten.test", LOGIN), "name resolution failed"),
         (requests.exceptions.ConnectTimeout("connect"), "connect timed out"),
         (requests.exceptions.ReadTimeout("read"), "timed out"),
     ],
@@ -204,72 +184,23 @@ def test_no_secret_in_any_log_record_or_error(rsps, cloud, caplog):
     assert all(r.levelno == logging.DEBUG for r in caplog.records if "Retrying" in r.getMessage())
 
 
-def test_describe_transport_error_names_causes():
-    assert describe_transport_error(refused()) == "connection refused"
-    assert describe_transport_error(unresolvable()) == "name resolution failed"
-    assert describe_transport_error(requests.exceptions.ReadTimeout()) == "timed out"
-    assert describe_transport_error(requests.exceptions.ConnectionError()) == "connection failed"
-
-
 # --- real TLS on loopback: the cloud session verifies certificates (N4) ------------------------------
 
 
-@pytest.fixture(scope="module")
-def cert(tmp_path_factory):
-    if not shutil.which("openssl"):
-        pytest.skip("openssl not installed: cannot make a test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    key, crt = folder / "key.pem", folder / "cert.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-            str(key),
-            "-out",
-            str(crt),
-            "-addext",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return crt, key
-
-
 @pytest.fixture
-def cloud_server(cert):
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
+def cloud_server():
+    """Enlighten and Entrez in one loopback HTTPS server, with the simulator's certificate (its CA
+    is in no trust store but the one a test gives)."""
+
+    class Handler(QuietHandler):
+        def do_POST(self):  # noqa: N802 - the name http.server calls
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            body = (b'{"session_id": "%s"}' % SESSION_ID.encode()) if self.path.startswith("/login") else TOKEN.encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.reply(
+                (b'{"session_id": "%s"}' % SESSION_ID.encode()) if self.path.startswith("/login") else TOKEN.encode()
+            )
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(*cert)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield f"https://localhost:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(Handler, (SERVER_CERT, SERVER_KEY)) as port:
+        yield f"https://localhost:{port}"
 
 
 def test_untrusted_cloud_certificate_fails_closed_without_retry(cloud_server, sleeps, monkeypatch):
@@ -283,35 +214,38 @@ def test_untrusted_cloud_certificate_fails_closed_without_retry(cloud_server, sl
     assert sleeps == []
 
 
-def test_extra_ca_file_is_trusted_on_top_of_the_default_store(cloud_server, cert, sleeps):
+def test_extra_ca_file_is_trusted_on_top_of_the_default_store(cloud_server, sleeps):
     cloud = EnphaseCloud(
-        CloudConfig(enlighten_url=cloud_server, entrez_url=cloud_server, timeout=5, ca_file=str(cert[0])),
+        CloudConfig(enlighten_url=cloud_server, entrez_url=cloud_server, timeout=5, ca_file=CA_FILE),
         sleep=sleeps.append,
     )
     assert fetch(cloud) == TOKEN
 
 
 def test_one_login_serves_every_gateway_of_the_account_for_a_while(rsps, sleeps):
-    now = [0.0]
-    cloud = EnphaseCloud(
-        CloudConfig(enlighten_url=ENLIGHTEN, entrez_url=ENTREZ), sleep=sleeps.append, monotonic=lambda: now[0]
-    )
+    clock = FakeClock(0.0)
+    cloud = EnphaseCloud(CloudConfig(enlighten_url=ENLIGHTEN, entrez_url=ENTREZ), sleep=sleeps.append, monotonic=clock)
     rsps.post(LOGIN, json=OK_LOGIN)
     rsps.post(TOKENS, body=TOKEN)
     for serial in ("122233445566", "122233445567", "122233445568"):  # a bridge starting 3 gateways
         assert cloud.fetch_token(USER, PASSWORD, serial) == TOKEN
     rsps.assert_call_count(LOGIN, 1)
     rsps.assert_call_count(TOKENS, 3)
-    now[0] += 601  # the session is not kept for long
+    clock.advance(601)  # the session is not kept for long
     fetch(cloud)
     rsps.assert_call_count(LOGIN, 2)
 
 
-def test_a_refused_reused_session_gets_one_fresh_login(rsps, cloud):
+def reused_session_answered(rsps, cloud, status):
+    """One token fetched (its Enlighten session kept), then Entrez answers `status` to the reuse."""
     rsps.post(LOGIN, json=OK_LOGIN)
     rsps.post(TOKENS, body=TOKEN)
     fetch(cloud)
-    rsps.replace(responses.POST, TOKENS, status=401)
+    rsps.replace(responses.POST, TOKENS, status=status)
+
+
+def test_a_refused_reused_session_gets_one_fresh_login(rsps, cloud):
+    reused_session_answered(rsps, cloud, 401)
     with pytest.raises(CloudAuthError, match="Entrez refused"):
         fetch(cloud)
     rsps.assert_call_count(LOGIN, 2)  # not a loop: one more login, then the error
@@ -319,10 +253,7 @@ def test_a_refused_reused_session_gets_one_fresh_login(rsps, cloud):
 
 
 def test_cloud_unavailable_with_a_reused_session_is_not_a_new_login(rsps, cloud):
-    rsps.post(LOGIN, json=OK_LOGIN)
-    rsps.post(TOKENS, body=TOKEN)
-    fetch(cloud)
-    rsps.replace(responses.POST, TOKENS, status=503)
+    reused_session_answered(rsps, cloud, 503)
     with pytest.raises(CloudUnavailable):
         fetch(cloud)
     rsps.assert_call_count(LOGIN, 1)

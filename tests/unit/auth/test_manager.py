@@ -13,18 +13,8 @@ from bridge.auth.store import TokenStore
 from bridge.auth.tokens import DAY_S
 from bridge.config import GatewayConfig
 from bridge.errors import AuthError, CloudAuthError, CloudUnavailable, EnvoyAuthError, EnvoyUnavailable
+from tests.support.clock import FakeClock
 from tests.support.tokens import HOUR, KEY, NOW, PASSWORD, SERIAL, make_token
-
-
-class FakeClock:
-    def __init__(self, now: float = NOW):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class FakeCloud:
@@ -57,7 +47,7 @@ def manager(tmp_path=None, cloud=None, clock=None, cached=None, **gw):
         if cached:
             store.save(cached)
     return TokenManager(
-        gateway(**gw), SERIAL, cloud or FakeCloud(make_token(365 * DAY_S)), store, clock=clock or FakeClock()
+        gateway(**gw), SERIAL, cloud or FakeCloud(make_token(365 * DAY_S)), store, clock=clock or FakeClock(NOW)
     )
 
 
@@ -131,7 +121,7 @@ def test_garbage_configured_token_with_credentials_falls_back_to_the_cloud(caplo
 
 
 def test_owner_token_needs_renewal_30_days_ahead():
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     mgr = manager(clock=clock, token=make_token(31 * DAY_S))
     assert not mgr.needs_renewal() and not mgr.renewal_due()
     clock.advance(1.5 * DAY_S)
@@ -139,7 +129,7 @@ def test_owner_token_needs_renewal_30_days_ahead():
 
 
 def test_installer_token_threshold_is_relative_to_its_lifetime():
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     mgr = manager(clock=clock, token=make_token(3 * HOUR, life=12 * HOUR, user_type="installer"))
     assert not mgr.needs_renewal()  # 3 h left of 12 h: not in the last fifth (2.4 h)
     clock.advance(HOUR)
@@ -200,7 +190,7 @@ def test_unreachable_gateway_during_validation_keeps_the_candidate():
 
 
 def test_circuit_backoff_doubles_from_15_minutes_to_6_hours():
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     cloud = FakeCloud(CloudAuthError("Enlighten refused the login for owner@example.com: HTTP 401"))
     mgr = manager(clock=clock, cloud=cloud, token=make_token(20 * DAY_S))
     waits = []
@@ -218,7 +208,7 @@ def test_circuit_backoff_doubles_from_15_minutes_to_6_hours():
 
 
 def test_force_bypasses_the_circuit_and_success_plus_confirm_resets_it():
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     good = make_token(365 * DAY_S)
     cloud = FakeCloud(CloudAuthError("HTTP 401"), CloudAuthError("HTTP 401"), good)
     mgr = manager(clock=clock, cloud=cloud, token=make_token(20 * DAY_S))
@@ -235,7 +225,7 @@ def test_force_bypasses_the_circuit_and_success_plus_confirm_resets_it():
 
 def test_renewed_but_useless_tokens_keep_escalating_the_circuit():
     """A12 at the manager level: logins succeed, the gateway keeps refusing; no confirm()."""
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     mgr = manager(clock=clock, cloud=FakeCloud(make_token(365 * DAY_S)), token=make_token(20 * DAY_S))
     waits = []
     for _ in range(4):
@@ -247,7 +237,7 @@ def test_renewed_but_useless_tokens_keep_escalating_the_circuit():
 
 
 def test_proactive_renewals_are_spaced_and_skipped_while_one_runs():
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     # A token without iat and only 2 days left is "due" even right after a renewal: the spacing stops a loop.
     short = jwt.encode({"aud": SERIAL, "exp": int(NOW + 2 * DAY_S)}, KEY, algorithm="HS256")
     cloud = FakeCloud(short)
@@ -274,7 +264,7 @@ def test_proactive_renewals_are_spaced_and_skipped_while_one_runs():
 
 
 def test_unrenewable_token_near_expiry_warns_once(caplog):
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     mgr = manager(clock=clock, token=make_token(40 * DAY_S), username=None, password=None)
     mgr.warn_unrenewable()  # 40 days left: not near expiry yet
     assert mgr.last_renewal_error is None

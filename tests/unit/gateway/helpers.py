@@ -1,4 +1,4 @@
-"""The gateway tests' fakes: a scripted gateway and cloud (`responses`), a fake clock, a client."""
+"""The gateway tests' fakes: a scripted gateway and cloud (`responses`), a client on a fake clock."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from bridge.auth.store import TokenStore
 from bridge.config import CloudConfig, GatewayConfig
 from bridge.gateway.client import EnvoyClient
 from bridge.gateway.transport import Reply
-from tests.support.tokens import NOW, PASSWORD, SERIAL, USER
+from tests.support.tokens import PASSWORD, SERIAL, USER
 
 HOST = "envoy.test"
 BASE = f"https://{HOST}"
@@ -24,24 +24,6 @@ def info_xml(serial: str = SERIAL, software: str = "D8.2.127", web_tokens: bool 
         f"<software>{software}</software><imeter>true</imeter></device>"
         f"<web-tokens>{'true' if web_tokens else 'false'}</web-tokens></envoy_info>"
     ).encode()
-
-
-class FakeTime:
-    """Wall clock, monotonic clock and sleep in one: sleeping advances both clocks."""
-
-    def __init__(self, now: float = NOW):
-        self.now = now
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.now - NOW
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def make_client(fake, tmp_path=None, cached=None, **gw):

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import http.server
 import threading
 import time
 
 import pytest
 
-from bridge.config import GatewayConfig
 from bridge.errors import EnvoyUnavailable
-from bridge.gateway.client import EnvoyClient
 from bridge.gateway.deadline import Watchdog
+from tests.support.loopback import QuietHandler, direct_client, serving
 
 
-def test_e3_trickling_gateway_is_cut_at_the_whole_request_deadline(cert):
+def test_e3_trickling_gateway_is_cut_at_the_whole_request_deadline():
     """A real server sending one byte every 20 ms: each read is quick, the whole answer is not."""
 
-    class Trickle(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
+    class Trickle(QuietHandler):
+        def do_GET(self):  # noqa: N802 - the name http.server calls
             self.send_response(200)
             self.send_header("Content-Length", "1000")
             self.end_headers()
@@ -30,30 +28,14 @@ def test_e3_trickling_gateway_is_cut_at_the_whole_request_deadline(cert):
             except OSError:
                 pass
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    try:
-        client = EnvoyClient(
-            GatewayConfig(
-                host="127.0.0.1", port=server.server_address[1], scheme="http", connect_timeout=0.2, read_timeout=0.3
-            ),
-            None,
-            None,
-            sleep=lambda s: None,
-        )
+    with serving(Trickle) as port:
+        client = direct_client(port, scheme="http", connect_timeout=0.2, read_timeout=0.3)
         client.retry_budget_s = 1e-9  # one attempt
         started = time.monotonic()
         with pytest.raises(EnvoyUnavailable, match=r"timed out \(no complete answer within 0.5 s\)"):
             client.fetch_info()
         assert time.monotonic() - started < 2
         client.close()
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_watchdog_fires_once_and_holds_one_deadline_per_owner():

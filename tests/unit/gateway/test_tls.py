@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import http.server
 import logging
-import ssl
-import threading
 import warnings
 
 import pytest
@@ -13,10 +10,9 @@ import requests
 import urllib3
 
 from bridge.auth.tokens import DAY_S
-from bridge.config import GatewayConfig
 from bridge.errors import EnvoyUnavailable, TLSPinError
-from bridge.gateway.client import EnvoyClient
 from bridge.gateway.tls import fetch_fingerprint, split_host
+from tests.support.loopback import QuietHandler, direct_client, serving
 from tests.support.mqtt import free_port
 from tests.support.tokens import make_token
 from tests.unit.gateway.helpers import info_xml
@@ -26,38 +22,23 @@ from tests.unit.gateway.helpers import info_xml
 def tls_envoy(cert):
     stats = {"connections": 0, "requests": []}
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"  # keep-alive
 
         def setup(self):
             stats["connections"] += 1
             super().setup()
 
-        def do_GET(self):
+        def do_GET(self):  # noqa: N802 - the name http.server calls
             stats["requests"].append((self.path, self.headers.get("Authorization")))
-            body = info_xml(software="R5.0.62", web_tokens=False) if self.path == "/info" else b'{"ok": 1}'
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.reply(info_xml(software="R5.0.62", web_tokens=False) if self.path == "/info" else b'{"ok": 1}')
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert[0], cert[1])
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield server.server_address[1], stats
-    server.shutdown()
-    server.server_close()
+    with serving(Handler, cert[:2]) as port:
+        yield port, stats
 
 
 def real_client(port, **gw):
-    settings = {"host": "127.0.0.1", "port": port, "scheme": "https", "connect_timeout": 5, "read_timeout": 5}
-    return EnvoyClient(GatewayConfig(**{**settings, **gw}), None, None, sleep=lambda s: None)
+    return direct_client(port, scheme="https", connect_timeout=5, read_timeout=5, **gw)
 
 
 def test_n1_pinned_certificate_works_keeps_alive_and_does_not_warn(tls_envoy, cert):

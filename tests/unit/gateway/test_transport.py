@@ -6,10 +6,10 @@ import gzip
 
 import pytest
 import requests
-import urllib3
 
 from bridge.errors import EnvoyDataError, EnvoyHTTPError, EnvoyNotFound, EnvoyUnavailable
 from bridge.gateway.transport import MAX_BODY_BYTES
+from tests.support.network_failures import refused, unresolvable
 from tests.unit.gateway.helpers import DATA, HOST, INFO, info_xml, make_client, urls
 
 
@@ -64,22 +64,11 @@ def test_retry_budget_stops_retries(rsps, fake, digest_client):
     rsps.assert_call_count(DATA, 1)
 
 
-def refused():
-    err = urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection")
-    err.__cause__ = ConnectionRefusedError(111, "Connection refused")
-    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, DATA, err))
-
-
-def unresolvable():
-    err = urllib3.exceptions.NameResolutionError(HOST, None, OSError("Name or service not known"))
-    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, DATA, err))
-
-
 @pytest.mark.parametrize(
     "fault, cause",
     [
-        (refused(), "connection refused"),
-        (unresolvable(), "name resolution failed"),
+        (refused(DATA), "connection refused"),
+        (unresolvable(HOST, DATA), "name resolution failed"),
         (requests.exceptions.ReadTimeout("read"), "timed out"),
         (requests.exceptions.ConnectTimeout("connect"), "connect timed out"),
         (requests.exceptions.ChunkedEncodingError("broken"), "connection broken"),

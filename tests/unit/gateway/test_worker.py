@@ -13,6 +13,7 @@ from bridge.errors import EnvoyDataError, EnvoyNotFound, EnvoyUnavailable
 from bridge.gateway.worker import EnvoyWorker
 from bridge.model import GatewayInfo
 from bridge.sinks import FanOut, Sink
+from tests.support.clock import FakeClock
 from tests.support.sinks import DISCOVERY, Recorder
 
 SCENARIO = Path(__file__).resolve().parents[3] / "bridge/simulator/scenarios/metered"
@@ -23,14 +24,6 @@ FILES = {
     "/api/v1/production": "api_v1_production",
     "/ivp/ensemble/inventory": "ivp_ensemble_inventory",
 }
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
 
 
 class FakeClient:
@@ -66,7 +59,7 @@ class FakeClient:
 
 
 def make_worker(client=None, extra_sinks=()):
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     config = Config(gateways=(GatewayConfig(host="gw", insecure=True),), poll=PollIntervals())
     recorder = Recorder()
     sinks = sinks_for(config, config.gateways[0], recorder)

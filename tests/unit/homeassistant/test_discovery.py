@@ -63,6 +63,12 @@ def by_key(key):
     return next(c for t, c in configs().items() if t.endswith(f"/{key}/config"))
 
 
+def classes(key):
+    """What Home Assistant's energy dashboard reads of an entity: device class, state class, unit."""
+    config = by_key(key)
+    return config["device_class"], config["state_class"], config["unit_of_measurement"]
+
+
 def test_topics_and_unique_ids_are_serial_based_and_unique():
     all_configs = configs()
     for topic, config in all_configs.items():
@@ -95,19 +101,9 @@ def test_energy_dashboard_sensors_have_the_right_classes():
         "lifetime_battery_discharged",
         "daily_production",
     ):
-        config = by_key(key)
-        assert (config["device_class"], config["state_class"], config["unit_of_measurement"]) == (
-            "energy",
-            "total_increasing",
-            "Wh",
-        ), key
+        assert classes(key) == ("energy", "total_increasing", "Wh"), key
     for key in ("production", "grid_import_power", "grid_export_power", "net_consumption"):
-        config = by_key(key)
-        assert (config["device_class"], config["state_class"], config["unit_of_measurement"]) == (
-            "power",
-            "measurement",
-            "W",
-        ), key
+        assert classes(key) == ("power", "measurement", "W"), key
     assert "state_class" not in by_key("seven_days_production")
     assert by_key("lifetime_balanced_net_consumption")["state_class"] == "total"
 

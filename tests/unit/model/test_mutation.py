@@ -87,6 +87,21 @@ def check_outcome(capture, endpoint, doc):
     return "state"
 
 
+def damage_everywhere(gateway, endpoint, doc, label, outcomes):
+    """Every mutation of `doc`, one at a time, as `endpoint`'s answer for `gateway`: each outcome
+    counted in `outcomes`; any other exception fails the test, named by `label` and the spot."""
+    for container, key, is_node in list(locations(doc)):
+        for value in [DELETED, *(NODE_VALUES if is_node else LEAF_VALUES)]:
+            undo = mutate(container, key, value)
+            try:
+                outcome = check_outcome(gateway, endpoint, doc)
+            except Exception as err:
+                pytest.fail(f"{label} {key!r} := {value!r}: {type(err).__name__}: {err}")
+            finally:
+                undo()
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+
+
 @pytest.mark.parametrize(
     "name", CAPTURES if capture_names() else [pytest.param(None, marks=pytest.mark.skip(reason=SKIP_REASON))]
 )
@@ -96,17 +111,7 @@ def test_damaged_captures_give_a_state_or_a_data_error(name):
     for endpoint, body in capture.bodies.items():
         if endpoint in capture.refused:
             continue
-        doc = decode_json(endpoint, body)
-        for container, key, is_node in list(locations(doc)):
-            for value in [DELETED, *(NODE_VALUES if is_node else LEAF_VALUES)]:
-                undo = mutate(container, key, value)
-                try:
-                    outcome = check_outcome(capture, endpoint, doc)
-                except Exception as err:
-                    pytest.fail(f"{name} {endpoint} {key!r} := {value!r}: {type(err).__name__}: {err}")
-                finally:
-                    undo()
-                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        damage_everywhere(capture, endpoint, decode_json(endpoint, body), f"{name} {endpoint}", outcomes)
     assert outcomes.get("state") and outcomes.get("refused")  # both paths were exercised
 
 
@@ -116,16 +121,7 @@ def test_damaged_device_bodies_give_a_state_or_a_data_error():
     gateway = SimpleNamespace(info=info, probed={ep: ENDPOINTS[ep](doc) for ep, doc in docs.items()})
     outcomes: dict[str, int] = {}
     for endpoint, doc in docs.items():
-        for container, key, is_node in list(locations(doc)):
-            for value in [DELETED, *(NODE_VALUES if is_node else LEAF_VALUES)]:
-                undo = mutate(container, key, value)
-                try:
-                    outcome = check_outcome(gateway, endpoint, doc)
-                except Exception as err:
-                    pytest.fail(f"{endpoint} {key!r} := {value!r}: {type(err).__name__}: {err}")
-                finally:
-                    undo()
-                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        damage_everywhere(gateway, endpoint, doc, endpoint, outcomes)
     assert outcomes.get("state") and outcomes.get("refused")
 
 

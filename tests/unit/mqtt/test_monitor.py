@@ -7,25 +7,15 @@ import logging
 import pytest
 
 from bridge.mqtt.monitor import FLAP_COUNT, FLAP_WINDOW_S, REMINDER_S, ConnectionMonitor
+from tests.support.clock import FakeClock
 
 BROKER = "127.0.0.1:1883"
 LOGGER = "bridge.publisher"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(1000.0)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The simulator unit tests' fakes: a clock moved by hand and scenarios on it (no sockets)."""
+"""The simulator unit tests' scenarios, on a fake clock moved by hand (no sockets)."""
 
 from __future__ import annotations
 
@@ -9,24 +9,15 @@ from bridge.simulator.clock import SimClock
 from bridge.simulator.living import LivingSource
 from bridge.simulator.physics import World
 from bridge.simulator.scenario import load_scenario
+from tests.support.clock import FakeClock
 
 SCENARIOS = ("standard", "metered", "three_phase_battery")
 START = 1_800_000_000.0  # 2027-01-15 08:00 UTC
 
 
-class FakeTime:
-    """A `time_func` that stands still until the test moves `now`."""
-
-    def __init__(self, now: float = START):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def make_world(name: str, start: str = "00:00", factor: float = 1.0, **changes: object):
     """A built-in scenario's physics in UTC, its fake time and its clock."""
-    fake = FakeTime()
+    fake = FakeClock(START)
     scenario = replace(load_scenario(name), timezone="UTC", **changes)
     clock = SimClock(fake, factor, start, "UTC")
     return World(scenario, clock), fake, clock
@@ -34,7 +25,7 @@ def make_world(name: str, start: str = "00:00", factor: float = 1.0, **changes: 
 
 def living(name: str, start: str = "12:00", **changes: object):
     """A living gateway for a built-in scenario in UTC, and its fake time."""
-    fake = FakeTime()
+    fake = FakeClock(START)
     scenario = replace(load_scenario(name), timezone="UTC", **changes)
     return LivingSource(scenario, SimClock(fake, 1.0, start, "UTC")), fake
 

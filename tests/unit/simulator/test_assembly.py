@@ -20,7 +20,8 @@ from bridge.simulator.living import LivingSource
 from bridge.simulator.scenario import load_scenario
 from bridge.simulator.source import DEFAULT_CAPTURE, CaptureSource
 from bridge.simulator.tokens import TokenAuthority
-from tests.unit.simulator.helpers import FakeTime
+from tests.support.clock import FakeClock
+from tests.unit.simulator.helpers import START
 
 
 def test_the_scenario_as_asked_for():
@@ -36,7 +37,7 @@ def test_the_scenario_as_asked_for():
 
 
 def test_only_a_living_scenario_runs_fast_and_in_its_own_zone():
-    fake = FakeTime()
+    fake = FakeClock(START)
     scenario = replace(load_scenario("metered"), timezone="+02:00")  # as tailored_scenario leaves it
     capture_clock = scenario_clock(None, fake, 60.0, "10:00", "UTC")
     living_clock = scenario_clock(scenario, fake, 60.0, "10:00", "UTC")
@@ -48,7 +49,7 @@ def test_only_a_living_scenario_runs_fast_and_in_its_own_zone():
 
 
 def test_the_source_a_scenario_a_given_source_or_a_capture(tmp_path):
-    fake = FakeTime()
+    fake = FakeClock(START)
     scenario = load_scenario("standard")
     clock = scenario_clock(scenario, fake, 1.0, None, None)
     assert isinstance(pick_source(scenario, clock, None, None), LivingSource)

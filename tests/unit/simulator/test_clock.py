@@ -8,20 +8,21 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bridge.simulator.clock import DAY_S, SimClock, resolve_timezone
-from tests.unit.simulator.helpers import START, FakeTime
+from tests.support.clock import FakeClock
+from tests.unit.simulator.helpers import START
 
 NOON_UTC = datetime(2027, 1, 15, 12, 0, tzinfo=timezone.utc).timestamp()
 
 
 def test_midnight_is_local_time_of_the_scenario():
-    fake = FakeTime()
+    fake = FakeClock(START)
     clock = SimClock(fake, 1.0, "23:30", "+02:00")
     assert clock.local(clock.now()).strftime("%H:%M") == "23:30"
     assert clock.next_midnight(clock.now()) - clock.now() == pytest.approx(30 * 60)
 
 
 def test_time_factor_and_start():
-    fake = FakeTime()
+    fake = FakeClock(START)
     clock = SimClock(fake, 60.0, "10:00", "UTC")
     start = clock.now()
     assert clock.local(start).strftime("%H:%M") == "10:00"
@@ -35,7 +36,7 @@ def test_time_factor_and_start():
 
 
 def test_start_defaults_to_now_or_takes_unix_seconds():
-    fake = FakeTime()
+    fake = FakeClock(START)
     assert SimClock(fake).now() == START
     assert SimClock(fake, 1.0, "").now() == START
     assert SimClock(fake, 1.0, NOON_UTC).now() == NOON_UTC
@@ -66,7 +67,7 @@ def test_local_zone_and_unknown_zones(caplog):
 
 
 def test_hours_and_days_in_the_local_zone():
-    clock = SimClock(FakeTime(), 1.0, None, "+02:00")
+    clock = SimClock(FakeClock(START), 1.0, None, "+02:00")
     assert clock.hour(NOON_UTC) == pytest.approx(14.0)
     assert clock.day_start(NOON_UTC) == NOON_UTC - 14 * 3600
     assert clock.utc_offset(NOON_UTC) == 7200
@@ -76,7 +77,7 @@ def test_hours_and_days_in_the_local_zone():
 
 
 def test_next_midnight_across_a_daylight_saving_change():
-    clock = SimClock(FakeTime(), 1.0, None, "Europe/Paris")
+    clock = SimClock(FakeClock(START), 1.0, None, "Europe/Paris")
     if clock.tz is timezone.utc:
         pytest.skip("no time zone database on this machine")
     before_change = datetime(2027, 3, 28, 1, 0, tzinfo=clock.tz).timestamp()  # a 23-hour day

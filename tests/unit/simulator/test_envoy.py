@@ -22,7 +22,8 @@ from bridge.simulator.envoy import (
 from bridge.simulator.faults import Fault, Faults
 from bridge.simulator.httpd import Request, Response
 from bridge.simulator.tokens import TokenAuthority
-from tests.unit.simulator.helpers import FakeTime
+from tests.support.clock import FakeClock
+from tests.unit.simulator.helpers import START
 
 SERIAL = "999000000001"
 INFO = b"<envoy_info>\n  <device><sn>121430030548</sn></device>\n</envoy_info>\n"
@@ -60,7 +61,7 @@ class Mangler:
 
 @pytest.fixture
 def tokens():
-    return TokenAuthority(SERIAL, time_func=FakeTime())
+    return TokenAuthority(SERIAL, time_func=FakeClock(START))
 
 
 def app_with(auth, conditions=None) -> EnvoyApp:

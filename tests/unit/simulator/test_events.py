@@ -14,14 +14,15 @@ from bridge.simulator.living import LivingSource
 from bridge.simulator.scenario import load_scenario
 from bridge.simulator.schedule import MALFORMED_KINDS
 from bridge.simulator.source import DEFAULT_CAPTURE, CaptureSource
-from tests.unit.simulator.helpers import FakeTime
+from tests.support.clock import FakeClock
+from tests.unit.simulator.helpers import START
 
 
 class FakeGateway:
     """What the Director acts on, recording what it was asked to do."""
 
     def __init__(self, scenario: str | None = "metered", start: str = "12:00", **changes: object):
-        self.time = FakeTime()
+        self.time = FakeClock(START)
         self.scenario = replace(load_scenario(scenario), timezone="UTC", **changes) if scenario else None
         self.clock = SimClock(self.time, 1.0, start, "UTC")
         self.source = LivingSource(self.scenario, self.clock) if self.scenario else CaptureSource(DEFAULT_CAPTURE)

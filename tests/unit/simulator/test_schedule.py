@@ -10,7 +10,8 @@ import pytest
 from bridge.simulator.clock import SimClock
 from bridge.simulator.httpd import Response
 from bridge.simulator.schedule import MALFORMED_KINDS, Scheduled, malformed, parse_events, parse_when
-from tests.unit.simulator.helpers import FakeTime
+from tests.support.clock import FakeClock
+from tests.unit.simulator.helpers import START
 
 NOON_UTC = datetime(2027, 1, 15, 12, 0, tzinfo=timezone.utc).timestamp()
 
@@ -51,7 +52,7 @@ def test_parameters_are_typed_and_empty_items_skipped():
 
 
 def test_a_one_off_is_due_once_at_its_real_time():
-    clock = SimClock(FakeTime(), 1.0, None, "UTC")
+    clock = SimClock(FakeClock(START), 1.0, None, "UTC")
     entry = Scheduled("reboot", {}, real_at=100.0)
     assert not entry.is_due(99.9, 0.0, clock) and not entry.done
     assert entry.is_due(100.0, 0.0, clock) and entry.done
@@ -60,7 +61,7 @@ def test_a_one_off_is_due_once_at_its_real_time():
 
 
 def test_a_daily_event_fires_once_each_simulated_day():
-    clock = SimClock(FakeTime(), 1.0, None, "UTC")
+    clock = SimClock(FakeClock(START), 1.0, None, "UTC")
     entry = Scheduled("grid_outage", {}, daily_hour=12.5, last_sim=NOON_UTC)
     looks = [NOON_UTC + minutes * 60 for minutes in (10, 29, 31, 45)]
     assert [entry.is_due(0.0, sim_now, clock) for sim_now in looks] == [False, False, True, False]

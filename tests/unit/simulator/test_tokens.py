@@ -6,14 +6,15 @@ import jwt
 import pytest
 
 from bridge.simulator.tokens import INSTALLER_LIFETIME_S, OWNER_LIFETIME_S, TokenAuthority
-from tests.unit.simulator.helpers import START, FakeTime
+from tests.support.clock import FakeClock
+from tests.unit.simulator.helpers import START
 
 SERIAL = "999000000001"
 
 
 @pytest.fixture
 def fake():
-    return FakeTime()
+    return FakeClock(START)
 
 
 @pytest.fixture
