@@ -21,6 +21,7 @@ from bridge.config import Config, GatewayConfig
 from bridge.errors import AuthError, BridgeError, EnvoyDataError, EnvoyError, EnvoyUnavailable, TLSPinError
 from bridge.gateway.client import EnvoyClient
 from bridge.gateway.schedule import GROUPS, Schedule, group_endpoints
+from bridge.model.guard import CounterGuard, Guarded, log_lines
 from bridge.model.snapshot import Availability, Snapshot
 from bridge.sinks import FanOut
 
@@ -53,7 +54,7 @@ class EnvoyWorker:
         self.client = client or EnvoyClient(
             gateway,
             cloud or EnphaseCloud(config.cloud),
-            TokenStore(gateway.token_cache) if gateway.token_cache else None,
+            TokenStore.for_gateway(gateway),
         )
         # Retries stay inside the fastest poll interval; longer outages are the backoff's job.
         # (The one-second grid poll is left out: its misses are simply retried a second later.)
@@ -71,6 +72,7 @@ class EnvoyWorker:
         self._stop: threading.Event | None = None  # set by run(): the bridge is shutting down
         self.schedule = Schedule.starting_at(config.poll, monotonic())
         self.diagnostics: dict[str, Any] = {"bridge_version": __version__, "errors": 0}
+        self.counters = CounterGuard()  # the energy counters' last good values, across cycles
 
     @property
     def serial(self) -> str:
@@ -202,8 +204,10 @@ class EnvoyWorker:
             return False
         self._note_good_endpoint("state")
         self._grid_status = state.grid_status or self._grid_status
+        guarded = self.counters.apply(info.serial, Snapshot.documents_of(state), self._monotonic())
+        self._log_counters(guarded)
         diagnostics = self._diagnostics(info, started, polled_at)
-        snapshot = Snapshot.of(info, state, diagnostics, polled_at, self.generation)
+        snapshot = Snapshot.of(info, state, diagnostics, polled_at, self.generation, guarded)
         self.sinks.cycle(snapshot, self._availability_events(True))
         return True
 
@@ -216,6 +220,8 @@ class EnvoyWorker:
                 "firmware": info.firmware,
                 "last_poll": round(now),
                 "poll_duration_s": round(self._monotonic() - started, 3),
+                "counter_glitches": self.counters.glitches,
+                "counter_wraps": self.counters.wraps,
             }
         )
         if token is not None:
@@ -228,6 +234,11 @@ class EnvoyWorker:
             )
         self.diagnostics["token_renewal_error"] = self.client.last_renewal_error
         return dict(sorted(self.diagnostics.items()))
+
+    def _log_counters(self, guarded: Guarded) -> None:
+        """One line per kind of counter event in this cycle, however many counters had one."""
+        for loud, text in log_lines(guarded.events):
+            log.log(logging.WARNING if loud else logging.INFO, "Gateway %s: %s", self.serial, text)
 
     def _availability_events(self, available: bool, reason: BaseException | None = None) -> tuple[Availability, ...]:
         """The availability event when it changed, for the sinks; none when it did not."""

@@ -189,6 +189,10 @@ DIAGNOSTIC_ENTITIES = [
     ),
     timestamp("last_poll", ("last_poll",), "Last successful poll", diagnostic=True),
     Entity("poll_duration", ("poll_duration_s",), "Poll duration", "s", "duration", "measurement", diagnostic=True),
+    # Energy counter values the counter guard held back since the bridge started (bridge/model/guard.py).
+    Entity(
+        "counter_glitches", ("counter_glitches",), "Counter glitches", state_class="total_increasing", diagnostic=True
+    ),
     text("firmware", ("firmware",), "Firmware version", diagnostic=True),
     text("bridge_version", ("bridge_version",), "Bridge version", diagnostic=True),
 ]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.model import GatewayInfo, GatewayState
+from bridge.model.guard import STATE, Guarded
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,24 @@ class Snapshot:
 
     @classmethod
     def of(
-        cls, info: GatewayInfo, state: GatewayState, diagnostics: dict[str, Any], polled_at: float, generation: int
+        cls,
+        info: GatewayInfo,
+        state: GatewayState,
+        diagnostics: dict[str, Any],
+        polled_at: float,
+        generation: int,
+        guarded: Guarded,
     ) -> Snapshot:
-        return cls(info, state, state.as_payload(), state.device_payloads(), diagnostics, polled_at, generation)
+        """`guarded`: the state's documents (`documents_of`) once the counter guard has held
+        their glitches (bridge/model/guard.py)."""
+        documents = dict(guarded.documents)
+        payload = documents.pop(STATE)
+        return cls(info, state, payload, documents, diagnostics, polled_at, generation)
+
+    @staticmethod
+    def documents_of(state: GatewayState) -> dict[str, dict[str, Any]]:
+        """What the counter guard reads: the state document under STATE, then every unit's."""
+        return {STATE: state.as_payload(), **state.device_payloads()}
 
     @property
     def serial(self) -> str:

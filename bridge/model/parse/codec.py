@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Iterator
 from typing import NoReturn, TypeGuard
 
@@ -21,6 +22,10 @@ EXCERPT_CHARS = 40
 
 class _NonFiniteError(ValueError):
     """Raised from inside json.loads hooks; turned into EnvoyDataError by decode_json."""
+
+
+class _DuplicateKeyError(ValueError):
+    """An object names one key twice: which value the gateway meant cannot be known."""
 
 
 def excerpt(body: bytes | str) -> str:
@@ -48,8 +53,17 @@ def _finite_int(token: str) -> int:
     return value
 
 
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):  # the cheap test first: a body has thousands of objects
+        counts = Counter(key for key, _ in pairs)
+        raise _DuplicateKeyError(next(key for key, n in counts.items() if n > 1))
+    return obj
+
+
 def decode_json(endpoint: str, body: bytes | str) -> object:
-    """Decode a body as strict JSON: no NaN/Infinity, no non-finite numbers, no HTML."""
+    """Decode a body as strict JSON: no NaN/Infinity, no non-finite numbers, no duplicate keys
+    (Python would silently keep the last value), no HTML."""
     if isinstance(body, str):
         body = body.encode("utf-8")
     if not isinstance(body, (bytes, bytearray)) or not body.strip():
@@ -60,9 +74,12 @@ def decode_json(endpoint: str, body: bytes | str) -> object:
             parse_constant=_reject_constant,
             parse_float=_finite_float,
             parse_int=_finite_int,
+            object_pairs_hook=_unique_keys,
         )
     except _NonFiniteError as err:
         raise EnvoyDataError(f"{endpoint}: non-finite number {str(err)[:EXCERPT_CHARS]!r}") from None
+    except _DuplicateKeyError as err:
+        raise EnvoyDataError(f"{endpoint}: duplicate key {excerpt(str(err))} in one object") from None
     except json.JSONDecodeError as err:
         raise EnvoyDataError(f"{endpoint}: not JSON ({err.msg} at char {err.pos}): {excerpt(body)}") from None
     except (ValueError, RecursionError) as err:  # bad UTF-8, absurdly long digits, deep nesting

@@ -73,3 +73,25 @@ def test_non_finite_token_is_clipped_in_the_message():
 
 def test_str_body_is_accepted_like_bytes():
     assert decode_json(EP, '{"a": [1, 2.5, null, true, "x"]}') == {"a": [1, 2.5, None, True, "x"]}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"wNow": 5, "wNow": -99999}',
+        b'[{"eid": 1, "activePower": 1, "activePower": 2}]',
+        b'{"a": {"b": {"c": 1, "c": 1}}}',  # even the same value twice: the body is not what it claims
+    ],
+    ids=["top-level", "in-a-list", "nested-same-value"],
+)
+def test_h11_6b_duplicate_keys_are_a_data_error_for_that_endpoint(body):
+    with pytest.raises(EnvoyDataError, match="duplicate key") as caught:
+        decode_json(EP, body)
+    assert str(caught.value).startswith(EP)
+
+
+def test_h11_6b_a_long_duplicate_key_is_clipped_in_the_message():
+    key = "k" * 5000
+    with pytest.raises(EnvoyDataError) as caught:
+        decode_json(EP, f'{{"{key}": 1, "{key}": 2}}')
+    assert len(str(caught.value)) < 2 * EXCERPT_CHARS + len(EP) + 40
