@@ -6,12 +6,20 @@ once. A value that cannot be coerced comes back as `INVALID` and is left out.
 
 from __future__ import annotations
 
+import ipaddress
 import math
-import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from bridge.config.schema import FINGERPRINT_RE, MIN_GRID_POLL_S, MIN_POLL_INTERVAL_S, PollIntervals, field_names
+from bridge import identifiers
+from bridge.config.schema import (
+    FINGERPRINT_RE,
+    MIN_GRID_POLL_S,
+    MIN_POLL_INTERVAL_S,
+    CloudConfig,
+    PollIntervals,
+    field_names,
+)
 
 INVALID = object()
 TRUE_WORDS = ("true", "yes", "on", "1")
@@ -91,16 +99,61 @@ def check_sections(sections: dict[str, Any], problems: list[str]) -> None:
         problems.append("mqtt.port: must be between 1 and 65535")
     if mqtt.qos not in (0, 1, 2):
         problems.append("mqtt.qos: must be 0, 1 or 2")
-    if not mqtt.base_topic or any(c in mqtt.base_topic for c in "#+") or mqtt.base_topic.startswith("/"):
-        problems.append("mqtt.base_topic: must be a plain topic without wildcards or a leading '/'")
+    check_topic_prefixes(sections, problems)
     if (mqtt.certfile is None) != (mqtt.keyfile is None):
         problems.append("mqtt.certfile, mqtt.keyfile: a client certificate needs both")
+    check_cloud_urls(sections["cloud"], problems)
     if not _valid_expire_after(sections["homeassistant"].expire_after):
         problems.append("homeassistant.expire_after: must be auto, 0 (never) or a number of seconds")
     for name in field_names(PollIntervals):
         floor = MIN_GRID_POLL_S if name == "grid" else MIN_POLL_INTERVAL_S
         if getattr(sections["poll"], name) < floor:
             problems.append(f"poll.{name}: at least {floor:g} s; the gateway freezes when polled harder")
+
+
+# The Enlighten password and the tokens travel to these URLs: https, except to this machine
+# itself (the simulator and the tests serve the cloud on loopback).
+CLOUD_URL_KEYS = ("enlighten_url", "entrez_url")
+CLOUD_HTTP_REFUSED = (
+    "plain http would send the Enlighten password and tokens in clear text; use https:// "
+    "(http:// is allowed only to a loopback address: 127.0.0.0/8, ::1, localhost)"
+)
+
+
+def check_cloud_urls(cloud: CloudConfig, problems: list[str]) -> None:
+    """`cloud.enlighten_url` and `cloud.entrez_url`: https://host[:port][/path], or http to loopback."""
+    for key in CLOUD_URL_KEYS:
+        why = _cloud_url_problem(str(getattr(cloud, key)))
+        if why:
+            problems.append(f"cloud.{key}: {why}")
+
+
+def _cloud_url_problem(url: str) -> str | None:
+    # No user info, backslash or blank: where urlsplit and urllib3 could read different hosts.
+    # Not shown: what precedes an '@' may be a password.
+    if any(c in "@\\" or not c.isprintable() or c.isspace() for c in url):
+        return "expected a plain https://host[:port] URL, without '@', '\\' or blanks"
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check: ValueError when out of range
+    except ValueError:
+        return f"invalid port in {_show(url)}"
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        return f"expected an https:// URL, got {_show(url)}"
+    if scheme == "http" and not _is_loopback_host(parts.hostname):
+        return CLOUD_HTTP_REFUSED
+    return None
+
+
+def _is_loopback_host(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1: traffic that never leaves this machine."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it could resolve anywhere
 
 
 def _valid_expire_after(expire: str) -> bool:
@@ -122,6 +175,7 @@ def check_gateway(path: str, values: dict[str, Any], problems: list[str]) -> Non
         values["fingerprint"] = normalized
     if fingerprint and values.get("insecure"):
         problems.append(f"{path}.tls: set either fingerprint or insecure, not both")
+    check_pinned_scheme(path, values, problems)
     if values.get("scheme") != "http" and not fingerprint and not values.get("insecure"):
         problems.append(
             f"{path}.tls: the gateway's certificate is self-signed, so say how to trust it: "
@@ -132,5 +186,37 @@ def check_gateway(path: str, values: dict[str, Any], problems: list[str]) -> Non
         problems.append(f"{path}.token: not a JWT (expected three dot-separated parts)")
     if values.get("password") and not values.get("username"):
         problems.append(f"{path}.username: required with password")
-    if values.get("serial") is not None and not re.fullmatch(r"[A-Za-z0-9_-]+", values["serial"]):
-        problems.append(f"{path}.serial: letters, digits, '-' and '_' only")
+    check_gateway_names(path, values, problems)
+
+
+def check_pinned_scheme(path: str, values: dict[str, Any], problems: list[str]) -> None:
+    """A pinned certificate means https with that certificate: `http://` would silently skip it."""
+    if values.get("fingerprint") and values.get("scheme") == "http":
+        problems.append(
+            f"{path}.host: http:// and a pinned certificate (`tls.fingerprint`): over http the pin is "
+            "never checked and everything travels in clear text; use https:// or no scheme"
+        )
+
+
+# Where a configured name becomes part of every topic: the base topic above each gateway's
+# topics, the discovery prefix above its configs, the birth topic the bridge subscribes to.
+TOPIC_PREFIX_KEYS = (("mqtt", "base_topic"), ("homeassistant", "prefix"), ("homeassistant", "birth_topic"))
+
+
+def check_topic_prefixes(sections: dict[str, Any], problems: list[str]) -> None:
+    """Each topic prefix by the one rule of bridge/identifiers.py: `/`-separated levels of
+    letters, digits, '-' and '_' (no wildcard, no leading '$', no empty or trailing level)."""
+    for section, key in TOPIC_PREFIX_KEYS:
+        value = getattr(sections[section], key)
+        if why := identifiers.prefix_problem(value):
+            problems.append(f"{section}.{key}: {identifiers.show(value)} {why}")
+
+
+def check_gateway_names(path: str, values: dict[str, Any], problems: list[str]) -> None:
+    """The configured serial names the gateway's topics; until the serial is known, its host does."""
+    serial = values.get("serial")
+    if serial is not None and (why := identifiers.serial_problem(serial)):
+        problems.append(f"{path}.serial: {identifiers.show(serial)} {why}")
+    host = values.get("host")
+    if host and serial is None and (why := identifiers.host_problem(host)):
+        problems.append(f"{path}.host: {identifiers.show(host)} {why}")

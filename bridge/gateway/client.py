@@ -6,6 +6,9 @@ inside a time budget). TLS: a pinned certificate fingerprint, or an explicit `in
 normal verification (`tls`). Auth (reference §1): `/info` is open and says what the gateway
 wants; the client then picks a strategy from `credentials` (token or digest) once per firmware
 and scheme, and hands it every GET.
+
+Schemes: what `host` says; without a scheme, https, and plain http only for a gateway that may
+be an old one without https (neither pinned nor given a token, and never since https answered).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from bridge.auth.store import TokenStore
 from bridge.auth.tokens import TokenInfo
 from bridge.config import GatewayConfig
 from bridge.errors import EnvoyAuthError, EnvoyDataError, EnvoyError, EnvoyHTTPError, EnvoyTransient
-from bridge.gateway.credentials import Credentials, DigestAuth, NoAuth, TokenAuth
+from bridge.gateway.credentials import Credentials, DigestAuth, NoAuth, TokenAuth, involves_token
 from bridge.gateway.transport import AUTH_REFUSED, Reply, Transport
 from bridge.model import GatewayInfo, parse_info
 
@@ -44,7 +47,7 @@ class EnvoyClient:
     ):
         self._gw = gateway
         self._cloud = cloud
-        self._store = token_store or (TokenStore(gateway.token_cache) if gateway.token_cache else None)
+        self._store = token_store or TokenStore.for_gateway(gateway)
         self._clock = clock
         self.transport = Transport(gateway, sleep=sleep, monotonic=monotonic)
         self._lock = threading.RLock()  # one request at a time per gateway
@@ -52,6 +55,9 @@ class EnvoyClient:
         # Where and how requests go: set together, once /info has been read and a strategy chosen.
         self._scheme = gateway.scheme or "https"
         self._auth: Credentials = NoAuth(gateway.label, self._request)
+        # Once this gateway answered over https, it never again gets a plain http request:
+        # a later https failure is an outage, and whatever answers http then is not trusted.
+        self._https_answered = False
 
     @property
     def retry_budget_s(self) -> float:
@@ -76,7 +82,7 @@ class EnvoyClient:
         return self._auth.last_renewal_error
 
     def fetch_info(self) -> GatewayInfo:
-        """Read `/info` (no auth; https, then http when no scheme is configured) and choose the auth.
+        """Read `/info` (no auth; over the schemes `_info_schemes` allows) and choose the auth.
 
         The strategy is kept while the gateway, its firmware and the scheme stay the same (its
         session too); a setup that fails leaves the previous one in place, scheme included.
@@ -178,19 +184,35 @@ class EnvoyClient:
     # --- transport -----------------------------------------------------------------------------
 
     def _probe_info(self) -> tuple[Reply, str]:
-        """`/info` over the configured scheme, else https then http (firmware < 7 has no https).
+        """`/info` over each scheme `_info_schemes` allows, in order.
 
         Only a transport failure moves on to http, never a TLS error: no downgrade past a bad
         certificate.
         """
-        schemes = (self._gw.scheme,) if self._gw.scheme else ("https", "http")
         causes = []
-        for scheme in schemes:
+        for scheme in self._info_schemes():
             try:
-                return self.transport.attempt(scheme, "/info", {}, None), scheme
+                reply = self.transport.attempt(scheme, "/info", {}, None)
             except EnvoyTransient as err:  # noqa: PERF203 - two tries at most, each a network request
                 causes.append(f"{scheme}: {err}")
+            else:
+                self._https_answered = self._https_answered or scheme == "https"
+                return reply, scheme
         raise EnvoyTransient("; ".join(causes))
+
+    def _info_schemes(self) -> tuple[str, ...]:
+        """The configured scheme; else https, then http only for what may be an old gateway.
+
+        Firmware < 7 has no https, so pyenphase tries http when https does not answer. Here
+        only when nothing says this is a gateway with https: a pinned certificate means https
+        with that certificate, a token is never sent in clear text, and a gateway that has
+        answered over https is down (or impersonated) when it stops, not suddenly an old one.
+        """
+        if self._gw.scheme:
+            return (self._gw.scheme,)
+        if self._gw.fingerprint or involves_token(self._gw) or self._https_answered:
+            return ("https",)
+        return ("https", "http")
 
     def _request(self, path: str, headers: dict[str, str], auth: AuthBase | None = None) -> Reply:
         return self.transport.request(self._scheme, path, headers, auth)

@@ -106,9 +106,19 @@ class DigestAuth(_Tokenless):
         return reply
 
 
+def involves_token(gateway: GatewayConfig) -> bool:
+    """Whether the configuration is for token firmware: a pasted JWT, or an Enlighten login."""
+    return bool(gateway.token) or _is_enlighten_login(gateway.username)
+
+
+def _is_enlighten_login(username: str | None) -> bool:
+    # An e-mail address is the Enlighten login, not a gateway user.
+    return bool(username and "@" in username)
+
+
 def _digest_login(gateway: GatewayConfig, serial: str) -> HTTPDigestAuth:
-    # An e-mail address is the Enlighten login, not a gateway user: then the default user.
-    user = gateway.username if gateway.username and "@" not in gateway.username else "envoy"
+    # The Enlighten login is no gateway user: then the default user.
+    user = gateway.username if gateway.username and not _is_enlighten_login(gateway.username) else "envoy"
     password = gateway.password if user == gateway.username else None
     if not password and user == "envoy":
         password = serial[-6:]  # the gateway's default: last 6 digits of its serial

@@ -13,7 +13,8 @@ This module is the facade the rest of the bridge imports from. Typical use by th
     for suffix, document in state.device_payloads().items():  # inverter/<sn>, battery/<sn> ...
         publish(suffix, document)
 
-May import: `bridge.errors` only; never HTTP, MQTT or the configuration.
+May import: `bridge.errors` and `bridge.identifiers` (the one rule for ids in topics) only;
+never HTTP, MQTT or the configuration.
 """
 
 from __future__ import annotations

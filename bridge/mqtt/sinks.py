@@ -12,6 +12,7 @@ import json
 import logging
 from typing import Any
 
+from bridge import identifiers
 from bridge.model.snapshot import Availability, Snapshot
 from bridge.mqtt.publisher import Publisher
 from bridge.sinks import Sink
@@ -46,9 +47,20 @@ class StateSink(MqttSink):
 
 
 class UnitsSink(MqttSink):
-    """One document per physical unit: inverter/<sn>, battery/<sn>, enpower/<sn>, relay/<id> ..."""
+    """One document per physical unit: inverter/<sn>, battery/<sn>, enpower/<sn>, relay/<id> ...
+
+    A unit whose id cannot be a topic level (bridge/identifiers.py) was left out by the model:
+    said once per unit, not once per cycle.
+    """
+
+    def __init__(self, publisher: Publisher, base_topic: str) -> None:
+        super().__init__(publisher, base_topic)
+        self.refused = identifiers.Refusals()
 
     def snapshot(self, snapshot: Snapshot) -> None:
+        for why in snapshot.state.refused_units:
+            if self.refused.first_time(why):
+                log.warning("Gateway %s: %s", snapshot.serial, why)
         for suffix, document in snapshot.documents.items():
             self.publish_json(snapshot.serial, suffix, document)
 

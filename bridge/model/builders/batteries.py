@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from bridge.model.builders.ensemble_units import unit_fields
-from bridge.model.builders.payload import Document, SerialDocument, plain, to_int, topic_safe
+from bridge.model.builders.payload import Document, SerialDocument, plain, to_int
 from bridge.model.kinds import AC_BATTERY, BATTERY
 from bridge.model.parse.ensemble import (
     Encharge,
@@ -129,7 +129,7 @@ def build_batteries(inventory: EnsembleInventory | None, power: EnsemblePower | 
     readings = power.by_serial() if power else {}
     units = {e.unit.serial: e for e in (inventory.encharges if inventory else ()) if e.unit.serial}
     serials = list(units) + [s for s in readings if s not in units]
-    return tuple(_battery(s, units.get(s), readings.get(s)) for s in serials if topic_safe(s))
+    return tuple(_battery(s, units.get(s), readings.get(s)) for s in serials)
 
 
 def _battery(serial: str, unit: Encharge | None, reading: EnchargePower | None) -> Battery:
@@ -210,14 +210,14 @@ def combined_batteries(acb: AcbAggregate | None, secctrl: Secctrl | None) -> Com
 def build_ac_batteries(
     inventory: DeviceInventory | None, v1: InverterReports | None, device_data: DeviceData | None
 ) -> tuple[AcBattery, ...]:
-    units = {d.serial: d for d in inventory.current("ACB")} if inventory else {}
+    units = {d.serial: d for d in inventory.current("ACB") if d.serial} if inventory else {}
     reports: dict[str, PowerReport] = {
         r.serial: (r.power_w, r.max_power_w, r.last_report) for r in (v1.reports if v1 else ()) if r.is_acb
     }
     for d in device_data.active(ACB) if device_data else ():
         reports[d.serial] = (d.power_w, d.max_power_w, d.last_report)  # the detailed source wins
     serials = list(units) + [s for s in reports if s not in units]
-    return tuple(_ac_battery(s, units.get(s), reports.get(s)) for s in serials if topic_safe(s))
+    return tuple(_ac_battery(s, units.get(s), reports.get(s)) for s in serials)
 
 
 def _ac_battery(serial: str, unit: InventoryDevice | None, report: PowerReport | None) -> AcBattery:

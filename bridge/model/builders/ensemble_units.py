@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypedDict, TypeVar
 
 from bridge.model.builders.grid import collar_status, relay_status
-from bridge.model.builders.payload import SerialDocument, topic_safe
+from bridge.model.builders.payload import SerialDocument
 from bridge.model.kinds import C6_COMBINER, C6_RGM, COLLAR, SYSTEM_CONTROLLER
 from bridge.model.parse.ensemble import C6Combiner, C6Rgm, Collar, Enpower, EnsembleInventory, Unit
 
@@ -129,8 +129,8 @@ def unit_fields(unit: Unit) -> UnitFields:
 
 
 def _each(devices: Iterable[_DeviceT], build: Callable[[_DeviceT, str], _DocumentT]) -> Iterator[_DocumentT]:
-    """One document per device whose serial can be a topic level."""
-    return (build(device, device.unit.serial) for device in devices if topic_safe(device.unit.serial))
+    """One document per device with a serial (without one it cannot be keyed)."""
+    return (build(device, serial) for device in devices if (serial := device.unit.serial))
 
 
 def _controller(e: Enpower, serial: str) -> SystemController:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TypeGuard
 
 from bridge.model.builders.flows import daily_energy
-from bridge.model.builders.payload import SerialDocument, to_int, topic_safe
+from bridge.model.builders.payload import SerialDocument, to_int
 from bridge.model.kinds import INVERTER
 from bridge.model.parse.reports import (
     PCU,
@@ -76,7 +76,7 @@ def build_inverters(
     else:
         return ()
     health = {d.serial: d for d in inventory.current("PCU")} if inventory else {}
-    return _unique(_with_health(i, health.get(i.serial)) for i in inverters if topic_safe(i.serial))
+    return _unique(_with_health(i, health.get(i.serial)) for i in inverters)
 
 
 def _from_device_data(d: DeviceReading) -> Inverter:

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar, Protocol, TypeGuard
+from typing import Any, ClassVar, Protocol
 
 from bridge.model.kinds import UnitKind
 from bridge.model.parse.codec import is_finite_number
 
 # A JSON object as published: json.dumps takes it as it is.
 Payload = dict[str, Any]
-
-# Serials and relay ids become MQTT topic levels and Home Assistant object ids, which allow
-# only these characters; a device whose id has others cannot be addressed and is left out.
-TOPIC_SAFE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def topic_safe(ident: str | None) -> TypeGuard[str]:
-    return ident is not None and TOPIC_SAFE.match(ident) is not None
 
 
 def plain(value: float | None, digits: int = 3) -> int | float | None:
@@ -50,7 +41,8 @@ class Document:
 @dataclass(frozen=True, slots=True)
 class UnitDocument(Document):
     """A unit's own retained document: its topic comes from the table of unit kinds, so a
-    kind's stem is written once (`bridge.model.kinds`), never again in a builder."""
+    kind's stem is written once (`bridge.model.kinds`), never again in a builder. Its id is
+    checked once for all kinds, by `builders.devices.addressable`."""
 
     kind: ClassVar[UnitKind]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bridge.model.builders.payload import UnitDocument, plain, topic_safe
+from bridge.model.builders.payload import UnitDocument, plain
 from bridge.model.kinds import RELAY
 from bridge.model.parse.settings import DryContacts, DryContactSettings, RelaySetting
 
@@ -43,7 +43,7 @@ def build_relays(status: DryContacts | None, settings: DryContactSettings | None
     states = dict(status.status) if status else {}
     configured = {s.id: s for s in settings.relays} if settings else {}
     ids = list(dict.fromkeys([*configured, *states]))
-    return tuple(_relay(i, states.get(i), configured.get(i)) for i in ids if topic_safe(i))
+    return tuple(_relay(i, states.get(i), configured.get(i)) for i in ids)
 
 
 def _relay(relay_id: str, status: str | None, s: RelaySetting | None) -> Relay:

@@ -6,11 +6,17 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
+from bridge import identifiers
 from bridge.errors import EnvoyDataError
 
 # Token auth arrived with firmware 7; older gateways use HTTP digest (reference §1.1-1.3).
 TOKEN_AUTH_MIN_VERSION = (7, 0, 0)
-VERSION_RE = re.compile(r"^[A-Za-z]?(\d+)\.(\d+)\.(\d+)")
+# "D8.2.4264": major.minor.patch in ASCII digits, a few each (int() refuses a 5,000-digit
+# string with ValueError, `\d` would take other scripts' digits, and no release is numbered
+# so), then perhaps a build tag. The whole is logged and published, so it must stay short and
+# printable: real ones are under 12 characters.
+VERSION_RE = re.compile(r"[A-Za-z]?([0-9]{1,6})\.([0-9]{1,6})\.([0-9]{1,6})(?![0-9])")
+MAX_FIRMWARE_CHARS = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +39,13 @@ class GatewayInfo:
 
 
 def parse_version(text: str) -> tuple[int, int, int]:
-    match = VERSION_RE.match(text.strip())
+    """(major, minor, patch) of a firmware version; EnvoyDataError for anything that is not one."""
+    text = text.strip()
+    readable = len(text) <= MAX_FIRMWARE_CHARS and text.isascii() and text.isprintable()
+    match = VERSION_RE.match(text) if readable else None
     if not match:
-        raise EnvoyDataError(f"/info: unreadable firmware version {text[:40]!r}")
+        more = f"... ({len(text)} characters)" if len(text) > MAX_FIRMWARE_CHARS else ""
+        raise EnvoyDataError(f"/info: unreadable firmware version {text[:MAX_FIRMWARE_CHARS]!r}{more}")
     major, minor, patch = (int(part) for part in match.groups())
     return major, minor, patch
 
@@ -52,6 +62,10 @@ def parse_info(body: bytes) -> GatewayInfo:
     software = _text(device, "software")
     if not serial or not software:
         raise EnvoyDataError("/info: no <device><sn> or <software>")
+    if why := identifiers.serial_problem(serial):
+        # It would name every topic and id of the gateway: a wildcard kills paho's publish, a
+        # control character the connection, a `/` or `bridge` lands on other topics.
+        raise EnvoyDataError(f"/info: serial {identifiers.show(serial)} {why}; it cannot name MQTT topics")
     firmware = software[1:] if software[:1].isalpha() else software
     parse_version(firmware)
     return GatewayInfo(

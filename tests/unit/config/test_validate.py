@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.config import HomeAssistantConfig, MqttConfig, PollIntervals
+from bridge.config import CloudConfig, HomeAssistantConfig, MqttConfig, PollIntervals
 from bridge.config.validate import INVALID, check_gateway, check_sections, coerce, parse_host
 from tests.unit.config.conftest import MINIMAL
 
@@ -113,6 +113,7 @@ def section_problems(mqtt=None, homeassistant=None, poll=None) -> list[str]:
         "mqtt": mqtt or MqttConfig(),
         "homeassistant": homeassistant or HomeAssistantConfig(),
         "poll": poll or PollIntervals(),
+        "cloud": CloudConfig(),
     }
     check_sections(sections, problems)
     return problems
@@ -127,12 +128,10 @@ def test_mqtt_checks():
     assert found == [
         "mqtt.port: must be between 1 and 65535",
         "mqtt.qos: must be 0, 1 or 2",
-        "mqtt.base_topic: must be a plain topic without wildcards or a leading '/'",
+        "mqtt.base_topic: 'a/#' contains an MQTT wildcard ('#' or '+')",
         "mqtt.certfile, mqtt.keyfile: a client certificate needs both",
     ]
-    assert section_problems(mqtt=MqttConfig(base_topic="/envoy")) == [
-        "mqtt.base_topic: must be a plain topic without wildcards or a leading '/'"
-    ]
+    assert section_problems(mqtt=MqttConfig(base_topic="/envoy")) == ["mqtt.base_topic: '/envoy' starts with '/'"]
 
 
 def test_poll_floors_protect_the_gateway_and_the_grid_group_may_be_faster():
@@ -189,7 +188,7 @@ def test_credentials_and_serial_checks():
     ]
     assert gateway_problems(insecure=True, token="a.b.c")[1] == []
     assert gateway_problems(insecure=True, password="pw")[1] == ["gw.username: required with password"]
-    assert gateway_problems(insecure=True, serial="12 3")[1] == ["gw.serial: letters, digits, '-' and '_' only"]
+    assert gateway_problems(insecure=True, serial="12 3")[1] == ["gw.serial: '12 3' contains a space"]
     assert gateway_problems(insecure=True, serial="A-1_b")[1] == []
 
 

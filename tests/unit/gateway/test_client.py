@@ -25,6 +25,10 @@ from tests.unit.gateway.helpers import (
     urls,
 )
 
+# No scheme, no pin, no token, no Enlighten login: the only configuration that may be an old
+# gateway without https, and so the only one whose /info is also tried over http.
+MAYBE_OLD = {"scheme": None, "fingerprint": None, "insecure": True, "username": None, "password": None}
+
 
 def test_renew_token_for_the_cli(rsps, fake, tmp_path):
     gateway_ok(rsps)
@@ -45,18 +49,44 @@ def test_configured_serial_mismatch_sends_no_credentials(rsps, fake, tmp_path):
 
 
 def test_token_firmware_found_only_over_http_gets_no_token(rsps, fake, tmp_path):
+    """An unpinned gateway configured without a token or login may be old; it says it is not."""
     rsps.get(INFO, body=requests.exceptions.ConnectTimeout("connect"))
     rsps.get("http://envoy.test/info", body=info_xml())
-    client = make_client(fake, tmp_path, cached=make_token(100 * DAY_S), scheme=None)
+    client = make_client(fake, tmp_path, cached=make_token(100 * DAY_S), **MAYBE_OLD)
     with pytest.raises(EnvoyError, match="not sending a token in clear text"):
         client.get("/ivp/meters/readings")
     assert all("check_jwt" not in url for url in urls(rsps))
 
 
+def test_h11_4_pinned_gateway_without_scheme_reads_info_over_https_only(rsps, fake):
+    """A pin means https with that certificate: whatever answers http is never asked."""
+    rsps.get(INFO, body=requests.exceptions.ConnectionError("Connection refused"))
+    rsps.get("http://envoy.test/info", body=info_xml(serial="666666666666", software="R5.0.62", web_tokens=False))
+    client = make_client(fake, scheme=None, username=None, password=None)
+    with pytest.raises(EnvoyUnavailable, match=r"^https: envoy.test /info: connection refused \(3 attempts\)$"):
+        client.fetch_info()
+    assert urls(rsps) == [INFO] * 3 and client.info is None
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [{"token": make_token(100 * DAY_S)}, {"username": "owner@example.com", "password": PASSWORD}],
+    ids=["token", "enlighten-login"],
+)
+def test_h11_4_a_token_or_an_enlighten_login_means_https_only(rsps, fake, credentials):
+    """Token firmware has https; a token never goes out in clear text, so http is not even tried."""
+    rsps.get(INFO, body=requests.exceptions.ConnectTimeout("connect"))
+    rsps.get("http://envoy.test/info", body=info_xml(software="R5.0.62", web_tokens=False))
+    client = make_client(fake, **{**MAYBE_OLD, **credentials})
+    with pytest.raises(EnvoyUnavailable, match=r"^https: "):
+        client.fetch_info()
+    assert all(url == INFO for url in urls(rsps))
+
+
 def test_no_http_downgrade_after_a_tls_error(rsps, fake):
     rsps.get(INFO, body=requests.exceptions.SSLError("certificate verify failed"))
     rsps.get("http://envoy.test/info", body=info_xml())
-    client = make_client(fake, scheme=None)
+    client = make_client(fake, **MAYBE_OLD)  # even where http may be tried
     with pytest.raises(EnvoyUnavailable, match="TLS error"):
         client.fetch_info()
     assert urls(rsps) == [INFO]
@@ -92,7 +122,7 @@ def test_digest_for_old_firmware_after_https_to_http_fallback(rsps, fake, caplog
     caplog.set_level(logging.DEBUG)
     seen = []
     digest_gateway(rsps, seen)
-    client = make_client(fake, scheme=None, username=None, password=None)
+    client = make_client(fake, **MAYBE_OLD)
     info = client.fetch_info()
     assert info.firmware == "5.0.62" and client.token_info is None
     assert client.get("/api/v1/production") == b'{"wattsNow": 1}'
@@ -137,15 +167,15 @@ def test_firmware_update_opens_a_new_session_with_the_same_token_manager(rsps, f
     assert "firmware 8.3.5 over https, token auth" in caplog.text
 
 
-def test_a_failed_setup_over_http_leaves_the_https_session_in_place(rsps, fake, tmp_path):
-    """The token gateway's /info answered only over http: refused, and the session stays on https."""
+def test_h11_4_no_http_once_https_answered_and_the_https_session_stays(rsps, fake, tmp_path):
+    """Once https answered, an https failure is an outage: no http, and the session stays on https."""
     gateway_ok(rsps)
     rsps.get("http://envoy.test/info", body=info_xml())
-    client = make_client(fake, tmp_path, cached=make_token(100 * DAY_S), scheme=None)
+    client = make_client(fake, tmp_path, cached=make_token(100 * DAY_S), **MAYBE_OLD)
     client.get("/ivp/meters/readings")
     rsps.replace(responses.GET, INFO, body=requests.exceptions.ConnectTimeout("connect"))
-    with pytest.raises(EnvoyError, match="not sending a token in clear text"):
+    with pytest.raises(EnvoyUnavailable, match=r"^https: envoy\.test /info: connect timed out"):
         client.fetch_info()
     client.get("/ivp/meters/readings")
-    assert [url for url in urls(rsps) if url.startswith("http:")] == ["http://envoy.test/info"]
+    assert [url for url in urls(rsps) if url.startswith("http:")] == []
     assert urls(rsps)[-1] == DATA and rsps.calls[-1].request.headers["Cookie"] == "sessionId=sess-1"
