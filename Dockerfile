@@ -15,7 +15,10 @@ RUN pip install --no-cache-dir . \
 USER bridge
 VOLUME ["/data"]
 
-# Healthy while the bridge's own diagnostics file is fresh: written after every publish.
+# Judges the health document the bridge rewrites every 5 s in /data (ENVOY_BRIDGE_CACHE_DIR;
+# no configuration needed): unhealthy when the document is older than --max-age, paho's network
+# thread or a gateway's worker thread has died, the broker was not reached for --max-age, or an
+# online gateway published nothing for health.max_silence (default 3 x the slowest poll group).
 HEALTHCHECK --interval=60s --timeout=10s --start-period=120s --retries=3 \
     CMD ["envoy-mqtt-bridge", "health", "--max-age", "300"]
 

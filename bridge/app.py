@@ -14,7 +14,10 @@ from typing import Any
 from bridge import __version__
 from bridge.auth.cloud import EnphaseCloud
 from bridge.config import Config, GatewayConfig
+from bridge.errors import ConfigError
+from bridge.files import ensure_private_dir
 from bridge.gateway.worker import EnvoyWorker
+from bridge.health import HealthMonitor, paho_thread_alive
 from bridge.homeassistant.announcer import Announcer
 from bridge.mqtt.publisher import Publisher
 from bridge.mqtt.sinks import AvailabilitySink, DiagnosticsSink, GridStatusSink, StateSink, UnitsSink
@@ -22,7 +25,7 @@ from bridge.sinks import FanOut, Sink
 
 log = logging.getLogger("bridge")
 
-TICK_S = 1.0  # the main loop's pace: MQTT reminders, the health file
+TICK_S = 1.0  # the main loop's pace: MQTT reminders, the health document
 JOIN_S = 1.0  # a worker stuck in a slow request is a daemon thread: not waited for longer
 
 
@@ -34,14 +37,28 @@ class Bridge:
         self.publisher = publisher or Publisher(config.mqtt, config.homeassistant)
         # One cloud client for every gateway: logins are serialised and shared (no stampede).
         self.cloud = EnphaseCloud(config.cloud)
+        self.health = HealthMonitor(
+            config.health_file,
+            config.max_silence_s,
+            connected=lambda: self.publisher.connected,
+            mqtt_thread_alive=lambda: paho_thread_alive(self.publisher),
+        )
         self.workers = [
-            EnvoyWorker(gw, config, sinks_for(config, gw, self.publisher), cloud=self.cloud, **(worker_kw or {}))
-            for gw in config.gateways
+            EnvoyWorker(gw, config, self._sinks(gw), cloud=self.cloud, **(worker_kw or {})) for gw in config.gateways
         ]
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
+    def _sinks(self, gateway: GatewayConfig) -> FanOut:
+        """The gateway's outputs, then the health watch (last: it notes what went out)."""
+        return FanOut([*sinks_for(self.config, gateway, self.publisher).sinks, self.health.watch(gateway.label)])
+
     def start(self) -> Bridge:
+        """Raises ConfigError, before anything starts, when the cache directory is refused."""
+        try:  # the health document and the token caches live there: ours, 0700, or nothing
+            ensure_private_dir(self.config.cache_dir)
+        except OSError as err:
+            raise ConfigError(f"cache_dir: {err}") from None
         self.publisher.start()
         self._threads = [
             threading.Thread(target=w.run, args=(self.stopping,), daemon=True, name=f"envoy-{w.gateway.label}")
@@ -49,6 +66,7 @@ class Bridge:
         ]
         for thread in self._threads:
             thread.start()
+        self.health.threads_started(self._threads)
         log.info("envoy-mqtt-bridge %s running with %d gateway(s)", __version__, len(self.workers))
         return self
 
@@ -59,7 +77,7 @@ class Bridge:
 
     def tick(self) -> None:
         self.publisher.tick()
-        self._touch_health()
+        self.health.tick()
 
     def stop(self, flush_s: float) -> None:
         """Workers first (bounded wait), then `offline` flushed and a clean MQTT disconnect."""
@@ -73,15 +91,6 @@ class Bridge:
         for worker in self.workers:
             worker.client.close()
         self.cloud.close()
-
-    def _touch_health(self) -> None:
-        if not self.publisher.connected:
-            return
-        try:
-            self.config.cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self.config.health_file.touch()
-        except OSError:
-            pass  # health reporting must never stop the bridge
 
 
 def sinks_for(config: Config, gateway: GatewayConfig, publisher: Publisher) -> FanOut:

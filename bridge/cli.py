@@ -18,6 +18,7 @@ import yaml
 
 from bridge import __version__
 from bridge.config import Config, describe, load_config
+from bridge.config.load import cache_dir_from_environ
 from bridge.errors import BridgeError, ConfigError
 from bridge.redaction import redact, setup_logging
 
@@ -93,20 +94,25 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_arguments(demo_cmd)
     demo_cmd.set_defaults(func=demo.run)
 
-    health = sub.add_parser("health", help="exit 0 when a running bridge reached its broker recently")
-    _config_arg(health)
-    health.add_argument("--max-age", type=float, default=300, help="seconds (default 300)")
+    health = sub.add_parser(
+        "health", help="exit 0 when a running bridge's threads are alive and it publishes (the Docker health check)"
+    )
+    _config_arg(health, help_text="where to find the cache directory (default: ENVOY_BRIDGE_CACHE_DIR)")
+    health.add_argument(
+        "--max-age",
+        type=float,
+        default=300,
+        help="seconds the health document and the last broker contact may be old (default 300)",
+    )
     health.set_defaults(func=cmd_health)
     return parser
 
 
-def _config_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-c",
-        "--config",
-        default=None,
-        help="YAML configuration file (environment variables ENVOY_BRIDGE_* override it)",
-    )
+def _config_arg(
+    parser: argparse.ArgumentParser,
+    help_text: str = "YAML configuration file (environment variables ENVOY_BRIDGE_* override it)",
+) -> None:
+    parser.add_argument("-c", "--config", default=None, help=help_text)
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -164,14 +170,19 @@ def _failure_of(worker: EnvoyWorker) -> str | None:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    try:
-        age = time.time() - config.health_file.stat().st_mtime
-    except OSError:
-        print("unhealthy: the bridge has not reached its broker yet")
-        return 1
-    healthy = age <= args.max_age
-    print(f"{'healthy' if healthy else 'unhealthy'}: broker last reached {age:.0f} s ago")
+    """Judge the health document of the bridge that runs with this cache directory.
+
+    No configuration is needed (the Docker image's check has none): the cache directory comes
+    from the file when one is given, else from ENVOY_BRIDGE_CACHE_DIR or the default.
+    """
+    from bridge.health import verdict
+
+    if args.config:
+        path = load_config(args.config).health_file
+    else:
+        path = Config(gateways=(), cache_dir=cache_dir_from_environ()).health_file
+    healthy, line = verdict(path, time.time(), args.max_age)
+    print(line)
     return 0 if healthy else 1
 
 
@@ -181,7 +192,8 @@ def cmd_token_show(args: argparse.Namespace) -> int:
     from bridge.auth.tokens import decode_token
 
     for gw in config.gateways:
-        token = gw.token or (TokenStore(gw.token_cache).load() if gw.token_cache else None)
+        store = TokenStore.for_gateway(gw)
+        token = gw.token or (store.load() if store else None)
         if not token:
             print(f"{gw.label}: no token yet (configure `token`, or credentials and run `token renew`)")
             continue
@@ -197,8 +209,7 @@ def cmd_token_renew(args: argparse.Namespace) -> int:
     from bridge.gateway.client import EnvoyClient
 
     for gw in config.gateways:
-        store = TokenStore(gw.token_cache) if gw.token_cache else None
-        client = EnvoyClient(gw, EnphaseCloud(config.cloud), store)
+        client = EnvoyClient(gw, EnphaseCloud(config.cloud), TokenStore.for_gateway(gw))
         try:
             client.fetch_info()
             info = client.renew_token(force=True)

@@ -24,13 +24,14 @@ from bridge.config.schema import (
     Section,
     defaults,
 )
+from bridge.config.text import SECRET_MAX_BYTES, Unreadable, read_text
 from bridge.config.validate import INVALID, check_gateway, check_sections, coerce, parse_host
 
 
 def build(raw: dict[str, Any], problems: list[str]) -> Config:
     problems.extend(f"{key}: unknown key (expected one of {', '.join(TOP_KEYS)})" for key in raw if key not in TOP_KEYS)
     sections = {name: _build_section(name, cls, raw.get(name), problems) for name, cls in SECTIONS.items()}
-    cache_dir = Path(str(raw.get("cache_dir") or _default_cache_dir())).expanduser()
+    cache_dir = cache_dir_of(raw.get("cache_dir"))
     gateways = _build_gateways(raw.get("gateways"), cache_dir, problems)
     log_level = str(raw.get("log_level", "INFO")).upper()
     if log_level not in LOG_LEVELS:
@@ -49,7 +50,13 @@ def build(raw: dict[str, Any], problems: list[str]) -> Config:
         poll=sections["poll"],
         log_level=log_level,
         cache_dir=cache_dir,
+        health=sections["health"],
     )
+
+
+def cache_dir_of(configured: Any) -> Path:
+    """`cache_dir` as configured, else $XDG_STATE_HOME/envoy-mqtt-bridge (~/.local/state/...)."""
+    return Path(str(configured or _default_cache_dir())).expanduser()
 
 
 def _default_cache_dir() -> Path:
@@ -101,9 +108,9 @@ def _resolve_secret_files(path: str, data: dict[str, Any], problems: list[str]) 
         if filename is None:
             continue
         try:
-            data[key] = Path(str(filename)).expanduser().read_text(encoding="utf-8").strip()
-        except OSError as err:
-            problems.append(f"{path}.{file_key}: cannot read {filename} ({err.strerror})")
+            data[key] = read_text(Path(str(filename)).expanduser(), SECRET_MAX_BYTES).strip()
+        except Unreadable as err:
+            problems.append(f"{path}.{file_key}: {err}")
     return data
 
 
@@ -131,7 +138,7 @@ def _build_gateway(path: str, data: Any, cache_dir: Path, problems: list[str]) -
     check_gateway(path, values, problems)
     if len(problems) > before:
         return None
-    values["token_cache"] = _token_cache_path(values, cache_dir)
+    values["token_cache"], values["token_cache_previous"] = _token_cache_paths(values, cache_dir)
     return GatewayConfig(**values)
 
 
@@ -152,8 +159,18 @@ def _flatten_gateway(path: str, data: dict[str, Any], problems: list[str]) -> di
     return data
 
 
-def _token_cache_path(values: dict[str, Any], cache_dir: Path) -> Path:
+def _token_cache_paths(values: dict[str, Any], cache_dir: Path) -> tuple[Path, Path | None]:
+    """The gateway's token cache, and the name it had before, when that differs.
+
+    Named after the serial when the configuration gives it, else after the host and port:
+    two gateways on one host (a port forward per gateway) each keep their own token. Before,
+    the port was left out, so the old name is read once to spare a cloud login after upgrading.
+    """
     if values.get("token_cache"):
-        return Path(values["token_cache"]).expanduser()
-    label = values.get("serial") or re.sub(r"[^A-Za-z0-9_.-]", "_", values["host"])
-    return cache_dir / f"token-{label}.jwt"
+        return Path(values["token_cache"]).expanduser(), None
+    if values.get("serial"):
+        return cache_dir / f"token-{values['serial']}.jwt", None
+    host = re.sub(r"[^A-Za-z0-9_.-]", "_", values["host"])
+    if values.get("port") is None:
+        return cache_dir / f"token-{host}.jwt", None
+    return cache_dir / f"token-{host}_{values['port']}.jwt", cache_dir / f"token-{host}.jwt"

@@ -13,8 +13,9 @@ from typing import Any
 
 import yaml
 
-from bridge.config.build import build
+from bridge.config.build import build, cache_dir_of
 from bridge.config.schema import GATEWAY_KEYS, SECRET_KEYS, SECTIONS, Config, field_names, secret_file_keys
+from bridge.config.text import CONFIG_MAX_BYTES, Unreadable, load_yaml, read_text
 from bridge.errors import ConfigError
 
 ENV_PREFIX = "ENVOY_BRIDGE_"
@@ -25,6 +26,8 @@ def load_config(path: str | Path | None, environ: Mapping[str, str] | None = Non
     environ = os.environ if environ is None else environ
     problems: list[str] = []
     raw = _read_yaml(path, problems)
+    if problems:  # a file that cannot be read says so alone, not with what it failed to define
+        raise ConfigError(problems)
     _apply_env(raw, environ)
     config = build(raw, problems)
     if problems:
@@ -32,16 +35,23 @@ def load_config(path: str | Path | None, environ: Mapping[str, str] | None = Non
     return config
 
 
+def cache_dir_from_environ(environ: Mapping[str, str] | None = None) -> Path:
+    """The cache directory when there is no configuration file to read: ENVOY_BRIDGE_CACHE_DIR,
+    else the default (`health` in the Docker image, where the environment says /data)."""
+    environ = os.environ if environ is None else environ
+    return cache_dir_of(environ.get(_env_name("cache_dir")))
+
+
 def _read_yaml(path: str | Path | None, problems: list[str]) -> dict[str, Any]:
     if path is None:
         return {}
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        problems.append(f"{path}: cannot read ({err.strerror})")
+        text = read_text(Path(path), CONFIG_MAX_BYTES)
+    except Unreadable as err:
+        problems.append(str(err))
         return {}
     try:
-        data = yaml.safe_load(text)  # safe_load: no !!python tags
+        data = load_yaml(text)  # safe: no !!python tags; aliases and nesting bounded
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""

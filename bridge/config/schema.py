@@ -45,6 +45,8 @@ class GatewayConfig:
     password: str | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)  # a pasted JWT wins over the cloud
     token_cache: Path | None = None
+    # The cache's name before it told ports apart (token-<host>.jwt): read once, if at all.
+    token_cache_previous: Path | None = None
     fingerprint: str | None = None  # sha256 of the gateway certificate, lower-case hex
     insecure: bool = False  # explicit opt-out of certificate checks
     connect_timeout: float = 10.0
@@ -52,8 +54,13 @@ class GatewayConfig:
 
     @property
     def label(self) -> str:
-        """How logs name this gateway: never a secret."""
-        return self.serial or self.host
+        """How logs name this gateway, telling apart two on one host: never a secret."""
+        if self.serial:
+            return self.serial
+        if self.port is None:
+            return self.host
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+        return f"{host}:{self.port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +98,21 @@ class HomeAssistantConfig:
     # "auto" = max(3 x the entity's poll interval, mqtt.republish_interval + a margin),
     # 0 = never, a number = that many seconds for every entity.
     expire_after: str = "auto"
+    # A birth message (anyone on the broker may send one) is answered with a full republish at
+    # most once in this many seconds; later ones share the next answer (0 = answer each one).
+    birth_republish_min_interval: float = 60.0
 
     @property
     def expire_after_s(self) -> float | None:
         """None for "auto", else the configured seconds (0 = disabled)."""
         return None if self.expire_after == "auto" else float(self.expire_after)
+
+
+@dataclass(frozen=True, slots=True)
+class HealthConfig:
+    # Seconds an online gateway may go without publishing before `health` says unhealthy;
+    # 0 = auto: 3 x the slowest poll group that publishes (see `Config.max_silence_s`).
+    max_silence: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +124,22 @@ class Config:
     poll: PollIntervals = PollIntervals()
     log_level: str = "INFO"
     cache_dir: Path = DEFAULT_CACHE_DIR
+    health: HealthConfig = HealthConfig()
 
     @property
     def health_file(self) -> Path:
-        """Touched while the bridge runs and reaches its broker; read by `health` (Docker)."""
+        """The health document `run` rewrites every few seconds; read by `health` (Docker)."""
         return self.cache_dir / "health"
+
+    @property
+    def max_silence_s(self) -> float:
+        """How long an online gateway may publish nothing before the bridge counts as unhealthy:
+        `health.max_silence`, or 3 x the slowest group whose poll ends in a publish (the grid
+        group publishes only changes, info only re-reads /info: neither counts)."""
+        if self.health.max_silence:
+            return self.health.max_silence
+        poll = self.poll
+        return 3 * max(poll.meters, poll.energy, poll.inverters, poll.batteries)
 
     def secrets(self) -> list[str]:
         """Every configured secret, for the log redaction filter."""
@@ -137,12 +165,13 @@ GATEWAY_KEYS = (
     "connect_timeout",
     "read_timeout",
 )
-Section = MqttConfig | HomeAssistantConfig | CloudConfig | PollIntervals
+Section = MqttConfig | HomeAssistantConfig | CloudConfig | PollIntervals | HealthConfig
 SECTIONS: dict[str, type[Section]] = {
     "mqtt": MqttConfig,
     "homeassistant": HomeAssistantConfig,
     "cloud": CloudConfig,
     "poll": PollIntervals,
+    "health": HealthConfig,
 }
 TOP_KEYS = ("gateways", "log_level", "cache_dir", *SECTIONS)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")

@@ -1,11 +1,15 @@
 """The command line against the simulator: check-config, token show/renew, fingerprint, pinning."""
 
+import time
+
 import pytest
 import yaml
 
 from bridge.cli import main
+from bridge.files import write_private
+from bridge.health import HealthReport
 from bridge.simulator import Simulator
-from tests.integration.test_end_to_end import write_config
+from tests.support.processes import write_config
 
 pytestmark = pytest.mark.integration
 
@@ -82,6 +86,8 @@ def test_pin_mismatch_stops_before_any_token_is_sent(tmp_path, sim, mosquitto, c
 def test_health_command(tmp_path, sim, mosquitto, capsys):
     config = write_config(tmp_path, sim, mosquitto)
     assert main(["health", "-c", str(config)]) == 1
-    (tmp_path / "cache").mkdir(exist_ok=True)
-    (tmp_path / "cache" / "health").touch()
+    now = time.time()
+    report = HealthReport(written=now, started=now, max_silence_s=30, broker_last_reached=now, mqtt_thread_alive=True)
+    write_private(tmp_path / "cache" / "health", report.to_json(), own_dir=True)
     assert main(["health", "-c", str(config), "--max-age", "60"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("healthy:")

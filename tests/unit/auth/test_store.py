@@ -29,7 +29,7 @@ def test_save_replaces_atomically_and_keeps_old_cache_on_crash(tmp_path, monkeyp
     old, new = make_token(DAY_S), make_token(2 * DAY_S)
     store.save(old)
 
-    def crash(src, dst):
+    def crash(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", crash)
@@ -78,3 +78,54 @@ def test_unwritable_dir_warns_and_does_not_crash(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         assert TokenStore(blocker / "sub" / "token").save(make_token(DAY_S)) is False
     assert "keeping the token in memory" in caplog.text
+
+
+def test_h11_10_the_cache_under_its_old_name_is_read_once_and_copied(tmp_path, caplog):
+    token = make_token(DAY_S)
+    old = tmp_path / "token-192.168.1.5.jwt"
+    TokenStore(old).save(token)
+    store = TokenStore(tmp_path / "token-192.168.1.5_8443.jwt", previous=old)
+    with caplog.at_level(logging.INFO):
+        assert store.load() == token
+    assert store.path.read_text() == token and stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
+    assert [r.getMessage() for r in caplog.records] == [f"token cache {old} copied to {store.path}, its new name"]
+    newer = make_token(2 * DAY_S)
+    store.save(newer)
+    assert store.load() == newer  # the new name wins from now on; the old one is not read again
+    assert old.read_text() == token  # left for a second gateway of the same host
+
+
+def test_h11_10_without_an_old_cache_nothing_is_copied(tmp_path):
+    store = TokenStore(tmp_path / "token-host_8443.jwt", previous=tmp_path / "token-host.jwt")
+    assert store.load() is None and not store.path.exists()
+
+
+def test_h11_8_save_replaces_a_symlink_and_never_writes_through_it(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("root:x:0:0")
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    (cache / "token").symlink_to(victim)
+    token = make_token(DAY_S)
+    assert TokenStore(cache / "token").save(token)
+    assert victim.read_text() == "root:x:0:0"
+    assert not (cache / "token").is_symlink() and (cache / "token").read_text() == token
+
+
+def test_h11_8_load_never_follows_a_symlink(tmp_path, caplog):
+    real = tmp_path / "real"
+    TokenStore(real).save(make_token(DAY_S))
+    (tmp_path / "token").symlink_to(real)
+    with caplog.at_level(logging.WARNING):
+        assert TokenStore(tmp_path / "token").load() is None
+    assert "is a symbolic link; not following it" in caplog.text
+
+
+def test_h11_8_a_directory_others_may_write_to_keeps_the_token_in_memory(tmp_path, caplog):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    with caplog.at_level(logging.WARNING):
+        assert TokenStore(shared / "token").save(make_token(DAY_S)) is False
+    assert os.listdir(shared) == [] and stat.S_IMODE(os.stat(shared).st_mode) == 0o777
+    assert "writable by other users (mode 0777)" in caplog.text and "keeping the token in memory" in caplog.text

@@ -14,6 +14,9 @@ from bridge.config.schema import SECTIONS, TOP_KEYS, defaults, field_names, secr
 def test_a_gateway_is_named_by_its_serial_else_its_host():
     assert GatewayConfig(host="envoy.local").label == "envoy.local"
     assert GatewayConfig(host="envoy.local", serial="1234").label == "1234"
+    assert GatewayConfig(host="envoy.local", port=8443).label == "envoy.local:8443"  # two on one host
+    assert GatewayConfig(host="fe80::1", port=8443).label == "[fe80::1]:8443"
+    assert GatewayConfig(host="envoy.local", port=8443, serial="1234").label == "1234"
 
 
 def test_expire_after_seconds():
@@ -50,8 +53,8 @@ def test_configs_are_frozen():
 
 
 def test_key_tables():
-    assert TOP_KEYS == ("gateways", "log_level", "cache_dir", "mqtt", "homeassistant", "cloud", "poll")
-    assert set(SECTIONS) == {"mqtt", "homeassistant", "cloud", "poll"}
+    assert TOP_KEYS == ("gateways", "log_level", "cache_dir", "mqtt", "homeassistant", "cloud", "poll", "health")
+    assert set(SECTIONS) == {"mqtt", "homeassistant", "cloud", "poll", "health"}
     assert field_names(PollIntervals) == ["meters", "grid", "energy", "inverters", "batteries", "info"]
     assert defaults(PollIntervals)["grid"] == 1.0
     assert secret_file_keys(MqttConfig) == ["password_file"]
