@@ -1,10 +1,11 @@
 """How the MQTT connection is doing, told once per transition and never once per attempt.
 
 paho reconnects by itself (1 s doubling to 2 min); this watches and reports: one ERROR when
-the broker cannot be reached or refuses us, one WARNING when a connection drops, one INFO when
-it is back, a slow INFO reminder while it stays away, and one ERROR when the connection keeps
-dropping right after it was made, which is what two clients with one client id look like
-(the broker takes the session over from whichever connected first, in turn).
+the broker cannot be reached, refuses us or never answers our CONNECT, one WARNING when a
+connection drops, one INFO when it is back, a slow INFO reminder while it stays away, and one
+ERROR when the connection keeps dropping right after it was made, which is what two clients
+with one client id look like (the broker takes the session over from whichever connected
+first, in turn).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class ConnectionMonitor:
         self._last_reminder = 0.0
         self._connected_at: float | None = None
         self._drops: deque[float] = deque(maxlen=FLAP_COUNT)
-        self.stats = {"connects": 0, "connect_failures": 0, "refusals": 0, "drops": 0}
+        self.stats = {"connects": 0, "connect_failures": 0, "refusals": 0, "unanswered": 0, "drops": 0}
 
     def starting(self) -> None:
         self._down_since = self._last_reminder = self._clock()
@@ -43,6 +44,14 @@ class ConnectionMonitor:
     def connect_failed(self, cause: str) -> None:
         self.stats["connect_failures"] += 1
         self._report(f"MQTT: cannot reach broker {self.broker} ({cause}); retrying in the background")
+
+    def unanswered(self, why: str) -> None:
+        """The broker took the TCP connection but never answered CONNECT (see connack.py)."""
+        self.stats["unanswered"] += 1
+        self._report(
+            f"MQTT: broker {self.broker} {why}: is it an MQTT broker (a TLS port needs mqtt.tls)? "
+            "Retrying in the background"
+        )
 
     def refused(self, reason: object) -> None:
         self.stats["refusals"] += 1

@@ -7,13 +7,17 @@ That makes the queue bounded by the number of topics, and nothing is lost: the l
 every topic reaches the broker after recovery. What the connection does is reported by
 bridge/mqtt/monitor.py, once per transition; what the broker still holds of the bridge's
 discovery configs at start is read back by bridge/mqtt/readback.py.
+
+Nothing another client publishes can stop it or make it lie: every callback and timer goes
+through bridge/mqtt/guard.py, a silent broker is cut off by bridge/mqtt/connack.py, birth
+messages are answered by bridge/mqtt/birth.py at most once per interval, and the bridge's own
+topics, overwritten by someone else, are put back by bridge/mqtt/restore.py.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import ssl
 import sys
 import threading
 import time
@@ -21,12 +25,18 @@ from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from bridge import identifiers
 from bridge.config import HomeAssistantConfig, MqttConfig
+from bridge.mqtt.acks import Acks
+from bridge.mqtt.birth import BirthLimiter
+from bridge.mqtt.client import RECONNECT_MAX_S, RECONNECT_MIN_S, make_client
+from bridge.mqtt.connack import CONNACK_TIMEOUT_S, ConnackWatch
+from bridge.mqtt.guard import Guard
 from bridge.mqtt.monitor import FLAP_RECONNECT_MIN_S, ConnectionMonitor
 from bridge.mqtt.readback import READBACK_WINDOW_S, Readback
+from bridge.mqtt.restore import RESTORE_MIN_INTERVAL_S, Hooks, Restorer
 from bridge.network_errors import describe_transport_error
 
 log = logging.getLogger(__name__)
@@ -35,7 +45,6 @@ ONLINE, OFFLINE = "online", "offline"
 # Home Assistant asks devices to wait a little before answering its birth message, so a
 # restart of HA does not meet every bridge of the house at the same instant.
 BIRTH_DELAY_MAX_S = 5.0
-RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 120  # paho doubles the delay between these
 
 
 class Publisher:
@@ -48,11 +57,12 @@ class Publisher:
         rng: Callable[[float, float], float] = random.uniform,
         clock: Callable[[], float] = time.monotonic,
         readback_window: float = READBACK_WINDOW_S,
+        connack_timeout: float = CONNACK_TIMEOUT_S,
+        restore_interval: float = RESTORE_MIN_INTERVAL_S,
     ) -> None:
         self.cfg, self.ha = cfg, ha
         self.availability_topic = f"{cfg.base_topic}/bridge/availability"
-        self._birth_delay_max, self._rng, self._clock = birth_delay_max, rng, clock
-        self._lock = threading.Lock()  # guards the pending-ack set; never held around paho calls
+        self._clock = clock
         # Serialises "store + send" against the reconnect replay, so a message is neither
         # lost nor sent twice when a state arrives while on_connect replays the store.
         self._send_lock = threading.RLock()
@@ -61,40 +71,37 @@ class Publisher:
         # Change-only publishing: what was last sent per topic (its comparison key) and when.
         self._sent: dict[str, tuple[str, float]] = {}
         self._owners: dict[str, set[str]] = {}  # owner -> discovery topics it announced
-        self._pending: set[int] = set()  # mids of QoS>0 publishes not yet acknowledged
-        self._acked = threading.Condition(self._lock)
+        self._refused_topics = identifiers.Refusals()  # topics outside the rule, as logged
+        self._acks = Acks()
         self._connected = threading.Event()
-        self._birth_timer: threading.Timer | None = None
+        self.guard = Guard(clock)  # the edge of every callback and timer
         # Discovery waits for the start-up read-back of the bridge's retained configs.
         self._readback = Readback(
             ha.prefix, self.availability_topic, readback_window, enabled=ha.discovery, lock=self._send_lock
         )
         self.monitor = ConnectionMonitor(f"{cfg.host}:{cfg.port}", cfg.client_id, clock)
+        self._connack = ConnackWatch(connack_timeout, self.monitor.unanswered, self.guard)
+        self._births = BirthLimiter(
+            self._republish_all, ha.birth_republish_min_interval, birth_delay_max, rng, clock, self.guard
+        )
+        subscribe = self.guard.wrap("a subscription", lambda topic_filter: self._client.subscribe(topic_filter, qos=1))
+        hooks = Hooks(expected=self._held, resend=self._restore, subscribe=subscribe)
+        self._restorer = Restorer(cfg.base_topic, ha.prefix, hooks, restore_interval, clock, self.guard)
         self.stats = {"published": 0, "unchanged": 0, "skipped_offline": 0, "not_queued": 0}
-        self._client = self._make_client()
+        self._client = make_client(
+            cfg,
+            (self.availability_topic, OFFLINE),
+            self.guard,
+            on_connect=self._on_connect,
+            on_disconnect=self._on_disconnect,
+            on_publish=lambda client, userdata, mid, *_: self._acks.acked(mid),
+            on_message=self._on_message,
+            on_connect_fail=self._on_connect_fail,
+            # CONNECT goes out on the new socket: CONNACK is due within the timeout.
+            on_socket_open=lambda client, userdata, sock: self._connack.opened(sock),
+        )
 
     # --- lifecycle ----------------------------------------------------------------------
-
-    def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.cfg.client_id, clean_session=True)
-        client.will_set(self.availability_topic, OFFLINE, qos=1, retain=True)
-        if self.cfg.username:
-            client.username_pw_set(self.cfg.username, self.cfg.password)
-        if self.cfg.tls:
-            client.tls_set(
-                ca_certs=self.cfg.ca_file,
-                certfile=self.cfg.certfile,
-                keyfile=self.cfg.keyfile,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
-        client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
-        client.max_queued_messages_set(self.cfg.max_queued_messages)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_publish = self._on_publish
-        client.on_message = self._on_message
-        client.on_connect_fail = self._on_connect_fail
-        return client
 
     def start(self) -> None:
         """Connect in the background: a broker that is down at start is retried, never fatal."""
@@ -131,14 +138,15 @@ class Publisher:
 
     def stop(self, timeout: float = 3.0) -> None:
         """Say `offline` (the will covers crashes only), flush within `timeout`, disconnect."""
-        if self._birth_timer:
-            self._birth_timer.cancel()
+        self._births.cancel()
+        self._restorer.stop()  # the `offline` below is this bridge's own, not to be put right
+        self._connack.answered()
         if self.connected and self._readback.overdue():
             self._end_readback()  # its timer is late (a loaded machine): the configs must still go out
         with self._send_lock:  # waits for a read-back still sending, so the flush covers its configs
             connected = self.connected
             if connected:
-                self._track(self._client.publish(self.availability_topic, OFFLINE, qos=1, retain=True))
+                self._acks.track(self._client.publish(self.availability_topic, OFFLINE, qos=1, retain=True))
         if connected:
             self.flush(timeout)
         self._client.disconnect()
@@ -156,6 +164,8 @@ class Publisher:
         """
         key = payload if compare is None else compare
         with self._send_lock:
+            if not self._own_topic(topic):
+                return
             self._state[topic] = payload
             last = self._sent.get(topic)
             now = self._clock()
@@ -174,6 +184,8 @@ class Publisher:
         Until the read-back is over, configs are only stored: it sends them.
         """
         with self._send_lock:
+            configs = {topic: config for topic, config in configs.items() if self._own_topic(topic)}
+            self._restorer.watch(configs)  # someone else's change to them is put right
             removed = self._owners.get(owner, set()) - configs.keys()
             self._owners[owner] = set(configs)
             changed = {t: p for t, p in configs.items() if self._discovery.get(t) != p}
@@ -192,34 +204,33 @@ class Publisher:
                     log.info("Home Assistant: removing vanished entity %s", topic)
                 self._send(topic, payload)
 
+    def _own_topic(self, topic: str) -> bool:
+        """The last check of bridge/identifiers.py's rule: a topic that would kill paho's thread
+        (a wildcard) or the connection (a control character) is neither kept for the replay
+        after a reconnect nor sent. Logged once per topic; under the send lock."""
+        why = identifiers.topic_problem(topic)
+        if why is not None and self._refused_topics.first_time(topic):
+            log.error("MQTT: not publishing to %s: the topic %s", identifiers.show(topic, 200), why)
+        return why is None
+
     def flush(self, timeout: float) -> bool:
         """Wait until the broker acknowledged every QoS>0 message sent so far."""
-        deadline = time.monotonic() + timeout
-        with self._acked:
-            while self._pending:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._acked.wait(left)
-        return True
+        return self._acks.flush(timeout)
 
     def _send(self, topic: str, payload: str) -> bool:
         if not self.connected:
             self.stats["skipped_offline"] += 1  # kept in the store, sent on reconnect
             return False
+        self._restorer.sending(topic, payload)  # its echo is not someone else's
         info = self._client.publish(topic, payload, qos=self.cfg.qos, retain=True)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:  # no connection, or paho's queue full: counted, kept in the store
+            self._restorer.not_sent(topic, payload)
             self.stats["not_queued"] += 1
             log.debug("MQTT: publish to %s not queued (%s)", topic, mqtt.error_string(info.rc))
             return False
         self.stats["published"] += 1
-        self._track(info)
+        self._acks.track(info)
         return True
-
-    def _track(self, info: mqtt.MQTTMessageInfo) -> None:
-        with self._lock:
-            if info.rc == mqtt.MQTT_ERR_SUCCESS and not info.is_published():
-                self._pending.add(info.mid)
 
     def _republish_all(self, discovery: bool = True) -> None:
         with self._send_lock:
@@ -229,9 +240,23 @@ class Publisher:
             if self.connected:  # removals went out once; the broker holds nothing for them now
                 self._discovery = {t: p for t, p in self._discovery.items() if p}
 
+    def _held(self, topic: str) -> str | None:
+        """What the broker should hold on `topic` for this bridge (None: not one of its topics)."""
+        if topic == self.availability_topic:
+            return ONLINE if self.connected else None
+        return self._state.get(topic) or self._discovery.get(topic)
+
+    def _restore(self, topic: str) -> None:
+        """Send again what the publisher holds on `topic`, which someone else overwrote."""
+        with self._send_lock:
+            held = self._held(topic)
+            if held:
+                self._send(topic, held)
+
     # --- paho callbacks (network thread) ------------------------------------------------
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: ReasonCode, *_: Any) -> None:
+        self._connack.answered()
         if reason_code.is_failure:  # paho keeps doubling its delay: no tight loop
             self.monitor.refused(reason_code)
             return
@@ -241,12 +266,13 @@ class Publisher:
         start_readback = self._readback.begin()
         if start_readback:
             client.subscribe(f"{self.ha.prefix}/#", qos=1)
+        self._restorer.connected()  # subscribed before the replay, so its echoes are recognised
         with self._send_lock:
             self._connected.set()
             self._send(self.availability_topic, ONLINE)
             self._republish_all(discovery=self._readback.over)
         if start_readback:
-            timer = threading.Timer(self._readback.window, self._end_readback)
+            timer = threading.Timer(self._readback.window, self.guard.wrap("the read-back", self._end_readback))
             timer.daemon = True
             timer.start()
 
@@ -257,21 +283,16 @@ class Publisher:
             if self._readback.over:
                 return
             self._client.unsubscribe(f"{self.ha.prefix}/#")
-            log.info("Home Assistant: %d discovery configs of this bridge on the broker", self._readback.found)
             updates, vanished = self._readback.end(self._discovery, self._owners)
-            for topic, payload in updates:
+            for topic, payload in updates + [(topic, "") for topic in vanished]:
                 self._send(topic, payload)
-            for topic in vanished:
-                log.info("Home Assistant: removing vanished entity %s", topic)
-                self._send(topic, "")
             self._discovery = {t: p for t, p in self._discovery.items() if p}
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: ReasonCode, *_: Any) -> None:
+        self._connack.closed()
         was_connected = self._connected.is_set()
         self._connected.clear()
-        with self._acked:
-            self._pending.clear()  # re-sent from the store on reconnect
-            self._acked.notify_all()
+        self._acks.lost()  # re-sent from the store on reconnect
         if self.monitor.disconnected(unexpected=was_connected and reason_code != 0):
             client.reconnect_delay_set(FLAP_RECONNECT_MIN_S, RECONNECT_MAX_S)
 
@@ -279,22 +300,11 @@ class Publisher:
         # paho calls this inside its `except OSError`: the exception says why (refused, TLS...).
         self.monitor.connect_failed(describe_transport_error(sys.exc_info()[1] or OSError()))
 
-    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, *_: Any) -> None:
-        with self._acked:
-            self._pending.discard(mid)
-            self._acked.notify_all()
-
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         if not self._readback.over and message.topic.endswith("/config"):
             self._readback.keep(message)
-            return
-        # Only the exact birth payload counts; anything else on that topic is ignored.
-        if message.topic != self.ha.birth_topic or message.payload != b"online":
-            return
-        delay = self._rng(0, self._birth_delay_max)
-        log.info("Home Assistant came online; announcing again in %.1f s", delay)
-        if self._birth_timer:
-            self._birth_timer.cancel()
-        self._birth_timer = threading.Timer(delay, self._republish_all)
-        self._birth_timer.daemon = True
-        self._birth_timer.start()
+        elif message.topic == self.ha.birth_topic:
+            if message.payload == b"online":  # only the exact birth payload counts
+                self._births.birth()
+        else:
+            self._restorer.received(message)
