@@ -3,12 +3,12 @@
 Used by the integration tests, the demo and the benchmarks; `core.Simulator` is the door. It owns
 serving a capture folder as it is (`source`) or a living scenario (`scenario` says what the system
 is, `physics` what it does on a `clock` that can run faster than real time, with deterministic
-`noise`, handing out a `snapshot`; `bodies`, `ctmeters`, `electrical`, `ensemble` and `settings`
-shape the endpoint bodies from it, `living` routes them), scenario events on demand or on a schedule
-(`events`, `schedule`), the gateway's HTTP behaviour and auth (`envoy`, `tokens`, `digest`),
-injected faults and counters (`faults`), the fake cloud (`cloud`), the HTTPS server and its public
-test certificates (`httpd`, `tls`), how options become parts (`assembly`) and the `simulate` command
-(`cli`). May import `bridge.errors`, and the model's `parse_info` (through `bridge.model`) only to
+`noise`, handing out a `snapshot`; `bodies`, `ctmeters`, `electrical`, `ensemble`, `settings` and
+`livedata` shape the endpoint bodies from it, `stream` switches the live stream, `living` routes
+them), scenario events on demand or on a schedule (`events`, `schedule`), the gateway's HTTP
+behaviour and auth (`envoy`, `tokens`, `digest`), injected faults and counters (`faults`), the fake
+cloud (`cloud`), the HTTPS server and its public test certificates (`httpd`, `tls`), how options
+become parts (`assembly`) and the `simulate` command (`cli`). May import `bridge.errors`, and the model's `parse_info` (through `bridge.model`) only to
 read the serial of its own /info; nothing of the bridge's runtime (gateway, auth, mqtt, config ...):
 it stands in for the gateway, so its answers must never come from the code they test.
 """

@@ -2,7 +2,7 @@
 
 Pure functions of the scenario and one physics snapshot: /info, /production(.json),
 /api/v1/production, /api/v1/production/inverters and /ivp/pdm/device_data. The CT meters are
-in `ctmeters.py`, the ensemble (batteries, relay) in `ensemble.py`.
+in `ctmeters.py`, the ensemble (batteries, relay) in `ensemble.py`, live data in `livedata.py`.
 """
 
 from __future__ import annotations
@@ -59,8 +59,24 @@ def production_report(s: Scenario, snap: Snapshot, details: bool) -> dict[str, A
             eim_entry(s, snap, "total-consumption", details),
             eim_entry(s, snap, "net-consumption", details),
         ]
-    report["storage"] = [{"type": "acb", "activeCount": 0, "readingTime": 0, "wNow": 0, "whNow": 0, "state": "idle"}]
+    report["storage"] = [acb_entry(s, snap)]
     return report
+
+
+def acb_entry(s: Scenario, snap: Snapshot) -> dict[str, Any]:
+    """The AC Batteries as a whole (positive wNow = discharging); zeros without any."""
+    if s.acb is None:
+        return {"type": "acb", "activeCount": 0, "readingTime": 0, "wNow": 0, "whNow": 0, "state": "idle"}
+    watts = round(snap.power.battery)
+    return {
+        "type": "acb",
+        "activeCount": s.acb.units,
+        "readingTime": int(snap.t),
+        "wNow": watts,
+        "whNow": round(snap.energy_wh or 0),
+        "state": "charging" if watts < 0 else "discharging" if watts > 0 else "idle",
+        "percentFull": round(snap.soc or 0),
+    }
 
 
 def inverters_entry(s: Scenario, snap: Snapshot) -> dict[str, Any]:

@@ -66,7 +66,11 @@ class SimClock:
         return day.timestamp()
 
     def now(self) -> float:
-        return self.sim_start + (self.time_func() - self.real_start) * self.factor
+        return self.at(self.time_func())
+
+    def at(self, real: float) -> float:
+        """The simulated time at the real time `real` (a real-time deadline seen on the simulated clock)."""
+        return self.sim_start + (real - self.real_start) * self.factor
 
     def real_now(self) -> float:
         return self.time_func()

@@ -15,7 +15,7 @@ that can run faster than real time, with scenario-level events:
 Fault hooks (all thread-safe): revoke_sessions, revoke_token, fail_next, delay_next,
 hang_next, clear_faults, stop_envoy/start_envoy, cloud_mode, use_certificate; counters:
 request_counts, auth_counts, cloud_counts, reset_counts. Events: trigger, schedule, tick
-(see events.py).
+(see events.py). The physics: world, sim_time, energy_totals.
 """
 
 from __future__ import annotations
@@ -266,6 +266,13 @@ class Simulator:
         """The physics of a living scenario (None when serving a capture)."""
         world: World | None = getattr(self.source, "world", None)
         return world
+
+    def energy_totals(self) -> dict[str, float]:
+        """The physics' lifetime energy up to now, Wh: production, consumption, import, export,
+        charged, discharged (see World.energy_totals); ValueError when serving a capture."""
+        if self.world is None:
+            raise ValueError("energy totals need a living scenario, not a capture")
+        return self.world.energy_totals()
 
     @property
     def sim_time(self) -> float:

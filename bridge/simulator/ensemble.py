@@ -1,5 +1,6 @@
 """Ensemble bodies of the living gateway: IQ Batteries (ENCHARGE), the IQ System Controller
-(ENPOWER) and its relay (reference §2, §3); their settings pages are in `settings.py`.
+(ENPOWER) and its relay (reference §2, §3); their settings pages are in `settings.py`. AC
+Batteries are not part of the ensemble: only secctrl's ACB_* aggregates show them here.
 
 /ivp/ensemble/inventory, /ivp/ensemble/relay, /ivp/ensemble/status, /ivp/ensemble/secctrl and
 /ivp/ensemble/power (key "devices:", mW).
@@ -17,7 +18,7 @@ PHASE_NAMES = ("ph-a", "ph-b", "ph-c")
 
 
 def battery_serials(s: Scenario) -> list[str]:
-    b = s.installed_battery
+    b = s.encharge
     if b is None:
         return []
     return [f"{b.serial_prefix}{(s.seed * 53 + u * 7) % 100000:05d}"[:12] for u in range(b.units)]
@@ -40,7 +41,7 @@ def _soc(snap: Snapshot) -> int:
 
 def inventory(s: Scenario, snap: Snapshot) -> list[dict[str, Any]]:
     groups = []
-    b = s.installed_battery
+    b = s.encharge
     if b is not None:
         powers = zip(battery_serials(s), _unit_powers(s, b, snap), strict=True)
         groups.append(
@@ -178,12 +179,7 @@ def secctrl(s: Scenario, snap: Snapshot) -> dict[str, Any]:
             "adjusted_backup_soc": round(b.reserve_soc),
             "agg_soc": _soc(snap),
             "Max_energy": capacity,
-            "ENC_agg_soc": _soc(snap),
-            "ENC_agg_soh": 100,
-            "ENC_agg_backup_energy": round(capacity * b.reserve_soc / 100),
-            "ENC_agg_avail_energy": round(snap.energy_wh or 0),
-            "Enc_commissioned_capacity": capacity,
-            "Enc_max_available_capacity": capacity,
+            **(_encharge_aggregates(b, snap, capacity) if b.kind == "encharge" else _acb_aggregates(snap)),
             "VLS_Limit": round(b.very_low_soc),
             "soc_rec_enabled": False,
             "soc_recovery_entry": 2,
@@ -195,8 +191,23 @@ def secctrl(s: Scenario, snap: Snapshot) -> dict[str, Any]:
     return body
 
 
+def _encharge_aggregates(b: Battery, snap: Snapshot, capacity: int) -> dict[str, Any]:
+    return {
+        "ENC_agg_soc": _soc(snap),
+        "ENC_agg_soh": 100,
+        "ENC_agg_backup_energy": round(capacity * b.reserve_soc / 100),
+        "ENC_agg_avail_energy": round(snap.energy_wh or 0),
+        "Enc_commissioned_capacity": capacity,
+        "Enc_max_available_capacity": capacity,
+    }
+
+
+def _acb_aggregates(snap: Snapshot) -> dict[str, Any]:
+    return {"ACB_agg_soc": _soc(snap), "ACB_agg_energy": round(snap.energy_wh or 0)}
+
+
 def power(s: Scenario, snap: Snapshot) -> dict[str, Any]:
-    b = s.installed_battery
+    b = s.encharge
     if b is None:
         return {"devices:": []}
     return {
@@ -228,7 +239,7 @@ def _encharge_status(s: Scenario, b: Battery, snap: Snapshot) -> dict[str, dict[
 
 
 def status(s: Scenario, snap: Snapshot) -> dict[str, Any]:
-    b = s.installed_battery
+    b = s.encharge
     serial_nums = _encharge_status(s, b, snap) if b is not None else {}
     if s.has_enpower:
         serial_nums[s.enpower_serial] = {

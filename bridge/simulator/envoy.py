@@ -12,7 +12,7 @@ from typing import Protocol
 from bridge.simulator.digest import DigestAuthority
 from bridge.simulator.faults import Fault, Faults
 from bridge.simulator.httpd import Request, Response, wait_or_gone
-from bridge.simulator.source import Source
+from bridge.simulator.source import Source, Writable
 from bridge.simulator.tokens import TokenAuthority
 
 AUTH_MODES = ("token", "digest", "none")
@@ -178,9 +178,12 @@ class EnvoyApp:
         denied = self.auth.authorize(request)
         if denied is not None:
             return denied
-        if request.method not in ("GET", "HEAD"):
+        if request.method == "POST" and isinstance(self.source, Writable):
+            status, content_type, body = self.source.post(request.path, request.body)
+        elif request.method in ("GET", "HEAD"):
+            status, content_type, body = self.source.answer(request.path, request.query)
+        else:
             return error_response(405)
-        status, content_type, body = self.source.answer(request.path, request.query)
         response = Response(status, body, content_type)
         return self.conditions.after(request, response) if self.conditions is not None else response
 

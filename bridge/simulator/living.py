@@ -2,26 +2,37 @@
 
 It answers every endpoint the bridge reads, in the real shapes, computed at the moment of the
 request from the scenario and the simulated clock. Firmware can change at run time (the
-firmware-update event); everything else follows from the physics.
+firmware-update event); everything else follows from the physics. Its one write is the live
+stream switch (POST /ivp/livedata/stream), served with the live status on firmware 7+ when the
+scenario has `livedata` (every built-in one with CTs or batteries).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
-from bridge.simulator import bodies, ctmeters, ensemble, settings
+from bridge.simulator import bodies, ctmeters, ensemble, livedata, settings
 from bridge.simulator.clock import SimClock
 from bridge.simulator.physics import World
 from bridge.simulator.scenario import Scenario
 from bridge.simulator.snapshot import Snapshot
 from bridge.simulator.source import NOT_FOUND
+from bridge.simulator.stream import LiveStream
 
 JSON = "application/json"
+METHOD_NOT_ALLOWED = (405, JSON, json.dumps({"status": 405, "error": "Method Not Allowed"}).encode())
+FIRST_TOKEN_FIRMWARE = 7  # the live-data handler came with token firmware (reference §2.1)
 
 
 def _details(query: str) -> bool:
     return "details=1" in query.split("&")
+
+
+def _major(firmware: str) -> int:
+    digits = re.match(r"\d+", firmware)
+    return int(digits.group()) if digits else 0
 
 
 class LivingSource:
@@ -30,6 +41,12 @@ class LivingSource:
         self.world = World(scenario, clock)
         self.firmware = scenario.firmware
         s = scenario
+        self.stream = LiveStream(
+            clock,
+            lambda t: livedata.meters(s, self.world.snapshot(t)),
+            s.livedata_stream_timeout_s,
+            frozen=s.livedata_when_disabled == "frozen",
+        )
         self.routes: dict[str, Callable[[Snapshot, str], object]] = {
             "/production.json": lambda snap, q: bodies.production_report(s, snap, _details(q)),
             "/production": lambda snap, q: bodies.production_report(s, snap, False),
@@ -57,11 +74,36 @@ class LivingSource:
     def answer(self, path: str, query: str) -> tuple[int, str, bytes]:
         if path == "/info":
             return 200, "text/xml", bodies.info_xml(self.scenario, self.firmware, self.clock.now())
+        if path == livedata.STATUS_PATH:
+            return self._live_status() if self.serves_livedata else NOT_FOUND
         build = self.routes.get(path)
         if build is None:
             return NOT_FOUND
         body = build(self.world.snapshot(), query)
         return 200, JSON, json.dumps(body, indent=2).encode()
+
+    @property
+    def serves_livedata(self) -> bool:
+        return self.scenario.livedata and _major(self.firmware) >= FIRST_TOKEN_FIRMWARE
+
+    def _live_status(self) -> tuple[int, str, bytes]:
+        enabled, block = self.stream.read()
+        body = livedata.status(block, enabled, self.stream.status_reads, self.stream.stream_requests)
+        return 200, JSON, json.dumps(body, indent=2).encode()
+
+    def post(self, path: str, body: bytes) -> tuple[int, str, bytes]:
+        """The one write: {"enable": 1 | 0} switches the live stream; 400 for anything else,
+        and for enabling a stream that is already on."""
+        if path != livedata.STREAM_PATH:
+            return METHOD_NOT_ALLOWED
+        if not self.serves_livedata:
+            return NOT_FOUND
+        enable = livedata.stream_request(body)
+        if enable is None:
+            return 400, JSON, livedata.bad_request('expected {"enable": 1} or {"enable": 0}')
+        if not self.stream.switch(bool(enable)):
+            return 400, JSON, livedata.bad_request("live stream already enabled")
+        return 200, JSON, livedata.stream_reply(bool(enable))
 
     def next_firmware(self) -> str:
         """What a firmware update brings: the scenario's planned version, then the last number + 1."""

@@ -256,6 +256,16 @@ class World:
                 report_w=self.report_w,
             )
 
+    def energy_totals(self) -> dict[str, float]:
+        """Lifetime Wh integrated up to the clock's now: production, consumption, import, export,
+        charged, discharged; what a bridge integrating the live powers should come close to."""
+        with self._lock:
+            self.advance(self.clock.now())
+            c = self.counters
+            names = {"consumption": "load"}
+            keys = ("production", "consumption", "import", "export", "charged", "discharged")
+            return {key: c[names.get(key, key)] for key in keys}
+
     def _snap(self, days_back: int) -> dict[str, float]:
         """Counters at the start of the day `days_back - 1` days ago (1 = today's midnight)."""
         index = max(0, len(self.midnights) - days_back)

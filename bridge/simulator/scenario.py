@@ -21,6 +21,8 @@ Section = TypeVar("Section", bound="DataclassInstance")
 
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
 CT_TYPES = ("production", "net-consumption", "total-consumption", "storage")
+BATTERY_KINDS = ("encharge", "acb")
+LIVEDATA_WHEN_DISABLED = ("frozen", "live")
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class Battery:
     efficiency: float = 0.95  # charging losses
     serial_prefix: str = "4822350"
     part_num: str = "836-01826-r76"
+    kind: str = "encharge"  # "encharge" (IQ Batteries) or "acb" (AC Batteries: no backup, no ensemble)
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,9 @@ class Scenario:
     lifetime_consumption_wh: float = 20_000_000.0
     lifetime_import_wh: float = 11_000_000.0  # export follows: production + import + battery = load
     nightly_hiccup_minutes: float = 5.0  # the gateway's own reset at 23:00 local; 0 = never
+    livedata: bool = True  # /ivp/livedata/* on firmware 7+; false: 404, as a PV-only gateway
+    livedata_stream_timeout_s: float = 300.0  # REAL seconds a stream stays on after enabling; 0 = until disabled
+    livedata_when_disabled: str = "frozen"  # "frozen": meters stay at the last sample; "live": they move on
     seed: int = 1
     extra: dict[str, Any] = field(default_factory=dict)  # room for later keys, kept verbatim
 
@@ -99,14 +105,26 @@ class Scenario:
         return self.installed_battery is not None
 
     @property
+    def encharge(self) -> Battery | None:
+        """The installed batteries when they are IQ Batteries (the ensemble's ENCHARGE)."""
+        battery = self.installed_battery
+        return battery if battery is not None and battery.kind == "encharge" else None
+
+    @property
+    def acb(self) -> Battery | None:
+        """The installed batteries when they are AC Batteries (production.json's storage)."""
+        battery = self.installed_battery
+        return battery if battery is not None and battery.kind == "acb" else None
+
+    @property
     def has_enpower(self) -> bool:
         return bool(self.enpower_serial)
 
     @property
     def can_island(self) -> bool:
-        """Batteries plus an IQ System Controller keep the house powered in an outage;
-        anything else goes dark with the grid, gateway included."""
-        return self.has_battery and self.has_enpower
+        """IQ Batteries plus an IQ System Controller keep the house powered in an outage;
+        anything else (AC Batteries give no backup) goes dark with the grid, gateway included."""
+        return self.encharge is not None and self.has_enpower
 
 
 def builtin_names() -> list[str]:
@@ -185,5 +203,10 @@ def _validate(s: Scenario, where: str) -> None:
         problems.append("load.phase_share needs one share per phase")
     if s.battery is not None and not 0 <= s.battery.very_low_soc <= s.battery.reserve_soc <= 100:
         problems.append("battery: need 0 <= very_low_soc <= reserve_soc <= 100")
+    if s.battery is not None and s.battery.kind not in BATTERY_KINDS:
+        problems.append(f"battery: kind must be {' or '.join(BATTERY_KINDS)}")
+    timeout = s.livedata_stream_timeout_s
+    if s.livedata_when_disabled not in LIVEDATA_WHEN_DISABLED or not isinstance(timeout, (int, float)) or timeout < 0:
+        problems.append("livedata_when_disabled must be frozen or live, livedata_stream_timeout_s >= 0")
     if problems:
         raise ValueError(f"{where}: " + "; ".join(problems))

@@ -90,8 +90,8 @@ def dry_contact_settings(s: Scenario, snap: Snapshot) -> dict[str, Any]:
 
 def home(s: Scenario, snap: Snapshot, clock: SimClock) -> dict[str, Any]:
     local = clock.local(snap.t)
-    b = s.installed_battery
-    units = b.units if b is not None else 0
+    units = s.encharge.units if s.encharge is not None else 0
+    acbs = s.acb.units if s.acb is not None else 0
     return {
         "software_build_epoch": 1764676800,
         "timezone": local.tzname() or "UTC",
@@ -117,10 +117,10 @@ def home(s: Scenario, snap: Snapshot, clock: SimClock) -> dict[str, Any]:
         },
         "tariff": "single_rate",
         "comm": {
-            "num": s.pv.inverters + units + int(s.has_enpower),
+            "num": s.pv.inverters + units + acbs + int(s.has_enpower),
             "level": 5,
             "pcu": {"num": s.pv.inverters, "level": 5},
-            "acb": {"num": 0, "level": 0},
+            "acb": {"num": acbs, "level": 4 if acbs else 0},
             "nsrb": {"num": int(s.has_enpower), "level": 5},
             "esub": {"num": 0, "level": 0},
             "encharge": [

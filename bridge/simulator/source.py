@@ -1,7 +1,7 @@
 """Where the simulated gateway's answers come from.
 
-A source answers `(path, query) -> (status, content_type, body)`; authentication, faults
-and TLS live elsewhere. `CaptureSource` (here) serves a capture folder as it is;
+A source answers `(path, query) -> (status, content_type, body)`, and a `Writable` one a POST
+too; authentication, faults and TLS live elsewhere. `CaptureSource` (here) serves a capture folder as it is;
 `living.LivingSource` computes every answer from the physics of a scenario.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from urllib.parse import parse_qsl
 
 from bridge.simulator.scenario import SCENARIOS_DIR
@@ -21,6 +21,14 @@ NOT_FOUND = (404, "application/json", b'{"error": "not found"}\n')
 class Source(Protocol):
     def answer(self, path: str, query: str) -> tuple[int, str, bytes]:
         """Answer one GET; `query` is the raw query string ("details=1") or ""."""
+
+
+@runtime_checkable
+class Writable(Protocol):
+    """A source that takes writes (the living gateway's live-stream switch); others answer 405."""
+
+    def post(self, path: str, body: bytes) -> tuple[int, str, bytes]:
+        """Answer one POST with its raw body."""
 
 
 def file_names(path: str, query: str) -> list[str]:

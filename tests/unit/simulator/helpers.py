@@ -11,7 +11,7 @@ from bridge.simulator.physics import World
 from bridge.simulator.scenario import load_scenario
 from tests.support.clock import FakeClock
 
-SCENARIOS = ("standard", "metered", "three_phase_battery")
+SCENARIOS = ("standard", "metered", "three_phase_battery", "ac_battery")
 START = 1_800_000_000.0  # 2027-01-15 08:00 UTC
 
 

@@ -84,3 +84,12 @@ def test_next_midnight_across_a_daylight_saving_change():
     midnight = clock.next_midnight(before_change)
     assert clock.local(midnight).strftime("%Y-%m-%d %H:%M") == "2027-03-29 00:00"
     assert midnight - before_change == 22 * 3600
+
+
+def test_a_real_moment_on_the_simulated_clock():
+    fake = FakeClock(START)
+    clock = SimClock(fake, 60.0, "10:00", "UTC")
+    start = clock.now()
+    assert clock.at(START) == start and clock.at(START + 300) == start + 300 * 60
+    fake.now += 5
+    assert clock.now() == clock.at(fake.now)

@@ -29,11 +29,11 @@ SERIAL = "999000000001"
 INFO = b"<envoy_info>\n  <device><sn>121430030548</sn></device>\n</envoy_info>\n"
 
 
-def request(path: str, method: str = "GET", headers: tuple[tuple[str, str], ...] = ()) -> Request:
+def request(path: str, method: str = "GET", headers: tuple[tuple[str, str], ...] = (), body: bytes = b"") -> Request:
     message = Message()
     for name, value in headers:
         message[name] = value
-    return Request(method, path, "", message, b"", connection=None)  # no fault here drops a connection
+    return Request(method, path, "", message, body, connection=None)  # no fault here drops a connection
 
 
 class Answers:
@@ -57,6 +57,13 @@ class Mangler:
     def after(self, req: Request, response: Response) -> Response:
         self.after_calls += 1
         return Response(response.status, response.body + b" mangled", response.content_type)
+
+
+class Switch(Answers):
+    """A source that takes writes: it echoes what was posted where."""
+
+    def post(self, path: str, body: bytes) -> tuple[int, str, bytes]:
+        return 200, "application/json", path.encode() + b" " + body
 
 
 @pytest.fixture
@@ -148,3 +155,16 @@ def test_digest_and_open_gateways(tokens):
     assert checked is not None and checked.status == 200 and tokens.session_count == 1
     data = open_app.handle(request("/ivp/meters/readings"))
     assert data is not None and data.status == 200
+
+
+def test_a_writable_source_takes_posts_behind_the_same_auth(tokens):
+    app = EnvoyApp(Switch(), TokenAuth(tokens), Faults(), SERIAL, True)
+    stream = "/ivp/livedata/stream"
+    denied = app.handle(request(stream, "POST", body=b'{"enable":1}'))
+    assert denied is not None and denied.status == 401
+    bearer = ("Authorization", f"Bearer {tokens.issue()}")
+    posted = app.handle(request(stream, "POST", headers=(bearer,), body=b'{"enable":1}'))
+    assert posted is not None and (posted.status, posted.body) == (200, b'/ivp/livedata/stream {"enable":1}')
+    put = app.handle(request(stream, "PUT", headers=(bearer,), body=b'{"enable":1}'))
+    assert put is not None and put.status == 405  # POST is the one write
+    assert app.faults.counts()["paths"] == {stream: 3}

@@ -34,9 +34,11 @@ def test_the_bridge_parses_every_scenario(name):
     assert state["consumption"]["power_w"] > 0
     assert set(state["meters"]) >= {"production", "net_consumption"}
     phases = state["meters"]["net_consumption"].get("phases", {})
-    assert len(phases) == source.scenario.phases
+    assert len(phases) == (source.scenario.phases if source.scenario.phases > 1 else 0)
     if name == "three_phase_battery":
         assert state["grid"]["status"] == "on_grid" and "storage" in state["meters"]
+    if name == "ac_battery":
+        assert state["acb"]["count"] == 4 and "battery" not in state
 
 
 def test_metered_bodies_agree_with_each_other():
@@ -119,3 +121,27 @@ def test_settings_and_home_pages_with_batteries_and_a_controller():
     assert home["comm"]["num"] == 24 + 3 + 1  # microinverters, batteries, the System Controller
     storage = body(source, "/admin/lib/tariff")["tariff"]["storage_settings"]
     assert (storage["reserved_soc"], storage["very_low_soc"]) == (20.0, 5)
+
+
+def test_ac_batteries_are_not_in_the_ensemble():
+    source, _ = living("ac_battery", start="10:00")
+    snap = source.snapshot()
+    storage = body(source, "/production.json")["storage"]
+    assert storage == [
+        {
+            "type": "acb",
+            "activeCount": 4,
+            "readingTime": int(snap.t),
+            "wNow": round(snap.power.battery),
+            "whNow": round(snap.energy_wh),
+            "state": "charging",  # a sunny morning
+            "percentFull": round(snap.soc),
+        }
+    ]
+    assert body(source, "/ivp/ensemble/inventory") == [] and body(source, "/ivp/ensemble/power") == {"devices:": []}
+    secctrl = body(source, "/ivp/ensemble/secctrl")
+    assert (secctrl["ACB_agg_soc"], secctrl["ACB_agg_energy"]) == (round(snap.soc), round(snap.energy_wh))
+    assert secctrl["ENC_agg_soc"] == 0 and secctrl["Max_energy"] == 4800 and secctrl["agg_soc"] == round(snap.soc)
+    comm = body(source, "/home")["comm"]
+    assert comm["acb"]["num"] == 4 and comm["encharge"][0]["num"] == 0 and comm["num"] == 14 + 4
+    assert not source.scenario.can_island  # AC Batteries give no backup

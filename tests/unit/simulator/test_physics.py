@@ -147,3 +147,15 @@ def test_same_scenario_and_clock_give_the_same_values():
     a, _, _ = make_world("metered", start="13:00")
     b, _, _ = make_world("metered", start="13:00")
     assert a.snapshot().counters == b.snapshot().counters
+
+
+def test_energy_totals_are_the_lifetime_counters_up_to_now():
+    world, fake, _ = make_world("three_phase_battery", start="09:00")
+    first = world.energy_totals()
+    assert set(first) == {"production", "consumption", "import", "export", "charged", "discharged"}
+    fake.now += 3600  # a sunny morning hour: the batteries charge, nothing comes out of them
+    later = world.energy_totals()  # advances the world by itself, no snapshot needed
+    counters = world.snapshot().counters
+    assert later["consumption"] == counters["load"] and later["charged"] == counters["charged"]
+    assert later["production"] - first["production"] > 1000
+    assert later["charged"] - first["charged"] > 500 and later["discharged"] == first["discharged"]

@@ -8,14 +8,18 @@ from bridge.simulator.scenario import Battery, Peak, builtin_names, load_scenari
 from tests.unit.simulator.helpers import SCENARIOS
 
 
-def test_builtin_scenarios_are_the_three_systems_of_the_issue():
+def test_the_builtin_scenarios():
     assert set(SCENARIOS) <= set(builtin_names())
-    standard, metered, battery = (load_scenario(n) for n in SCENARIOS)
+    standard, metered, battery, acb = (load_scenario(n) for n in SCENARIOS)
     assert not standard.metered and standard.cts == () and not standard.has_battery
     assert metered.cts == ("production", "net-consumption") and metered.phases == 2
     assert not metered.has_battery
     assert battery.phases == 3 and battery.phase_mode == "three" and battery.has_battery
     assert battery.has_enpower and battery.can_island and "storage" in battery.cts
+    assert battery.encharge is battery.battery and battery.acb is None
+    assert acb.acb is acb.battery and acb.encharge is None and not acb.can_island and acb.phases == 1
+    assert not standard.livedata and metered.livedata and battery.livedata and acb.livedata
+    assert battery.livedata_stream_timeout_s == 300 and battery.livedata_when_disabled == "frozen"
 
 
 def test_scenario_files_are_validated():
@@ -64,6 +68,10 @@ def test_a_battery_without_units_is_no_battery():
         ("phases: 3\nload: {phase_share: [1, 1]}\n", "one share per phase"),
         ("pv: {sunrise: 20, sunset: 6}\n", "sunrise < sunset"),
         ("cts: [solar]\n", "cts must be among"),
+        ("battery: {kind: lead-acid}\n", "kind must be encharge or acb"),
+        ("livedata_when_disabled: stale\n", "livedata_when_disabled must be frozen or live"),
+        ("livedata_stream_timeout_s: -1\n", "livedata_stream_timeout_s >= 0"),
+        ("livedata_stream_timeout_s: soon\n", "livedata_stream_timeout_s >= 0"),
     ],
 )
 def test_what_a_scenario_file_may_not_say(tmp_path, text, problem):
