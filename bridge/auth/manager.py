@@ -58,6 +58,7 @@ class TokenManager:
         self._token: str | None = None
         self._info: TokenInfo | None = None
         self.source: str | None = None  # "config", "cache" or "cloud"
+        self.flow: str | None = None  # how the cloud issued the current token (the diagnostics' token_flow)
         self._candidate: str | None = None  # fetched but not yet validated (gateway was down)
         self._failures = 0
         self._blocked_until = 0.0

@@ -1,7 +1,8 @@
 """The gateway side: everything that talks HTTP to one Envoy / IQ Gateway, and its poll loop.
 
 Owns the HTTP client of one gateway (`client`), how it authenticates (`credentials`: token
-sessions and 401 recovery, digest, none), its transport (`transport`: timeouts, retries, body
+sessions and 401 recovery, digest, none; `session`: check_jwt by GET or POST, or the bearer
+token where there is none), its transport (`transport`: timeouts, retries, body
 cap), TLS pinning (`tls`), the whole-request deadline (`deadline`), the poll groups and their
 schedule (`schedule`), and the worker that polls a gateway and hands each cycle's snapshot to
 the sinks (`worker`).

@@ -5,7 +5,7 @@ whole-request deadline, a body cap, no redirects, retries of transport errors an
 inside a time budget). TLS: a pinned certificate fingerprint, or an explicit `insecure`, or
 normal verification (`tls`). Auth (reference §1): `/info` is open and says what the gateway
 wants; the client then picks a strategy from `credentials` (token or digest) once per firmware
-and scheme, and hands it every GET.
+and scheme, and hands it every GET (a token's sessions open at check_jwt as `session` finds it).
 
 Schemes: what `host` says; without a scheme, https, and plain http only for a gateway that may
 be an old one without https (neither pinned nor given a token, and never since https answered).
@@ -25,9 +25,10 @@ from bridge.auth.manager import TokenManager
 from bridge.auth.store import TokenStore
 from bridge.auth.tokens import TokenInfo
 from bridge.config import GatewayConfig
-from bridge.errors import EnvoyAuthError, EnvoyDataError, EnvoyError, EnvoyHTTPError, EnvoyTransient
+from bridge.errors import EnvoyDataError, EnvoyError, EnvoyTransient
 from bridge.gateway.credentials import Credentials, DigestAuth, NoAuth, TokenAuth, involves_token
-from bridge.gateway.transport import AUTH_REFUSED, Reply, Transport
+from bridge.gateway.session import SessionOpener
+from bridge.gateway.transport import Reply, Transport
 from bridge.model import GatewayInfo, parse_info
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,14 @@ class EnvoyClient:
     def last_renewal_error(self) -> str | None:
         return self._auth.last_renewal_error
 
+    @property
+    def token_source(self) -> str | None:
+        return self._auth.token_source
+
+    @property
+    def token_flow(self) -> str | None:
+        return self._auth.token_flow
+
     def fetch_info(self) -> GatewayInfo:
         """Read `/info` (no auth; over the schemes `_info_schemes` allows) and choose the auth.
 
@@ -119,23 +128,6 @@ class EnvoyClient:
             if self._info is None:
                 self.fetch_info()
             return self._checked(self._auth.get(endpoint, probing), endpoint)
-
-    def check_jwt(self, token: str) -> str | None:
-        """Ask the gateway whether it accepts `token`; returns its session id (None if it sets no cookie).
-
-        Raises EnvoyAuthError when refused, EnvoyUnavailable when unreachable.
-        """
-        with self._lock:
-            reply = self._request("/auth/check_jwt", {"Authorization": f"Bearer {token}"})
-            if reply.status in AUTH_REFUSED or b"Invalid token" in reply.body[:200]:
-                why = f"HTTP {reply.status}" if reply.status in AUTH_REFUSED else "an 'Invalid token' page"
-                raise EnvoyAuthError(f"{self._gw.label}: the gateway refused the token at /auth/check_jwt ({why})")
-            if reply.status == 404:  # not EnvoyNotFound: the data endpoint would look absent
-                raise EnvoyHTTPError(
-                    404, f"{self._gw.label}: /auth/check_jwt: HTTP 404 (no token check on this firmware?)"
-                )
-            self._checked(reply, "/auth/check_jwt")
-            return reply.session_id
 
     def renew_token(self, force: bool = True) -> TokenInfo:
         """Fetch a new token now (CLI `token renew`), validate it here, persist it."""
@@ -179,7 +171,8 @@ class EnvoyClient:
             tokens = current.tokens  # a firmware update keeps the token, its renewal state, its circuit
         else:
             tokens = TokenManager(self._gw, info.serial, self._cloud, self._store, clock=self._clock)
-        return TokenAuth(self._gw.label, tokens, self._request, self.check_jwt, self._lock)
+        sessions = SessionOpener(self._gw.label, self._request, self._checked)
+        return TokenAuth(self._gw.label, tokens, self._request, sessions, self._lock)
 
     # --- transport -----------------------------------------------------------------------------
 
@@ -214,8 +207,8 @@ class EnvoyClient:
             return ("https",)
         return ("https", "http")
 
-    def _request(self, path: str, headers: dict[str, str], auth: AuthBase | None = None) -> Reply:
-        return self.transport.request(self._scheme, path, headers, auth)
+    def _request(self, path: str, headers: dict[str, str], auth: AuthBase | None = None, method: str = "GET") -> Reply:
+        return self.transport.request(self._scheme, path, headers, auth, method)
 
     def _checked(self, reply: Reply, path: str) -> bytes:
         return self.transport.checked(reply, path)

@@ -1,7 +1,8 @@
 """How the client proves who it is to the gateway: one strategy per (firmware, scheme).
 
 `/info` says which (reference §1): firmware 7+ wants a JWT, traded once at `/auth/check_jwt`
-for a `sessionId` cookie (`TokenAuth`); older firmware wants HTTP digest (`DigestAuth`);
+for a `sessionId` cookie, or sent as it is where there is no check_jwt (`TokenAuth`, with
+`session.SessionOpener`); older firmware wants HTTP digest (`DigestAuth`);
 before `/info` is read, and for a gateway that wants nothing, requests go out bare (`NoAuth`).
 The client picks the strategy and hands it each GET; the strategy decides what a refusal
 means (a new session, a renewed token, or "not for this user"). Nothing here logs or puts
@@ -12,25 +13,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from typing import Protocol
 
-from requests.auth import AuthBase, HTTPDigestAuth
+from requests.auth import HTTPDigestAuth
 
 from bridge.auth.manager import TokenManager
 from bridge.auth.tokens import TokenInfo, decode_token
 from bridge.config import GatewayConfig
 from bridge.errors import AuthError, BridgeError, EnvoyAuthError, EnvoyHTTPError
-from bridge.gateway.transport import AUTH_REFUSED, SESSION_COOKIE, Reply
+from bridge.gateway.session import SessionOpener, cookie
+from bridge.gateway.transport import AUTH_REFUSED, Reply, Send
 from bridge.model import GatewayInfo
 
 log = logging.getLogger(__name__)
-
-
-class Send(Protocol):
-    """One GET to the gateway over the client's transport (retries, deadline, body cap)."""
-
-    def __call__(self, path: str, headers: dict[str, str], auth: AuthBase | None = None) -> Reply: ...
 
 
 class Credentials(Protocol):
@@ -43,6 +38,16 @@ class Credentials(Protocol):
 
     @property
     def last_renewal_error(self) -> str | None: ...
+
+    @property
+    def token_source(self) -> str | None:
+        """Where the token came from: config, cache, cloud or import; None without one."""
+        ...
+
+    @property
+    def token_flow(self) -> str | None:
+        """How the cloud issued it (the token manager's `flow`); None when unknown."""
+        ...
 
     def get(self, path: str, probing: bool) -> Reply:
         """The gateway's answer to an authenticated GET; raises when it refuses these credentials."""
@@ -62,6 +67,8 @@ class _Tokenless:
 
     token_info: TokenInfo | None = None
     last_renewal_error: str | None = None
+    token_source: str | None = None
+    token_flow: str | None = None
 
     def __init__(self, label: str, send: Send, why_no_token: str):
         self._label, self._send, self._why_no_token = label, send, why_no_token
@@ -134,9 +141,10 @@ class TokenAuth:
     """Firmware 7+: a JWT traded at `/auth/check_jwt` for a session cookie, renewed when refused.
 
     Only the cookie goes out with data requests (cheaper for the gateway than a JWT); the Bearer
-    header only when the gateway sets no cookie. A refusal gets a new session first, a renewed
-    token second. `lock` is the client's request lock: a session opened by the renewal thread
-    must not interleave with a poll.
+    header when the gateway sets no cookie or has no check_jwt, until a data answer sets one. A
+    refusal gets a new session (without check_jwt: the token again) first, a renewed token
+    second. `lock` is the client's request lock: a session opened by the renewal thread must
+    not interleave with a poll.
     """
 
     name = "token"
@@ -146,11 +154,11 @@ class TokenAuth:
         label: str,
         tokens: TokenManager,
         send: Send,
-        check_jwt: Callable[[str], str | None],
+        sessions: SessionOpener,
         lock: threading.RLock,
     ):
-        self.tokens = tokens
-        self._label, self._send, self._check_jwt, self._lock = label, send, check_jwt, lock
+        self.tokens, self.sessions = tokens, sessions
+        self._label, self._send, self._lock = label, send, lock
         self._session: dict[str, str] = {}  # the headers that carry the session; empty: none open
         self.renew_thread: threading.Thread | None = None  # the last proactive renewal
 
@@ -161,6 +169,14 @@ class TokenAuth:
     @property
     def last_renewal_error(self) -> str | None:
         return self.tokens.last_renewal_error
+
+    @property
+    def token_source(self) -> str | None:
+        return self.tokens.source
+
+    @property
+    def token_flow(self) -> str | None:
+        return self.tokens.flow
 
     def get(self, path: str, probing: bool) -> Reply:
         """With `probing`, a refusal a new session does not cure means "not for this token": no renewal."""
@@ -198,11 +214,15 @@ class TokenAuth:
     def open_session(self, token: str) -> None:
         """check_jwt, then send the session cookie (or the token itself when no cookie came)."""
         with self._lock:
-            session_id = self._check_jwt(token)
-            if session_id:
-                self._session = {"Cookie": f"{SESSION_COOKIE}={session_id}"}
-            else:
-                self._session = {"Authorization": f"Bearer {token}"}
+            self._session = self.sessions.headers(token)
+
+    def _send_in_session(self, path: str) -> Reply:
+        reply = self._send(path, self._session)
+        if reply.session_id and "Cookie" not in self._session:
+            # A gateway that answers the bearer token with a session (D8.3.5289 does, on every
+            # such answer) gets its cookie back: one JWT check, not one per request.
+            self._session = cookie(reply.session_id)
+        return reply
 
     def _authed_request(self, path: str, fresh: bool) -> Reply | None:
         """One request with the session (a new one first if `fresh`); None when the gateway refuses."""
@@ -212,7 +232,7 @@ class TokenAuth:
             except EnvoyAuthError as err:
                 log.debug("%s", err)
                 return None
-        reply = self._send(path, self._session)
+        reply = self._send_in_session(path)
         return None if reply.status in AUTH_REFUSED else reply
 
     def _with_renewed_token(self, path: str) -> Reply:
@@ -222,7 +242,7 @@ class TokenAuth:
             raise EnvoyAuthError(
                 f"{self._label}: the gateway refused the token on {path} and it could not be renewed: {err}"
             ) from err
-        reply = self._send(path, self._session)
+        reply = self._send_in_session(path)
         if reply.status in AUTH_REFUSED:
             self.tokens.record_failure(f"the gateway refuses even a renewed token (HTTP {reply.status} on {path})")
             wait = self.tokens.circuit_wait_s() / 60

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -67,6 +67,14 @@ class Reply:
     session_id: str | None
 
 
+class Send(Protocol):
+    """One request to the gateway over the client's transport (retries, deadline, body cap)."""
+
+    def __call__(
+        self, path: str, headers: dict[str, str], auth: AuthBase | None = None, method: str = "GET"
+    ) -> Reply: ...
+
+
 class Transport:
     """Requests to one gateway; the caller serialises them (one at a time per gateway)."""
 
@@ -109,11 +117,21 @@ class Transport:
             attempts = retrying.statistics.get("attempt_number", 1)
             raise EnvoyUnavailable(f"{err} ({attempts} attempt{'s' if attempts > 1 else ''})") from err
 
-    def request(self, scheme: str | None, path: str, headers: dict[str, str], auth: AuthBase | None = None) -> Reply:
-        return self.with_retries(self.attempt, scheme, path, headers, auth)
+    def request(
+        self,
+        scheme: str | None,
+        path: str,
+        headers: dict[str, str],
+        auth: AuthBase | None = None,
+        method: str = "GET",
+    ) -> Reply:
+        return self.with_retries(self.attempt, scheme, path, headers, auth, method)
 
-    def attempt(self, scheme: str | None, path: str, headers: dict[str, str], auth: AuthBase | None) -> Reply:
-        """One GET, cut at the whole-request deadline; raises EnvoyTransient for what is worth a retry."""
+    def attempt(
+        self, scheme: str | None, path: str, headers: dict[str, str], auth: AuthBase | None, method: str = "GET"
+    ) -> Reply:
+        """One request (a GET; a POST only for check_jwt), cut at the whole-request deadline;
+        raises EnvoyTransient for what is worth a retry."""
         where, expired = f"{self._gw.label} {path}", threading.Event()
 
         def cut() -> None:
@@ -122,7 +140,7 @@ class Transport:
 
         self._watchdog.arm(self, self.request_deadline_s, cut)
         try:
-            reply = self._attempt(scheme, path, headers, auth, where)
+            reply = self._attempt(scheme, path, headers, auth, method, where)
         except Exception:
             if expired.is_set():  # whatever the cut socket raised, the cause is the deadline
                 raise EnvoyTransient(self._deadline_message(where)) from None
@@ -134,11 +152,12 @@ class Transport:
         return reply
 
     def _attempt(
-        self, scheme: str | None, path: str, headers: dict[str, str], auth: AuthBase | None, where: str
+        self, scheme: str | None, path: str, headers: dict[str, str], auth: AuthBase | None, method: str, where: str
     ) -> Reply:
         started = self.monotonic()
+        send = self.session.post if method == "POST" else self.session.get
         try:
-            resp = self.session.get(
+            resp = send(
                 self.url(scheme, path),
                 headers=headers,
                 auth=auth,

@@ -228,6 +228,8 @@ class EnvoyWorker:
             self.diagnostics.update(
                 {
                     "token_type": token.user_type,
+                    "token_source": self.client.token_source,
+                    "token_flow": self.client.token_flow,
                     "token_expires": round(token.expires_at),
                     "token_days_left": round(token.days_left(now), 1),
                 }

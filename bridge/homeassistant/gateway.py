@@ -187,6 +187,8 @@ DIAGNOSTIC_ENTITIES = [
         diagnostic=True,
         extra={"value_template": "{{ 'OFF' if value_json.get('token_renewal_error') is none else 'ON' }}"},
     ),
+    text("token_type", ("token_type",), "Token type", diagnostic=True),  # owner or installer
+    text("token_source", ("token_source",), "Token source", diagnostic=True),  # config, cache, cloud, import
     timestamp("last_poll", ("last_poll",), "Last successful poll", diagnostic=True),
     Entity("poll_duration", ("poll_duration_s",), "Poll duration", "s", "duration", "measurement", diagnostic=True),
     # Energy counter values the counter guard held back since the bridge started (bridge/model/guard.py).

@@ -1,4 +1,4 @@
-"""What a Simulator's options make of its parts: scenario, clock, source, serial and auth.
+"""What a Simulator's options make of its parts: scenario, clock, source, serial, auth, check_jwt.
 
 Kept apart from `core.Simulator` so that the class reads as what a test can do to the gateway,
 and the choices behind its constructor can be read (and tested) on their own.
@@ -15,7 +15,7 @@ from bridge.simulator.clock import SimClock
 from bridge.simulator.digest import DigestAuthority
 from bridge.simulator.envoy import Auth, DigestAuth, NoAuth, TokenAuth
 from bridge.simulator.living import LivingSource
-from bridge.simulator.scenario import Scenario, load_scenario
+from bridge.simulator.scenario import CHECK_JWT_MODES, Scenario, load_scenario
 from bridge.simulator.source import DEFAULT_CAPTURE, CaptureSource, Source
 from bridge.simulator.tokens import TokenAuthority
 
@@ -64,6 +64,14 @@ def serial_of(source: Source) -> str:
     if status != 200:
         raise ValueError("the capture has no /info: pass serial=")
     return parse_info(body).serial
+
+
+def check_jwt_mode(scenario: Scenario | None, given: str | None) -> str:
+    """How /auth/check_jwt answers: as the constructor says, else as the scenario says, else both methods."""
+    mode = given or (scenario.check_jwt if scenario is not None else "any")
+    if mode not in CHECK_JWT_MODES:
+        raise ValueError(f"check_jwt must be one of {', '.join(CHECK_JWT_MODES)}, not {mode!r}")
+    return mode
 
 
 def auth_strategy(mode: str, tokens: TokenAuthority, serial: str, installer_password: str) -> Auth:

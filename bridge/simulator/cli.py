@@ -17,7 +17,7 @@ from typing import Any
 
 from bridge.errors import BridgeError
 from bridge.simulator.core import Simulator
-from bridge.simulator.scenario import builtin_names
+from bridge.simulator.scenario import CHECK_JWT_MODES, builtin_names
 from bridge.simulator.schedule import parse_events
 
 DEFAULT_SCENARIO = "three_phase_battery"
@@ -76,6 +76,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="token",
         help="how the gateway authenticates (token = firmware 7+)",
     )
+    parser.add_argument(
+        "--check-jwt",
+        choices=CHECK_JWT_MODES,
+        default=None,
+        help="how /auth/check_jwt answers: both methods (default), GET or POST only, or not at all (bearer only)",
+    )
     parser.add_argument("--serial", default=None, help="serial to announce instead of the scenario's")
 
 
@@ -89,6 +95,7 @@ def build_simulator(args: argparse.Namespace, **kwargs: Any) -> Simulator:
     common = dict(
         serial=getattr(args, "serial", None),
         auth=getattr(args, "auth", "token"),
+        check_jwt=getattr(args, "check_jwt", None),
         port=getattr(args, "port", 0),
         cloud_port=getattr(args, "cloud_port", 0),
         **kwargs,
@@ -144,6 +151,7 @@ def _announce(sim: Simulator) -> None:
         ("fingerprint", sim.fingerprint),
         ("serial", sim.serial),
         ("auth", sim.auth),
+        ("check_jwt", sim.check_jwt),
         ("token", sim.issue_token()),
         ("cloud_user", sim.cloud_user),
         ("cloud_password", sim.cloud_password),

@@ -12,10 +12,12 @@ that can run faster than real time, with scenario-level events:
         sim.trigger("grid_outage")            # relay opens, batteries carry the house
         sim.schedule("grid_restore@+90s")     # or "reboot@+2m", "slow:delay_s=3@12:00" (daily)
 
-Fault hooks (all thread-safe): revoke_sessions, revoke_token, fail_next, delay_next,
-hang_next, clear_faults, stop_envoy/start_envoy, cloud_mode, use_certificate; counters:
-request_counts, auth_counts, cloud_counts, reset_counts. Events: trigger, schedule, tick
-(see events.py). The physics: world, sim_time, energy_totals.
+`check_jwt="post"` (or "get", "absent"; a scenario's `check_jwt` key) makes /auth/check_jwt
+answer one method only, or not at all. Fault hooks (all thread-safe): revoke_sessions,
+revoke_token, fail_next, delay_next, hang_next, clear_faults, stop_envoy/start_envoy,
+cloud_mode, use_certificate; counters: request_counts, auth_counts, cloud_counts,
+reset_counts. Events: trigger, schedule, tick (see events.py). The physics: world, sim_time,
+energy_totals.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Simulator:
         serial: str | None = None,
         auth: str = "token",
         *,
+        check_jwt: str | None = None,
         source: Source | None = None,
         time_func: Callable[[], float] = time.time,
         token_lifetime_s: float = OWNER_LIFETIME_S,
@@ -81,7 +84,7 @@ class Simulator:
         self.source = assembly.pick_source(self.scenario, self.clock, source, capture_dir)
         self.serial = serial or assembly.serial_of(self.source)
         self.director = Director(self)
-        self.auth = auth
+        self.auth, self.check_jwt = auth, assembly.check_jwt_mode(self.scenario, check_jwt)
         self.cloud_user, self.cloud_password = cloud_user, cloud_password
         self.installer_password = installer_password
         self.faults = Faults()
@@ -99,6 +102,7 @@ class Simulator:
             self.serial if serial else None,
             assembly.WEB_TOKENS.get(auth),
             self.director,
+            self.check_jwt,
         )
         self.cloud = CloudApp(self.tokens, self.faults, cloud_user, cloud_password, cloud_user_type, hang_limit_s)
         self._certificates = tls.ServedCertificates()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from dataclasses import replace
 from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
 from typing import Protocol
@@ -34,6 +35,16 @@ def error_response(status: int) -> Response:
     except ValueError:
         reason = "Error"
     return Response(status, json.dumps({"status": status, "error": reason}).encode(), "application/json")
+
+
+def check_jwt_refusal(mode: str, method: str) -> Response | None:
+    """What a firmware without check_jwt (404), or without this method of it (405), answers."""
+    if mode == "absent":
+        return error_response(404)
+    allowed = mode.upper()
+    if mode != "any" and method != allowed:
+        return replace(error_response(405), headers=[("Allow", allowed)])
+    return None
 
 
 def credentials(request: Request) -> tuple[str | None, str | None, str | None]:
@@ -138,8 +149,9 @@ def rewrite_info(body: bytes, serial: str | None, web_tokens: bool | None) -> by
 
 
 class EnvoyApp:
-    """Order of checks: count, injected fault or scenario condition, /info (open), check_jwt,
-    auth, source (its JSON possibly mangled by a malformed-bodies event)."""
+    """Order of checks: count, injected fault or scenario condition, /info (open), check_jwt
+    (as `check_jwt`, one of scenario.CHECK_JWT_MODES, allows), auth, source (its JSON
+    possibly mangled by a malformed-bodies event)."""
 
     def __init__(
         self,
@@ -149,10 +161,11 @@ class EnvoyApp:
         serial: str | None,
         web_tokens: bool | None,
         conditions: Conditions | None = None,
+        check_jwt: str = "any",
     ):
         self.source, self.auth, self.faults = source, auth, faults
         self.serial, self.web_tokens = serial, web_tokens
-        self.conditions = conditions
+        self.conditions, self.check_jwt = conditions, check_jwt
         self.closing = threading.Event()  # set when the listener stops: ends delays and hangs
 
     def handle(self, request: Request) -> Response | None:
@@ -174,7 +187,7 @@ class EnvoyApp:
         if request.path == "/info":
             return self._info()
         if request.path == "/auth/check_jwt":
-            return self.auth.check_jwt(request)
+            return check_jwt_refusal(self.check_jwt, request.method) or self.auth.check_jwt(request)
         denied = self.auth.authorize(request)
         if denied is not None:
             return denied

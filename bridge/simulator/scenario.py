@@ -23,6 +23,9 @@ SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
 CT_TYPES = ("production", "net-consumption", "total-consumption", "storage")
 BATTERY_KINDS = ("encharge", "acb")
 LIVEDATA_WHEN_DISABLED = ("frozen", "live")
+# How /auth/check_jwt answers (firmware differ): GET and POST, one of them only (405 to the
+# other), or not at all (404; data endpoints then take the bearer token itself).
+CHECK_JWT_MODES = ("any", "get", "post", "absent")
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class Scenario:
     livedata: bool = True  # /ivp/livedata/* on firmware 7+; false: 404, as a PV-only gateway
     livedata_stream_timeout_s: float = 300.0  # REAL seconds a stream stays on after enabling; 0 = until disabled
     livedata_when_disabled: str = "frozen"  # "frozen": meters stay at the last sample; "live": they move on
+    check_jwt: str = "any"  # one of CHECK_JWT_MODES
     seed: int = 1
     extra: dict[str, Any] = field(default_factory=dict)  # room for later keys, kept verbatim
 
@@ -154,7 +158,7 @@ def scenario_from_dict(data: dict[str, Any], where: str = "scenario") -> Scenari
     if data.get("battery") is not None:
         data["battery"] = _section(Battery, data["battery"], f"{where}: battery")
     data["cts"] = tuple(data.get("cts", Scenario.cts))
-    for key in ("serial", "firmware", "firmware_update_to", "enpower_serial", "part_number"):
+    for key in ("serial", "firmware", "firmware_update_to", "enpower_serial", "part_number", "check_jwt"):
         if key in data and data[key] is not None:
             data[key] = str(data[key])
     scenario = _section(Scenario, data, where)
@@ -208,5 +212,7 @@ def _validate(s: Scenario, where: str) -> None:
     timeout = s.livedata_stream_timeout_s
     if s.livedata_when_disabled not in LIVEDATA_WHEN_DISABLED or not isinstance(timeout, (int, float)) or timeout < 0:
         problems.append("livedata_when_disabled must be frozen or live, livedata_stream_timeout_s >= 0")
+    if s.check_jwt not in CHECK_JWT_MODES:
+        problems.append(f"check_jwt must be one of {', '.join(CHECK_JWT_MODES)}")
     if problems:
         raise ValueError(f"{where}: " + "; ".join(problems))

@@ -283,15 +283,17 @@ def test_cli_options_build_the_simulator(clock):
             "--events",
             "slow@+1h",
             "--no-nightly",
+            "--check-jwt",
+            "post",
         ]
     )
     sim = build_simulator(args, time_func=clock)
-    assert sim.scenario.name == "standard" and sim.clock.factor == 120
+    assert sim.scenario.name == "standard" and sim.clock.factor == 120 and sim.check_jwt == "post"
     assert sim.scenario.nightly_hiccup_minutes == 0
     assert sim.clock.local(sim.sim_time).strftime("%H:%M") == "06:00"
     assert [e.name for e in sim.director.state.schedule] == ["slow"]
     default = build_simulator(parser.parse_args([]), time_func=clock)
-    assert default.scenario.name == "three_phase_battery"
+    assert default.scenario.name == "three_phase_battery" and default.check_jwt == "any"
     with pytest.raises(ValueError, match="event time must be"):
         build_simulator(parser.parse_args(["--events", "grid_outage@never"]))
 

@@ -84,7 +84,9 @@ class Recorded:
     def __init__(self, status: int = 200, session_id: str | None = None):
         self.status, self.session_id = status, session_id
         self.sent: list[tuple[str, dict[str, str], object]] = []
+        self.methods: list[str] = []
 
-    def __call__(self, path, headers, auth=None):
+    def __call__(self, path, headers, auth=None, method="GET"):
         self.sent.append((path, dict(headers), auth))
+        self.methods.append(method)
         return Reply(self.status, b"{}", None, self.session_id)

@@ -179,3 +179,13 @@ def test_h11_4_no_http_once_https_answered_and_the_https_session_stays(rsps, fak
     client.get("/ivp/meters/readings")
     assert [url for url in urls(rsps) if url.startswith("http:")] == []
     assert urls(rsps)[-1] == DATA and rsps.calls[-1].request.headers["Cookie"] == "sessionId=sess-1"
+
+
+def test_the_token_source_and_flow_come_through_the_client(rsps, fake, tmp_path):
+    gateway_ok(rsps)
+    client = make_client(fake, tmp_path, cached=make_token(100 * DAY_S))
+    assert (client.token_source, client.token_flow) == (None, None)  # no strategy before /info
+    client.get("/ivp/meters/readings")
+    assert (client.token_source, client.token_flow) == ("cache", None)
+    client._auth.tokens.flow = "entrez"  # as the token manager sets it for a cloud token
+    assert client.token_flow == "entrez"

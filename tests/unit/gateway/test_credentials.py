@@ -16,8 +16,9 @@ from bridge.auth.manager import TokenManager
 from bridge.auth.store import TokenStore
 from bridge.auth.tokens import DAY_S, decode_token
 from bridge.config import GatewayConfig
-from bridge.errors import AuthError, CloudAuthError, CloudUnavailable, EnvoyAuthError, EnvoyHTTPError, EnvoyNotFound
+from bridge.errors import AuthError, CloudAuthError, CloudUnavailable, EnvoyAuthError, EnvoyHTTPError, EnvoyUnavailable
 from bridge.gateway.credentials import DigestAuth, NoAuth, TokenAuth
+from bridge.gateway.session import SessionOpener
 from bridge.model import GatewayInfo
 from tests.support.tokens import HOUR, NOW, SERIAL, USER, make_token
 from tests.unit.gateway.helpers import (
@@ -309,13 +310,13 @@ def test_403_is_handled_like_401_and_invalid_token_page_is_a_refusal(rsps, fake,
     assert urls(rsps)[3:] == [DATA, CHECK, LOGIN, TOKENS, CHECK]
 
 
-def test_check_jwt_404_is_not_mistaken_for_an_absent_endpoint(rsps, fake, tmp_path):
+def test_check_jwt_failing_with_a_server_error_is_an_outage_not_an_absent_endpoint(rsps, fake, tmp_path):
     rsps.get(INFO, body=info_xml())
-    rsps.get(CHECK, status=404)
+    rsps.get(CHECK, status=500)
     client = make_client(fake, tmp_path, cached=make_token(100 * DAY_S))
-    with pytest.raises(EnvoyHTTPError, match="check_jwt: HTTP 404") as err:
+    with pytest.raises(EnvoyUnavailable, match="check_jwt: HTTP 500"):
         client.get("/ivp/meters/readings")
-    assert not isinstance(err.value, EnvoyNotFound)
+    assert urls(rsps) == [INFO, CHECK]  # not retried by POST: the endpoint answered GET
 
 
 # --- digest (firmware < 7) ----------------------------------------------------------------------------
@@ -358,6 +359,7 @@ def test_no_auth_sends_bare_requests_and_has_no_token():
     assert auth.get("/info", probing=False).status == 200
     assert send.sent == [("/info", {}, None)]
     assert auth.token_info is None and auth.last_renewal_error is None and not auth.maybe_renew(block=True)
+    assert auth.token_source is None and auth.token_flow is None
     with pytest.raises(AuthError, match="gw: this gateway takes no credentials"):
         auth.renew(force=True)
 
@@ -391,11 +393,12 @@ def test_token_auth_opens_one_session_and_sends_only_its_cookie(tmp_path):
     store = TokenStore(tmp_path / "token")
     store.save(token)
     tokens = TokenManager(GatewayConfig(host="envoy.test"), SERIAL, None, store, clock=lambda: NOW)
-    checked: list[str] = []
-    send = Recorded()
-    auth = TokenAuth("gw", tokens, send, lambda t: checked.append(t) or "sess-9", threading.RLock())
+    send = Recorded(session_id="sess-9")
+    auth = TokenAuth("gw", tokens, send, SessionOpener("gw", send, lambda reply, path: reply.body), threading.RLock())
     auth.get("/a", probing=False)
     auth.get("/b", probing=False)
-    assert checked == [token]
-    assert [headers for _, headers, _ in send.sent] == [{"Cookie": "sessionId=sess-9"}] * 2
+    assert [path for path, _, _ in send.sent] == ["/auth/check_jwt", "/a", "/b"]
+    assert send.sent[0][1] == {"Authorization": f"Bearer {token}"}
+    assert [headers for _, headers, _ in send.sent[1:]] == [{"Cookie": "sessionId=sess-9"}] * 2
     assert auth.token_info == decode_token(token)
+    assert (auth.token_source, auth.token_flow) == ("cache", None)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bridge import model
 from bridge.app import sinks_for
+from bridge.auth.tokens import DAY_S, decode_token
 from bridge.config import Config, GatewayConfig, PollIntervals
 from bridge.errors import EnvoyDataError, EnvoyNotFound, EnvoyUnavailable
 from bridge.gateway.worker import EnvoyWorker
@@ -15,6 +16,7 @@ from bridge.model import GatewayInfo
 from bridge.sinks import FanOut, Sink
 from tests.support.clock import FakeClock
 from tests.support.sinks import DISCOVERY, Recorder
+from tests.support.tokens import make_token
 
 SCENARIO = Path(__file__).resolve().parents[3] / "bridge/simulator/scenarios/metered"
 FILES = {
@@ -34,6 +36,8 @@ class FakeClient:
         self.faults: dict[str, Exception] = {}
         self.calls: list[str] = []
         self.token_info = None
+        self.token_source = None
+        self.token_flow = None
         self.last_renewal_error = None
         self.down = False
 
@@ -209,6 +213,30 @@ def test_diagnostic_entities_are_announced_with_the_diagnostics_document():
         "token_renewal_problem",
     }
     assert json.loads(rec.last("/diagnostics"))["bridge_version"]
+
+
+def test_the_token_in_the_diagnostics_says_its_type_source_and_flow_with_entities():
+    client = FakeClient()
+    client.token_info = decode_token(make_token(100 * DAY_S, now=1.7e9, user_type="installer"))
+    client.token_source, client.token_flow = "cloud", "entrez"
+    worker, rec, _ = make_worker(client)
+    worker._step()
+    diagnostics = json.loads(rec.last("/diagnostics"))
+    assert (diagnostics["token_type"], diagnostics["token_source"], diagnostics["token_flow"]) == (
+        "installer",
+        "cloud",
+        "entrez",
+    )
+    announced = {json.loads(p)["unique_id"].split("_", 1)[1]: json.loads(p) for p in rec.discovery.values()}
+    assert announced["token_type"]["name"] == "Token type" and announced["token_source"]["name"] == "Token source"
+    assert announced["token_source"]["state_topic"].endswith("/diagnostics")
+
+
+def test_without_a_token_the_diagnostics_have_no_token_fields():
+    worker, rec, _ = make_worker()
+    worker._step()
+    diagnostics = json.loads(rec.last("/diagnostics"))
+    assert not {"token_type", "token_source", "token_flow"} & set(diagnostics)
 
 
 def test_the_relay_read_inside_a_slow_group_is_not_read_again_nor_skipped_next_second():

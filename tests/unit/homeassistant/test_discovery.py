@@ -352,7 +352,9 @@ DIAGNOSTICS = {
     "serial": "999000000001",
     "token_days_left": 300.5,
     "token_expires": 1726000000,
+    "token_flow": None,
     "token_renewal_error": None,
+    "token_source": "cache",
     "token_type": "owner",
 }
 
@@ -370,6 +372,8 @@ def test_diagnostic_entities_sit_on_the_gateway_device_and_read_the_diagnostics_
         "token_expires",
         "token_days_left",
         "token_renewal_problem",
+        "token_type",
+        "token_source",
         "last_poll",
         "poll_duration",
         "firmware",
@@ -388,6 +392,8 @@ def test_diagnostic_entities_sit_on_the_gateway_device_and_read_the_diagnostics_
     template = jinja2.Environment().from_string(problem["value_template"])
     assert template.render(value_json=DIAGNOSTICS) == "OFF"
     assert template.render(value_json={**DIAGNOSTICS, "token_renewal_error": "cloud down"}) == "ON"
+    for key, shown in (("token_type", "owner"), ("token_source", "cache")):
+        assert jinja2.Environment().from_string(found[key]["value_template"]).render(value_json=DIAGNOSTICS) == shown
     env = jinja2.Environment()
     env.filters["timestamp_utc"] = lambda v: datetime.fromtimestamp(v, timezone.utc).isoformat()
     assert (
@@ -395,9 +401,11 @@ def test_diagnostic_entities_sit_on_the_gateway_device_and_read_the_diagnostics_
         == "2024-09-10T20:26:40+00:00"
     )
     # without a token (digest or no auth), no token entities
-    bare = {k: v for k, v in DIAGNOSTICS.items() if not k.startswith("token_expires") and k != "token_days_left"}
+    bare = {k: v for k, v in DIAGNOSTICS.items() if k == "token_renewal_error" or not k.startswith("token_")}
     raw = build_configs(PAYLOAD, INFO, base_topic="envoy", prefix="homeassistant", diagnostics=bare)
-    assert not any("/token_expires/" in t or "/token_days_left/" in t for t in raw)
+    assert not any(
+        f"/{key}/" in t for t in raw for key in ("token_expires", "token_days_left", "token_type", "token_source")
+    )
 
 
 def test_expire_after_outlasts_three_polls_and_the_republish_interval():

@@ -10,6 +10,7 @@ import pytest
 from bridge.simulator.assembly import (
     WEB_TOKENS,
     auth_strategy,
+    check_jwt_mode,
     pick_source,
     scenario_clock,
     serial_of,
@@ -75,3 +76,12 @@ def test_auth_strategies_by_mode():
     assert isinstance(digest, DigestAuth)
     assert digest.digest.users == {"envoy": "123456", "installer": "installer-pw"}  # last six digits
     assert WEB_TOKENS == {"token": True, "digest": False} and "none" not in WEB_TOKENS
+
+
+def test_check_jwt_as_the_constructor_else_the_scenario_else_both_methods():
+    post_only = replace(load_scenario("metered"), check_jwt="post")
+    assert check_jwt_mode(None, None) == "any"  # a capture
+    assert check_jwt_mode(post_only, None) == "post"
+    assert check_jwt_mode(post_only, "absent") == "absent"
+    with pytest.raises(ValueError, match="check_jwt must be one of any, get, post, absent, not 'put'"):
+        check_jwt_mode(None, "put")

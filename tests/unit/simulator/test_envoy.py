@@ -71,8 +71,8 @@ def tokens():
     return TokenAuthority(SERIAL, time_func=FakeClock(START))
 
 
-def app_with(auth, conditions=None) -> EnvoyApp:
-    return EnvoyApp(Answers(), auth, Faults(), SERIAL, True, conditions)
+def app_with(auth, conditions=None, check_jwt="any") -> EnvoyApp:
+    return EnvoyApp(Answers(), auth, Faults(), SERIAL, True, conditions, check_jwt)
 
 
 def test_credentials_as_presented():
@@ -168,3 +168,20 @@ def test_a_writable_source_takes_posts_behind_the_same_auth(tokens):
     put = app.handle(request(stream, "PUT", headers=(bearer,), body=b'{"enable":1}'))
     assert put is not None and put.status == 405  # POST is the one write
     assert app.faults.counts()["paths"] == {stream: 3}
+@pytest.mark.parametrize(
+    "mode, get_status, post_status", [("any", 200, 200), ("get", 200, 405), ("post", 405, 200), ("absent", 404, 404)]
+)
+def test_check_jwt_answers_the_methods_its_mode_allows(tokens, mode, get_status, post_status):
+    app = app_with(TokenAuth(tokens), check_jwt=mode)
+    bearer = ("Authorization", f"Bearer {tokens.issue()}")
+    answers = {method: app.handle(request("/auth/check_jwt", method, headers=(bearer,))) for method in ("GET", "POST")}
+    assert {method: a.status for method, a in answers.items() if a} == {"GET": get_status, "POST": post_status}
+    for method, answer in answers.items():
+        assert answer is not None
+        assert ("Set-Cookie" in dict(answer.headers)) == (answer.status == 200)
+        if answer.status == 405:
+            assert dict(answer.headers)["Allow"] == mode.upper() and method != mode.upper()
+    data = app.handle(request("/ivp/meters/readings", headers=(bearer,)))
+    assert data is not None and data.status == 200  # a valid bearer token opens the data in every mode
+    refused = app.handle(request("/ivp/meters/readings", headers=(("Authorization", "Bearer nope"),)))
+    assert refused is not None and refused.status == 401

@@ -72,6 +72,7 @@ def test_a_battery_without_units_is_no_battery():
         ("livedata_when_disabled: stale\n", "livedata_when_disabled must be frozen or live"),
         ("livedata_stream_timeout_s: -1\n", "livedata_stream_timeout_s >= 0"),
         ("livedata_stream_timeout_s: soon\n", "livedata_stream_timeout_s >= 0"),
+        ("check_jwt: put\n", "check_jwt must be one of any, get, post, absent"),
     ],
 )
 def test_what_a_scenario_file_may_not_say(tmp_path, text, problem):
@@ -84,3 +85,10 @@ def test_what_a_scenario_file_may_not_say(tmp_path, text, problem):
 def test_every_problem_is_reported_at_once():
     with pytest.raises(ValueError, match=r"serial must be 12 digits; phases must be 1\.\.3"):
         scenario_from_dict({"name": "x", "serial": "1", "phases": 4})
+
+
+def test_a_scenario_says_how_its_check_jwt_answers(tmp_path):
+    assert load_scenario("metered").check_jwt == "any"  # GET and POST, as most firmware
+    path = tmp_path / "post_only.yaml"
+    path.write_text("check_jwt: post\n")
+    assert load_scenario(path).check_jwt == "post"
