@@ -7,7 +7,9 @@ is, `physics` what it does on a `clock` that can run faster than real time, with
 `livedata` shape the endpoint bodies from it, `stream` switches the live stream, `living` routes
 them), scenario events on demand or on a schedule (`events`, `schedule`), the gateway's HTTP
 behaviour and auth (`envoy`, `tokens`, `digest`), injected faults and counters (`faults`), the fake
-cloud (`cloud`), the HTTPS server and its public test certificates (`httpd`, `tls`), how options
+cloud (`cloud` routes its three flows; `cloudreplies` says what it answers, `cloudsessions` who is
+signed in, `cloudevents` how events fail and heal it), the HTTPS server and its public test
+certificates (`httpd`, `tls`), how options
 become parts (`assembly`) and the `simulate` command (`cli`). May import `bridge.errors`, and the model's `parse_info` (through `bridge.model`) only to
 read the serial of its own /info; nothing of the bridge's runtime (gateway, auth, mqtt, config ...):
 it stands in for the gateway, so its answers must never come from the code they test.

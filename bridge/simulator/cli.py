@@ -16,6 +16,7 @@ import threading
 from typing import Any
 
 from bridge.errors import BridgeError
+from bridge.simulator.cloudreplies import FAILURES, FLOWS, check_failure
 from bridge.simulator.core import Simulator
 from bridge.simulator.scenario import CHECK_JWT_MODES, builtin_names
 from bridge.simulator.schedule import parse_events
@@ -83,6 +84,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how /auth/check_jwt answers: both methods (default), GET or POST only, or not at all (bearer only)",
     )
     parser.add_argument("--serial", default=None, help="serial to announce instead of the scenario's")
+    parser.add_argument(
+        "--cloud-fail",
+        action="append",
+        default=[],
+        metavar="FLOW=FAILURE",
+        help=f"a cloud flow ({', '.join(FLOWS)}) fails from the start with FAILURE ({', '.join(FAILURES)}); repeatable",
+    )
 
 
 def build_simulator(args: argparse.Namespace, **kwargs: Any) -> Simulator:
@@ -100,20 +108,31 @@ def build_simulator(args: argparse.Namespace, **kwargs: Any) -> Simulator:
         cloud_port=getattr(args, "cloud_port", 0),
         **kwargs,
     )
+    failures = [_flow_failure(text) for text in getattr(args, "cloud_fail", [])]
     if capture:
         sim = Simulator(capture, timezone=args.timezone, **common)
         if args.events:
             sim.schedule(args.events)
-        return sim
-    return Simulator(
-        scenario=args.scenario or DEFAULT_SCENARIO,
-        time_factor=args.time_factor,
-        start=args.start,
-        timezone=args.timezone,
-        nightly=not args.no_nightly,
-        events=args.events or None,
-        **common,
-    )
+    else:
+        sim = Simulator(
+            scenario=args.scenario or DEFAULT_SCENARIO,
+            time_factor=args.time_factor,
+            start=args.start,
+            timezone=args.timezone,
+            nightly=not args.no_nightly,
+            events=args.events or None,
+            **common,
+        )
+    for flow, failure in failures:
+        sim.cloud_fail(flow, failure)
+    return sim
+
+
+def _flow_failure(text: str) -> tuple[str, str]:
+    """("entrez_json", "gone") from "entrez_json=gone"; ValueError for anything else."""
+    flow, _, failure = text.partition("=")
+    check_failure(flow.strip(), failure.strip())
+    return flow.strip(), failure.strip()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -156,6 +175,8 @@ def _announce(sim: Simulator) -> None:
         ("cloud_user", sim.cloud_user),
         ("cloud_password", sim.cloud_password),
     ]
+    if sim.cloud.failures:
+        lines.append(("cloud_failures", ", ".join(f"{flow}={failure}" for flow, failure in sim.cloud.failures.items())))
     if sim.auth == "digest":
         lines += [
             ("digest_user", "envoy"),

@@ -15,9 +15,9 @@ that can run faster than real time, with scenario-level events:
 `check_jwt="post"` (or "get", "absent"; a scenario's `check_jwt` key) makes /auth/check_jwt
 answer one method only, or not at all. Fault hooks (all thread-safe): revoke_sessions,
 revoke_token, fail_next, delay_next, hang_next, clear_faults, stop_envoy/start_envoy,
-cloud_mode, use_certificate; counters: request_counts, auth_counts, cloud_counts,
-reset_counts. Events: trigger, schedule, tick (see events.py). The physics: world, sim_time,
-energy_totals.
+cloud_mode, cloud_fail/cloud_heal (a failure per cloud flow, see cloud.py), use_certificate;
+counters: request_counts, auth_counts, cloud_counts, reset_counts. Events: trigger, schedule,
+tick (see events.py). The physics: world, sim_time, energy_totals.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bridge.simulator import assembly, tls
-from bridge.simulator.cloud import CLOUD_MODES, CloudApp
+from bridge.simulator.cloud import CloudApp
+from bridge.simulator.cloudreplies import check_mode
 from bridge.simulator.envoy import AUTH_MODES, EnvoyApp
 from bridge.simulator.events import Director
 from bridge.simulator.faults import Fault, Faults
@@ -104,7 +105,10 @@ class Simulator:
             self.director,
             self.check_jwt,
         )
-        self.cloud = CloudApp(self.tokens, self.faults, cloud_user, cloud_password, cloud_user_type, hang_limit_s)
+        account = (cloud_user, cloud_password, cloud_user_type)
+        self.cloud = CloudApp(self.tokens, self.faults, *account, hang_limit_s, session_idle_s, time_func)
+        if self.scenario is not None:
+            self.cloud.plan(self.scenario.cloud.mode, self.scenario.cloud.failures)
         self._certificates = tls.ServedCertificates()
         self._envoy = Listener(self._envoy_app, self._certificates.context, host, port, self._envoy_app.closing)
         cloud_context = functools.partial(self._certificates.context, "server")  # never the impostor
@@ -246,15 +250,23 @@ class Simulator:
 
     @cloud_mode.setter
     def cloud_mode(self, mode: str) -> None:
-        if mode not in CLOUD_MODES:
-            raise ValueError(f"cloud mode must be one of {', '.join(CLOUD_MODES)}, not {mode!r}")
+        """ok, bad_password, mfa, down or hang: for every path of the fake cloud."""
+        check_mode(mode)
         self.cloud.mode = mode
+
+    def cloud_fail(self, flow: str, failure: str) -> None:
+        """From now on the cloud's `flow` fails with `failure` (names in cloud.py)."""
+        self.cloud.fail(flow, failure)
+
+    def cloud_heal(self, flow: str | None = None) -> None:
+        """`flow` (None: every flow) works again; the global mode stays."""
+        self.cloud.heal(flow)
 
     # --- scenario events and the simulated clock ------------------------------------------
 
     def trigger(self, event: str, **params: object) -> None:
         """Run one event now: grid_outage, grid_restore, reboot, slow, nightly, revoke_token,
-        firmware_update, malformed, cloud_down, cloud_up, clear (see events.py)."""
+        firmware_update, malformed, cloud_down, cloud_up, cloud_fail, cloud_heal, clear."""
         self.director.trigger(event, **params)
 
     def schedule(self, spec: str) -> None:
@@ -301,7 +313,7 @@ class Simulator:
 
     @property
     def cloud_counts(self) -> dict[str, int]:
-        """Cloud calls: login (attempts), login_ok, tokens (requests), tokens_issued."""
+        """Cloud calls per path, sessions opened, tokens issued (the names are in cloud.py)."""
         return self.faults.counts()["cloud"]
 
     def reset_counts(self) -> None:

@@ -6,7 +6,7 @@
 
 The spec syntax is in `schedule.py`. Durations of refused connections, 503s and slow answers
 are in REAL seconds (a client's timeouts and backoff run on real time); the nightly hiccup is
-in SIMULATED minutes at 23:00 simulated local time.
+in SIMULATED minutes at 23:00 simulated local time. The fake cloud's events are in cloudevents.py.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bridge.simulator.clock import SimClock
+from bridge.simulator.cloudevents import CloudEvents, CloudGateway
 from bridge.simulator.faults import Fault
 from bridge.simulator.httpd import Request, Response
 from bridge.simulator.living import LivingSource
@@ -48,13 +49,12 @@ class Conditions:
     schedule: list[Scheduled] = field(default_factory=list)
 
 
-class Gateway(Protocol):
+class Gateway(CloudGateway, Protocol):
     """What the events act on: the Simulator, seen without importing it (it imports this)."""
 
     clock: SimClock
     scenario: Scenario | None
     source: Source
-    cloud_mode: str
 
     def revoke_token(self, token: str | None = None) -> None: ...
 
@@ -65,8 +65,10 @@ class Gateway(Protocol):
     def start_envoy(self) -> None: ...
 
 
-class Director:
+class Director(CloudEvents):
     """Runs the events against a Simulator; the EnvoyApp asks it about every request."""
+
+    sim: Gateway
 
     def __init__(self, sim: Gateway):
         self.sim = sim
@@ -94,6 +96,9 @@ class Director:
                 f"event {name}: unknown parameter(s) {', '.join(unknown)}; "
                 f"it takes {', '.join(sorted(allowed)) or 'none'}"
             )
+        values = getattr(self, f"check_{name}", None)
+        if values is not None:  # its values too, so a bad one fails when scheduled, not when due
+            values(**params)
 
     def trigger(self, name: str, **params: object) -> None:
         self.check(name, params)
@@ -209,12 +214,6 @@ class Director:
             raise ValueError(f"malformed kind must be one of {', '.join(MALFORMED_KINDS)}")
         with self._lock:
             self.state.malformed_left, self.state.malformed_kind = int(count), kind
-
-    def do_cloud_down(self) -> None:
-        self.sim.cloud_mode = "down"
-
-    def do_cloud_up(self) -> None:
-        self.sim.cloud_mode = "ok"
 
     def do_clear(self) -> None:
         """End every timed condition now (not the grid outage: restore that)."""

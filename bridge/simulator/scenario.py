@@ -1,9 +1,10 @@
 """Scenario definitions of the living simulator: small YAML files the project writes itself.
 
 A scenario says what the simulated system IS (serial, firmware, CTs, phases, inverters,
-batteries, an IQ System Controller, the shape of the house load); the physics computes what it
-DOES at any moment. Built-in scenarios live in `scenarios/<name>.yaml`; a path to any YAML file
-with the same keys works too. Unknown keys are refused, so a typo never goes unnoticed.
+batteries, an IQ System Controller, the shape of the house load, how its cloud answers); the
+physics computes what it DOES at any moment. Built-in scenarios live in `scenarios/<name>.yaml`;
+a path to any YAML file with the same keys works too. Unknown keys are refused, so a typo never
+goes unnoticed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
+
+from bridge.simulator.cloudreplies import check_failure, check_mode
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -70,6 +73,15 @@ class Battery:
 
 
 @dataclass(frozen=True)
+class Cloud:
+    """How the fake Enphase cloud behaves from the start: a global mode, and a failure per flow
+    (names in cloud.py and cloudreplies.py), e.g. {"entrez_json": "gone"}."""
+
+    mode: str = "ok"
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     description: str = ""
@@ -87,6 +99,7 @@ class Scenario:
     pv: Pv = Pv()
     load: Load = Load()
     battery: Battery | None = None
+    cloud: Cloud = Cloud()
     enpower_serial: str = ""  # an IQ System Controller (grid relay) when set
     lifetime_production_wh: float = 15_000_000.0  # counters seven days before the start
     lifetime_consumption_wh: float = 20_000_000.0
@@ -158,6 +171,7 @@ def scenario_from_dict(data: dict[str, Any], where: str = "scenario") -> Scenari
     if data.get("battery") is not None:
         data["battery"] = _section(Battery, data["battery"], f"{where}: battery")
     data["cts"] = tuple(data.get("cts", Scenario.cts))
+    data["cloud"] = _cloud(data.get("cloud"), f"{where}: cloud")
     for key in ("serial", "firmware", "firmware_update_to", "enpower_serial", "part_number", "check_jwt"):
         if key in data and data[key] is not None:
             data[key] = str(data[key])
@@ -189,6 +203,18 @@ def _load(data: object, where: str) -> Load:
     if "phase_share" in data:
         data["phase_share"] = tuple(float(x) for x in data["phase_share"] or ())
     return _section(Load, data, where)
+
+
+def _cloud(data: object, where: str) -> Cloud:
+    cloud = _section(Cloud, data, where)
+    failures = _mapping(cloud.failures or {}, f"{where}.failures: expected a mapping of flow: failure")
+    try:
+        check_mode(str(cloud.mode))
+        for flow, failure in failures.items():
+            check_failure(str(flow), str(failure))
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
+    return Cloud(str(cloud.mode), {str(flow): str(failure) for flow, failure in failures.items()})
 
 
 def _validate(s: Scenario, where: str) -> None:

@@ -215,7 +215,7 @@ def test_cloud_login_and_token_round_trip(sim):
     token = issued.text
     assert jwt.decode(token, options={"verify_signature": False})["aud"] == sim.serial
     assert get(sim, "/auth/check_jwt", token).status_code == 200
-    assert sim.cloud_counts == {"login": 1, "login_ok": 1, "tokens": 1, "tokens_issued": 1}
+    assert sim.cloud_counts == {"login": 1, "login_ok": 1, "tokens": 1, "tokens_issued": 1, "entrez_json_issued": 1}
 
 
 def test_cloud_refuses_unknown_sessions(sim):

@@ -168,6 +168,8 @@ def test_a_writable_source_takes_posts_behind_the_same_auth(tokens):
     put = app.handle(request(stream, "PUT", headers=(bearer,), body=b'{"enable":1}'))
     assert put is not None and put.status == 405  # POST is the one write
     assert app.faults.counts()["paths"] == {stream: 3}
+
+
 @pytest.mark.parametrize(
     "mode, get_status, post_status", [("any", 200, 200), ("get", 200, 405), ("post", 405, 200), ("absent", 404, 404)]
 )

@@ -2,44 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from email.message import Message
 
 import pytest
 
-from bridge.simulator.clock import SimClock
 from bridge.simulator.events import MAX_HANG_S, Director
 from bridge.simulator.httpd import Request, Response
-from bridge.simulator.living import LivingSource
-from bridge.simulator.scenario import load_scenario
 from bridge.simulator.schedule import MALFORMED_KINDS
-from bridge.simulator.source import DEFAULT_CAPTURE, CaptureSource
-from tests.support.clock import FakeClock
-from tests.unit.simulator.helpers import START
-
-
-class FakeGateway:
-    """What the Director acts on, recording what it was asked to do."""
-
-    def __init__(self, scenario: str | None = "metered", start: str = "12:00", **changes: object):
-        self.time = FakeClock(START)
-        self.scenario = replace(load_scenario(scenario), timezone="UTC", **changes) if scenario else None
-        self.clock = SimClock(self.time, 1.0, start, "UTC")
-        self.source = LivingSource(self.scenario, self.clock) if self.scenario else CaptureSource(DEFAULT_CAPTURE)
-        self.cloud_mode = "ok"
-        self.calls: list[str] = []
-
-    def revoke_token(self, token: str | None = None) -> None:
-        self.calls.append("revoke_token")
-
-    def revoke_sessions(self) -> None:
-        self.calls.append("revoke_sessions")
-
-    def stop_envoy(self) -> None:
-        self.calls.append("stop_envoy")
-
-    def start_envoy(self) -> None:
-        self.calls.append("start_envoy")
+from tests.unit.simulator.helpers import FakeGateway
 
 
 def request(path: str = "/api/v1/production") -> Request:

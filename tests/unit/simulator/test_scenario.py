@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.simulator.scenario import Battery, Peak, builtin_names, load_scenario, scenario_from_dict
+from bridge.simulator.scenario import Battery, Cloud, Peak, builtin_names, load_scenario, scenario_from_dict
 from tests.unit.simulator.helpers import SCENARIOS
 
 
@@ -50,6 +50,14 @@ def test_a_yaml_file_by_path_with_nested_sections(tmp_path):
     assert scenario.installed_battery is scenario.battery and not scenario.can_island  # no controller
 
 
+def test_a_cloud_block_sets_the_mode_and_the_failing_flows(tmp_path):
+    path = tmp_path / "picky.yaml"
+    path.write_text("cloud:\n  mode: mfa\n  failures:\n    entrez_json: gone\n    entrez_form: installer\n")
+    assert load_scenario(path).cloud == Cloud("mfa", {"entrez_json": "gone", "entrez_form": "installer"})
+    assert all(load_scenario(name).cloud == Cloud() for name in SCENARIOS)  # built-ins: a working cloud
+    assert scenario_from_dict({"name": "x", "cloud": None}).cloud == Cloud("ok", {})
+
+
 def test_a_battery_without_units_is_no_battery():
     scenario = scenario_from_dict({"name": "x", "battery": {"units": 0}, "enpower_serial": "482200000001"})
     assert scenario.battery is not None and scenario.installed_battery is None
@@ -73,6 +81,12 @@ def test_a_battery_without_units_is_no_battery():
         ("livedata_stream_timeout_s: -1\n", "livedata_stream_timeout_s >= 0"),
         ("livedata_stream_timeout_s: soon\n", "livedata_stream_timeout_s >= 0"),
         ("check_jwt: put\n", "check_jwt must be one of any, get, post, absent"),
+        ("cloud: down\n", "cloud: expected a mapping"),
+        ("cloud: {failures: {entrez_json: gone}, flows: 3}\n", r"cloud: unknown key\(s\) flows"),
+        ("cloud: {mode: sideways}\n", "cloud: cloud mode must be one of ok"),
+        ("cloud: {failures: [gone]}\n", "cloud.failures: expected a mapping of flow: failure"),
+        ("cloud: {failures: {pigeon: gone}}\n", "cloud: cloud flow must be one of entrez_json"),
+        ("cloud: {failures: {entrez_form: lost}}\n", "cloud: cloud failure must be one of"),
     ],
 )
 def test_what_a_scenario_file_may_not_say(tmp_path, text, problem):
