@@ -1,5 +1,5 @@
-"""Files the bridge writes (the health document, token caches): never through a symbolic link,
-in a directory of its own, replaced atomically.
+"""Files the bridge writes (the health document, token caches, the computed energy state): never
+through a symbolic link, in a directory of its own, replaced atomically.
 
 The bridge often runs as root, and its cache directory may be shared (a Docker volume, a home
 directory, /tmp): whoever can write there could point `health` or `token-*.jwt` at /etc/shadow,

@@ -11,11 +11,20 @@ from __future__ import annotations
 
 from bridge.config.describe import describe
 from bridge.config.load import load_config
-from bridge.config.schema import CloudConfig, Config, GatewayConfig, HomeAssistantConfig, MqttConfig, PollIntervals
+from bridge.config.schema import (
+    CloudConfig,
+    Config,
+    EnergyConfig,
+    GatewayConfig,
+    HomeAssistantConfig,
+    MqttConfig,
+    PollIntervals,
+)
 
 __all__ = [
     "CloudConfig",
     "Config",
+    "EnergyConfig",
     "GatewayConfig",
     "HomeAssistantConfig",
     "MqttConfig",

@@ -51,6 +51,7 @@ def build(raw: dict[str, Any], problems: list[str]) -> Config:
         log_level=log_level,
         cache_dir=cache_dir,
         health=sections["health"],
+        energy=sections["energy"],
     )
 
 
@@ -139,6 +140,7 @@ def _build_gateway(path: str, data: Any, cache_dir: Path, problems: list[str]) -
     if len(problems) > before:
         return None
     values["token_cache"], values["token_cache_previous"] = _token_cache_paths(values, cache_dir)
+    values["energy_state"] = _energy_state_path(values, cache_dir)
     return GatewayConfig(**values)
 
 
@@ -157,6 +159,18 @@ def _flatten_gateway(path: str, data: dict[str, Any], problems: list[str]) -> di
         for key, value in timeouts.items():
             data[f"{key}_timeout" if key in ("connect", "read") else f"timeouts.{key}"] = value
     return data
+
+
+def _energy_state_path(values: dict[str, Any], cache_dir: Path) -> Path:
+    """The computed energy counters' file: as configured, else named like the token cache
+    (the serial, else host and port); the file itself says whose counters it holds."""
+    if values.get("energy_state"):
+        return Path(values["energy_state"]).expanduser()
+    if values.get("serial"):
+        return cache_dir / f"energy-{values['serial']}.json"
+    host = re.sub(r"[^A-Za-z0-9_.-]", "_", values["host"])
+    port = "" if values.get("port") is None else f"_{values['port']}"
+    return cache_dir / f"energy-{host}{port}.json"
 
 
 def _token_cache_paths(values: dict[str, Any], cache_dir: Path) -> tuple[Path, Path | None]:

@@ -47,6 +47,8 @@ class GatewayConfig:
     token_cache: Path | None = None
     # The cache's name before it told ports apart (token-<host>.jwt): read once, if at all.
     token_cache_previous: Path | None = None
+    # The energy counters the bridge computes (bridge/gateway/energy.py); None: memory only.
+    energy_state: Path | None = None
     fingerprint: str | None = None  # sha256 of the gateway certificate, lower-case hex
     insecure: bool = False  # explicit opt-out of certificate checks
     connect_timeout: float = 10.0
@@ -116,6 +118,16 @@ class HealthConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class EnergyConfig:
+    """The energy counters the bridge computes where the gateway has none (docs/mqtt.md)."""
+
+    # Two samples further apart than this add nothing: the time between is a gap, never a guess.
+    max_gap_s: float = 300.0
+    # The state file is written at most this often (and at a clean stop).
+    save_interval_s: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     gateways: tuple[GatewayConfig, ...]
     mqtt: MqttConfig = MqttConfig()
@@ -125,6 +137,7 @@ class Config:
     log_level: str = "INFO"
     cache_dir: Path = DEFAULT_CACHE_DIR
     health: HealthConfig = HealthConfig()
+    energy: EnergyConfig = EnergyConfig()
 
     @property
     def health_file(self) -> Path:
@@ -160,18 +173,20 @@ GATEWAY_KEYS = (
     "password",
     "token",
     "token_cache",
+    "energy_state",
     "fingerprint",
     "insecure",
     "connect_timeout",
     "read_timeout",
 )
-Section = MqttConfig | HomeAssistantConfig | CloudConfig | PollIntervals | HealthConfig
+Section = MqttConfig | HomeAssistantConfig | CloudConfig | PollIntervals | HealthConfig | EnergyConfig
 SECTIONS: dict[str, type[Section]] = {
     "mqtt": MqttConfig,
     "homeassistant": HomeAssistantConfig,
     "cloud": CloudConfig,
     "poll": PollIntervals,
     "health": HealthConfig,
+    "energy": EnergyConfig,
 }
 TOP_KEYS = ("gateways", "log_level", "cache_dir", *SECTIONS)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")

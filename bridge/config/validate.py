@@ -17,6 +17,7 @@ from bridge.config.schema import (
     MIN_GRID_POLL_S,
     MIN_POLL_INTERVAL_S,
     CloudConfig,
+    EnergyConfig,
     PollIntervals,
     field_names,
 )
@@ -24,6 +25,7 @@ from bridge.config.schema import (
 INVALID = object()
 TRUE_WORDS = ("true", "yes", "on", "1")
 FALSE_WORDS = ("false", "no", "off", "0")
+MIN_SAVE_INTERVAL_S = 1.0  # the state file is fsynced: not more than once a second
 
 
 def coerce(path: str, value: Any, default: Any, problems: list[str]) -> Any:
@@ -109,6 +111,20 @@ def check_sections(sections: dict[str, Any], problems: list[str]) -> None:
         floor = MIN_GRID_POLL_S if name == "grid" else MIN_POLL_INTERVAL_S
         if getattr(sections["poll"], name) < floor:
             problems.append(f"poll.{name}: at least {floor:g} s; the gateway freezes when polled harder")
+    check_energy(sections["energy"], sections["poll"], problems)
+
+
+def check_energy(energy: EnergyConfig, poll: PollIntervals, problems: list[str]) -> None:
+    """The computed counters' gap limit must let through the normal wait between two readings
+    of the power they integrate (batteries group: IQ Batteries; energy group: the rest)."""
+    floor = 2 * max(poll.energy, poll.batteries)
+    if energy.max_gap_s < floor:
+        problems.append(
+            f"energy.max_gap_s: at least {floor:g} s (twice the slower of poll.energy and poll.batteries), "
+            "or the normal wait between two power readings would count as a gap"
+        )
+    if energy.save_interval_s < MIN_SAVE_INTERVAL_S:
+        problems.append(f"energy.save_interval_s: at least {MIN_SAVE_INTERVAL_S:g} s")
 
 
 # The Enlighten password and the tokens travel to these URLs: https, except to this machine

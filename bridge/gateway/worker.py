@@ -11,7 +11,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bridge import __version__, model
@@ -20,8 +20,9 @@ from bridge.auth.store import TokenStore
 from bridge.config import Config, GatewayConfig
 from bridge.errors import AuthError, BridgeError, EnvoyDataError, EnvoyError, EnvoyUnavailable, TLSPinError
 from bridge.gateway.client import EnvoyClient
+from bridge.gateway.energy import ComputedEnergy, ct_types_of
 from bridge.gateway.schedule import GROUPS, Schedule, group_endpoints
-from bridge.model.guard import CounterGuard, Guarded, log_lines
+from bridge.model.guard import STATE, CounterGuard, Guarded, log_lines
 from bridge.model.snapshot import Availability, Snapshot
 from bridge.sinks import FanOut
 
@@ -73,6 +74,7 @@ class EnvoyWorker:
         self.schedule = Schedule.starting_at(config.poll, monotonic())
         self.diagnostics: dict[str, Any] = {"bridge_version": __version__, "errors": 0}
         self.counters = CounterGuard()  # the energy counters' last good values, across cycles
+        self.energy = ComputedEnergy(gateway, config.energy)  # counters the gateway lacks, integrated here
 
     @property
     def serial(self) -> str:
@@ -191,8 +193,9 @@ class EnvoyWorker:
 
     # --- the snapshot ---------------------------------------------------------------------
 
-    def deliver(self, started: float) -> bool:
-        """Hand this cycle's snapshot to the sinks; False when the gateway gave nothing usable."""
+    def deliver(self, started: float, live: Mapping[str, Any] | None = None) -> bool:
+        """Hand this cycle's snapshot to the sinks; False when the gateway gave nothing usable.
+        `live`: this cycle's live document (docs/mqtt.md), the computed counters' best power."""
         info = self.info
         if info is None:
             return False  # never set up: nothing to say yet
@@ -204,7 +207,10 @@ class EnvoyWorker:
             return False
         self._note_good_endpoint("state")
         self._grid_status = state.grid_status or self._grid_status
-        guarded = self.counters.apply(info.serial, Snapshot.documents_of(state), self._monotonic())
+        documents = Snapshot.documents_of(state)
+        ct_types = ct_types_of(self.parsed, self.groups)
+        self.energy.add_to(documents[STATE], info.serial, ct_types, live, polled_at, self._monotonic())
+        guarded = self.counters.apply(info.serial, documents, self._monotonic())
         self._log_counters(guarded)
         diagnostics = self._diagnostics(info, started, polled_at)
         snapshot = Snapshot.of(info, state, diagnostics, polled_at, self.generation, guarded)
@@ -224,6 +230,8 @@ class EnvoyWorker:
                 "counter_wraps": self.counters.wraps,
             }
         )
+        if self.energy.gaps is not None:
+            self.diagnostics["computed_energy_gaps"] = self.energy.gaps
         if token is not None:
             self.diagnostics.update(
                 {
@@ -283,6 +291,7 @@ class EnvoyWorker:
         while not stop.is_set():
             self._step()
             stop.wait(self.schedule.seconds_to_next(self._monotonic()))
+        self.energy.save(self._monotonic())
 
     def _step(self) -> None:
         started = self._monotonic()

@@ -1,5 +1,6 @@
 """The gateway's own Home Assistant entities: production, consumption, net and grid flows,
-batteries and storage settings, every CT meter, and the bridge's diagnostics.
+batteries and storage settings, the energy the bridge computes, every CT meter, and the
+bridge's diagnostics.
 
 Keys follow Home Assistant's own enphase_envoy integration where it has one, so users find the
 same entities. An entity exists exactly when its value is in the gateway's state document
@@ -103,6 +104,23 @@ BATTERY_ENTITIES = [
     text("storage_sub_mode", ("storage_settings", "sub_mode"), "Storage sub-mode", diagnostic=True, enabled=False),
 ]
 
+# The counters the bridge integrates itself where the gateway has none (docs/mqtt.md,
+# `computed_energy`): the Energy dashboard's battery and grid sources on gateways without the CT.
+COMPUTED_ENTITIES = [
+    energy(
+        "computed_battery_charged",
+        ("computed_energy", "battery_charged_wh"),
+        "Battery energy charged (computed)",
+    ),
+    energy(
+        "computed_battery_discharged",
+        ("computed_energy", "battery_discharged_wh"),
+        "Battery energy discharged (computed)",
+    ),
+    energy("computed_grid_import", ("computed_energy", "grid_imported_wh"), "Grid energy import (computed)"),
+    energy("computed_grid_export", ("computed_energy", "grid_exported_wh"), "Grid energy export (computed)"),
+]
+
 # Per CT type: key prefix, and the special keys Home Assistant uses for some measures.
 METER_SPECIAL_KEYS: dict[str, dict[str, str | None]] = {
     "net_consumption": {
@@ -171,6 +189,7 @@ GATEWAY_ENTITIES = (
     + NET_ENTITIES
     + GRID_ENTITIES
     + BATTERY_ENTITIES
+    + COMPUTED_ENTITIES
 )
 
 
@@ -194,6 +213,14 @@ DIAGNOSTIC_ENTITIES = [
     # Energy counter values the counter guard held back since the bridge started (bridge/model/guard.py).
     Entity(
         "counter_glitches", ("counter_glitches",), "Counter glitches", state_class="total_increasing", diagnostic=True
+    ),
+    # Intervals the computed energy counters skipped (no sample for longer than energy.max_gap_s).
+    Entity(
+        "computed_energy_gaps",
+        ("computed_energy_gaps",),
+        "Computed energy gaps",
+        state_class="total_increasing",
+        diagnostic=True,
     ),
     text("firmware", ("firmware",), "Firmware version", diagnostic=True),
     text("bridge_version", ("bridge_version",), "Bridge version", diagnostic=True),

@@ -3,7 +3,9 @@
 The rooms: `parse/` turns bodies into typed readings, `builders/` turns readings into payloads,
 `endpoints` is the registry of every endpoint (path, parser, poll group, gateways, auth),
 `select` decides which endpoints are worth polling, `assemble` hands the parsed results to
-the builders, and `kinds` is the table of unit kinds (topic stem, device name, poll group).
+the builders, `kinds` is the table of unit kinds (topic stem, device name, poll group), `guard`
+keeps energy counters honest, and `energy` / `computed_energy` integrate the battery and grid
+energy the gateway has no CT to count.
 This module is the facade the rest of the bridge imports from. Typical use by the poller::
 
     probed = {ep: ENDPOINTS[ep](decode_json(ep, body)) for ep, body in answers.items()}

@@ -9,7 +9,7 @@ streak and counts it (diagnostics `counter_glitches`).
 
 The rules, by kind of counter (`kind_of`):
 - MONOTONE (lifetime production/consumption, CT delivered/received, grid import/export, a unit's
-  lifetime): refused when negative, above ABSURD_WH, 0 after a higher value, lower than the last
+  lifetime, the counters the bridge computes): refused when negative, above ABSURD_WH, 0 after a higher value, lower than the last
   good value, or higher by more than the system's maximum power over the time since that value.
 - SIGNED (the net-consumption lifetime, `total` in Home Assistant: it goes down while exporting):
   refused when above ABSURD_WH in size, 0 after another value, or moved by more than the bound.
@@ -48,6 +48,11 @@ COUNTER_KEYS = {
     "energy_imported_wh": MONOTONE,
     "energy_exported_wh": MONOTONE,
     "energy_today_wh": DAILY,
+    # The counters the bridge computes itself (bridge/model/computed_energy.py)
+    "battery_discharged_wh": MONOTONE,
+    "battery_charged_wh": MONOTONE,
+    "grid_imported_wh": MONOTONE,
+    "grid_exported_wh": MONOTONE,
 }
 SIGNED_SECTION = "net_consumption"  # the state's net flow, not the CT of that name under "meters"
 STATE = "state"  # the gateway's own document, beside the units' topic suffixes

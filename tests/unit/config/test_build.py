@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+from pathlib import Path
 
 from bridge.config import Config
 from bridge.config.build import build
@@ -56,6 +57,26 @@ def test_token_cache_is_named_after_the_serial_or_a_safe_form_of_the_host(load, 
     assert caches[0] == tmp_path / "token-fe80__1.jwt"
     assert caches[1] == tmp_path / "token-1234.jwt"
     assert str(caches[2]) == "/var/tmp/t.jwt"
+
+
+def test_the_energy_state_file_is_named_like_the_token_cache_unless_configured(load, tmp_path):
+    text = (
+        f"cache_dir: {tmp_path}\ngateways:\n"
+        "  - {host: envoy.local, tls: {insecure: true}}\n"
+        "  - {host: '192.168.1.5:8443', tls: {insecure: true}}\n"
+        "  - {host: other.local, serial: '1234', tls: {insecure: true}}\n"
+        "  - {host: third.local, energy_state: ~/counters.json, tls: {insecure: true}}\n"
+    )
+    paths = [gw.energy_state for gw in load(text).gateways]
+    assert paths[:3] == [
+        tmp_path / "energy-envoy.local.json",
+        tmp_path / "energy-192.168.1.5_8443.json",
+        tmp_path / "energy-1234.json",
+    ]
+    assert paths[3] == Path("~/counters.json").expanduser()
+    assert load(MINIMAL, {"ENVOY_BRIDGE_GATEWAY_ENERGY_STATE": "/data/e.json"}).gateways[0].energy_state == Path(
+        "/data/e.json"
+    )
 
 
 def test_h11_10_two_gateways_on_one_host_get_their_own_cache_and_label(load, tmp_path):

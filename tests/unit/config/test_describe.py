@@ -26,7 +26,19 @@ def test_masked_secrets_are_shown_as_set_and_unset_ones_as_none(load):
 
 def test_every_section_is_there_as_plain_data(load, tmp_path):
     summary = describe(load(MINIMAL + f"cache_dir: {tmp_path}\n"))
-    assert set(summary) == {"gateways", "log_level", "cache_dir", "mqtt", "homeassistant", "cloud", "poll", "health"}
+    assert set(summary) == {
+        "gateways",
+        "log_level",
+        "cache_dir",
+        "mqtt",
+        "homeassistant",
+        "cloud",
+        "poll",
+        "health",
+        "energy",
+    }
     assert summary["cache_dir"] == str(tmp_path)
     assert summary["gateways"][0]["token_cache"] == str(tmp_path / "token-envoy.local.jwt")  # a Path, as text
+    assert summary["gateways"][0]["energy_state"] == str(tmp_path / "energy-envoy.local.json")
+    assert summary["energy"] == {"max_gap_s": 300.0, "save_interval_s": 60.0}
     assert summary["poll"]["meters"] == 10.0 and summary["homeassistant"]["expire_after"] == "auto"

@@ -53,8 +53,18 @@ def test_configs_are_frozen():
 
 
 def test_key_tables():
-    assert TOP_KEYS == ("gateways", "log_level", "cache_dir", "mqtt", "homeassistant", "cloud", "poll", "health")
-    assert set(SECTIONS) == {"mqtt", "homeassistant", "cloud", "poll", "health"}
+    assert TOP_KEYS == (
+        "gateways",
+        "log_level",
+        "cache_dir",
+        "mqtt",
+        "homeassistant",
+        "cloud",
+        "poll",
+        "health",
+        "energy",
+    )
+    assert set(SECTIONS) == {"mqtt", "homeassistant", "cloud", "poll", "health", "energy"}
     assert field_names(PollIntervals) == ["meters", "grid", "energy", "inverters", "batteries", "info"]
     assert defaults(PollIntervals)["grid"] == 1.0
     assert secret_file_keys(MqttConfig) == ["password_file"]

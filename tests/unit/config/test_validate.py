@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.config import CloudConfig, HomeAssistantConfig, MqttConfig, PollIntervals
+from bridge.config import CloudConfig, EnergyConfig, HomeAssistantConfig, MqttConfig, PollIntervals
 from bridge.config.validate import INVALID, check_gateway, check_sections, coerce, parse_host
 from tests.unit.config.conftest import MINIMAL
 
@@ -107,13 +107,14 @@ def test_host_forms_through_the_loader(load):
     assert gws[2].fingerprint == "ab" * 32
 
 
-def section_problems(mqtt=None, homeassistant=None, poll=None) -> list[str]:
+def section_problems(mqtt=None, homeassistant=None, poll=None, energy=None) -> list[str]:
     problems: list[str] = []
     sections = {
         "mqtt": mqtt or MqttConfig(),
         "homeassistant": homeassistant or HomeAssistantConfig(),
         "poll": poll or PollIntervals(),
         "cloud": CloudConfig(),
+        "energy": energy or EnergyConfig(),
     }
     check_sections(sections, problems)
     return problems
@@ -139,6 +140,23 @@ def test_poll_floors_protect_the_gateway_and_the_grid_group_may_be_faster():
     assert section_problems(poll=PollIntervals(grid=0.5, info=4.0)) == [
         "poll.grid: at least 1 s; the gateway freezes when polled harder",
         "poll.info: at least 5 s; the gateway freezes when polled harder",
+    ]
+
+
+def test_the_computed_energy_gap_limit_lets_the_normal_wait_between_power_readings_through():
+    assert section_problems(energy=EnergyConfig(max_gap_s=120.0, save_interval_s=1.0)) == []
+    [problem] = section_problems(poll=PollIntervals(energy=300.0), energy=EnergyConfig(max_gap_s=300.0))
+    assert problem.startswith("energy.max_gap_s: at least 600 s (twice the slower of poll.energy and poll.batteries)")
+    assert section_problems(energy=EnergyConfig(save_interval_s=0.5)) == ["energy.save_interval_s: at least 1 s"]
+
+
+def test_the_energy_section_through_the_loader_and_the_environment(load, problems):
+    config = load(MINIMAL + "energy: {max_gap_s: 900, save_interval_s: 30}\n")
+    assert (config.energy.max_gap_s, config.energy.save_interval_s) == (900.0, 30.0)
+    assert load(MINIMAL, {"ENVOY_BRIDGE_ENERGY_MAX_GAP_S": "1200"}).energy.max_gap_s == 1200.0
+    assert problems(MINIMAL + "energy: {max_gap_s: -1, gaps: 3}\n") == [
+        "energy.max_gap_s: must be a finite, non-negative number",
+        "energy.gaps: unknown key",
     ]
 
 

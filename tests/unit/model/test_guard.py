@@ -93,6 +93,19 @@ def test_h11_6a_a_jump_beyond_the_maximum_power_over_the_elapsed_time_is_held(ru
     assert run.lifetime(LIFETIME + most) == LIFETIME + most
 
 
+def test_the_counters_the_bridge_computes_are_guarded_like_the_gateways(run):
+    def charged(value) -> object:
+        computed = {"battery_charged_wh": value, "battery_discharged_wh": 10, "gaps": 0}
+        return run.cycle({STATE: state(computed_energy=computed)})[STATE]["computed_energy"].get("battery_charged_wh")
+
+    assert kind_of(STATE, ("computed_energy", "grid_exported_wh")) == MONOTONE
+    assert charged(1000) == 1000
+    assert charged(900) == 1000  # a step back
+    assert charged(1000 + 3_100_000) == 1000  # more than 1 MW could do in the time since
+    assert charged(1020) == 1020
+    assert run.guard.glitches == 2
+
+
 def test_a_long_outage_allows_what_the_system_produced_meanwhile(run):
     run.lifetime(LIFETIME)
     assert run.lifetime(LIFETIME + 3_100_000, minutes=24 * 60) == LIFETIME + 3_100_000
