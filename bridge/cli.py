@@ -1,4 +1,5 @@
-"""Command line: run, check-config, token show/renew, fingerprint, simulate, demo.
+"""Command line: run, check-config, token show/renew/import (bridge/token_commands.py), fingerprint,
+simulate, demo, health.
 
 Exit codes: 0 success, 1 runtime failure (unreachable gateway, refused login...), 2 bad
 configuration. Expected faults print one line, never a traceback.
@@ -23,7 +24,6 @@ from bridge.errors import BridgeError, ConfigError
 from bridge.redaction import redact, setup_logging
 
 if TYPE_CHECKING:  # annotations only: the commands import what they run when they run
-    from bridge.auth.tokens import TokenInfo
     from bridge.gateway.worker import EnvoyWorker
     from bridge.mqtt.publisher import Publisher
 
@@ -67,14 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     _config_arg(check)
     check.set_defaults(func=cmd_check_config)
 
-    token = sub.add_parser("token", help="show or renew the gateway token")
-    token_sub = token.add_subparsers(required=True, metavar="ACTION")
-    show = token_sub.add_parser("show", help="decode the token in use")
-    _config_arg(show)
-    show.set_defaults(func=cmd_token_show)
-    renew = token_sub.add_parser("renew", help="get a new token, validated against the gateway")
-    _config_arg(renew)
-    renew.set_defaults(func=cmd_token_renew)
+    from bridge.token_commands import add_token_commands
+
+    add_token_commands(sub, _config_arg)
 
     fingerprint = sub.add_parser(
         "fingerprint", help="print a gateway's certificate fingerprint (to pin it in config.yaml: trust on first use)"
@@ -184,52 +179,6 @@ def cmd_health(args: argparse.Namespace) -> int:
     healthy, line = verdict(path, time.time(), args.max_age)
     print(line)
     return 0 if healthy else 1
-
-
-def cmd_token_show(args: argparse.Namespace) -> int:
-    config = _load(args)
-    from bridge.auth.store import TokenStore
-    from bridge.auth.tokens import decode_token
-
-    for gw in config.gateways:
-        store = TokenStore.for_gateway(gw)
-        token = gw.token or (store.load() if store else None)
-        if not token:
-            print(f"{gw.label}: no token yet (configure `token`, or credentials and run `token renew`)")
-            continue
-        source = "configured" if gw.token else f"cache {gw.token_cache}"
-        _print_token(gw.label, decode_token(token), source)
-    return 0
-
-
-def cmd_token_renew(args: argparse.Namespace) -> int:
-    config = _load(args)
-    from bridge.auth.cloud import EnphaseCloud
-    from bridge.auth.store import TokenStore
-    from bridge.gateway.client import EnvoyClient
-
-    for gw in config.gateways:
-        client = EnvoyClient(gw, EnphaseCloud(config.cloud), TokenStore.for_gateway(gw))
-        try:
-            client.fetch_info()
-            info = client.renew_token(force=True)
-            _print_token(gw.label, info, f"renewed, saved to {gw.token_cache}")
-        finally:
-            client.close()
-    return 0
-
-
-def _print_token(label: str, info: TokenInfo, source: str) -> None:
-    def when(ts: float | None) -> str:
-        return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts)) if ts else "unknown"
-
-    print(f"{label}: token ({source})")
-    print(f"  serial:    {info.serial}")
-    print(f"  user:      {info.username}")
-    print(f"  type:      {info.user_type}")
-    print(f"  issued:    {when(info.issued_at)}")
-    print(f"  expires:   {when(info.expires_at)}")
-    print(f"  days left: {info.days_left(time.time()):.1f}")
 
 
 def cmd_fingerprint(args: argparse.Namespace) -> int:

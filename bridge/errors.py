@@ -32,6 +32,18 @@ class AuthError(BridgeError):
     """No usable credentials: the token is unusable, missing, or cannot be had."""
 
 
+class TokenRejected(AuthError):
+    """A token failed an offline check (bridge/auth/tokens.py): never kept, sent or cached.
+
+    `check` names the check (format, header, payload, aud, iss, exp, enphaseUser); the message
+    says what is wrong and never quotes the token.
+    """
+
+    def __init__(self, check: str, reason: str):
+        self.check = check
+        super().__init__(f"{reason} (offline check: {check})")
+
+
 class EnvoyAuthError(AuthError):
     """The gateway answered 401/403: new session first, then a token renewal."""
 
@@ -42,6 +54,10 @@ class CloudError(AuthError):
 
 class CloudAuthError(CloudError):
     """Enlighten/Entrez refused (bad password, MFA, odd reply): slow retry, clear message."""
+
+
+class CloudMFARequired(CloudAuthError):
+    """The account has multi-factor authentication on: no login from a program; paste a token."""
 
 
 class CloudUnavailable(CloudError):

@@ -1,21 +1,24 @@
-"""The Enphase cloud: Enlighten login, then an Entrez token for one gateway. TLS always verified.
+"""The Enphase cloud over HTTPS: one session for every gateway, retries, the Enlighten login,
+and login sessions kept a few minutes. TLS always verified; redirects never followed.
 
-Two calls (reference §1.3): `POST {enlighten}/login/login.json` (form `user[email]`,
-`user[password]`) answers JSON with a `session_id`; `POST {entrez}/tokens` (JSON
-`session_id`, `serial_num`, `username`) answers the raw JWT. Transport errors and 5xx are
-retried a little (tenacity); refusals are not. Error messages name the account and the
-gateway, never the password, the session id or the token. One instance serves every gateway:
-requests are serialised (no login stampede at startup) and one Enlighten login serves the
-token requests of all the account's gateways for a few minutes.
+`fetch_token` gets a token for one gateway by the token flows of `bridge/auth/flows.py`, tried
+in order with fallback (`bridge/auth/fallback.py`); the flows send through `send` and log in
+through `login`. Transport errors and 5xx are retried a little (tenacity); refusals are not.
+The session keeps no cookies: each flow sends the one cookie it needs, so nothing of one
+account or one service travels to another. Error messages name the account and the gateway,
+never the password, a session id, a cookie or the token. One instance serves every gateway:
+requests are serialised (no login stampede at startup) and one login serves the token
+requests of all the account's gateways for a few minutes.
 """
 
 from __future__ import annotations
 
+import http.cookiejar
 import logging
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,9 +32,10 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from bridge.auth.tokens import decode_token
+from bridge.auth.fallback import CloudToken, fetch_with_fallback
+from bridge.auth.replies import redirect_note, short_message
 from bridge.config import CloudConfig
-from bridge.errors import AuthError, CloudAuthError, CloudTransient, CloudUnavailable
+from bridge.errors import CloudAuthError, CloudMFARequired, CloudTransient, CloudUnavailable
 from bridge.network_errors import describe_transport_error
 
 log = logging.getLogger(__name__)
@@ -41,11 +45,6 @@ MAX_ATTEMPTS = 3  # a login is worth a few quick tries; longer outages are the c
 # this long (kept in memory only), and dropped at the first refusal.
 SESSION_REUSE_S = 600.0
 CONNECT_TIMEOUT_S = 10.0
-MFA_HINT = (
-    "multi-factor authentication (MFA) is on for this account, and the bridge cannot log in "
-    "with MFA. Get a token from https://entrez.enphaseenergy.com (or turn MFA off) and paste it "
-    "as `token` in this gateway's config; a pasted token is not renewed automatically"
-)
 
 
 class EnphaseCloud:
@@ -59,52 +58,71 @@ class EnphaseCloud:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ):
-        self._cfg = cfg
+        self.cfg = cfg
         self._session = session or requests.Session()
         self._session.verify = True  # never off for the cloud: it receives the password
+        self._session.cookies.set_policy(_NoCookies())
         if cfg.ca_file:
             self._session.mount("https://", _ExtraCAAdapter(cfg.ca_file))
         self._sleep = sleep
         self._timeout = (min(CONNECT_TIMEOUT_S, cfg.timeout), cfg.timeout)
         self._lock = threading.Lock()
         self._monotonic = monotonic
-        self._sessions: dict[str, tuple[str, float]] = {}  # account -> (Enlighten session id, since)
+        # (service, account) -> (session id or cookie, since): "enlighten" and "entrez" logins
+        self._sessions: dict[tuple[str, str], tuple[str, float]] = {}
 
-    def fetch_token(self, username: str, password: str, serial: str) -> str:
-        """Log in and fetch a token for gateway `serial`.
+    @property
+    def flows(self) -> tuple[str, ...]:
+        """The configured token flows, in order (`cloud.token_flows`)."""
+        return self.cfg.token_flows
 
-        Raises CloudAuthError when Enlighten/Entrez refuse (bad credentials, MFA, odd reply),
-        CloudUnavailable when the cloud cannot be reached.
+    def fetch_token(
+        self,
+        username: str,
+        password: str,
+        serial: str,
+        *,
+        now: float,
+        flows: Sequence[str] | None = None,
+        quiet: bool = False,
+    ) -> CloudToken:
+        """A token for gateway `serial` that passed the offline checks at `now`, by the first
+        of `flows` (default: the configured ones) that gives one. `quiet`: a flow's failure is
+        logged at DEBUG, not WARNING (the caller already warned that renewals fail).
+
+        Raises CloudMFARequired, CloudAuthError when the flows were refused (or answered no
+        token), CloudUnavailable when none could reach the cloud.
         """
         with self._lock:
-            reused = self._reusable_session(username)
-            if reused:
-                try:
-                    return self._token(reused, serial, username)
-                except CloudAuthError:  # the session may have expired: one fresh login decides
-                    self._sessions.pop(username, None)
-            session_id = self._login(username, password)
-            self._sessions[username] = (session_id, self._monotonic())
-            return self._token(session_id, serial, username)
-
-    def _reusable_session(self, username: str) -> str | None:
-        session_id, since = self._sessions.get(username, (None, 0.0))
-        if session_id and self._monotonic() - since < SESSION_REUSE_S:
-            return session_id
-        self._sessions.pop(username, None)
-        return None
+            return fetch_with_fallback(self, username, password, serial, now, tuple(flows or self.flows), quiet)
 
     def close(self) -> None:
         self._sessions.clear()
         self._session.close()
 
-    def _login(self, username: str, password: str) -> str:
-        url = self._cfg.enlighten_url.rstrip("/") + "/login/login.json"
-        resp = self._post("Enlighten login", url, data={"user[email]": username, "user[password]": password})
+    # --- login sessions, kept a few minutes ------------------------------------------------------
+
+    def cached_session(self, service: str, username: str) -> str | None:
+        session, since = self._sessions.get((service, username), (None, 0.0))
+        if session and self._monotonic() - since < SESSION_REUSE_S:
+            return session
+        self._sessions.pop((service, username), None)
+        return None
+
+    def keep_session(self, service: str, username: str, session: str) -> None:
+        self._sessions[(service, username)] = (session, self._monotonic())
+
+    def drop_session(self, service: str, username: str) -> None:
+        self._sessions.pop((service, username), None)
+
+    def enlighten_login(self, username: str, password: str) -> str:
+        """`POST {enlighten}/login/login.json`: the session id (also the `_enlighten_4_session` cookie)."""
+        url = self.cfg.enlighten_url.rstrip("/") + "/login/login.json"
+        resp = self.send("Enlighten login", "POST", url, data={"user[email]": username, "user[password]": password})
         if resp.status_code != 200:
             hint = " (check the Enlighten e-mail and password)" if 400 <= resp.status_code < 500 else ""
             raise CloudAuthError(
-                f"Enlighten refused the login for {username}: HTTP {resp.status_code}{_redirect(resp)}{hint}"
+                f"Enlighten refused the login for {username}: HTTP {resp.status_code}{redirect_note(resp)}{hint}"
             )
         try:
             doc = resp.json()
@@ -122,31 +140,14 @@ class EnphaseCloud:
                 "logins?): log in at enlighten.enphaseenergy.com to unblock it"
             )
         session_id = doc.get("session_id")
-        if not isinstance(session_id, str) or not session_id:
-            raise CloudAuthError(f"Enlighten accepted the login for {username} but sent no session id: {MFA_HINT}")
+        if not isinstance(session_id, str) or not session_id:  # with MFA on, a code is asked for next
+            raise CloudMFARequired(f"Enlighten accepted the login for {username} but sent no session id")
         return session_id
 
-    def _token(self, session_id: str, serial: str, username: str) -> str:
-        url = self._cfg.entrez_url.rstrip("/") + "/tokens"
-        body = {"session_id": session_id, "serial_num": serial, "username": username}
-        resp = self._post("Entrez token request", url, json=body)
-        if resp.status_code != 200:
-            raise CloudAuthError(
-                f"Entrez refused a token for gateway {serial}: HTTP {resp.status_code}"
-                f"{_redirect(resp)} (is this gateway registered to the Enlighten "
-                f"account {username}?)"
-            )
-        token = resp.text.strip()
-        try:
-            decode_token(token)
-        except AuthError:
-            raise CloudAuthError(
-                f"Entrez answered the token request for gateway {serial} with "
-                f"{len(resp.content)} bytes that are not a token"
-            ) from None
-        return token
+    # --- requests --------------------------------------------------------------------------------
 
-    def _post(self, what: str, url: str, **body: Any) -> requests.Response:
+    def send(self, what: str, method: str, url: str, **request: Any) -> requests.Response:
+        """One request, retried on transport errors and 5xx; CloudUnavailable when they last."""
         retrying = Retrying(
             retry=retry_if_exception_type(CloudTransient),
             stop=stop_after_attempt(MAX_ATTEMPTS),
@@ -156,16 +157,16 @@ class EnphaseCloud:
             before_sleep=before_sleep_log(log, logging.DEBUG),
         )
         try:
-            return retrying(self._post_once, what, url, **body)
+            return retrying(self._send_once, what, method, url, **request)
         except CloudTransient as err:
             attempts = retrying.statistics.get("attempt_number", MAX_ATTEMPTS)
             raise CloudUnavailable(f"{err} (after {attempts} attempts)") from err
 
-    def _post_once(self, what: str, url: str, **body: Any) -> requests.Response:
+    def _send_once(self, what: str, method: str, url: str, **request: Any) -> requests.Response:
         host = urlsplit(url).hostname
         try:
             # No redirects: a 307/308 would re-send the password to wherever it points.
-            resp = self._session.post(url, timeout=self._timeout, allow_redirects=False, **body)
+            resp = self._session.request(method, url, timeout=self._timeout, allow_redirects=False, **request)
         except requests.exceptions.SSLError as err:  # a ConnectionError subclass: never retried
             raise CloudUnavailable(f"{what}: {host}: {describe_transport_error(err)}") from err
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as err:
@@ -173,14 +174,15 @@ class EnphaseCloud:
         except requests.exceptions.RequestException as err:
             raise CloudUnavailable(f"{what}: {host}: {type(err).__name__}") from err
         if resp.status_code >= 500:
-            raise CloudTransient(f"{what}: {host}: HTTP {resp.status_code}")
+            raise CloudTransient(f"{what}: {host}: HTTP {resp.status_code}{short_message(resp)}")
         return resp
 
 
-def _redirect(resp: requests.Response) -> str:
-    location = urlsplit(resp.headers.get("Location") or "")  # no query: it could carry a session
-    target = (f"{location.scheme}://{location.netloc}" if location.netloc else "") + location.path
-    return f" (redirect to {target[:100]!r}, not followed)" if resp.is_redirect and target else ""
+class _NoCookies(http.cookiejar.DefaultCookiePolicy):
+    """The session's jar keeps nothing: a cookie goes out only where a flow puts it."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
 
 
 class _ExtraCAAdapter(HTTPAdapter):

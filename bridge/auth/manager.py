@@ -1,10 +1,11 @@
 """The token of one gateway over time: choose it, renew it ahead of expiry, validate, persist.
 
 `TokenManager` picks the token to use (pasted in the config, cached by `TokenStore`, or fetched
-from the Enphase cloud), renews it ahead of expiry, validates a new token against the gateway
-before it replaces the old one, and guards cloud logins with a circuit breaker so a broken
-setup cannot hammer Enlighten. Nothing here logs or puts into an exception message a token,
-password or session id.
+from the Enphase cloud by its token flows, the one that worked last time first), renews it
+ahead of expiry, checks a new token offline and then against the gateway before it replaces
+the old one, and guards cloud logins with a circuit breaker so a broken setup cannot hammer
+Enlighten. A token that fails a check never reaches the gateway or the cache. Nothing here
+logs or puts into an exception message a token, password or session id.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bridge.auth.store import TokenStore
-from bridge.auth.tokens import TokenInfo, decode_token, renew_ahead_s
-from bridge.errors import AuthError, CloudAuthError, CloudError, EnvoyAuthError
+from bridge.auth.fallback import CloudToken, flow_order
+from bridge.auth.local import cannot_renew_message, choose_local, remembered_flow
+from bridge.auth.store import TokenMeta, TokenStore
+from bridge.auth.tokens import TokenInfo, check_candidate, renew_ahead_s
+from bridge.errors import AuthError, CloudAuthError, CloudError, EnvoyAuthError, TokenRejected
 
 if TYPE_CHECKING:
     from bridge.auth.cloud import EnphaseCloud
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 # A failed cloud login blocks the next one for 15 min, doubling to 6 h (at most ~8 logins a day).
 CIRCUIT_FIRST_S = 15 * 60.0
 CIRCUIT_MAX_S = 6 * 3600.0
+LOGGED_REASON_MAX = 1200  # every flow's failure fits; the diagnostics keep the first 300 characters
 # Safety net for odd tokens (no iat, tiny lifetime): proactive renewals at most hourly.
 MIN_RENEWAL_SPACING_S = 3600.0
 
@@ -58,8 +62,10 @@ class TokenManager:
         self._token: str | None = None
         self._info: TokenInfo | None = None
         self.source: str | None = None  # "config", "cache" or "cloud"
-        self.flow: str | None = None  # how the cloud issued the current token (the diagnostics' token_flow)
-        self._candidate: str | None = None  # fetched but not yet validated (gateway was down)
+        self._flow: str | None = None  # see `flow`
+        self._obtained_at: float | None = None
+        self._remembered: str | None = None  # the cloud flow that worked last: tried first
+        self._candidate: CloudToken | None = None  # fetched but not yet validated (gateway was down)
         self._failures = 0
         self._blocked_until = 0.0
         self._unconfirmed = False
@@ -78,6 +84,20 @@ class TokenManager:
         with self._lock:
             self._ensure_loaded()
             return self._info
+
+    @property
+    def flow(self) -> str | None:
+        """What produced the token in use: a token flow, "import" or "config"; None when unknown."""
+        with self._lock:
+            self._ensure_loaded()
+            return self._flow
+
+    @property
+    def obtained_at(self) -> float | None:
+        """When the bridge got the token in use (epoch seconds); None when unknown or configured."""
+        with self._lock:
+            self._ensure_loaded()
+            return self._obtained_at
 
     @property
     def can_renew(self) -> bool:
@@ -118,44 +138,23 @@ class TokenManager:
             raise AuthError(self._load_error)
         login = self._login()
         if login is None:
-            raise AuthError(self._cannot_renew_message(expired))
+            raise AuthError(cannot_renew_message(self._gw.label, expired))
         return self._renew(login, validate=None, force=False)
 
     def _ensure_loaded(self) -> None:
         if self._loaded:
             return
         self._loaded = True
-        candidates = [
-            ("config", (self._gw.token or "").strip()),
-            ("cache", self._store.load() if self._store else None),
-        ]
-        usable = []
-        for source, token in candidates:
-            try:
-                info = self._check_local(source, token) if token else None
-            except AuthError as err:
-                self._load_error = str(err)
-                return
-            if info:
-                usable.append((info, token, source))
-        if usable:  # the newest wins: a token the bridge renewed beats the one pasted long ago
-            self._info, self._token, self.source = max(usable, key=lambda item: item[0].expires_at)
-
-    def _check_local(self, source: str, token: str) -> TokenInfo | None:
+        meta = self._store.load_meta() if self._store else None
+        self._remembered = remembered_flow(meta)
         try:
-            info = decode_token(token)
+            local = choose_local(self._gw, self.serial, self._store, meta, self.can_renew)
         except AuthError as err:
-            if source == "config" and not self.can_renew:
-                raise AuthError(f"{self._gw.label}: the configured token is unusable: {err}") from None
-            log.warning("%s: ignoring the %s token: %s", self._gw.label, source, err)
-            return None
-        if info.serial and info.serial != self.serial:
-            message = f"the {source} token was issued for gateway {info.serial}, not {self.serial}"
-            if source == "config" and not self.can_renew:
-                raise AuthError(f"{self._gw.label}: {message}; paste the token for {self.serial}")
-            log.warning("%s: ignoring it: %s", self._gw.label, message)
-            return None
-        return info
+            self._load_error = str(err)
+            return
+        if local:
+            self._token, self._info, self.source = local.token, local.info, local.source
+            self._flow, self._obtained_at = local.flow, local.obtained_at
 
     def warn_unrenewable(self) -> None:
         """Once, near expiry: a pasted token without Enlighten credentials will run out."""
@@ -172,24 +171,13 @@ class TokenManager:
             info.days_left(self._clock()),
         )
 
-    def _cannot_renew_message(self, expired: TokenInfo | None) -> str:
-        what = (
-            f"the token expired on {expired.expires_iso}"
-            if expired
-            else "there is no token (neither `token` in the config nor a cached one)"
-        )
-        return (
-            f"{self._gw.label}: {what} and it cannot be renewed without Enlighten credentials: "
-            "configure `username` and `password`, or paste a new token as `token`"
-        )
-
     # --- renewal -------------------------------------------------------------------------------
 
-    def renew(self, validate: Callable[[str], None], force: bool = False) -> str:
-        """Fetch a new token, validate it with `validate(new)`, then adopt and persist it.
+    def renew(self, validate: Callable[[str], object], force: bool = False, flow: str | None = None) -> str:
+        """Fetch a new token, check it offline, validate it with `validate(new)`, then adopt and persist it.
 
-        `force` ignores the circuit breaker (an explicit user request). On any failure the
-        current token stays in place and the error is re-raised.
+        `force` ignores the circuit breaker (an explicit user request); `flow` tries that token
+        flow alone. On any failure the current token stays in place and the error is re-raised.
         """
         login = self._login()
         if login is None:
@@ -197,24 +185,34 @@ class TokenManager:
                 f"{self._gw.label}: this token was pasted (config `token`) and cannot be renewed without "
                 "Enlighten credentials: paste a new token, or configure `username` and `password`"
             )
-        return self._renew(login, validate, force)
+        return self._renew(login, validate, force, flow)
 
-    def _renew(self, login: CloudLogin, validate: Callable[[str], None] | None, force: bool) -> str:
+    def _renew(
+        self, login: CloudLogin, validate: Callable[[str], object] | None, force: bool, flow: str | None = None
+    ) -> str:
         # The breaker and a renewal in flight refuse as the cloud would (CloudAuthError): retry later.
         if not self._renewing.acquire(blocking=False):
             raise CloudAuthError(f"{self._gw.label}: a token renewal is already in progress")
         try:
-            if self._candidate and decode_token(self._candidate).expired(self._clock()):
-                self._candidate = None
-            new = self._candidate or self._fetch(login, force)
-            info = decode_token(new)  # fetch_token checked it already; cheap
+            pending = None if flow else self._pending_candidate()
+            new, info = pending or self._fetch(login, force, flow)
             self._validate(new, validate)
             self._adopt(new, info)
-            return new
+            return new.token
         finally:
             self._renewing.release()
 
-    def _fetch(self, login: CloudLogin, force: bool) -> str:
+    def _pending_candidate(self) -> tuple[CloudToken, TokenInfo] | None:
+        """The token fetched while the gateway was down, while it still passes the offline checks."""
+        if self._candidate is None:
+            return None
+        try:
+            return self._candidate, check_candidate(self._candidate.token, self.serial, self._clock())
+        except TokenRejected:
+            self._candidate = None
+            return None
+
+    def _fetch(self, login: CloudLogin, force: bool, flow: str | None) -> tuple[CloudToken, TokenInfo]:
         wait = self.circuit_wait_s()
         if wait > 0 and not force:
             raise CloudAuthError(
@@ -222,17 +220,23 @@ class TokenManager:
                 f"(last failure: {self.last_renewal_error})"
             )
         cloud, username, password = login
+        with self._lock:
+            self._ensure_loaded()  # the remembered flow comes from the cache's metadata
+            flows = flow_order(cloud.flows, self._remembered, flow)
+            quiet = self._renewal_failing
         try:
-            return cloud.fetch_token(username, password, self.serial)
-        except CloudError as err:  # refused or unreachable: either way, not before the circuit allows
-            self.record_failure(str(err))
+            new = cloud.fetch_token(username, password, self.serial, now=self._clock(), flows=flows, quiet=quiet)
+            # The cloud checked it already; checked again here, so nothing unchecked is ever kept.
+            return new, check_candidate(new.token, self.serial, self._clock())
+        except (CloudError, TokenRejected) as err:  # refused, unreachable, no token: not before the circuit allows
+            self.record_failure(str(err), logging.ERROR)
             raise
 
-    def _validate(self, new: str, validate: Callable[[str], None] | None) -> None:
+    def _validate(self, new: CloudToken, validate: Callable[[str], object] | None) -> None:
         if validate is None:
             return
         try:
-            validate(new)
+            validate(new.token)
         except EnvoyAuthError as err:
             self._candidate = None
             self.record_failure(f"the gateway refused the new token: {err}")
@@ -241,27 +245,32 @@ class TokenManager:
             self._candidate = new  # gateway unreachable: validate this one later, no new cloud login
             raise
 
-    def _adopt(self, new: str, info: TokenInfo) -> None:
+    def _adopt(self, new: CloudToken, info: TokenInfo) -> None:
         now = self._clock()
         with self._lock:
-            self._token, self._info, self.source = new, info, "cloud"
+            self._token, self._info, self.source = new.token, info, "cloud"
+            self._flow, self._obtained_at, self._remembered = new.flow, now, new.flow
             self._candidate = None
             self._blocked_until = 0.0
             self._unconfirmed = True  # the failure count resets once the gateway accepts it (confirm)
             self._last_renewal = now
         if self._store:
-            self._store.save(new)
+            self._store.save(new.token, TokenMeta(new.flow, now, info.user_type, info.expires_at))
         log.log(
             logging.DEBUG if self._renewal_failing else logging.INFO,
-            "%s: new %s token from the Enphase cloud, valid until %s (%.0f days)",
+            "%s: new %s token from the Enphase cloud (flow %s), valid until %s (%.0f days)",
             self._gw.label,
             info.user_type or "gateway",
+            new.flow,
             info.expires_iso,
             info.days_left(now),
         )
 
-    def record_failure(self, reason: str) -> None:
-        """A renewal failed or did not help: block the next cloud login, 15 min doubling to 6 h."""
+    def record_failure(self, reason: str, level: int = logging.WARNING) -> None:
+        """A renewal failed or did not help: block the next cloud login, 15 min doubling to 6 h.
+
+        Logged at `level` when renewals start failing, at DEBUG while they go on failing.
+        """
         now = self._clock()
         with self._lock:
             self._failures += 1
@@ -271,10 +280,10 @@ class TokenManager:
             self._renewal_failing = True
             self.last_renewal_error = reason[:300]
         log.log(
-            logging.WARNING if first else logging.DEBUG,
+            level if first else logging.DEBUG,
             "%s: token renewal failed: %s; next cloud login attempt in %d min",
             self._gw.label,
-            reason[:300],
+            reason[:LOGGED_REASON_MAX],
             delay // 60,
         )
 

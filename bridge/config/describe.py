@@ -31,5 +31,7 @@ def _section(obj: Any) -> dict[str, Any]:
             value = MASK
         elif isinstance(value, Path):
             value = str(value)
+        elif isinstance(value, tuple):  # YAML has lists, not tuples
+            value = list(value)
         out[f.name] = value
     return out

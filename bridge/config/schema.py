@@ -12,6 +12,9 @@ from typing import Any
 
 ENLIGHTEN_URL = "https://enlighten.enphaseenergy.com"
 ENTREZ_URL = "https://entrez.enphaseenergy.com"
+# The ways to get a token from the Enphase cloud (bridge/auth/flows.py), in the default order:
+# Enlighten login + Entrez /tokens, the same login + Enlighten's token page, the Entrez web form.
+TOKEN_FLOWS = ("entrez_json", "enlighten_get", "entrez_form")
 # The gateway is a small device that users have frozen by polling too hard; below this the
 # bridge refuses rather than hurting it (Home Assistant polls every 60 s).
 MIN_POLL_INTERVAL_S = 5.0
@@ -71,6 +74,8 @@ class CloudConfig:
     entrez_url: str = ENTREZ_URL
     ca_file: str | None = None  # extra CA to trust for the cloud (tests, proxies); never disables checks
     timeout: float = 30.0
+    # Tried in this order until one gives a token; the flow that worked last time goes first.
+    token_flows: tuple[str, ...] = TOKEN_FLOWS
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from bridge.config.schema import (
     FINGERPRINT_RE,
     MIN_GRID_POLL_S,
     MIN_POLL_INTERVAL_S,
+    TOKEN_FLOWS,
     CloudConfig,
     EnergyConfig,
     PollIntervals,
@@ -37,6 +38,8 @@ def coerce(path: str, value: Any, default: Any, problems: list[str]) -> Any:
         return _to_bool(path, value, problems)
     if kind in (int, float):
         return _to_number(path, value, kind, problems)
+    if kind is tuple:
+        return _to_names(path, value, problems)
     if isinstance(value, (dict, list)):
         problems.append(f"{path}: must be a single value, not a {type(value).__name__}")
         return INVALID
@@ -68,6 +71,15 @@ def _to_number(path: str, value: Any, kind: type, problems: list[str]) -> Any:
         problems.append(f"{path}: must be a finite, non-negative number")
         return INVALID
     return number
+
+
+def _to_names(path: str, value: Any, problems: list[str]) -> Any:
+    """A list of names: a YAML list, or one comma-separated string (the environment's only form)."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        problems.append(f"{path}: must be a list of names (or one comma-separated string), got {_show(value)}")
+        return INVALID
+    return tuple(item.strip() for item in items if item.strip())
 
 
 def _show(value: Any) -> str:
@@ -105,6 +117,7 @@ def check_sections(sections: dict[str, Any], problems: list[str]) -> None:
     if (mqtt.certfile is None) != (mqtt.keyfile is None):
         problems.append("mqtt.certfile, mqtt.keyfile: a client certificate needs both")
     check_cloud_urls(sections["cloud"], problems)
+    check_token_flows(sections["cloud"], problems)
     if not _valid_expire_after(sections["homeassistant"].expire_after):
         problems.append("homeassistant.expire_after: must be auto, 0 (never) or a number of seconds")
     for name in field_names(PollIntervals):
@@ -160,6 +173,21 @@ def _cloud_url_problem(url: str) -> str | None:
     if scheme == "http" and not _is_loopback_host(parts.hostname):
         return CLOUD_HTTP_REFUSED
     return None
+
+
+def check_token_flows(cloud: CloudConfig, problems: list[str]) -> None:
+    """`cloud.token_flows`: at least one flow, each a known one, none twice."""
+    valid = f"(valid: {', '.join(TOKEN_FLOWS)})"
+    flows = cloud.token_flows
+    if not flows:
+        problems.append(f"cloud.token_flows: at least one token flow is needed {valid}")
+    unknown = [name for name in flows if name not in TOKEN_FLOWS]
+    if unknown:
+        plural = "s" if len(unknown) > 1 else ""
+        problems.append(f"cloud.token_flows: unknown flow{plural} {', '.join(map(_show, unknown))} {valid}")
+    twice = sorted({name for name in flows if flows.count(name) > 1})
+    if twice:
+        problems.append(f"cloud.token_flows: {', '.join(twice)} listed more than once")
 
 
 def _is_loopback_host(host: str) -> bool:

@@ -69,6 +69,14 @@ def messages(caplog, level=logging.WARNING):
     return [r.getMessage() for r in caplog.records if r.levelno >= level]
 
 
+def errors_by_logger(caplog) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for record in caplog.records:
+        if record.levelno >= logging.ERROR:
+            errors.setdefault(record.name, []).append(record.getMessage())
+    return errors
+
+
 def test_a1_cached_token_no_cloud_and_one_check_jwt(tmp_path, rigs):
     rigs.append(rig := make_rig(tmp_path, cached=lambda sim, clock: sim.issue_token()))
     rig.run_for(3600)
@@ -141,8 +149,9 @@ def test_a5_a8_cloud_down_keeps_the_old_token_and_polling_retries_later(tmp_path
     assert rig.publisher.transitions() == ["online"]  # polling never stopped
     attempts = logins(rig)
     assert 1 <= attempts <= 8 * 3  # circuit slots x quick retries, not one per poll
+    # The first failed renewal alone is logged: one WARNING per token flow, one ERROR with the circuit.
     warnings = messages(caplog)
-    assert len(warnings) == 1 and "token renewal failed" in warnings[0]
+    assert len(warnings) == 4 and all(" failed: " in w for w in warnings) and "token renewal failed" in warnings[3]
     diagnostics = json.loads(rig.publisher.last("/diagnostics"))
     assert diagnostics["token_renewal_error"]
     rig.sim.cloud_mode = "ok"
@@ -169,8 +178,10 @@ def test_a7_refused_login_is_actionable_slow_and_secret_free(tmp_path, rigs, cap
     rig.run_for(DAY_S)
     assert logins(rig) <= 8  # refusals are never retried quickly
     assert rig.publisher.transitions() == ["offline"]
-    errors = messages(caplog, logging.ERROR)
-    assert len(errors) == 1 and hint in errors[0]
+    # Once a day at most: the failed renewal (every flow listed) and the gateway going offline.
+    errors = errors_by_logger(caplog)
+    assert list(errors) == ["bridge.auth.manager", "bridge.mqtt.sinks"]
+    assert all(len(lines) == 1 and hint in lines[0] for lines in errors.values())
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert rig.sim.cloud_password not in text and "eyJ" not in text
 
@@ -185,7 +196,10 @@ def test_a9_cloud_unreachable_and_token_expired_no_crash_loop(tmp_path, rigs, ca
     rig.run_for(DAY_S)
     assert rig.publisher.transitions() == ["online", "offline"]
     assert logins(rig) <= 8 * 3
-    assert len(messages(caplog, logging.ERROR)) == 1
+    assert {name: len(lines) for name, lines in errors_by_logger(caplog).items()} == {
+        "bridge.auth.manager": 1,  # the first failed renewal, every flow listed; then DEBUG
+        "bridge.mqtt.sinks": 1,  # the gateway goes offline
+    }
     rig.sim.cloud_mode = "ok"
     rig.run_until(lambda: rig.publisher.transitions()[-1] == "online", 7 * HOUR)
 

@@ -7,29 +7,49 @@ import threading
 
 import jwt
 import pytest
+import responses
 
+from bridge.auth.fallback import CloudToken
 from bridge.auth.manager import CIRCUIT_MAX_S, TokenManager
 from bridge.auth.store import TokenStore
 from bridge.auth.tokens import DAY_S
 from bridge.config import GatewayConfig
+from bridge.config.schema import TOKEN_FLOWS
 from bridge.errors import AuthError, CloudAuthError, CloudUnavailable, EnvoyAuthError, EnvoyUnavailable
 from tests.support.clock import FakeClock
 from tests.support.tokens import HOUR, KEY, NOW, PASSWORD, SERIAL, make_token
+from tests.unit.auth.helpers import (
+    AUTH_TOKEN,
+    ENTREZ_LOGIN,
+    ENTREZ_TOKENS,
+    TOKEN,
+    TOKENS,
+    enlighten_ok,
+    entrez_form_ok,
+    make_cloud,
+    no_secrets,
+    token_page,
+)
 
 
 class FakeCloud:
-    """Hands out queued tokens (or raises queued errors) and counts logins."""
+    """Hands out queued tokens (or raises queued errors) as if the first flow asked for gave them;
+    counts logins and remembers the order of flows each one asked for."""
+
+    flows = TOKEN_FLOWS
 
     def __init__(self, *results):
         self.results = list(results)
         self.calls: list[tuple[str, str, str]] = []
+        self.orders: list[tuple[str, ...]] = []
 
-    def fetch_token(self, username, password, serial):
+    def fetch_token(self, username, password, serial, *, now, flows, quiet=False):
         self.calls.append((username, password, serial))
+        self.orders.append(tuple(flows))
         result = self.results.pop(0) if len(self.results) > 1 else self.results[0]
         if isinstance(result, BaseException):
             raise result
-        return result
+        return CloudToken(result, None, flows[0])  # the manager reads the token itself
 
 
 def gateway(**kw) -> GatewayConfig:
@@ -239,7 +259,8 @@ def test_renewed_but_useless_tokens_keep_escalating_the_circuit():
 def test_proactive_renewals_are_spaced_and_skipped_while_one_runs():
     clock = FakeClock(NOW)
     # A token without iat and only 2 days left is "due" even right after a renewal: the spacing stops a loop.
-    short = jwt.encode({"aud": SERIAL, "exp": int(NOW + 2 * DAY_S)}, KEY, algorithm="HS256")
+    claims = {"aud": SERIAL, "iss": "Entrez", "enphaseUser": "owner", "exp": int(NOW + 2 * DAY_S)}
+    short = jwt.encode(claims, KEY, algorithm="HS256")
     cloud = FakeCloud(short)
     mgr = manager(clock=clock, cloud=cloud, token=short)
     assert mgr.renewal_due()
@@ -275,3 +296,159 @@ def test_unrenewable_token_near_expiry_warns_once(caplog):
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "expires on" in warnings[0] and "(25 days)" in warnings[0]
     assert mgr.last_renewal_error == "token near expiry and no Enlighten credentials to renew it"
+
+
+# --- token flows: what the manager remembers, checks and reports ------------------------------------
+
+
+def test_the_flow_and_time_of_a_renewal_are_exposed_and_stored(tmp_path):
+    clock = FakeClock(NOW)
+    mgr = manager(tmp_path, FakeCloud(make_token(365 * DAY_S)), clock, cached=make_token(-HOUR))
+    assert (mgr.flow, mgr.obtained_at) == (None, None)  # a cache from before flows had metadata
+    mgr.renew(lambda t: None)
+    assert (mgr.flow, mgr.obtained_at, mgr.source) == ("entrez_json", NOW, "cloud")
+    meta = TokenStore(tmp_path / "token").load_meta()
+    assert (meta.flow, meta.obtained_at, meta.user_type) == ("entrez_json", NOW, "owner")
+
+
+def test_a_configured_token_reports_config():
+    mgr = manager(token=make_token(100 * DAY_S))
+    assert mgr.token() and (mgr.flow, mgr.obtained_at, mgr.source) == ("config", None, "config")
+
+
+def test_the_remembered_flow_is_tried_first_after_a_restart(tmp_path):
+    clock = FakeClock(NOW)
+    first = FakeCloud(make_token(365 * DAY_S))
+    first.flows = ("entrez_form", "entrez_json", "enlighten_get")  # the only one that works, say
+    manager(tmp_path, first, clock, cached=make_token(-HOUR)).token()
+    assert first.orders == [("entrez_form", "entrez_json", "enlighten_get")]
+    clock.advance(340 * DAY_S)
+    later = FakeCloud(make_token(365 * DAY_S, now=clock.now))
+    restarted = TokenManager(gateway(), SERIAL, later, TokenStore(tmp_path / "token"), clock=clock)
+    assert (restarted.flow, restarted.obtained_at) == ("entrez_form", NOW)  # read back from the metadata
+    restarted.renew(lambda t: None)
+    assert later.orders == [("entrez_form", "entrez_json", "enlighten_get")]  # remembered first, not the default
+
+
+def test_a_forced_flow_is_tried_alone_and_skips_a_pending_candidate():
+    old, pending, forced = make_token(20 * DAY_S), make_token(300 * DAY_S), make_token(365 * DAY_S)
+    cloud = FakeCloud(pending, forced)
+    mgr = manager(cloud=cloud, token=old)
+
+    def down(token):
+        raise EnvoyUnavailable("connection refused")
+
+    with pytest.raises(EnvoyUnavailable):
+        mgr.renew(down)  # `pending` is kept for later
+    assert mgr.renew(lambda t: None, force=True, flow="enlighten_get") == forced
+    assert cloud.orders[-1] == ("enlighten_get",) and mgr.flow == "enlighten_get"
+
+
+BAD_TOKENS = {
+    "another gateway": make_token(365 * DAY_S, aud="999999999999"),
+    "expired": make_token(-HOUR),
+    "about to expire": make_token(30),
+    "wrong iss": jwt.encode({"aud": SERIAL, "iss": "Mallory", "enphaseUser": "owner", "exp": int(NOW + DAY_S)}, KEY),
+    "no enphaseUser": jwt.encode({"aud": SERIAL, "iss": "Entrez", "exp": int(NOW + DAY_S)}, KEY),
+    "html": "<html>please sign in</html>",
+}
+
+
+@pytest.mark.parametrize("bad", BAD_TOKENS)
+def test_a_token_failing_an_offline_check_never_reaches_the_gateway_or_the_cache(tmp_path, caplog, bad):
+    old = make_token(20 * DAY_S)
+    mgr = manager(tmp_path, FakeCloud(BAD_TOKENS[bad]), token=old)
+    seen = []
+    with caplog.at_level(logging.WARNING), pytest.raises(AuthError, match=r"offline check: \w+"):
+        mgr.renew(seen.append)
+    assert seen == [] and not (tmp_path / "token").exists() and not TokenStore(tmp_path / "token").meta_path.exists()
+    assert mgr.token() == old and mgr.circuit_wait_s() == 15 * 60
+    assert all(BAD_TOKENS[bad] not in r.getMessage() for r in caplog.records)
+
+
+def test_an_installer_token_is_renewed_before_it_runs_out_all_day():
+    """A simulated day, a poll a minute, with 12 h installer tokens from the cloud."""
+    clock = FakeClock(NOW)
+
+    class InstallerCloud(FakeCloud):
+        def fetch_token(self, username, password, serial, *, now, flows, quiet=False):
+            self.results = [make_token(12 * HOUR, life=12 * HOUR, user_type="installer", now=now)]
+            return super().fetch_token(username, password, serial, now=now, flows=flows)
+
+    cloud = InstallerCloud()
+    mgr = manager(clock=clock, cloud=cloud, token=make_token(12 * HOUR, life=12 * HOUR, user_type="installer"))
+    left_at_renewal = []
+    for _ in range(24 * 60):
+        info = mgr.info
+        assert not info.expired(clock.now) and info.user_type == "installer"
+        if mgr.renewal_due():
+            left_at_renewal.append(info.expires_at - clock.now)
+            mgr.renew(lambda t: None)
+            mgr.confirm()
+        clock.advance(60)
+    assert len(cloud.calls) == len(left_at_renewal) == 2  # at 9.6 h and 19.2 h: never per poll
+    assert all(2.3 * HOUR <= left <= 2.4 * HOUR for left in left_at_renewal)  # a fifth of 12 h ahead, each time
+
+
+# --- with the real cloud client over a scripted cloud (`responses`) ---------------------------------
+
+
+def real_manager(tmp_path, clock, cached=None):
+    store = TokenStore(tmp_path / "token")
+    if cached:
+        store.save(cached)
+    return TokenManager(gateway(), SERIAL, make_cloud(clock.sleeps), store, clock=clock)
+
+
+def test_every_flow_failing_is_one_error_listing_them_then_the_circuit(rsps, tmp_path, caplog):
+    clock = FakeClock(NOW)
+    enlighten_ok(rsps)
+    rsps.post(TOKENS, status=403)
+    rsps.get(AUTH_TOKEN, status=500, json={"message": f"Invalid serial number({SERIAL})"})
+    rsps.post(ENTREZ_LOGIN, json={"message": "success"}, headers={"Set-Cookie": "SESSION=s; Path=/"})
+    rsps.post(ENTREZ_TOKENS, body=token_page("Error: token creation failed"))
+    mgr = real_manager(tmp_path, clock, cached=make_token(10 * DAY_S))
+    seen = []
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(CloudAuthError):
+        mgr.renew(seen.append)
+    records = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.levelno for r in records] == [logging.WARNING] * 3 + [logging.ERROR]
+    for record, flow in zip(records[:3], TOKEN_FLOWS, strict=True):
+        assert f"token flow {flow} failed: " in record.getMessage()
+    error = records[-1].getMessage()
+    for words in (
+        "entrez_json: Entrez /tokens: HTTP 403",
+        "enlighten_get: Enlighten /entrez-auth-token: enlighten.test: HTTP 500: Invalid serial number",
+        "entrez_form: Entrez /entrez_tokens: HTTP 200, the page says 'Error: token creation failed'",
+        "next cloud login attempt in 15 min",
+    ):
+        assert words in error
+    assert seen == [] and mgr.circuit_wait_s() == 15 * 60
+    calls = len(rsps.calls)
+    with pytest.raises(CloudAuthError, match="next cloud login attempt in 15 min"):
+        mgr.renew(seen.append)
+    assert len(rsps.calls) == calls  # the circuit: no request at all
+    clock.advance(15 * 60)
+    caplog.clear()
+    with pytest.raises(CloudAuthError):
+        mgr.renew(seen.append)
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []  # still failing: DEBUG only
+    assert mgr.circuit_wait_s() == 30 * 60
+    no_secrets(*(r.getMessage() for r in caplog.records))
+
+
+def test_the_flow_that_worked_is_tried_first_after_a_restart(rsps, tmp_path):
+    clock = FakeClock(NOW)
+    enlighten_ok(rsps)
+    rsps.post(TOKENS, status=404)  # /tokens is gone...
+    rsps.get(AUTH_TOKEN, status=404)
+    entrez_form_ok(rsps)  # ...and the Entrez form works
+    assert real_manager(tmp_path, clock, cached=make_token(-HOUR)).token() == TOKEN
+    rsps.calls.reset()
+    restarted = real_manager(tmp_path, FakeClock(NOW + 340 * DAY_S))  # new objects on the same files
+    assert (restarted.flow, restarted.obtained_at) == ("entrez_form", NOW)
+    rsps.replace(responses.POST, ENTREZ_TOKENS, body=token_page(make_token(365 * DAY_S, now=NOW + 340 * DAY_S)))
+    restarted.renew(lambda token: None)
+    assert [call.request.url for call in rsps.calls] == [ENTREZ_LOGIN, ENTREZ_TOKENS]  # no Enlighten login first
+    assert restarted.flow == "entrez_form"

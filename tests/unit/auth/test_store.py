@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import stat
 
 import pytest
 
-from bridge.auth.store import TokenStore
-from bridge.auth.tokens import DAY_S
-from tests.support.tokens import make_token
+from bridge.auth.store import TokenMeta, TokenStore
+from bridge.auth.tokens import DAY_S, decode_token
+from tests.support.tokens import NOW, make_token
 
 
 def test_save_creates_0700_dir_and_0600_file_with_the_jwt_only(tmp_path):
@@ -129,3 +130,83 @@ def test_h11_8_a_directory_others_may_write_to_keeps_the_token_in_memory(tmp_pat
         assert TokenStore(shared / "token").save(make_token(DAY_S)) is False
     assert os.listdir(shared) == [] and stat.S_IMODE(os.stat(shared).st_mode) == 0o777
     assert "writable by other users (mode 0777)" in caplog.text and "keeping the token in memory" in caplog.text
+
+
+# --- the metadata beside the cache: which flow made the token, and when -----------------------------
+
+
+def meta_for(token, flow="enlighten_get", obtained_at=NOW):
+    info = decode_token(token)
+    return TokenMeta(flow, obtained_at, info.user_type, info.expires_at)
+
+
+def test_metadata_is_written_beside_the_cache_0600_and_read_back(tmp_path):
+    store = TokenStore(tmp_path / "cache" / "token-1.jwt")
+    token = make_token(DAY_S)
+    assert store.save(token, meta_for(token))
+    assert store.meta_path == tmp_path / "cache" / "token-1.jwt.meta.json"
+    assert stat.S_IMODE(os.stat(store.meta_path).st_mode) == 0o600
+    assert json.loads(store.meta_path.read_text()) == {
+        "flow": "enlighten_get",
+        "obtained_at": NOW,
+        "user_type": "owner",
+        "expires_at": decode_token(token).expires_at,
+    }
+    assert store.path.read_text() == token  # the JWT file keeps its format
+    assert store.load_meta() == meta_for(token)
+    assert sorted(os.listdir(tmp_path / "cache")) == ["token-1.jwt", "token-1.jwt.meta.json"]
+
+
+def test_metadata_describes_only_its_own_token(tmp_path):
+    token, other = make_token(DAY_S), make_token(2 * DAY_S)
+    meta = meta_for(token)
+    assert meta.describes(decode_token(token)) and not meta.describes(decode_token(other))
+
+
+def test_a_save_without_metadata_leaves_the_metadata_file_alone(tmp_path):
+    store = TokenStore(tmp_path / "token")
+    store.save(make_token(DAY_S))
+    assert store.load_meta() is None and not store.meta_path.exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"{not json",
+        b"[]",
+        b'{"flow": "carrier-pigeon", "obtained_at": 1, "user_type": null, "expires_at": 2}',
+        b'{"flow": "entrez_json", "obtained_at": "yesterday", "user_type": null, "expires_at": 2}',
+        b'{"flow": "entrez_json", "obtained_at": 1e999, "user_type": null, "expires_at": 2}',
+        b'{"flow": "entrez_json", "obtained_at": 1, "user_type": 5, "expires_at": 2}',
+        b'{"flow": "entrez_json", "obtained_at": 1, "user_type": null, "expires_at": 1' + b"0" * 400 + b"}",
+        b"\xff\xfe",
+        b" " * 5000,
+    ],
+)
+def test_corrupt_metadata_is_ignored_with_one_warning(tmp_path, caplog, content):
+    store = TokenStore(tmp_path / "token")
+    store.meta_path.write_bytes(content)
+    with caplog.at_level(logging.WARNING):
+        assert store.load_meta() is None
+    assert [r.getMessage() for r in caplog.records] == [
+        f"token metadata {store.meta_path} is not readable metadata; ignoring it"
+    ]
+
+
+def test_metadata_through_a_symlink_is_not_read(tmp_path, caplog):
+    store = TokenStore(tmp_path / "token")
+    real = tmp_path / "elsewhere.json"
+    real.write_text('{"flow": "entrez_json", "obtained_at": 1, "user_type": null, "expires_at": 2}')
+    store.meta_path.symlink_to(real)
+    with caplog.at_level(logging.WARNING):
+        assert store.load_meta() is None
+    assert "is a symbolic link" in caplog.text
+
+
+def test_unwritable_metadata_keeps_the_token_and_warns(tmp_path, caplog):
+    store = TokenStore(tmp_path / "token")
+    store.meta_path.mkdir()  # a directory where the metadata goes: the rename fails, even for root
+    token = make_token(DAY_S)
+    with caplog.at_level(logging.WARNING):
+        assert store.save(token, meta_for(token))
+    assert store.load() == token and "the token flow is not remembered" in caplog.text

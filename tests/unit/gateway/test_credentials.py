@@ -154,8 +154,10 @@ def test_a5_a8_cloud_down_keeps_old_token_polling_continues_warned_once(rsps, fa
             client.get("/ivp/meters/readings")
             fake.now += 2 * HOUR
     assert "connect timed out" in client.last_renewal_error
+    # The first failed renewal only: one WARNING per token flow, then one ERROR with the circuit.
     warnings_ = [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert len(warnings_) == 1 and "next cloud login attempt in 15 min" in warnings_[0].getMessage()
+    assert [r.levelno for r in warnings_] == [logging.WARNING] * 3 + [logging.ERROR]
+    assert "next cloud login attempt in 15 min" in warnings_[-1].getMessage()
     assert (tmp_path / "token").read_text() == old
 
 
