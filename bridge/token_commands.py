@@ -90,7 +90,7 @@ def _renew(gw: GatewayConfig, cloud: EnphaseCloud, flow: str | None) -> tuple[To
     client = EnvoyClient(gw, cloud, store)
     try:
         tokens = TokenManager(gw, _token_serial(client, gw), cloud, store)
-        token = tokens.renew(validate=client.check_jwt, force=True, flow=flow)
+        token = tokens.renew(validate=client.check_token, force=True, flow=flow)
     finally:
         client.close()
     return decode_token(token), tokens.flow
@@ -113,7 +113,7 @@ def cmd_token_import(args: argparse.Namespace) -> int:
     try:
         serial = _token_serial(client, gw)  # /info is open: the token is not sent yet
         info = check_candidate(token, serial, time.time())  # a bad token stops here: not sent, not kept
-        client.check_jwt(token)  # raises when the gateway refuses it
+        client.check_token(token)  # raises when the gateway refuses it
     finally:
         client.close()
     if not store.save(token, TokenMeta("import", time.time(), info.user_type, info.expires_at)):

@@ -141,7 +141,9 @@ class EnphaseCloud:
             )
         session_id = doc.get("session_id")
         if not isinstance(session_id, str) or not session_id:  # with MFA on, a code is asked for next
-            raise CloudMFARequired(f"Enlighten accepted the login for {username} but sent no session id")
+            raise CloudMFARequired(
+                f"Enlighten accepted the login for {username} but sent no session id: MFA is on for this account"
+            )
         return session_id
 
     # --- requests --------------------------------------------------------------------------------

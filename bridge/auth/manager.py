@@ -229,8 +229,14 @@ class TokenManager:
             # The cloud checked it already; checked again here, so nothing unchecked is ever kept.
             return new, check_candidate(new.token, self.serial, self._clock())
         except (CloudError, TokenRejected) as err:  # refused, unreachable, no token: not before the circuit allows
-            self.record_failure(str(err), logging.ERROR)
+            # One ERROR lists the flows: here while the token in hand still works (nobody else
+            # will say it), else from the caller, whose gateway goes offline with this reason.
+            self.record_failure(str(err), logging.ERROR if self._holds_valid_token() else logging.WARNING)
             raise
+
+    def _holds_valid_token(self) -> bool:
+        with self._lock:
+            return self._info is not None and not self._info.expired(self._clock())
 
     def _validate(self, new: CloudToken, validate: Callable[[str], object] | None) -> None:
         if validate is None:

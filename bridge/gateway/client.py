@@ -25,13 +25,15 @@ from bridge.auth.manager import TokenManager
 from bridge.auth.store import TokenStore
 from bridge.auth.tokens import TokenInfo
 from bridge.config import GatewayConfig
-from bridge.errors import EnvoyDataError, EnvoyError, EnvoyTransient
+from bridge.errors import EnvoyAuthError, EnvoyDataError, EnvoyError, EnvoyTransient
 from bridge.gateway.credentials import Credentials, DigestAuth, NoAuth, TokenAuth, involves_token
 from bridge.gateway.session import SessionOpener
-from bridge.gateway.transport import Reply, Transport
+from bridge.gateway.transport import AUTH_REFUSED, Reply, Transport
 from bridge.model import GatewayInfo, parse_info
 
 log = logging.getLogger(__name__)
+
+PROOF_READ = "/api/v1/production"  # small, and on every token firmware
 
 
 class EnvoyClient:
@@ -135,6 +137,20 @@ class EnvoyClient:
             if self._info is None:
                 self.fetch_info()
         return self._auth.renew(force)
+
+    def check_token(self, token: str) -> None:
+        """Whether the gateway takes `token` (CLI `token import`, `token renew --flow`): its
+        check_jwt where it has one, then one read with what that gave. Raises EnvoyAuthError when
+        refused, another EnvoyError when the gateway cannot say."""
+        with self._lock:
+            if self._info is None:
+                self.fetch_info()
+            headers = SessionOpener(self._gw.label, self._request, self._checked).headers(token)
+            reply = self._request(PROOF_READ, headers)
+            if reply.status in AUTH_REFUSED:  # without check_jwt, this read is the only check
+                raise EnvoyAuthError(
+                    f"{self._gw.label}: the gateway refuses the token (HTTP {reply.status} on {PROOF_READ})"
+                )
 
     def maybe_renew_token(self, block: bool = False) -> bool:
         """Renew ahead of expiry when due (background thread unless `block`); True if one started.

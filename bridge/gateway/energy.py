@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge import files
-from bridge.config import EnergyConfig, GatewayConfig
+from bridge.config import EnergyConfig, GatewayConfig, PollIntervals
 from bridge.errors import EnvoyDataError
 from bridge.model.assemble import readings_of
 from bridge.model.computed_energy import KEYS, SECTION, Plan, published, section
@@ -41,12 +41,21 @@ FORMAT = 1
 MAX_FILE_BYTES = 64 * 1024  # two channels are a few hundred bytes
 
 
+def effective_max_gap_s(config: EnergyConfig, poll: PollIntervals | None) -> float:
+    """`energy.max_gap_s`, but never below twice the normal wait between two power readings
+    (the batteries group for IQ Batteries, the energy group for the rest): slowed-down polls
+    must not turn every interval into a gap."""
+    if poll is None:
+        return config.max_gap_s
+    return max(config.max_gap_s, 2 * max(poll.energy, poll.batteries))
+
+
 class ComputedEnergy:
     """The computed counters of one gateway: what the worker adds to each state document."""
 
-    def __init__(self, gateway: GatewayConfig, config: EnergyConfig) -> None:
+    def __init__(self, gateway: GatewayConfig, config: EnergyConfig, poll: PollIntervals | None = None) -> None:
         self.path = gateway.energy_state  # None: kept in memory only (a configuration built in code)
-        self.limits = Limits(config.max_gap_s, GATEWAY_MAX_POWER_W)
+        self.limits = Limits(effective_max_gap_s(config, poll), GATEWAY_MAX_POWER_W)
         self.save_interval_s = config.save_interval_s
         self.serial: str | None = None
         self.channels: dict[str, Channel] = {}

@@ -74,7 +74,7 @@ class EnvoyWorker:
         self.schedule = Schedule.starting_at(config.poll, monotonic())
         self.diagnostics: dict[str, Any] = {"bridge_version": __version__, "errors": 0}
         self.counters = CounterGuard()  # the energy counters' last good values, across cycles
-        self.energy = ComputedEnergy(gateway, config.energy)  # counters the gateway lacks, integrated here
+        self.energy = ComputedEnergy(gateway, config.energy, config.poll)  # counters the gateway lacks, integrated here
 
     @property
     def serial(self) -> str:

@@ -452,3 +452,16 @@ def test_the_flow_that_worked_is_tried_first_after_a_restart(rsps, tmp_path):
     restarted.renew(lambda token: None)
     assert [call.request.url for call in rsps.calls] == [ENTREZ_LOGIN, ENTREZ_TOKENS]  # no Enlighten login first
     assert restarted.flow == "entrez_form"
+
+
+def test_without_a_valid_token_the_failure_is_a_warning_the_gateway_going_offline_is_the_error(rsps, tmp_path, caplog):
+    clock = FakeClock(NOW)
+    enlighten_ok(rsps)
+    rsps.post(TOKENS, status=403)
+    rsps.get(AUTH_TOKEN, status=403)
+    rsps.post(ENTREZ_LOGIN, status=401)
+    mgr = real_manager(tmp_path, clock)  # no token at all: the caller goes offline with this reason
+    with pytest.raises(CloudAuthError) as refused:
+        mgr.token()
+    assert all(flow in str(refused.value) for flow in TOKEN_FLOWS)
+    assert [r.levelno for r in caplog.records if r.levelno >= logging.WARNING] == [logging.WARNING] * 4

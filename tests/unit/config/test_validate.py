@@ -143,10 +143,10 @@ def test_poll_floors_protect_the_gateway_and_the_grid_group_may_be_faster():
     ]
 
 
-def test_the_computed_energy_gap_limit_lets_the_normal_wait_between_power_readings_through():
+def test_a_gap_limit_below_the_polls_is_not_refused_the_worker_raises_it():
     assert section_problems(energy=EnergyConfig(max_gap_s=120.0, save_interval_s=1.0)) == []
-    [problem] = section_problems(poll=PollIntervals(energy=300.0), energy=EnergyConfig(max_gap_s=300.0))
-    assert problem.startswith("energy.max_gap_s: at least 600 s (twice the slower of poll.energy and poll.batteries)")
+    # a config that slows the polls down keeps working (it was valid before computed counters)
+    assert section_problems(poll=PollIntervals(energy=300.0), energy=EnergyConfig(max_gap_s=300.0)) == []
     assert section_problems(energy=EnergyConfig(save_interval_s=0.5)) == ["energy.save_interval_s: at least 1 s"]
 
 

@@ -9,9 +9,10 @@ import requests
 import responses
 
 from bridge.auth.tokens import DAY_S
-from bridge.errors import CloudAuthError, EnvoyDataError, EnvoyError, EnvoyUnavailable
+from bridge.errors import CloudAuthError, EnvoyAuthError, EnvoyDataError, EnvoyError, EnvoyUnavailable
 from tests.support.tokens import PASSWORD, make_token
 from tests.unit.gateway.helpers import (
+    BASE,
     CHECK,
     DATA,
     INFO,
@@ -187,5 +188,26 @@ def test_the_token_source_and_flow_come_through_the_client(rsps, fake, tmp_path)
     assert (client.token_source, client.token_flow) == (None, None)  # no strategy before /info
     client.get("/ivp/meters/readings")
     assert (client.token_source, client.token_flow) == ("cache", None)
-    client._auth.tokens.flow = "entrez"  # as the token manager sets it for a cloud token
-    assert client.token_flow == "entrez"
+    client._auth.tokens._flow = "entrez_json"  # as the token manager sets it for a cloud token
+    assert client.token_flow == "entrez_json"
+
+
+def test_check_token_asks_check_jwt_then_reads_once_with_the_session(rsps, fake, tmp_path):
+    gateway_ok(rsps)
+    read = f"{BASE}/api/v1/production"
+    rsps.get(read, json={"wattsNow": 0})
+    client = make_client(fake, tmp_path)
+    client.check_token(make_token(100 * DAY_S))
+    assert urls(rsps)[-2:] == [CHECK, read]
+    assert rsps.calls[-1].request.headers["Cookie"] == "sessionId=sess-1"
+
+
+def test_check_token_without_check_jwt_is_decided_by_the_read_with_the_bearer(rsps, fake, tmp_path):
+    rsps.get(INFO, body=info_xml())
+    rsps.get(CHECK, status=404)
+    rsps.post(CHECK, status=404)
+    rsps.get(f"{BASE}/api/v1/production", status=401)
+    client = make_client(fake, tmp_path)
+    with pytest.raises(EnvoyAuthError, match="refuses the token"):
+        client.check_token(make_token(100 * DAY_S))
+    assert rsps.calls[-1].request.headers["Authorization"].startswith("Bearer ")

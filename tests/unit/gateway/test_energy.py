@@ -11,8 +11,8 @@ import stat
 
 import pytest
 
-from bridge.config import EnergyConfig, GatewayConfig
-from bridge.gateway.energy import ComputedEnergy, ct_types_of
+from bridge.config import EnergyConfig, GatewayConfig, PollIntervals
+from bridge.gateway.energy import ComputedEnergy, ct_types_of, effective_max_gap_s
 from bridge.model import ENDPOINTS, decode_json
 
 SERIAL = "123456789012"
@@ -209,3 +209,9 @@ def test_the_ct_list_is_known_none_or_unknown():
     assert ct_types_of(parsed, polled) == frozenset({"storage"})
     assert ct_types_of({}, polled) is None  # polled, but no answer this cycle: unknown
     assert ct_types_of({}, {"info": ("/admin/lib/tariff",)}) == frozenset()  # not polled: no enabled CT
+
+
+def test_the_gap_limit_is_never_below_twice_the_slower_power_reading():
+    assert effective_max_gap_s(EnergyConfig(max_gap_s=300.0), PollIntervals()) == 300.0
+    assert effective_max_gap_s(EnergyConfig(max_gap_s=300.0), PollIntervals(energy=300.0)) == 600.0
+    assert effective_max_gap_s(EnergyConfig(max_gap_s=900.0), PollIntervals(batteries=400.0)) == 900.0
