@@ -213,7 +213,7 @@ def _target(serial: str, base_topic: str, suffix: str, document: dict[str, Any])
     topic = f"{base_topic}/{serial}/{suffix}"
     if not kind.by_serial:
         return _gateway_target(serial, topic, kind, ident, document), KIND_ENTITIES[stem]
-    device = _child(serial, f"enphase_{kind.identifier}_{ident}", f"{kind.name} {ident}", kind.model, document, ident)
+    device = _child(serial, f"enphase_{kind.identifier}_{ident}", f"{kind.name} {ident}", kind.model, document)
     return Target(device, topic, f"{ident}_", f"{kind.identifier}_{ident}"), KIND_ENTITIES[stem]
 
 
@@ -227,14 +227,7 @@ def _gateway_target(serial: str, topic: str, kind: kinds.UnitKind, ident: str, d
     return Target(device, topic, f"{own}_", f"envoy_{serial}_{own}")
 
 
-def _child(
-    serial: str,
-    identifier: str,
-    name: str,
-    model: str,
-    document: Document | None = None,
-    unit_serial: str | None = None,
-) -> Document:
+def _child(serial: str, identifier: str, name: str, model: str, document: Document | None = None) -> Document:
     device = {
         "identifiers": [identifier],
         "name": name,
@@ -244,7 +237,6 @@ def _child(
     }
     document = document or {}
     optional = (
-        ("serial_number", unit_serial),
         ("sw_version", document.get("firmware")),
         ("hw_version", document.get("part_number")),
     )

@@ -51,7 +51,6 @@ def device_block(info: GatewayInfo, host: str | None, model: str) -> Document:
         "manufacturer": "Enphase",
         "model": model,
         "sw_version": info.firmware,
-        "serial_number": info.serial,
     }
     if info.part_number:
         device["hw_version"] = info.part_number

@@ -1,8 +1,9 @@
-"""The discovery configs and unit documents in a real Home Assistant (tests/support/homeassistant.py):
-every entity is registered on the right device, hanging off its gateway, disabled where it
-should be, and shows the value of its document. Three gateways: the capture with three CTs,
-IQ Batteries, Enpower and relays; the AC Battery capture; and one made of the project's own
-bodies (generator, collar, named relay, sleeping AC Battery, detailed inverters)."""
+"""The discovery configs and unit documents in a real Home Assistant (tests/support/homeassistant.py),
+on the oldest supported release and the newest that installs here (tests/clients/conftest.py):
+no config is refused, every entity is registered on the right device, hanging off its gateway,
+disabled where it should be, and shows the value of its document. Three gateways: the capture
+with three CTs, IQ Batteries, Enpower and relays; the AC Battery capture; and one made of the
+project's own bodies (generator, collar, named relay, sleeping AC Battery, detailed inverters)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from bridge.homeassistant.discovery import build_configs
 from bridge.model import ENDPOINTS, GatewayInfo, build_state, decode_json
 from tests.support.captures import POLLED_AT, SKIP_REASON, capture_names, load_capture
-from tests.support.homeassistant import HomeAssistant, install
+from tests.support.homeassistant import HomeAssistant
 from tests.support.mqtt import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -85,10 +86,10 @@ def same(shown: str, wanted: str) -> bool:
 
 
 @pytest.fixture
-def home_assistant(tmp_path, mosquitto):
+def home_assistant(tmp_path, mosquitto, home_assistant_venv):
     if not capture_names():
         pytest.skip(SKIP_REASON)
-    ha = HomeAssistant(install(), tmp_path / "ha", mosquitto.port)
+    ha = HomeAssistant(home_assistant_venv, tmp_path / "ha", mosquitto.port)
     yield ha
     ha.stop()
 
@@ -108,8 +109,13 @@ def test_every_unit_is_a_device_with_its_entities_and_values(home_assistant, mos
     configs = {t: json.loads(p) for t, p in retained.items() if t.startswith("homeassistant/")}
     assert len(configs) > 300 and any(t.endswith("generator_running/config") for t in configs)
     home_assistant.start()
+
+    def all_registered() -> bool:
+        home_assistant.assert_none_rejected()
+        return len(registered(home_assistant)) == len(configs)
+
     wait_for(
-        lambda: len(registered(home_assistant)) == len(configs),
+        all_registered,
         timeout=60,
         interval=0.5,
         message="every entity registered",
@@ -131,6 +137,7 @@ def test_every_unit_is_a_device_with_its_entities_and_values(home_assistant, mos
         if "ERROR" in line or "mqtt" in line.lower() or "template" in line.lower()
     ]
     assert not problems, "\n".join(problems[:20])
+    home_assistant.assert_none_rejected()
 
 
 def registered(ha) -> dict[str, dict]:

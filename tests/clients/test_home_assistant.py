@@ -1,8 +1,10 @@
 """The bridge against a real Home Assistant (tests/support/homeassistant.py): Mosquitto, the simulator's
 three-phase gateway with batteries, the bridge's command line in its own process, and Home
-Assistant 2024.3 (installed once, cached). Everything is asserted from Home Assistant itself:
-its entity and device registries under `.storage/` and its REST API.
+Assistant, once on the oldest supported release and once on the newest that installs here
+(tests/clients/conftest.py; each installed once, cached). Everything is asserted from Home
+Assistant itself: its entity and device registries under `.storage/`, its REST API and its log.
 
+- Home Assistant refuses no discovery config (its log says so, once per refused entity);
 - every entity the bridge announced is registered, on the right device, with the unit, device
   class and state class of its config, and shows the value of the bridge's retained document;
 - the gateway going away turns its entities unavailable while the bridge stays online, and
@@ -18,7 +20,7 @@ import time
 import pytest
 
 from bridge.simulator import Simulator
-from tests.support.homeassistant import HomeAssistant, install
+from tests.support.homeassistant import HomeAssistant
 from tests.support.mqtt import Subscriber, wait_for
 from tests.support.processes import REPO, bridge_command, start_logged, stop_process, write_config
 
@@ -28,14 +30,13 @@ POLL = {"meters": 5, "energy": 5, "batteries": 5, "inverters": 5, "grid": 1}
 
 
 @pytest.fixture
-def system(tmp_path, mosquitto):
+def system(tmp_path, mosquitto, home_assistant_venv):
     """(simulator, bridge process, Home Assistant, live subscriber), all running."""
-    venv = install()
     with Simulator(scenario="three_phase_battery", time_factor=1, start="11:00") as sim:
         config = write_config(tmp_path, sim, mosquitto, poll=POLL)
         bridge = start_logged(bridge_command("run", "-c", str(config)), tmp_path / "bridge.log", cwd=REPO)
         sub = Subscriber(mosquitto.host, mosquitto.port, topics=("envoy/#", "homeassistant/#"))
-        ha = HomeAssistant(venv, tmp_path / "ha", mosquitto.port)
+        ha = HomeAssistant(home_assistant_venv, tmp_path / "ha", mosquitto.port)
         try:
             sub.wait_topic(f"envoy/{sim.serial}/availability", timeout=60, payload=b"online")
             ha.start()
@@ -103,9 +104,14 @@ def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outag
     serial = sim.serial
     started = time.monotonic()
 
-    # 1. every announced entity is in the registry, on its device, with its classes
+    # 1. no config refused; every announced entity is in the registry, on its device, with its classes
+    def all_registered() -> bool:
+        ha.assert_none_rejected()
+        configs = announced(sub)
+        return bool(configs) and configs.keys() <= registered(ha).keys()
+
     wait_for(
-        lambda: (configs := announced(sub)) and configs.keys() <= registered(ha).keys(),
+        all_registered,
         timeout=90,
         interval=1,
         message="every announced entity in core.entity_registry",
@@ -220,4 +226,5 @@ def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outag
                 f"after {event}: {grid} is {states_of([grid])[grid]!r}, expected {wanted!r} "
                 f"(bridge published {sub.get(f'envoy/{serial}/grid/status')!r})"
             ) from err
+    ha.assert_none_rejected()
     assert time.monotonic() - started < 180

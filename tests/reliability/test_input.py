@@ -45,8 +45,8 @@ FALLBACKS = {
     ("8.3.5167_3rd-pv", "/production.json?details=1", "type"),
 }
 # Known wrong numbers, (endpoint damaged, field published) -> why, while a fix is pending. This
-# test found five, all fixed in the model since: a multi-phase meter without `channels` published
-# the summed voltage; one battery without `real_power_mw` made the total the sum of the others;
+# test found five, all fixed in the model since: a multi-phase meter without `channels` changed
+# its voltage (now always the gateway's own aggregate); one battery without `real_power_mw` made the total the sum of the others;
 # an ACB's last report came from another entry (twice); unknown keys in an empty gen_config
 # invented a generator, and an unknown scalar in device_data made the endpoint a data error.
 KNOWN_WRONG: dict[tuple[str, str], str] = {}

@@ -1,10 +1,12 @@
-"""A real Home Assistant for integration tests: installed once (scripts/install-homeassistant),
-given a fresh config directory with an MQTT config entry and an API token, read back through
-its REST API and its registries under `.storage/`."""
+"""A real Home Assistant for integration tests: installed once per release
+(scripts/install-homeassistant), given a fresh config directory with an MQTT config entry and
+an API token, read back through its REST API, its registries under `.storage/` and its log."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import secrets
 import subprocess
 import time
@@ -19,11 +21,45 @@ from tests.support.processes import start_logged, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 USER_ID, TOKEN_ID = "0" * 31 + "1", "f" * 31 + "1"
+# The oldest release the bridge supports (docs/home-assistant.md) and the newest that installs
+# on Python 3.11.
+VERSIONS = ("2024.1.6", "2024.3.3")
+# What Home Assistant logs when it refuses a discovery config (or repairs one, or cannot show
+# its value), from the mqtt and sensor sources of 2024.1 and 2024.3.
+REJECTED = re.compile(
+    "|".join(
+        re.escape(text)
+        for text in (
+            "when processing MQTT discovery message",  # the schema said no: "Error '<why>' when ..."
+            "extra keys not allowed",
+            "Invalid config",
+            "Unable to parse JSON",
+            "Unable to parse origin information",
+            "illegal discovery topic",
+            "is invalid for sensors",
+            "MQTT device name is equal to entity name",
+            "MQTT entity name starts with the device name",
+            "rendering template for entity",
+            "Error parsing value",
+            "Invalid state message",
+            "Exception raised when updating state",
+            "is impossible considering device class",
+            "is not a valid unit for the device class",
+        )
+    )
+    + r"|Integration \S+ is not supported"
+)
 
 
-def install() -> Path:
-    """The cached Home Assistant venv; skip the test with the reason if it cannot be had."""
-    proc = subprocess.run([str(REPO / "scripts/install-homeassistant")], capture_output=True, text=True, timeout=900)
+def install(version: str) -> Path:
+    """The cached venv of one Home Assistant release; skip the test with the reason if it cannot be had."""
+    proc = subprocess.run(
+        [str(REPO / "scripts/install-homeassistant")],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "HA_VERSION": version},
+    )
     if proc.returncode != 0:
         pytest.skip(f"Home Assistant could not be installed: {proc.stderr.strip()[-300:]}")
     return Path(proc.stdout.strip().splitlines()[-1])
@@ -147,6 +183,16 @@ logger:
         path = self.dir / "home-assistant.log"
         text = path.read_text(errors="replace") if path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
+
+    def rejected(self) -> list[str]:
+        """The lines of its log and its output that say a discovery config was refused."""
+        logs = (self.dir / "home-assistant.log", self.dir / "hass.stdout")
+        lines = (line for path in logs if path.exists() for line in path.read_text(errors="replace").splitlines())
+        return list(dict.fromkeys(line[:600] for line in lines if REJECTED.search(line)))  # both hold most lines
+
+    def assert_none_rejected(self) -> None:
+        rejected = self.rejected()
+        assert not rejected, "Home Assistant refused discovery configs:\n" + "\n".join(rejected[:10])
 
     def stop(self) -> None:
         if self.proc:

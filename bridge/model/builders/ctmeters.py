@@ -4,10 +4,11 @@ What is published for a meter (payload section "meters"):
 - power_w, energy_delivered_wh, energy_received_wh: rounded to whole W / Wh, like pyenphase;
 - current_a, frequency_hz: as the gateway reports them (on a multiphase aggregate the
   current is the sum of the phase currents);
-- voltage_v: single-phase meters as reported. On multiphase meters the gateway's aggregate
-  `voltage` is the SUM of the phase voltages (≈ 480-720 V on three phases, which no
-  instrument shows), so we publish instead the MEAN of the phase voltages that report one,
-  i.e. the line-to-neutral voltage; each phase's own voltage is under "phases";
+- voltage_v: the gateway's own aggregate `voltage`, as every other integration (Home
+  Assistant's too) shows it: line-to-line (≈ 240 V) on a split-phase site, the sum of the
+  phases on a metered three-phase one. No mean of the phases: a phase configured but not
+  wired reads a few volts of noise, and the mean said 84 V on a 235 V site. Each phase's own
+  voltage is under "phases";
 - power_factor: only within [-1, 1]; firmware sometimes sends 1.94 and the like;
 - metering_status: normal / not-metering / check-wiring, from `/ivp/meters`;
 - status_flag_count, status_flags: the CT's `statusFlags` from `/ivp/meters` (Home
@@ -91,10 +92,10 @@ def build_meters(config: MetersConfig | None, readings: MeterReadings | None) ->
 def _ct_meter(key: str, meter: MeterConfig, reading: MeterReading) -> CtMeter:
     phase_count = _phase_count(meter)
     channels = reading.channels[:phase_count] if phase_count and phase_count > 1 else ()
-    totals: MeterValues | None = _values(reading.totals, voltage=_aggregate_voltage(reading, phase_count, channels))
+    totals: MeterValues | None = _values(reading.totals)
     if key == "storage" and _split_storage_zero_channel(channels, phase_count):
         totals = None
-    phases = tuple((PHASE_NAMES[i], _values(ch, ch.voltage)) for i, ch in enumerate(channels) if not ch.all_zero())
+    phases = tuple((PHASE_NAMES[i], _values(ch)) for i, ch in enumerate(channels) if not ch.all_zero())
     status = meter.metering_status if meter.metering_status in METERING_STATUSES else None
     flags = meter.status_flags
     return CtMeter(key, meter.eid, status, totals, phases, _positive(reading.totals.timestamp), flags)
@@ -115,21 +116,10 @@ def _phase_count(meter: MeterConfig) -> int | None:
     return min(meter.phase_count, len(PHASE_NAMES)) if meter.phase_count else None
 
 
-def _aggregate_voltage(reading: MeterReading, phase_count: int | None, channels: tuple[Channel, ...]) -> float | None:
-    if phase_count == 1:
-        return reading.totals.voltage  # single phase: the gateway's value is the real one
-    voltages = [ch.voltage for ch in channels if ch.voltage is not None]
-    if not channels or len(voltages) < len(channels):
-        return None  # phases unknown or missing, or a phase without voltage: no sum, no partial mean
-    live = [v for v in voltages if v > 0]  # 0 V: a phase that is not wired
-    # Divide before adding so that absurd but finite values cannot overflow to inf.
-    return round(sum(v / len(live) for v in live), 3) if live else None
-
-
-def _values(channel: Channel, voltage: float | None) -> MeterValues:
+def _values(channel: Channel) -> MeterValues:
     return MeterValues(
         power_w=to_int(channel.active_power),
-        voltage_v=_float(voltage),  # the aggregate's is worked out apart: the gateway sums phases
+        voltage_v=_float(channel.voltage),
         current_a=_float(channel.current),
         frequency_hz=_float(channel.frequency),
         power_factor=_float(channel.power_factor) if _plausible_pf(channel.power_factor) else None,

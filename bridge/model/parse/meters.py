@@ -48,7 +48,7 @@ class Channel:
 
     timestamp: float | None
     active_power: float | None  # W, positive towards the switchboard
-    voltage: float | None  # V; on a multiphase aggregate the SUM of the phase voltages
+    voltage: float | None  # V; a split-phase aggregate is line-to-line, a three-phase one the sum
     current: float | None  # A
     frequency: float | None  # Hz
     power_factor: float | None

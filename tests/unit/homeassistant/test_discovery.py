@@ -217,7 +217,6 @@ def test_each_unit_is_its_own_device_hanging_off_the_gateway():
         "manufacturer": "Enphase",
         "model": "Inverter",
         "via_device": "envoy_999000000001",
-        "serial_number": "482300000001",
         "sw_version": "520-00082-r01-v04.30.32",
     }
     assert devices["envoy_999000000001_relay_NC1"]["name"] == "Pool pump"
@@ -424,3 +423,85 @@ def test_expire_after_outlasts_three_polls_and_the_republish_interval():
     assert {json.loads(p).get("expire_after") for p in raw.values()} == {123}
     raw = build_configs(PAYLOAD, INFO, base_topic="envoy", prefix="homeassistant")
     assert not any("expire_after" in json.loads(p) for p in raw.values())
+
+
+# -- every Home Assistant release since 2024.1 -------------------------------------------------------
+
+# Home Assistant 2024.1.6's mqtt sources: a device or origin block with a key its schema lacks
+# makes it refuse the whole config (mixins.py MQTT_ENTITY_DEVICE_INFO_SCHEMA, discovery.py
+# MQTT_ORIGIN_INFO_SCHEMA with the abbreviations sw, url); `serial_number` came in 2024.2.
+DEVICE_KEYS_2024_1 = {
+    "identifiers",
+    "connections",
+    "manufacturer",
+    "model",
+    "name",
+    "hw_version",
+    "sw_version",
+    "via_device",
+    "suggested_area",
+    "configuration_url",
+}
+ORIGIN_KEYS_2024_1 = {"name", "sw", "url"}
+# Entity keys its sensor and binary_sensor schemas know, among those the bridge sends; any other
+# key it drops without a word, so each such key is listed here with what it is for.
+ENTITY_KEYS_2024_1 = {
+    "availability",
+    "availability_mode",
+    "device",
+    "origin",
+    "name",
+    "unique_id",
+    "state_topic",
+    "value_template",
+    "unit_of_measurement",
+    "device_class",
+    "state_class",
+    "enabled_by_default",
+    "entity_category",
+    "expire_after",
+    "payload_on",
+    "payload_off",
+}
+IGNORED_BY_2024_1 = {"default_entity_id", "options"}  # the entity id (2025.10), enum options
+# Classes the bridge uses, each checked against 2024.1's sensor and binary_sensor constants and
+# their units; a new one is checked the same way before it is added here.
+SENSOR_CLASSES_2024_1 = {
+    "apparent_power",
+    "battery",
+    "current",
+    "duration",
+    "energy",
+    "energy_storage",
+    "enum",
+    "frequency",
+    "power",
+    "power_factor",
+    "temperature",
+    "timestamp",
+    "voltage",
+}
+BINARY_SENSOR_CLASSES_2024_1 = {"connectivity", "power", "problem", "running"}
+STATE_CLASSES_2024_1 = {"measurement", "total", "total_increasing"}
+
+
+def test_every_key_and_class_is_one_home_assistant_2024_1_accepts():
+    every = build_configs(
+        WITH_BATTERIES,
+        INFO,
+        base_topic="envoy",
+        prefix="homeassistant",
+        host="10.0.0.2",
+        devices=DEVICES,
+        diagnostics=DIAGNOSTICS,
+        expire_after=lambda topic: 360,
+    )
+    configs = {topic: json.loads(payload) for topic, payload in every.items()}
+    assert {"enum", "timestamp", "power"} <= {c.get("device_class") for c in configs.values()}
+    for topic, config in configs.items():
+        assert set(config["device"]) <= DEVICE_KEYS_2024_1, topic
+        assert set(config["origin"]) <= ORIGIN_KEYS_2024_1, topic
+        assert set(config) <= ENTITY_KEYS_2024_1 | IGNORED_BY_2024_1, topic
+        classes = SENSOR_CLASSES_2024_1 if topic.startswith("homeassistant/sensor/") else BINARY_SENSOR_CLASSES_2024_1
+        assert config.get("device_class", "power") in classes, topic
+        assert config.get("state_class", "total") in STATE_CLASSES_2024_1, topic

@@ -1,8 +1,8 @@
 """Exact snapshots of real captures, hand-checked against the capture files.
 
 Every number is the capture's value rounded half to even (pyenphase's round()) for W and Wh;
-V, A, Hz and power factor are as reported, except the multiphase meter voltage, which is the
-mean of the phase voltages (see bridge/model/ctmeters.py). Where pyenphase's test suite has
+V, A, Hz and power factor are as reported (a meter's voltage is the gateway's own aggregate,
+see bridge/model/builders/ctmeters.py). Where pyenphase's test suite has
 an expectation for the same capture (tests/unit/gateway/test_schedule.py phase values for
 7.6.175_with_cts_3phase, the updater chosen for each capture), the numbers agree.
 """
@@ -164,15 +164,15 @@ def test_7_6_175_with_cts_3phase_phases_match_pyenphase():
             "grid": grid(0, 36, 3738205, 1776769),
             "meters": {
                 # This capture's readings come from a single-phase system (channels 2-3 hold a few
-                # volts of noise) while /ivp/meters says three phases: the mean voltage shows it.
+                # volts of noise) while /ivp/meters says three phases: the gateway's 235 V it is.
                 "production": phased(
-                    ct(489, 84.276, 2.169, 50.0, 0.957, 3183794, 8852, "normal"),
+                    ct(489, 235.236, 2.169, 50.0, 0.957, 3183794, 8852, "normal"),
                     ct(489, 235.236, 2.169, 50.0, 0.957, 3183794, 8852),
                     ct(0, 6.124, 0.0, 50.0, 0.0, 0, 5371),
                     ct(-1, 11.469, 0.227, 50.0, -1.0, 0, 9818),
                 ),
                 "net_consumption": phased(
-                    ct(-36, 80.939, 2.745, 50.0, -0.06, 3738205, 1776769, "normal"),
+                    ct(-36, 235.201, 2.745, 50.0, -0.06, 3738205, 1776769, "normal"),
                     ct(-36, 235.201, 2.745, 50.0, -0.06, 3738205, 1776769),
                     ct(0, 2.981, 0.0, 50.0, -1.0, 0, 8279),
                     ct(0, 4.635, 0.242, 50.0, 0.0, 0, 13980),
@@ -196,18 +196,18 @@ def test_8_2_127_three_cts_battery_split_phase():
             "grid": grid(129, 0, 4998252, 253961, status="on_grid"),
             "meters": {
                 "production": phased(
-                    ct(1714, 121.184, 17.326, 60.0, 0.817, 3165834, 76, "normal"),
+                    ct(1714, 242.367, 17.326, 60.0, 0.817, 3165834, 76, "normal"),
                     ct(856, 121.224, 8.658, 60.0, 0.822, 1581746, 46),
                     ct(858, 121.143, 8.668, 60.0, 0.812, 1584088, 30),
                 ),
                 "net_consumption": phased(
-                    ct(129, 121.276, 21.241, 60.0, 0.034, 4998252, 253961, "normal"),
+                    ct(129, 242.553, 21.241, 60.0, 0.034, 4998252, 253961, "normal"),
                     ct(-201, 121.334, 9.316, 60.0, -0.193, 2631217, 93777),
                     ct(331, 121.219, 11.925, 60.0, 0.212, 2367035, 160184),
                 ),
                 # split phase: the third, all-zero channel is not a phase
                 "storage": phased(
-                    ct(-2580, 121.291, 14.575, 60.0, -1.0, 2274359, 2971414, "normal"),
+                    ct(-2580, 242.582, 14.575, 60.0, -1.0, 2274359, 2971414, "normal"),
                     ct(-2115, 121.334, 9.316, 60.0, -0.193, 1136860, 1485292),
                     ct(-465, 121.248, 5.259, 60.0, -0.713, 1137499, 1486122),
                 ),
@@ -256,24 +256,24 @@ def test_8_3_1598_collar():
             "grid": grid(3761, 0, 108564, 22729, status="on_grid"),
             "meters": {
                 "production": phased(
-                    ct(0, 120.225, 2.927, 60.0, 0.0, 47078, 16, "normal"),
+                    ct(0, 240.537, 2.927, 60.0, 0.0, 47078, 16, "normal"),
                     ct(0, 120.617, 1.46, 60.0, 0.0, 23506, 8),
                     ct(0, 119.833, 1.46, 60.0, 0.0, 23572, 8),
                 ),
                 # aggregate pwrFactor 1.94 is impossible: left out
                 "net_consumption": phased(
-                    ct(3761, 120.225, 32.108, 60.021, None, 108564, 22729, "normal"),
+                    ct(3761, 240.537, 32.108, 60.021, None, 108564, 22729, "normal"),
                     ct(2395, 120.617, 20.729, 60.021, 0.979, 47525, 14282),
                     ct(1460, 119.833, 12.566, 60.021, 0.96, 61039, 8447),
                 ),
                 "storage": phased(
-                    ct(-1298, 120.299, 10.964, 60.0, None, 344, 8053, "normal"),
+                    ct(-1298, 240.684, 10.964, 60.0, None, 344, 8053, "normal"),
                     ct(-656, 120.674, 5.54, 60.0, -0.989, 234, 4028),
                     ct(-652, 119.923, 5.534, 60.0, -0.977, 110, 4025),
                 ),
                 # l2 carries a current with no voltage: odd, but not an all-zero (unused) channel
                 "backfeed": phased(
-                    ct(-686, 120.587, 11.488, 0.0, -0.991, 4, 7015, "normal"),
+                    ct(-686, 120.58, 11.488, 0.0, -0.991, 4, 7015, "normal"),
                     ct(-662, 120.587, 5.73, 0.0, -0.991, 4, 7015),
                     ct(0, 0.0, 5.722, 0.0, 0.0, 0, 0),
                 ),
@@ -311,15 +311,15 @@ def test_8_3_5167_third_party_pv_three_phase():
             ),
             "grid": grid(0, 4912, 99056, 415089, status="on_grid"),
             "meters": {
-                # aggregate "voltage" 694.641 is the sum of the three phase voltages; 231.547 is their mean
+                # the gateway's aggregate "voltage" is the sum of the three phase voltages
                 "production": phased(
-                    ct(5236, 231.547, 22.2, 50.062, 1.0, 569123, 479, "normal"),
+                    ct(5236, 694.641, 22.2, 50.062, 1.0, 569123, 479, "normal"),
                     ct(2916, 237.779, 12.119, 50.062, 1.0, 308603, 141),
                     ct(1162, 230.017, 5.018, 50.062, 1.0, 130644, 90),
                     ct(1158, 226.845, 5.063, 50.062, 1.0, 129876, 248),
                 ),
                 "net_consumption": phased(
-                    ct(-4912, 231.569, 21.163, 50.0, -0.981, 99056, 415089, "normal"),
+                    ct(-4912, 694.708, 21.163, 50.0, -0.981, 99056, 415089, "normal"),
                     ct(-2880, 237.755, 12.129, 50.0, -0.987, 11078, 247449),
                     ct(-877, 230.121, 3.982, 50.0, -0.945, 71754, 58456),
                     ct(-1155, 226.831, 5.053, 50.0, -0.994, 16224, 109185),

@@ -162,16 +162,30 @@ def test_meters_phase_count_limits_the_published_lines():
     assert sorted(result["production"]["phases"]) == ["l1", "l2"]  # /ivp/meters says split: 2 phases
 
 
-def test_multiphase_meter_voltage_is_mean_of_phases_not_sum():
+def test_split_phase_meter_voltage_is_the_gateways_line_to_line_aggregate():
     meters = payload(split_ct_docs())["meters"]
-    # aggregate "voltage" 240.2 is 120.2 + 120.0: the mean line-to-neutral voltage is published
-    assert meters["production"]["voltage_v"] == 120.1
+    # the gateway's aggregate 240.2 (120.2 + 120.0: line to line) is what every integration shows
+    assert meters["production"]["voltage_v"] == 240.2
     assert meters["production"]["phases"]["l1"]["voltage_v"] == 120.2
-    assert meters["net_consumption"]["voltage_v"] == 120.5
+    assert meters["production"]["phases"]["l2"]["voltage_v"] == 120.0
+    assert meters["net_consumption"]["voltage_v"] == 241.0
+
+
+def test_single_phase_site_with_a_three_phase_meter_keeps_the_gateways_voltage():
+    """Issue 13: two unwired phases read 6 V and 11 V of noise; a mean of the phases said 84 V."""
+    docs = split_ct_docs()
+    production = next(m for m in docs[METERS] if m["measurementType"] == "production")
+    production["phaseCount"], production["phaseMode"] = 3, "three"
+    reading = next(r for r in docs[READINGS] if r["eid"] == production["eid"])
+    reading["voltage"] = 235.236
+    reading["channels"] = [dict(reading["channels"][0], voltage=volts) for volts in (235.236, 6.124, 11.469)]
+    meter = payload(docs)["meters"]["production"]
+    assert meter["voltage_v"] == 235.236
+    assert [meter["phases"][phase]["voltage_v"] for phase in ("l1", "l2", "l3")] == [235.236, 6.124, 11.469]
 
 
 @pytest.mark.parametrize("change", ["no channels", "no phaseCount", "no phase count nor mode"])
-def test_multiphase_meter_voltage_never_the_gateways_sum(change):
+def test_meter_voltage_is_the_aggregate_whatever_the_phases_say(change):
     docs = split_ct_docs()
     production = next(m for m in docs[METERS] if m["measurementType"] == "production")
     reading = next(r for r in docs[READINGS] if r["eid"] == production["eid"])
@@ -182,8 +196,8 @@ def test_multiphase_meter_voltage_never_the_gateways_sum(change):
     if change == "no phase count nor mode":
         del production["phaseMode"]
     meter = payload(docs)["meters"]["production"]
-    assert meter.get("voltage_v") in (None, 120.1)  # the mean of the phases, or not at all; never 240.2
-    assert meter["power_w"] == 2500
+    assert meter["voltage_v"] == 240.2
+    assert meter["power_w"] == 2500 and "phases" not in meter
 
 
 def test_single_phase_meter_voltage_is_published_as_reported():
