@@ -20,7 +20,7 @@ from bridge.gateway.worker import EnvoyWorker
 from bridge.health import HealthMonitor, paho_thread_alive
 from bridge.homeassistant.announcer import Announcer
 from bridge.mqtt.publisher import Publisher
-from bridge.mqtt.sinks import AvailabilitySink, DiagnosticsSink, GridStatusSink, StateSink, UnitsSink
+from bridge.mqtt.sinks import AvailabilitySink, DiagnosticsSink, GridStatusSink, LiveSink, StateSink, UnitsSink
 from bridge.sinks import FanOut, Sink
 
 log = logging.getLogger("bridge")
@@ -98,7 +98,12 @@ def sinks_for(config: Config, gateway: GatewayConfig, publisher: Publisher) -> F
     discovery, then `online` (so Home Assistant knows the entities before they come alive),
     then the diagnostics. Each sink keeps its own state, so every gateway gets its own."""
     base = config.mqtt.base_topic
-    sinks: list[Sink] = [GridStatusSink(publisher, base), StateSink(publisher, base), UnitsSink(publisher, base)]
+    sinks: list[Sink] = [
+        GridStatusSink(publisher, base),
+        LiveSink(publisher, base),
+        StateSink(publisher, base),
+        UnitsSink(publisher, base),
+    ]
     if config.homeassistant.discovery:
         sinks.append(Announcer(publisher, config, gateway.host))
     sinks += [AvailabilitySink(publisher, base), DiagnosticsSink(publisher, base)]

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bridge import files
+from bridge.model import LiveDocument
 from bridge.model.snapshot import Availability, Snapshot
 from bridge.sinks import Sink
 
@@ -127,6 +128,9 @@ class PublishWatch(Sink):
         self._published()
 
     def grid_status(self, serial: str, status: str) -> None:
+        self._published()
+
+    def live(self, serial: str, document: LiveDocument) -> None:
         self._published()
 
     def availability(self, event: Availability) -> None:

@@ -44,6 +44,22 @@ def describe_transport_error(exc: BaseException) -> str:
     return "connection failed"
 
 
+# The request never left: no connection was made. Only then may a write be sent again.
+_NOT_SENT = (
+    requests.exceptions.ConnectTimeout,
+    urllib3.exceptions.ConnectTimeoutError,
+    urllib3.exceptions.NewConnectionError,  # refused, unreachable; NameResolutionError too
+    ConnectionRefusedError,
+    *_NAME_RESOLUTION,
+)
+
+
+def failed_before_sending(exc: BaseException) -> bool:
+    """Whether a failure happened before anything was sent (refused, unresolvable, connect
+    timeout): a write that failed so may be sent again, any other one perhaps arrived."""
+    return any(isinstance(e, _NOT_SENT) for e in _walk(exc))
+
+
 def _walk(exc: BaseException | None, depth: int = 0) -> Iterator[BaseException]:
     """The exception, what it wraps (args, .reason) and its causes, depth-first."""
     if exc is None or depth > 8:

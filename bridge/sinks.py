@@ -1,8 +1,8 @@
 """Sinks: where a gateway's cycles go. The worker polls; sinks turn what it found into output.
 
-A sink hears three things: a snapshot (one cycle's data), a fast grid-status change (the
-one-second relay read, which cannot wait for the rest of the cycle), and a change of the
-gateway's availability. New outputs (MQTT topics, Home Assistant discovery, metrics ...) plug
+A sink hears four things: a snapshot (one cycle's data), a fast grid-status change (the
+one-second relay read, which cannot wait for the rest of the cycle), a live document (the live
+group's read, every second or few, between cycles), and a change of the gateway's availability. New outputs (MQTT topics, Home Assistant discovery, metrics ...) plug
 in as one more sink, built by the app from the configuration; the worker does not change.
 
 May import: `bridge.model`. Nothing that sends anything: the sinks themselves do.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 
+from bridge.model import LiveDocument
 from bridge.model.snapshot import Availability, Snapshot
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,9 @@ class Sink:
 
     def grid_status(self, serial: str, status: str) -> None:
         """The grid status changed on the fast path: "on_grid" or "off_grid"."""
+
+    def live(self, serial: str, document: LiveDocument) -> None:
+        """A fresh live reading, read on its own: the state did not change with it."""
 
     def availability(self, event: Availability) -> None:
         """The gateway went online or offline."""
@@ -57,6 +61,10 @@ class FanOut(Sink):
     def grid_status(self, serial: str, status: str) -> None:
         for sink in self.sinks:
             self._call(sink, "grid_status", serial, serial, status)
+
+    def live(self, serial: str, document: LiveDocument) -> None:
+        for sink in self.sinks:
+            self._call(sink, "live", serial, serial, document)
 
     def availability(self, event: Availability) -> None:
         for sink in self.sinks:

@@ -21,6 +21,12 @@ MIN_POLL_INTERVAL_S = 5.0
 # Except the grid group: it reads only the relay (187 bytes, answered in 0.03-0.35 s), and only
 # on gateways with an IQ System Controller or Collar, so an outage reaches the broker in < 2 s.
 MIN_GRID_POLL_S = 1.0
+# The live group (`poll.live`): /ivp/livedata/status answers ~3.6 kB in ~0.17 s, so it may be
+# read every second too. "auto": every second on a gateway with batteries or an IQ System
+# Controller (flows that move fast, an outage to show at once), else every 5 s; 0: never.
+LIVE_AUTO = "auto"
+LIVE_FAST_S, LIVE_SLOW_S = 1.0, 5.0
+MIN_LIVE_POLL_S = 1.0
 FINGERPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
 # A `Config` built in code gets this; a loaded one honours XDG_STATE_HOME (see build.py).
 DEFAULT_CACHE_DIR = Path("~/.local/state/envoy-mqtt-bridge").expanduser()
@@ -36,6 +42,16 @@ class PollIntervals:
     inverters: float = 300.0
     batteries: float = 60.0
     info: float = 3600.0
+    live: float | str = LIVE_AUTO  # "auto", 0 (never) or seconds
+
+    def interval(self, group: str, fast_live: bool = False) -> float:
+        """Seconds between two polls of `group`; for "live" on "auto", 1 s when `fast_live` (the
+        gateway has batteries or a system controller), else 5 s. 0: the group never runs."""
+        if group != "live":
+            return float(getattr(self, group))
+        if self.live == LIVE_AUTO:
+            return LIVE_FAST_S if fast_live else LIVE_SLOW_S
+        return float(self.live)
 
 
 @dataclass(frozen=True, slots=True)

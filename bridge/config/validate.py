@@ -14,7 +14,9 @@ from urllib.parse import urlsplit
 from bridge import identifiers
 from bridge.config.schema import (
     FINGERPRINT_RE,
+    LIVE_AUTO,
     MIN_GRID_POLL_S,
+    MIN_LIVE_POLL_S,
     MIN_POLL_INTERVAL_S,
     TOKEN_FLOWS,
     CloudConfig,
@@ -122,8 +124,10 @@ def check_sections(sections: dict[str, Any], problems: list[str]) -> None:
         problems.append("homeassistant.expire_after: must be auto, 0 (never) or a number of seconds")
     for name in field_names(PollIntervals):
         floor = MIN_GRID_POLL_S if name == "grid" else MIN_POLL_INTERVAL_S
-        if getattr(sections["poll"], name) < floor:
+        if name != "live" and getattr(sections["poll"], name) < floor:
             problems.append(f"poll.{name}: at least {floor:g} s; the gateway freezes when polled harder")
+    if not _valid_live_interval(sections["poll"].live):
+        problems.append(f"poll.live: must be auto, 0 (never) or at least {MIN_LIVE_POLL_S:g} s")
     check_energy(sections["energy"], sections["poll"], problems)
 
 
@@ -192,6 +196,16 @@ def _is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False  # a name: it could resolve anywhere
+
+
+def _valid_live_interval(value: float | str) -> bool:
+    if value == LIVE_AUTO:
+        return True
+    try:
+        seconds = float(value)
+    except ValueError:
+        return False
+    return seconds == 0 or MIN_LIVE_POLL_S <= seconds < math.inf
 
 
 def _valid_expire_after(expire: str) -> bool:

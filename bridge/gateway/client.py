@@ -13,10 +13,11 @@ be an old one without https (neither pinned nor given a token, and never since h
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from requests.auth import AuthBase
 
@@ -131,6 +132,20 @@ class EnvoyClient:
                 self.fetch_info()
             return self._checked(self._auth.get(endpoint, probing), endpoint)
 
+    def post_json(self, endpoint: str, document: Mapping[str, object]) -> bytes:
+        """POST `document` as JSON (a write, such as switching the live-data stream on) through
+        the same lock and credentials as the polls; returns the body of the answer.
+
+        Sent again only when its connection failed before anything went out. A refusal that a
+        new session does not cure is EnvoyHTTPError (401/403): a write some tokens may not make
+        never costs a token renewal. Otherwise raises as `get` does.
+        """
+        body = json.dumps(document, separators=(",", ":")).encode()
+        with self._lock:
+            if self._info is None:
+                self.fetch_info()
+            return self._checked(self._auth.post(endpoint, body), endpoint)
+
     def renew_token(self, force: bool = True) -> TokenInfo:
         """Fetch a new token now (CLI `token renew`), validate it here, persist it."""
         with self._lock:
@@ -223,8 +238,15 @@ class EnvoyClient:
             return ("https",)
         return ("https", "http")
 
-    def _request(self, path: str, headers: dict[str, str], auth: AuthBase | None = None, method: str = "GET") -> Reply:
-        return self.transport.request(self._scheme, path, headers, auth, method)
+    def _request(
+        self,
+        path: str,
+        headers: dict[str, str],
+        auth: AuthBase | None = None,
+        method: str = "GET",
+        body: bytes | None = None,
+    ) -> Reply:
+        return self.transport.request(self._scheme, path, headers, auth, method, body)
 
     def _checked(self, reply: Reply, path: str) -> bytes:
         return self.transport.checked(reply, path)

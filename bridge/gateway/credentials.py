@@ -53,6 +53,11 @@ class Credentials(Protocol):
         """The gateway's answer to an authenticated GET; raises when it refuses these credentials."""
         ...
 
+    def post(self, path: str, body: bytes) -> Reply:
+        """The answer to an authenticated POST of JSON (a write). A refusal that a new session does
+        not cure means "not for these credentials" (EnvoyHTTPError), as when probing: never a renewal."""
+        ...
+
     def renew(self, force: bool) -> TokenInfo:
         """A new token now, validated and kept; AuthError when this strategy has none."""
         ...
@@ -91,6 +96,9 @@ class NoAuth(_Tokenless):
     def get(self, path: str, probing: bool) -> Reply:
         return self._send(path, {})
 
+    def post(self, path: str, body: bytes) -> Reply:
+        return self._send(path, {}, body=body)
+
 
 class DigestAuth(_Tokenless):
     """Firmware < 7: HTTP digest, user `envoy` with the last 6 digits of the serial, or the configured user."""
@@ -102,7 +110,13 @@ class DigestAuth(_Tokenless):
         self._digest = _digest_login(gateway, info.serial)
 
     def get(self, path: str, probing: bool) -> Reply:
-        reply = self._send(path, {}, self._digest)
+        return self._request(path, probing)
+
+    def post(self, path: str, body: bytes) -> Reply:
+        return self._request(path, True, body)
+
+    def _request(self, path: str, probing: bool, body: bytes | None = None) -> Reply:
+        reply = self._send(path, {}, self._digest, body=body)
         if reply.status in AUTH_REFUSED and probing:
             raise EnvoyHTTPError(reply.status, f"{self._label} {path}: HTTP {reply.status} (not for this user)")
         if reply.status in AUTH_REFUSED:
@@ -180,11 +194,17 @@ class TokenAuth:
 
     def get(self, path: str, probing: bool) -> Reply:
         """With `probing`, a refusal a new session does not cure means "not for this token": no renewal."""
+        return self._exchange(path, probing)
+
+    def post(self, path: str, body: bytes) -> Reply:
+        return self._exchange(path, True, body)
+
+    def _exchange(self, path: str, probing: bool, body: bytes | None = None) -> Reply:
         had_session = bool(self._session)
-        reply = self._authed_request(path, fresh=not had_session)
+        reply = self._authed_request(path, not had_session, body)
         if reply is None and had_session:
             log.debug("%s %s: session refused; opening a new one", self._label, path)
-            reply = self._authed_request(path, fresh=True)
+            reply = self._authed_request(path, True, body)
         if reply is None and probing:
             raise EnvoyHTTPError(401, f"{self._label} {path}: refused for this token (not available to it)")
         if reply is None:
@@ -216,15 +236,15 @@ class TokenAuth:
         with self._lock:
             self._session = self.sessions.headers(token)
 
-    def _send_in_session(self, path: str) -> Reply:
-        reply = self._send(path, self._session)
+    def _send_in_session(self, path: str, body: bytes | None = None) -> Reply:
+        reply = self._send(path, self._session, body=body)
         if reply.session_id and "Cookie" not in self._session:
             # A gateway that answers the bearer token with a session (D8.3.5289 does, on every
             # such answer) gets its cookie back: one JWT check, not one per request.
             self._session = cookie(reply.session_id)
         return reply
 
-    def _authed_request(self, path: str, fresh: bool) -> Reply | None:
+    def _authed_request(self, path: str, fresh: bool, body: bytes | None = None) -> Reply | None:
         """One request with the session (a new one first if `fresh`); None when the gateway refuses."""
         if fresh:
             try:
@@ -232,7 +252,7 @@ class TokenAuth:
             except EnvoyAuthError as err:
                 log.debug("%s", err)
                 return None
-        reply = self._send_in_session(path)
+        reply = self._send_in_session(path, body)
         return None if reply.status in AUTH_REFUSED else reply
 
     def _with_renewed_token(self, path: str) -> Reply:

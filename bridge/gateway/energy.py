@@ -29,7 +29,7 @@ from bridge import files
 from bridge.config import EnergyConfig, GatewayConfig, PollIntervals
 from bridge.errors import EnvoyDataError
 from bridge.model.assemble import readings_of
-from bridge.model.computed_energy import KEYS, SECTION, Plan, published, section
+from bridge.model.computed_energy import KEYS, SECTION, Plan, Sample, published, section
 from bridge.model.endpoints import METERS
 from bridge.model.energy import DROPPED, GAP, Channel, Limits, channel_from_dict
 from bridge.model.guard import GATEWAY_MAX_POWER_W
@@ -79,8 +79,21 @@ class ComputedEnergy:
         if serial != self.serial:
             self._start(serial)
         self.plan.update(ct_types, payload, live)
+        self._feed(self.plan.samples(payload, live, polled_at))
+        if body := section(self.channels, self.plan.active):
+            payload[SECTION] = body
+        if self._saved_at is None or monotonic - self._saved_at >= self.save_interval_s:
+            self.save(monotonic)
+
+    def add_live(self, serial: str, live: Mapping[str, Any]) -> None:
+        """A live sample between two state cycles (1-5 s apart, where the state comes every 10 s),
+        for the channels the last state cycle switched on; their section goes out with the next."""
+        if serial == self.serial:
+            self._feed(self.plan.live_samples(live))
+
+    def _feed(self, samples: Mapping[str, Sample]) -> None:
         gaps = []
-        for name, (power, when) in self.plan.samples(payload, live, polled_at).items():
+        for name, (power, when) in samples.items():
             verdict = self.channels.setdefault(name, Channel()).add(power, when, self.limits)
             self._unsaved = True
             if verdict == GAP:
@@ -89,14 +102,10 @@ class ComputedEnergy:
         if gaps:
             log.warning(
                 "Gateway %s: computed energy: no sample for more than %g s (%s); nothing counted for that time",
-                serial,
+                self.serial,
                 self.limits.max_gap_s,
                 ", ".join(gaps),
             )
-        if body := section(self.channels, self.plan.active):
-            payload[SECTION] = body
-        if self._saved_at is None or monotonic - self._saved_at >= self.save_interval_s:
-            self.save(monotonic)
 
     @property
     def gaps(self) -> int | None:

@@ -1,9 +1,10 @@
 """Poll groups: which endpoint is read how often, and scheduling them on monotonic time.
 
-Fast groups carry what changes fast and is cheap for the gateway (CT readings, the grid relay);
-slow ones carry what the gateway itself only refreshes every few minutes (inverters) or what
-almost never changes (/info, the CT list). Each endpoint's group is in the model's endpoint
-registry (`bridge.model.endpoints`); the interval of each group is in the configuration.
+Fast groups carry what changes fast and is cheap for the gateway (CT readings, the grid relay,
+the live data); slow ones carry what the gateway itself only refreshes every few minutes
+(inverters) or what almost never changes (/info, the CT list). Each endpoint's group is in the
+model's endpoint registry (`bridge.model.endpoints`); the interval of each group is in the
+configuration, the live group's "auto" decided per gateway (`fast_live`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ from dataclasses import dataclass
 from bridge.config import PollIntervals
 from bridge.model import POLL_GROUPS
 
-GROUPS = ("meters", "grid", "energy", "inverters", "batteries", "info")
+GROUPS = ("meters", "grid", "live", "energy", "inverters", "batteries", "info")
+# Read every second or few, also between the endpoints of a slow group: a cycle of them alone
+# publishes what they read (a grid status, the live document), not the whole state (only a new
+# status from the relay earns a full cycle).
+FAST_GROUPS = ("grid", "live")
 
 
 def group_endpoints(active: set[str], grid_endpoint: str | None = None) -> dict[str, tuple[str, ...]]:
@@ -44,16 +49,23 @@ class Schedule:
 
     intervals: PollIntervals
     next_due: dict[str, float]
+    fast_live: bool = False  # the gateway has batteries or a system controller: "auto" is 1 s
 
     @classmethod
-    def starting_at(cls, intervals: PollIntervals, now: float) -> Schedule:
-        return cls(intervals, dict.fromkeys(GROUPS, now))
+    def starting_at(cls, intervals: PollIntervals, now: float, fast_live: bool = False) -> Schedule:
+        return cls(intervals, dict.fromkeys(GROUPS, now), fast_live)
+
+    def interval(self, group: str) -> float:
+        return self.intervals.interval(group, self.fast_live)
 
     def due(self, now: float) -> list[str]:
         return [group for group in GROUPS if self.next_due[group] <= now]
 
     def done(self, group: str, now: float) -> None:
-        interval = getattr(self.intervals, group)
+        interval = self.interval(group)
+        if interval <= 0:  # switched off in the configuration (`poll.live: 0`)
+            self.disable(group)
+            return
         planned = self.next_due[group] + interval
         self.next_due[group] = planned if planned > now else now + interval
 

@@ -4,7 +4,8 @@ One keep-alive session; `(connect, read)` timeouts on every request plus a deadl
 whole request (a watchdog cuts a gateway that trickles its answer); bodies capped at 2 MiB
 after decoding (which also caps gzip bombs); redirects never followed; transport errors and
 502/503/504 retried a few times inside a time budget (tenacity), nothing else: never 4xx,
-TLS errors (`SSLError` is a `ConnectionError`: caught first) or data errors.
+TLS errors (`SSLError` is a `ConnectionError`: caught first) or data errors. A write (a POST
+of JSON) is retried only when its connection failed before anything was sent.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
+from functools import partial
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -45,7 +47,7 @@ from bridge.errors import (
 )
 from bridge.gateway.deadline import WATCHDOG, Watchdog
 from bridge.gateway.tls import ConnectionTracker, make_session, split_host
-from bridge.network_errors import describe_transport_error
+from bridge.network_errors import describe_transport_error, failed_before_sending
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -57,6 +59,10 @@ RETRY_STATUSES = frozenset({502, 503, 504})  # 503 is "not ready yet" after a ga
 AUTH_REFUSED = frozenset({401, 403})
 DEFAULT_RETRY_BUDGET_S = 30.0  # the poller lowers it to ~0.8 x its interval
 SESSION_COOKIE = "sessionId"
+
+
+class NotSent(EnvoyTransient):
+    """The connection failed before the request went out: safe to send again, even a write."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +77,12 @@ class Send(Protocol):
     """One request to the gateway over the client's transport (retries, deadline, body cap)."""
 
     def __call__(
-        self, path: str, headers: dict[str, str], auth: AuthBase | None = None, method: str = "GET"
+        self,
+        path: str,
+        headers: dict[str, str],
+        auth: AuthBase | None = None,
+        method: str = "GET",
+        body: bytes | None = None,
     ) -> Reply: ...
 
 
@@ -101,10 +112,10 @@ class Transport:
         """Cut the request in flight, if any (shutdown: a hung gateway must not hold the process)."""
         self._tracker.abort()
 
-    def with_retries(self, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(*args)`, again on EnvoyTransient while attempts and the retry budget last."""
+    def with_retries(self, fn: Callable[..., T], *args: Any, retry_on: type[EnvoyTransient] = EnvoyTransient) -> T:
+        """`fn(*args)`, again on `retry_on` while attempts and the retry budget last."""
         retrying = Retrying(
-            retry=retry_if_exception_type(EnvoyTransient),
+            retry=retry_if_exception_type(retry_on),
             stop=stop_after_attempt(MAX_ATTEMPTS) | stop_before_delay(self.retry_budget_s),
             wait=wait_random_exponential(multiplier=1, max=10),
             sleep=self.sleep,
@@ -124,14 +135,24 @@ class Transport:
         headers: dict[str, str],
         auth: AuthBase | None = None,
         method: str = "GET",
+        body: bytes | None = None,
     ) -> Reply:
-        return self.with_retries(self.attempt, scheme, path, headers, auth, method)
+        """A GET, or a POST (`method`; with `body`, of that JSON). A POST with a body is sent again
+        only when it never left (NotSent): a write that may have arrived is never repeated (nor
+        on 502/503/504)."""
+        retry_on = EnvoyTransient if body is None else NotSent
+        return self.with_retries(self.attempt, scheme, path, headers, auth, method, body, retry_on=retry_on)
 
     def attempt(
-        self, scheme: str | None, path: str, headers: dict[str, str], auth: AuthBase | None, method: str = "GET"
+        self,
+        scheme: str | None,
+        path: str,
+        headers: dict[str, str],
+        auth: AuthBase | None,
+        method: str = "GET",
+        body: bytes | None = None,
     ) -> Reply:
-        """One request (a GET; a POST only for check_jwt), cut at the whole-request deadline;
-        raises EnvoyTransient for what is worth a retry."""
+        """One request, cut at the whole-request deadline; raises EnvoyTransient for what is worth a retry."""
         where, expired = f"{self._gw.label} {path}", threading.Event()
 
         def cut() -> None:
@@ -140,7 +161,7 @@ class Transport:
 
         self._watchdog.arm(self, self.request_deadline_s, cut)
         try:
-            reply = self._attempt(scheme, path, headers, auth, method, where)
+            reply = self._attempt(scheme, path, headers, auth, method, body, where)
         except Exception:
             if expired.is_set():  # whatever the cut socket raised, the cause is the deadline
                 raise EnvoyTransient(self._deadline_message(where)) from None
@@ -152,10 +173,19 @@ class Transport:
         return reply
 
     def _attempt(
-        self, scheme: str | None, path: str, headers: dict[str, str], auth: AuthBase | None, method: str, where: str
+        self,
+        scheme: str | None,
+        path: str,
+        headers: dict[str, str],
+        auth: AuthBase | None,
+        method: str,
+        body: bytes | None,
+        where: str,
     ) -> Reply:
         started = self.monotonic()
         send = self.session.post if method == "POST" else self.session.get
+        if body is not None:
+            send, headers = partial(self.session.post, data=body), {**headers, "Content-Type": "application/json"}
         try:
             resp = send(
                 self.url(scheme, path),
@@ -178,7 +208,8 @@ class Transport:
             urllib3.exceptions.HTTPError,
             OSError,
         ) as err:
-            raise EnvoyTransient(f"{where}: {describe_transport_error(err)}") from err
+            error = NotSent if failed_before_sending(err) else EnvoyTransient
+            raise error(f"{where}: {describe_transport_error(err)}") from err
         except requests.exceptions.RequestException as err:
             raise EnvoyError(f"{where}: {type(err).__name__}") from err
         log.debug("%s: HTTP %d, %d bytes: %r", where, resp.status_code, len(body), body[:200])

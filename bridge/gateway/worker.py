@@ -11,17 +11,20 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from bridge import __version__, model
 from bridge.auth.cloud import EnphaseCloud
 from bridge.auth.store import TokenStore
 from bridge.config import Config, GatewayConfig
-from bridge.errors import AuthError, BridgeError, EnvoyDataError, EnvoyError, EnvoyUnavailable, TLSPinError
+from bridge.errors import BridgeError, EnvoyDataError, EnvoyError
+from bridge.gateway import diagnostics as gateway_diagnostics
 from bridge.gateway.client import EnvoyClient
 from bridge.gateway.energy import ComputedEnergy, ct_types_of
-from bridge.gateway.schedule import GROUPS, Schedule, group_endpoints
+from bridge.gateway.live import LiveStream
+from bridge.gateway.probe import probe
+from bridge.gateway.schedule import FAST_GROUPS, GROUPS, Schedule, group_endpoints
 from bridge.model.guard import STATE, CounterGuard, Guarded, log_lines
 from bridge.model.snapshot import Availability, Snapshot
 from bridge.sinks import FanOut
@@ -32,9 +35,7 @@ log = logging.getLogger(__name__)
 # up to 5 min, so a rebooting gateway (or the nightly 23:00 reset) is not hammered.
 BACKOFF_BASE_S, BACKOFF_CAP_S, BACKOFF_MIN_S = 10.0, 300.0, 2.0
 RETRY_SHARE = 0.8
-# The first candidate endpoints (/ivp/meters, readings, production.json) answer any valid
-# token; when this many of them refuse it, setup stops probing and renews the token.
-REFUSALS_MEAN_BAD_TOKEN = 3
+DROPPED_SHOWN = 3  # bad fields named in the log line; the rest counted
 
 
 class EnvoyWorker:
@@ -58,8 +59,8 @@ class EnvoyWorker:
             TokenStore.for_gateway(gateway),
         )
         # Retries stay inside the fastest poll interval; longer outages are the backoff's job.
-        # (The one-second grid poll is left out: its misses are simply retried a second later.)
-        self.client.retry_budget_s = RETRY_SHARE * min(getattr(config.poll, g) for g in GROUPS if g != "grid")
+        # (The grid and live polls are left out: their misses are simply retried a second later.)
+        self.client.retry_budget_s = RETRY_SHARE * min(config.poll.interval(g) for g in GROUPS if g not in FAST_GROUPS)
         self._monotonic, self._wall, self._rng = monotonic, wall, rng
         self.info: model.GatewayInfo | None = None  # None until the first setup
         self.generation = 0  # setups so far: after each, the sinks forget what the gateway lost
@@ -69,6 +70,8 @@ class EnvoyWorker:
         self.failures = 0
         self.info_needs_setup = True
         self._bad_endpoints: set[str] = set()
+        self.live = LiveStream(self.client, monotonic, wall)  # freshness, and the stream kept on
+        self.live_document: model.LiveDocument | None = None  # of the latest fresh live reading
         self._grid_status: str | None = None  # as last given to the sinks: is the relay's answer news?
         self._stop: threading.Event | None = None  # set by run(): the bridge is shutting down
         self.schedule = Schedule.starting_at(config.poll, monotonic())
@@ -93,46 +96,26 @@ class EnvoyWorker:
                 info.firmware,
             )
         self.info = info
-        probed: dict[str, Any] = {}
-        refused: list[str] = []
-        candidates = list(model.CANDIDATE_ENDPOINTS)
-        while candidates:
-            endpoint = candidates.pop(0)
-            parsed = self._probe(endpoint, refused)
-            if parsed is not None:
-                probed[endpoint] = parsed
-            elif refused and not probed and (len(refused) >= REFUSALS_MEAN_BAD_TOKEN or not candidates):
-                # Everything so far refused us, and the first candidates answer any valid token:
-                # the token itself is the problem. A normal read goes through a new session and
-                # a token renewal, or says why not; then the others are probed with the good
-                # token. Probing on with a refused token would cost ~50 requests per retry.
-                target = refused.pop()
-                probed[target] = self._read(target)
-                candidates, refused = refused + candidates, []
-        active = model.select_endpoints(info, probed)
-        self.parsed = {ep: parsed for ep, parsed in probed.items() if ep in active}
+        probed = probe(model.candidate_endpoints(info), self._read, self.serial)
+        active = model.select_endpoints(info, probed.found)
+        live_off = self.config.poll.interval("live") <= 0
+        if live_off:
+            active.discard(model.LIVE_PATH)
+        self.live.restart(info.serial)
+        self.live.probed(info, model.LIVE_PATH in active, probed.absent.get(model.LIVE_PATH), live_off)
+        self.parsed = {ep: parsed for ep, parsed in probed.found.items() if ep in active}
         self.groups = group_endpoints(active, model.grid_endpoint(self.parsed))
         self.generation += 1
         log.info(
             "Gateway %s (firmware %s): polling %s", info.serial, info.firmware, ", ".join(sorted(active)) or "nothing"
         )
-        self.schedule = Schedule.starting_at(self.config.poll, self._monotonic())
+        fast_live = model.batteries_or_controller(self.parsed)
+        self.schedule = Schedule.starting_at(self.config.poll, self._monotonic(), fast_live)
         for group in GROUPS:  # the probe just read everything once
             self.schedule.done(group, self._monotonic())
             if not self.groups[group] and group != "info":  # info also re-reads /info
                 self.schedule.disable(group)
-
-    def _probe(self, endpoint: str, refused: list[str]) -> Any:
-        """Parsed body, or None when the gateway lacks this endpoint or answers nonsense."""
-        try:
-            return self._read(endpoint, probing=True)
-        except (EnvoyUnavailable, AuthError, TLSPinError):
-            raise
-        except EnvoyError as err:  # 404, 401 on an optional endpoint, bad data: absent
-            if getattr(err, "status", None) in (401, 403):
-                refused.append(endpoint)
-            log.debug("Gateway %s: %s is not available here (%s)", self.serial, endpoint, err)
-            return None
+        self.live_document = self.live.read(self.parsed, self.schedule.interval("live"))
 
     def _read(self, endpoint: str, probing: bool = False) -> Any:
         body = self.client.get(endpoint, probing=probing)
@@ -143,30 +126,54 @@ class EnvoyWorker:
     def poll_group(self, group: str) -> None:
         """Read every endpoint of one group; a data error drops that endpoint's data only.
 
-        Between two endpoints of a slow group the grid relay gets its turn when it is due:
-        /production.json can take seconds on a real gateway, an outage alert cannot wait.
+        Between two endpoints of a slow group the grid relay and the live data get their turn
+        when due: /production.json can take seconds on a real gateway, an outage cannot wait.
         """
         if group == "info":
             self._check_firmware()
         for endpoint in self.groups.get(group, ()):
             try:
-                self.parsed[endpoint] = self._read(endpoint)
+                self.parsed[endpoint] = reading = self._read(endpoint)
             except EnvoyDataError as err:
                 self.parsed.pop(endpoint, None)  # never publish stale data as if fresh
                 self._note_bad_endpoint(endpoint, err)
             else:
-                self._note_good_endpoint(endpoint)
-            if group != "grid":
-                self._poll_grid_if_due()
+                self._note_read(endpoint, reading)
+            if group not in FAST_GROUPS:
+                self._poll_fast_if_due()
 
-    def _poll_grid_if_due(self) -> None:
+    def _poll_fast_if_due(self) -> None:
         if self.groups.get("grid") and self.schedule.next_due["grid"] <= self._monotonic():
             self._poll_grid()
+        if self.groups.get("live") and self.schedule.next_due["live"] <= self._monotonic():
+            self._poll_live()
+
+    def _poll_fast(self, groups: list[str]) -> bool:
+        """The grid relay and the live data alone; True (a full cycle) only when the relay said
+        something new. The live document and a grid status from it go to the sinks at once."""
+        changed = "grid" in groups and self._poll_grid()
+        if "live" in groups:
+            self._poll_live()
+        return changed
 
     def _poll_grid(self) -> bool:
         """Read the grid relay; a new grid status goes to the sinks at once. True when it changed."""
         self.poll_group("grid")
         self.schedule.done("grid", self._monotonic())
+        return self._report_grid_status()
+
+    def _poll_live(self) -> None:
+        """Read the live data: a fresh document goes to the sinks at once, without the state."""
+        self.poll_group("live")
+        self.schedule.done("live", self._monotonic())
+        self.live_document = self.live.read(self.parsed, self.schedule.interval("live"))
+        if self.live_document is not None:
+            self.sinks.live(self.serial, self.live_document)
+            # every live sample counts, not just the one a state cycle sees
+            self.energy.add_live(self.serial, self.live_document.as_payload())
+        self._report_grid_status()  # the main relay, where the gateway has no relay endpoint
+
+    def _report_grid_status(self) -> bool:
         status = model.grid_status_of(self.parsed)
         if status is None or status == self._grid_status:
             return False
@@ -186,6 +193,17 @@ class EnvoyWorker:
             self._bad_endpoints.add(endpoint)
             log.warning("Gateway %s: %s: %s", self.serial, what or f"bad data from {endpoint}, skipping it", err)
 
+    def _note_read(self, endpoint: str, reading: Any) -> None:
+        """A reading whose parser left bad fields out (it names them in `dropped`) is said once,
+        as a bad answer; the rest of it flows."""
+        dropped: tuple[str, ...] = getattr(reading, "dropped", ())
+        if not dropped:
+            self._note_good_endpoint(endpoint)
+            return
+        more = f" (and {len(dropped) - DROPPED_SHOWN} more)" if len(dropped) > DROPPED_SHOWN else ""
+        err = EnvoyDataError("; ".join(dropped[:DROPPED_SHOWN]) + more)
+        self._note_bad_endpoint(endpoint, err, f"bad fields from {endpoint}, left out")
+
     def _note_good_endpoint(self, endpoint: str) -> None:
         if endpoint in self._bad_endpoints:
             self._bad_endpoints.discard(endpoint)
@@ -193,9 +211,8 @@ class EnvoyWorker:
 
     # --- the snapshot ---------------------------------------------------------------------
 
-    def deliver(self, started: float, live: Mapping[str, Any] | None = None) -> bool:
-        """Hand this cycle's snapshot to the sinks; False when the gateway gave nothing usable.
-        `live`: this cycle's live document (docs/mqtt.md), the computed counters' best power."""
+    def deliver(self, started: float) -> bool:
+        """Hand this cycle's snapshot to the sinks; False when the gateway gave nothing usable."""
         info = self.info
         if info is None:
             return False  # never set up: nothing to say yet
@@ -209,41 +226,17 @@ class EnvoyWorker:
         self._grid_status = state.grid_status or self._grid_status
         documents = Snapshot.documents_of(state)
         ct_types = ct_types_of(self.parsed, self.groups)
+        live = self.live_document.as_payload() if self.live_document else None  # the counters' best power
         self.energy.add_to(documents[STATE], info.serial, ct_types, live, polled_at, self._monotonic())
         guarded = self.counters.apply(info.serial, documents, self._monotonic())
         self._log_counters(guarded)
-        diagnostics = self._diagnostics(info, started, polled_at)
-        snapshot = Snapshot.of(info, state, diagnostics, polled_at, self.generation, guarded)
+        duration = self._monotonic() - started
+        diagnostics = gateway_diagnostics.refresh(
+            self.diagnostics, info, self.client, self.counters, duration, polled_at, self.energy.gaps
+        )
+        snapshot = Snapshot.of(info, state, diagnostics, polled_at, self.generation, guarded, self.live_document)
         self.sinks.cycle(snapshot, self._availability_events(True))
         return True
-
-    def _diagnostics(self, info: model.GatewayInfo, started: float, now: float) -> dict[str, Any]:
-        """The bridge's own view of the gateway: errors so far, this poll, the token."""
-        token = self.client.token_info
-        self.diagnostics.update(
-            {
-                "serial": info.serial,
-                "firmware": info.firmware,
-                "last_poll": round(now),
-                "poll_duration_s": round(self._monotonic() - started, 3),
-                "counter_glitches": self.counters.glitches,
-                "counter_wraps": self.counters.wraps,
-            }
-        )
-        if self.energy.gaps is not None:
-            self.diagnostics["computed_energy_gaps"] = self.energy.gaps
-        if token is not None:
-            self.diagnostics.update(
-                {
-                    "token_type": token.user_type,
-                    "token_source": self.client.token_source,
-                    "token_flow": self.client.token_flow,
-                    "token_expires": round(token.expires_at),
-                    "token_days_left": round(token.days_left(now), 1),
-                }
-            )
-        self.diagnostics["token_renewal_error"] = self.client.last_renewal_error
-        return dict(sorted(self.diagnostics.items()))
 
     def _log_counters(self, guarded: Guarded) -> None:
         """One line per kind of counter event in this cycle, however many counters had one."""
@@ -311,11 +304,14 @@ class EnvoyWorker:
             self.info_needs_setup = False
             return True
         groups_run = self.schedule.due(started)
-        if groups_run == ["grid"]:
-            return self._poll_grid()  # the relay alone: a full cycle only when it said something new
+        if groups_run and all(group in FAST_GROUPS for group in groups_run):
+            return self._poll_fast(groups_run)
         for group in groups_run:
             if self.schedule.next_due[group] > started:
-                continue  # the grid relay, already read between an earlier group's endpoints
+                continue  # a fast group, already read between an earlier group's endpoints
+            if group == "live":
+                self._poll_live()
+                continue
             self.poll_group(group)
             self.schedule.done(group, self._monotonic())
         return bool(groups_run)

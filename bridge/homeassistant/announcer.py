@@ -8,12 +8,18 @@ Assistant keeps its history; after a probe, what the gateway no longer offers is
 
 from __future__ import annotations
 
+import math
+
 from bridge import model
 from bridge.config import Config
 from bridge.homeassistant import discovery
 from bridge.model.snapshot import Snapshot
 from bridge.mqtt.publisher import Publisher
 from bridge.sinks import Sink
+
+# Every fresh live sample is sent (bridge/mqtt/sinks.py LiveSink), so a live entity that heard
+# nothing for this long shows stale data: at least as long as the bridge takes to call it stale.
+LIVE_EXPIRE_MIN_S = 30.0
 
 
 class Announcer(Sink):
@@ -27,11 +33,13 @@ class Announcer(Sink):
         if snapshot.generation != self._generation:
             self._generation = snapshot.generation
             self._announced = {}  # entities that vanished since the last probe are removed now
+        live = snapshot.live.as_payload() if snapshot.live is not None else None
         shape = (
             snapshot.info.firmware,
             _shape(snapshot.payload),
             _shape(snapshot.documents),
             _shape(snapshot.diagnostics),
+            _shape(live),
         )
         if shape == self._shape:
             return
@@ -45,6 +53,7 @@ class Announcer(Sink):
                 host=self.host,
                 devices=snapshot.documents,
                 diagnostics=snapshot.diagnostics,
+                live=live,
                 expire_after=lambda topic: self.expire_after(snapshot.serial, topic),
             )
         )
@@ -58,7 +67,9 @@ class Announcer(Sink):
             return configured or None
         poll = self.config.poll
         group = model.poll_group_of(state_topic.removeprefix(f"{self.config.mqtt.base_topic}/{serial}/"))
-        return discovery.expire_after_s(getattr(poll, group), self.config.mqtt.republish_interval, poll.meters)
+        if group == "live":  # "auto" is 1 or 5 s by gateway: the slower one
+            return math.ceil(max(3 * poll.interval(group), LIVE_EXPIRE_MIN_S))
+        return discovery.expire_after_s(poll.interval(group), self.config.mqtt.republish_interval, poll.meters)
 
 
 def _shape(value: object) -> object:

@@ -22,7 +22,7 @@ from bridge.homeassistant.entities import (
     has_value,
     value_template,
 )
-from bridge.homeassistant.gateway import DIAGNOSTIC_ENTITIES, entities_for
+from bridge.homeassistant.gateway import DIAGNOSTIC_ENTITIES, LIVE_ENTITIES, entities_for
 from bridge.model import GatewayInfo
 
 __all__ = ["Entity", "build_configs", "entities_for", "value_template"]
@@ -78,12 +78,14 @@ def build_configs(
     host: str | None = None,
     devices: dict[str, Document] | None = None,
     diagnostics: Document | None = None,
+    live: Document | None = None,
     expire_after: Callable[[str], float | None] | None = None,
 ) -> dict[str, str]:
     """topic -> retained JSON config for every entity of one gateway and of its units.
 
     `devices` is GatewayState.device_payloads(): topic suffix -> document. `diagnostics` is the
-    document of `<base>/<serial>/diagnostics` (its entities go on the gateway device).
+    document of `<base>/<serial>/diagnostics`, `live` that of `<base>/<serial>/live` (their
+    entities go on the gateway device).
     `expire_after` gives the seconds for an entity's state topic (None or 0: never expires).
     """
     serial = info.serial
@@ -99,6 +101,9 @@ def build_configs(
             gateway.device, f"{base_topic}/{serial}/diagnostics", object_prefix="", entity_slug=f"envoy_{serial}"
         )
         groups.append(DeviceGroup(target, [e for e in DIAGNOSTIC_ENTITIES if has_value(diagnostics, e.path)]))
+    if live:
+        target = Target(gateway.device, f"{base_topic}/{serial}/live", object_prefix="", entity_slug=f"envoy_{serial}")
+        groups.append(DeviceGroup(target, [e for e in LIVE_ENTITIES if has_value(live, e.path)]))
     availability = [{"topic": f"{base_topic}/bridge/availability"}, {"topic": f"{base_topic}/{serial}/availability"}]
     configs = {}
     for target, entities in groups:

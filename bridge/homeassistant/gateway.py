@@ -1,6 +1,6 @@
 """The gateway's own Home Assistant entities: production, consumption, net and grid flows,
-batteries and storage settings, the energy the bridge computes, every CT meter, and the
-bridge's diagnostics.
+batteries and storage settings, the energy the bridge computes, every CT meter, the live data,
+and the bridge's diagnostics.
 
 Keys follow Home Assistant's own enphase_envoy integration where it has one, so users find the
 same entities. An entity exists exactly when its value is in the gateway's state document
@@ -20,6 +20,7 @@ from bridge.homeassistant.entities import (
     phase_variants,
     power,
     setting,
+    state_flag,
     stored_energy,
     text,
     timestamp,
@@ -191,6 +192,20 @@ GATEWAY_ENTITIES = (
     + BATTERY_ENTITIES
     + COMPUTED_ENTITIES
 )
+
+
+# The live data, from `<base>/<serial>/live`, on the gateway device. "Live" in the names: the
+# meters give values of the same names (production, battery power ...) every few seconds more.
+LIVE_ENTITIES = [
+    power("live_pv_power", ("pv_power_w",), "Live PV power"),
+    power("live_grid_power", ("grid_power_w",), "Live grid power"),  # + import / - export
+    power("live_load_power", ("load_power_w",), "Live load power"),
+    power("live_battery_power", ("storage_power_w",), "Live battery power"),  # + discharging
+    power("live_generator_power", ("generator_power_w",), "Live generator power"),
+    percentage("live_encharge_soc", ("encharge_soc_pct",), "Live Encharge battery level"),
+    percentage("live_acb_soc", ("acb_soc_pct",), "Live ACB battery level"),
+    state_flag("main_relay", ("main_relay",), "Main relay", on="closed", off="open"),
+]
 
 
 # The bridge's own view of the gateway, from `<base>/<serial>/diagnostics`, on the gateway device.

@@ -14,6 +14,7 @@ This module is the facade the rest of the bridge imports from. Typical use by th
     publish("state", state.as_payload())
     for suffix, document in state.device_payloads().items():  # inverter/<sn>, battery/<sn> ...
         publish(suffix, document)
+    live = live_document(latest_parsed, read_at)           # after a live read, without the state
 
 May import: `bridge.errors` and `bridge.identifiers` (the one rule for ids in topics) only;
 never HTTP, MQTT or the configuration.
@@ -21,20 +22,32 @@ never HTTP, MQTT or the configuration.
 
 from __future__ import annotations
 
-from bridge.model.assemble import build_state
+from bridge.model.assemble import build_state, live_document
 from bridge.model.builders.ctmeters import CtMeter, MeterValues
 from bridge.model.builders.flows import Flow
 from bridge.model.builders.grid import GridState
+from bridge.model.builders.live import LiveDocument
 from bridge.model.builders.state import SCHEMA, GatewayState
-from bridge.model.endpoints import CANDIDATE_ENDPOINTS, ENDPOINTS, POLL_GROUPS
+from bridge.model.endpoints import CANDIDATE_ENDPOINTS, ENDPOINTS, LIVE_DATA, LIVE_STREAM_PATH, POLL_GROUPS
 from bridge.model.kinds import poll_group_of
 from bridge.model.parse.codec import decode_json
 from bridge.model.parse.info import GatewayInfo, parse_info
-from bridge.model.select import grid_endpoint, grid_status_of, select_endpoints
+from bridge.model.parse.livedata import LiveData, parse_stream_reply
+from bridge.model.select import (
+    batteries_or_controller,
+    candidate_endpoints,
+    grid_endpoint,
+    grid_status_of,
+    select_endpoints,
+)
+
+LIVE_PATH = LIVE_DATA.path
 
 __all__ = [
     "CANDIDATE_ENDPOINTS",
     "ENDPOINTS",
+    "LIVE_PATH",
+    "LIVE_STREAM_PATH",
     "POLL_GROUPS",
     "SCHEMA",
     "CtMeter",
@@ -42,12 +55,18 @@ __all__ = [
     "GatewayInfo",
     "GatewayState",
     "GridState",
+    "LiveData",
+    "LiveDocument",
     "MeterValues",
+    "batteries_or_controller",
     "build_state",
+    "candidate_endpoints",
     "decode_json",
     "grid_endpoint",
     "grid_status_of",
+    "live_document",
     "parse_info",
+    "parse_stream_reply",
     "poll_group_of",
     "select_endpoints",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bridge.model.builders.live import LiveDocument, build_live
 from bridge.model.builders.state import GatewayState, gateway_state
 from bridge.model.endpoints import (
     API_V1_PRODUCTION,
@@ -19,6 +20,7 @@ from bridge.model.endpoints import (
     GENERATOR,
     INVENTORY,
     INVERTERS,
+    LIVE_DATA,
     METER_READINGS,
     METERS,
     RELAY,
@@ -38,6 +40,11 @@ def build_state(info: GatewayInfo, parsed: Mapping[str, object], polled_at: floa
     EnvoyPoorDataQuality when firmware 3.x sends its all-zero boot data.
     """
     return gateway_state(info, readings_of(parsed), polled_at)
+
+
+def live_document(parsed: Mapping[str, object], read_at: float) -> LiveDocument | None:
+    """The `{base}/{serial}/live` document of the latest live reading; None without one."""
+    return build_live(readings_of(parsed), read_at)
 
 
 def readings_of(parsed: Mapping[str, object]) -> Readings:
@@ -60,4 +67,5 @@ def readings_of(parsed: Mapping[str, object]) -> Readings:
         generator=parsed_result(parsed, GENERATOR),
         generator_config=parsed_result(parsed, GEN_CONFIG),
         generator_mode=parsed_result(parsed, GEN_MODE),
+        live=parsed_result(parsed, LIVE_DATA),
     )

@@ -70,10 +70,17 @@ class Plan:
         found: dict[str, Sample] = {}
         for channel in sorted(self.active):
             if live is not None and LIVE_POWER[channel] in live:
-                found[channel] = (live[LIVE_POWER[channel]], live.get("sampled_at", live.get("time")))
+                found[channel] = self.live_samples(live)[channel]
             elif (power := self._state_power(channel, payload)) is not None:
                 found[channel] = (power, polled_at)
         return found
+
+    def live_samples(self, live: Mapping[str, Any]) -> dict[str, Sample]:
+        """The live document's sample of every active channel it has a power for."""
+        when = live.get("sampled_at", live.get("time"))
+        return {
+            channel: (live[LIVE_POWER[channel]], when) for channel in sorted(self.active) if LIVE_POWER[channel] in live
+        }
 
     def _state_power(self, channel: str, payload: Mapping[str, Any]) -> float | None:
         battery = _sum([_power(payload, (kind,)) for kind in sorted(self.battery_kinds)])

@@ -22,6 +22,7 @@ from bridge.model.parse.ensemble import (
     parse_inventory,
     parse_secctrl,
 )
+from bridge.model.parse.livedata import LiveData, parse_livedata
 from bridge.model.parse.meters import MeterReadings, MetersConfig, parse_meter_readings, parse_meters
 from bridge.model.parse.production import (
     ApiV1Production,
@@ -69,6 +70,7 @@ class Endpoint(Generic[T]):
     group: str  # the poll group that reads it once selected
     gateways: str  # which gateways have it, for the reader
     auth: str  # what the gateway asks before it answers
+    token_only: bool = False  # firmware 7+ only: never probed on older gateways
 
     def parse(self, doc: object) -> T:
         return self.parser(self.path, doc)
@@ -225,6 +227,17 @@ GEN_MODE = Endpoint(
     gateways="IQ System Controller with a generator",
     auth=ANY_AUTH,
 )
+LIVE_DATA = Endpoint(
+    "/ivp/livedata/status",  # ~3.6 kB in ~0.17 s: cheap enough for every second
+    parse_livedata,
+    LiveData,
+    group="live",
+    gateways="token firmware (7+) only; zeros and last_update 0 without CTs or Ensemble devices",
+    auth=OWNER_MAY_BE_REFUSED,
+    token_only=True,
+)
+# Not polled: the write that switches the live-data stream on (§2.2), `{"enable": 1}`.
+LIVE_STREAM_PATH = "/ivp/livedata/stream"
 
 REGISTRY: tuple[Endpoint[Any], ...] = (
     METERS,
@@ -245,6 +258,7 @@ REGISTRY: tuple[Endpoint[Any], ...] = (
     GEN_CONFIG,
     GENERATOR,
     GEN_MODE,
+    LIVE_DATA,
 )
 
 # --- derived tables: what the poller reads ----------------------------------------------------

@@ -47,6 +47,8 @@ KINDS: dict[str, UnitKind] = {
 # The gateway's own documents (`state`, `diagnostics`) go out after every meters poll.
 GATEWAY_DOCUMENTS_GROUP = "meters"
 GATEWAY_DOCUMENTS = frozenset({"state", "diagnostics"})
+# The live group's own document, `{base}/{serial}/live`, refreshed by every live read.
+LIVE_DOCUMENT, LIVE_GROUP = "live", "live"
 # Topics of no kind (`grid/status`) go with the slow units, as the worker's rule always had it.
 DEFAULT_GROUP = "batteries"
 
@@ -56,5 +58,7 @@ def poll_group_of(topic_suffix: str) -> str:
     stem = topic_suffix.split("/", 1)[0]
     if stem in GATEWAY_DOCUMENTS:
         return GATEWAY_DOCUMENTS_GROUP
+    if stem == LIVE_DOCUMENT:
+        return LIVE_GROUP
     kind = KINDS.get(stem)
     return kind.poll_group if kind is not None else DEFAULT_GROUP

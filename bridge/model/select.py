@@ -25,8 +25,10 @@ from bridge.model.endpoints import (
     GENERATOR,
     INVENTORY,
     INVERTERS,
+    LIVE_DATA,
     METER_READINGS,
     METERS,
+    REGISTRY,
     RELAY,
     SECCTRL,
     TARIFF,
@@ -42,12 +44,19 @@ from bridge.model.parse.reports import ACB
 Reports = tuple[tuple[str, ProductionReport], ...]  # (path, report), best first
 
 
+def candidate_endpoints(info: GatewayInfo) -> tuple[str, ...]:
+    """What to probe on this gateway, in probe order: every registered endpoint, but those of
+    token firmware only on token firmware."""
+    return tuple(e.path for e in REGISTRY if info.uses_token_auth or not e.token_only)
+
+
 def select_endpoints(info: GatewayInfo, probed: Mapping[str, object]) -> set[str]:
     """The endpoints (paths) worth polling on this gateway, given every candidate that answered."""
     config = parsed_result(probed, METERS)
     ct_types = config.enabled_types() if config else frozenset()
     chosen = _meter_endpoints(probed, config) | _production_endpoints(info, probed, ct_types)
     chosen |= _acb_report(probed, chosen) | _inverter_endpoints(probed) | _ensemble_endpoints(probed)
+    chosen |= _live_endpoint(info, probed, ct_types)
     tariff = parsed_result(probed, TARIFF)
     if tariff is not None and tariff.storage is not None and readings_of(probed).has_batteries:
         chosen.add(TARIFF.path)
@@ -66,8 +75,27 @@ def grid_endpoint(parsed: Mapping[str, object]) -> str | None:
 
 
 def grid_status_of(parsed: Mapping[str, object]) -> str | None:
-    """Grid status from the inventory and relay alone: the cheap path of the fast grid poll."""
-    return grid_status(parsed_result(parsed, INVENTORY), parsed_result(parsed, RELAY))
+    """Grid status from the inventory, the relay and the live data's main relay alone: the
+    cheap path of the fast grid and live polls."""
+    live = parsed_result(parsed, LIVE_DATA)
+    main_relay = live.main_relay_state if live is not None else None
+    return grid_status(parsed_result(parsed, INVENTORY), parsed_result(parsed, RELAY), main_relay)
+
+
+def batteries_or_controller(parsed: Mapping[str, object]) -> bool:
+    """Batteries or an IQ System Controller: power flows that move fast and a grid relay whose
+    opening must show at once, so the live group defaults to every second there."""
+    readings = readings_of(parsed)
+    return readings.has_batteries or readings.has_system_controller
+
+
+def _live_endpoint(info: GatewayInfo, probed: Mapping[str, object], ct_types: frozenset[str]) -> set[str]:
+    """Live data are the CTs' samples and the Ensemble's battery and relay states: without either
+    the gateway answers zeros with last_update 0 (reference §2.1), so it is read only where it has
+    CTs or Ensemble devices, as Homebridge does; and only on token firmware, which has it."""
+    inventory = parsed_result(probed, INVENTORY)
+    ensemble = inventory is not None and inventory.has_devices
+    return _answered(probed, {LIVE_DATA}) if info.uses_token_auth and (ct_types or ensemble) else set()
 
 
 def _acb_report(probed: Mapping[str, object], chosen: set[str]) -> set[str]:

@@ -1,7 +1,7 @@
 """What one cycle of one gateway hands to the sinks: a snapshot, and availability events.
 
-The worker builds the snapshot once per cycle (state, unit documents, diagnostics), so no sink
-repeats the costly part and every sink sees the same instant. The documents are plain dicts
+The worker builds the snapshot once per cycle (state, unit documents, diagnostics, the latest
+live document), so no sink repeats the costly part and every sink sees the same instant. The documents are plain dicts
 because they go to `json.dumps` as they are: the sinks share them, and only read them.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.model import GatewayInfo, GatewayState
+from bridge.model import GatewayInfo, GatewayState, LiveDocument
 from bridge.model.guard import STATE, Guarded
 
 
@@ -25,6 +25,9 @@ class Snapshot:
     # Counts the probes of the gateway's endpoints: a new value means what the gateway offers
     # was read again (after an outage or a firmware change), so announced entities may go.
     generation: int
+    # The latest fresh live reading (`{base}/{serial}/live`); None without one. Between full
+    # cycles the live group hands its documents to the sinks alone (`Sink.live`).
+    live: LiveDocument | None = None
 
     @classmethod
     def of(
@@ -35,12 +38,13 @@ class Snapshot:
         polled_at: float,
         generation: int,
         guarded: Guarded,
+        live: LiveDocument | None = None,
     ) -> Snapshot:
         """`guarded`: the state's documents (`documents_of`) once the counter guard has held
         their glitches (bridge/model/guard.py)."""
         documents = dict(guarded.documents)
         payload = documents.pop(STATE)
-        return cls(info, state, payload, documents, diagnostics, polled_at, generation)
+        return cls(info, state, payload, documents, diagnostics, polled_at, generation, live)
 
     @staticmethod
     def documents_of(state: GatewayState) -> dict[str, dict[str, Any]]:

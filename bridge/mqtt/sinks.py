@@ -1,7 +1,7 @@
 """The MQTT sinks of one gateway: each turns one part of a cycle into retained messages.
 
 Topics are `{base}/{serial}/<suffix>`: `state`, one per unit (`inverter/<sn>`, `relay/<id>` ...),
-`grid/status`, `availability` and `diagnostics`. JSON is compact and strict (no NaN), and
+`live`, `grid/status`, `availability` and `diagnostics`. JSON is compact and strict (no NaN), and
 fields that move on every poll (a timestamp, a duration) are left out of the comparison, so
 the publisher sends a document only when something else in it changed.
 """
@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from bridge import identifiers
+from bridge.model import LiveDocument
 from bridge.model.snapshot import Availability, Snapshot
 from bridge.mqtt.publisher import Publisher
 from bridge.sinks import Sink
@@ -44,6 +45,19 @@ class StateSink(MqttSink):
 
     def snapshot(self, snapshot: Snapshot) -> None:
         self.publish_json(snapshot.serial, "state", snapshot.payload, ignore=("time",))
+
+
+class LiveSink(MqttSink):
+    """`{base}/{serial}/live`: each fresh live reading, as it is read ("time", the read, moves on
+    every one; a new sample moves `sampled_at`, so every fresh sample goes out and silence
+    means stale data)."""
+
+    def live(self, serial: str, document: LiveDocument) -> None:
+        self.publish_json(serial, "live", document.as_payload(), ignore=("time",))
+
+    def snapshot(self, snapshot: Snapshot) -> None:
+        if snapshot.live is not None:
+            self.live(snapshot.serial, snapshot.live)
 
 
 class UnitsSink(MqttSink):

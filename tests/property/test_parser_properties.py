@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import bridge.model.builders as builders
 from bridge.errors import EnvoyDataError
-from bridge.model import ENDPOINTS, build_state
+from bridge.model import ENDPOINTS, build_state, live_document
 from bridge.model.endpoints import REGISTRY
 from tests.property.strategies import JSONISH, SEEDS, SETTINGS, damaged
 
@@ -102,6 +102,9 @@ def test_a_damaged_body_never_escapes_as_another_error_nor_publishes_a_bad_numbe
         reading = check_reading(path, doc if path == endpoint else body)
         if reading is not None:
             parsed[path] = reading
+    live = live_document(parsed, POLLED_AT)
+    if live is not None:
+        check_published(live.as_payload())
     try:
         state = build_state(seed.info, parsed, POLLED_AT)
     except EnvoyDataError:

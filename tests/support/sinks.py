@@ -76,6 +76,7 @@ def make_snapshot(
     grid_status: str | None = None,
     firmware: str = "8.2.4382",
     generation: int = 1,
+    live: model.LiveDocument | None = None,
 ) -> Snapshot:
     """A snapshot of gateway SERIAL with the documents given (by default, some production)."""
     info = model.GatewayInfo(SERIAL, firmware, "800-00654-r08", True, True)
@@ -91,4 +92,5 @@ def make_snapshot(
         diagnostics if diagnostics is not None else {"errors": 0, "firmware": firmware, "last_poll": 1_700_000_000},
         1_700_000_000.0,
         generation,
+        live,
     )

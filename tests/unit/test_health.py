@@ -11,6 +11,7 @@ import threading
 import pytest
 
 from bridge.health import GatewayHealth, HealthMonitor, HealthReport, PublishWatch, paho_thread_alive, verdict
+from bridge.model import LiveDocument
 from bridge.model.snapshot import Availability
 from tests.support.sinks import make_snapshot
 
@@ -105,7 +106,7 @@ def test_verdict_never_follows_a_symlink(tmp_path):
 
 def test_the_watch_notes_output_only_while_the_broker_is_connected():
     connected = [False]
-    clock = iter([NOW, NOW + 1, NOW + 2, NOW + 3])
+    clock = iter([NOW, NOW + 1, NOW + 2, NOW + 3, NOW + 4])
     watch = PublishWatch(lambda: connected[0], clock=lambda: next(clock))
     watch.snapshot(make_snapshot())
     assert watch.last_publish is None
@@ -113,8 +114,10 @@ def test_the_watch_notes_output_only_while_the_broker_is_connected():
     watch.snapshot(make_snapshot())
     watch.grid_status("1", "off_grid")
     assert watch.last_publish == NOW + 1  # the clock is read once per output that went out
+    watch.live("1", LiveDocument(time=1, pv_power_w=1.0))
+    assert watch.last_publish == NOW + 2
     watch.availability(Availability("1", False, "gone"))
-    assert (watch.online, watch.last_publish) == (False, NOW + 2)
+    assert (watch.online, watch.last_publish) == (False, NOW + 3)
 
 
 class Clocks:

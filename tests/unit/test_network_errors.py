@@ -11,7 +11,7 @@ import pytest
 import requests
 import urllib3
 
-from bridge.network_errors import describe_transport_error
+from bridge.network_errors import describe_transport_error, failed_before_sending
 from bridge.simulator import SERVER_CERT, SERVER_KEY
 from tests.support.mqtt import free_port
 from tests.support.network_failures import connection_error, refused
@@ -136,3 +136,11 @@ def test_a_cycle_of_causes_ends():
     first, second = OSError("a"), OSError("b")
     first.__cause__, second.__cause__ = second, first
     assert describe_transport_error(first) == "connection failed"
+
+
+def test_only_a_failure_to_connect_means_nothing_was_sent(listener):
+    port = free_port()
+    assert failed_before_sending(failure(f"http://127.0.0.1:{port}/"))  # refused, for real
+    assert failed_before_sending(requests.exceptions.ConnectTimeout("connect"))
+    assert not failed_before_sending(failure(f"http://127.0.0.1:{listener.getsockname()[1]}/", timeout=0.2))
+    assert not failed_before_sending(requests.exceptions.ChunkedEncodingError("broken"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bridge.model import LiveDocument
 from bridge.model.snapshot import Availability
 from bridge.sinks import FanOut, Sink
 from tests.support.sinks import SERIAL, make_snapshot
@@ -20,6 +21,9 @@ class Heard(Sink):
 
     def grid_status(self, serial, status):
         self.heard.append(f"{self.name}:{status}")
+
+    def live(self, serial, document):
+        self.heard.append(f"{self.name}:live {document.pv_power_w}")
 
     def availability(self, event):
         self.heard.append(f"{self.name}:{'online' if event.online else 'offline'}")
@@ -55,13 +59,23 @@ def test_a_cycle_goes_sink_by_sink_so_the_sink_order_is_the_message_order():
     ]
 
 
-def test_grid_status_and_availability_reach_every_sink_in_order():
+def test_grid_status_live_data_and_availability_reach_every_sink_in_order():
     heard: list[str] = []
-    fan = FanOut([Heard("a", heard), Heard("b", heard)])
+    fan = FanOut([Heard("a", heard), Heard("b", heard), Sink()])  # a sink that hears nothing of it
     fan.grid_status(SERIAL, "off_grid")
+    fan.live(SERIAL, LiveDocument(time=1, pv_power_w=1.5))
     fan.availability(Availability(SERIAL, False, "down"))
     fan.snapshot(make_snapshot())
-    assert heard == ["a:off_grid", "b:off_grid", "a:offline", "b:offline", "a:snapshot", "b:snapshot"]
+    assert heard == [
+        "a:off_grid",
+        "b:off_grid",
+        "a:live 1.5",
+        "b:live 1.5",
+        "a:offline",
+        "b:offline",
+        "a:snapshot",
+        "b:snapshot",
+    ]
 
 
 def test_a_broken_sink_is_logged_once_with_its_traceback_and_the_others_still_run(caplog):

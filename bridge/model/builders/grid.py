@@ -2,7 +2,9 @@
 
 Status sources, in the reference's priority order (§3, design implication 11):
 the Enpower relay `mains_oper_state` (closed = on grid), from `/ivp/ensemble/relay` or the
-ENPOWER device of `/ivp/ensemble/inventory`; then the IQ Meter Collar's `admin_state_str`.
+ENPOWER device of `/ivp/ensemble/inventory`; then the IQ Meter Collar's `admin_state_str`;
+last, on a gateway without the relay endpoint, the live data's `main_relay_state` (§2.1:
+1 closed, 0 open; 13, no system controller, says nothing).
 Ignored on purpose: `Enpwr_grid_mode` (still "multimode-ongrid" while on generator), the
 collar's `grid_state` (does not follow the real state) and the relay endpoint on gateways
 without an Enpower (always reads "closed").
@@ -19,6 +21,7 @@ from bridge.model.parse.relay import RelayState
 ON_GRID, OFF_GRID = "on_grid", "off_grid"
 RELAY_STATES = {"closed": ON_GRID, "open": OFF_GRID}
 COLLAR_STATES = {"ENCMN_MDE_ON_GRID": ON_GRID, "ENCMN_MDE_OFF_GRID": OFF_GRID}
+MAIN_RELAY_STATES = {1: ON_GRID, 0: OFF_GRID}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +33,16 @@ class GridState(Document):
     energy_exported_wh: int | None = None
 
 
-def grid_status(inventory: EnsembleInventory | None, relay: RelayState | None) -> str | None:
+def grid_status(
+    inventory: EnsembleInventory | None, relay: RelayState | None, main_relay_state: int | None = None
+) -> str | None:
+    found = _ensemble_status(inventory, relay)
+    if found is None and relay is None and main_relay_state is not None:
+        return MAIN_RELAY_STATES.get(main_relay_state)
+    return found
+
+
+def _ensemble_status(inventory: EnsembleInventory | None, relay: RelayState | None) -> str | None:
     if inventory is None:
         return None  # without the inventory we cannot tell whether the relay means anything
     if inventory.enpowers:

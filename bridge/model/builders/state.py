@@ -101,7 +101,8 @@ def _sources(readings: Readings) -> Sources:
 
 
 def _grid(readings: Readings, meters: tuple[CtMeter, ...]) -> GridState:
-    status = grid_status(readings.inventory, readings.relay)
+    main_relay = readings.live.main_relay_state if readings.live is not None else None
+    status = grid_status(readings.inventory, readings.relay, main_relay)
     totals = next((m.totals for m in meters if m.key == "net_consumption" and m.totals is not None), None)
     if totals is None:
         return GridState(status=status)  # no net CT: import/export are unknown, not zero

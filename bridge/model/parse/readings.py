@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bridge.model.parse.ensemble import EnsembleInventory, EnsemblePower, Secctrl
+from bridge.model.parse.livedata import LiveData
 from bridge.model.parse.meters import MeterReadings, MetersConfig
 from bridge.model.parse.production import ApiV1Production, ProductionReport
 from bridge.model.parse.relay import RelayState
@@ -44,6 +45,7 @@ class Readings:
     generator: GeneratorStatus | None = None
     generator_config: GeneratorConfig | None = None
     generator_mode: GeneratorMode | None = None
+    live: LiveData | None = None  # only while fresh: the worker drops a stale reading
 
     @property
     def has_batteries(self) -> bool:
@@ -51,3 +53,8 @@ class Readings:
         settings mean nothing without them (7.6.175_with_cts has some and no battery at all)."""
         acb = any(report.acb_storage() is not None for report in self.reports)
         return acb or (self.inventory is not None and bool(self.inventory.encharges))
+
+    @property
+    def has_system_controller(self) -> bool:
+        """An IQ System Controller (Enpower) in the Ensemble inventory: a grid relay to watch."""
+        return self.inventory is not None and bool(self.inventory.enpowers)

@@ -65,7 +65,7 @@ def test_key_tables():
         "energy",
     )
     assert set(SECTIONS) == {"mqtt", "homeassistant", "cloud", "poll", "health", "energy"}
-    assert field_names(PollIntervals) == ["meters", "grid", "energy", "inverters", "batteries", "info"]
+    assert field_names(PollIntervals) == ["meters", "grid", "energy", "inverters", "batteries", "info", "live"]
     assert defaults(PollIntervals)["grid"] == 1.0
     assert secret_file_keys(MqttConfig) == ["password_file"]
     assert secret_file_keys(GatewayConfig) == ["password_file", "token_file"]

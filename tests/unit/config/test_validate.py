@@ -160,6 +160,18 @@ def test_the_energy_section_through_the_loader_and_the_environment(load, problem
     ]
 
 
+def test_poll_live_is_auto_zero_or_at_least_a_second(load, problems):
+    assert load(MINIMAL).poll.live == "auto"
+    for value, fast, slow in (("auto", 1.0, 5.0), ("0", 0.0, 0.0), ("2", 2.0, 2.0), ("1.5", 1.5, 1.5)):
+        poll = load(MINIMAL + f"poll: {{live: {value}}}\n").poll
+        assert (poll.interval("live", fast_live=True), poll.interval("live")) == (fast, slow)
+    assert load(MINIMAL, {"ENVOY_BRIDGE_POLL_LIVE": "3"}).poll.interval("live") == 3.0
+    for bad in ("0.5", "-1", "soon", ".nan", ".inf", "true"):
+        assert problems(MINIMAL + f"poll: {{live: {bad}}}\n") == [
+            "poll.live: must be auto, 0 (never) or at least 1 s"
+        ], bad
+
+
 def test_homeassistant_expire_after_is_auto_zero_or_seconds(load, problems):
     assert load(MINIMAL).homeassistant.expire_after_s is None  # auto
     for value, seconds in (("0", 0.0), ("900", 900.0), ("auto", None)):

@@ -85,8 +85,10 @@ class Recorded:
         self.status, self.session_id = status, session_id
         self.sent: list[tuple[str, dict[str, str], object]] = []
         self.methods: list[str] = []
+        self.bodies: list[bytes | None] = []  # what each request carried (None: a GET)
 
-    def __call__(self, path, headers, auth=None, method="GET"):
+    def __call__(self, path, headers, auth=None, method="GET", body=None):
         self.sent.append((path, dict(headers), auth))
         self.methods.append(method)
+        self.bodies.append(body)
         return Reply(self.status, b"{}", None, self.session_id)

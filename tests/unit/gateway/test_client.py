@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
 import requests
 import responses
 
 from bridge.auth.tokens import DAY_S
-from bridge.errors import CloudAuthError, EnvoyAuthError, EnvoyDataError, EnvoyError, EnvoyUnavailable
+from bridge.errors import CloudAuthError, EnvoyAuthError, EnvoyDataError, EnvoyError, EnvoyHTTPError, EnvoyUnavailable
 from tests.support.tokens import PASSWORD, make_token
 from tests.unit.gateway.helpers import (
     BASE,
@@ -211,3 +212,46 @@ def test_check_token_without_check_jwt_is_decided_by_the_read_with_the_bearer(rs
     with pytest.raises(EnvoyAuthError, match="refuses the token"):
         client.check_token(make_token(100 * DAY_S))
     assert rsps.calls[-1].request.headers["Authorization"].startswith("Bearer ")
+
+
+# --- writes --------------------------------------------------------------------------------------
+
+STREAM = "https://envoy.test/ivp/livedata/stream"
+
+
+def test_a_write_goes_out_as_json_in_the_session_of_the_polls(rsps, fake, tmp_path):
+    gateway_ok(rsps)
+    rsps.post(STREAM, json={"sc_stream": "enabled"})
+    client = make_client(fake, tmp_path, cached=make_token(100 * DAY_S))
+    client.get("/ivp/meters/readings")
+    assert client.post_json("/ivp/livedata/stream", {"enable": 1}) == b'{"sc_stream": "enabled"}'
+    assert urls(rsps) == [INFO, CHECK, DATA, STREAM]  # one session for both
+    request = rsps.calls[-1].request
+    assert (request.method, request.body) == ("POST", b'{"enable":1}')
+    assert request.headers["Content-Type"] == "application/json" and request.headers["Cookie"] == "sessionId=sess-1"
+
+
+def test_a_refused_write_gets_a_new_session_and_never_a_token_renewal(rsps, fake, tmp_path):
+    gateway_ok(rsps)
+    rsps.post(STREAM, status=401)
+    client = make_client(fake, tmp_path, cached=make_token(100 * DAY_S))
+    client.get("/ivp/meters/readings")
+    with pytest.raises(EnvoyHTTPError, match="refused for this token") as err:
+        client.post_json("/ivp/livedata/stream", {"enable": 1})
+    assert err.value.status == 401
+    assert urls(rsps) == [INFO, CHECK, DATA, STREAM, CHECK, STREAM]  # no cloud login
+    assert client.token_info is not None and client.last_renewal_error is None
+
+
+def test_a_write_waits_for_the_request_in_flight(rsps, fake, tmp_path):
+    gateway_ok(rsps)
+    rsps.post(STREAM, json={"sc_stream": "enabled"})
+    client = make_client(fake, tmp_path, cached=make_token(100 * DAY_S))
+    client.get("/ivp/meters/readings")
+    done = threading.Event()
+    with client._lock:  # a poll (or a token renewal) holds the gateway
+        writer = threading.Thread(target=lambda: client.post_json("/ivp/livedata/stream", {"enable": 1}) and done.set())
+        writer.start()
+        assert not done.wait(0.2)
+    writer.join(5)
+    assert done.is_set()

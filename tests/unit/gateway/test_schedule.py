@@ -23,7 +23,7 @@ def test_the_grid_group_reads_only_the_endpoint_that_reports_the_relay():
 
 
 def test_each_group_runs_on_its_own_interval():
-    schedule = Schedule.starting_at(PollIntervals(), now=0.0)
+    schedule = Schedule.starting_at(PollIntervals(live=0), now=0.0)  # the live group: below
     assert set(schedule.due(0.0)) == set(GROUPS)
     for group in GROUPS:
         schedule.done(group, now=0.5)
@@ -62,3 +62,20 @@ def test_every_endpoint_goes_to_the_group_the_registry_gives_it_in_probe_order()
     assert sorted(placed) == sorted(("batteries" if g == "grid" else g, ep) for ep, g in POLL_GROUPS.items())
     for endpoints in groups.values():
         assert list(endpoints) == sorted(endpoints, key=CANDIDATE_ENDPOINTS.index)
+
+
+def test_the_live_group_defaults_to_every_second_with_batteries_or_a_controller_else_five():
+    assert Schedule.starting_at(PollIntervals(), now=0.0, fast_live=True).interval("live") == 1.0
+    assert Schedule.starting_at(PollIntervals(), now=0.0).interval("live") == 5.0
+    schedule = Schedule.starting_at(PollIntervals(), now=0.0, fast_live=True)
+    for group in GROUPS:
+        schedule.done(group, now=0.0)
+    assert schedule.due(1.0) == ["grid", "live"]
+
+
+def test_a_configured_live_interval_wins_and_zero_switches_the_group_off():
+    for fast in (True, False):
+        assert Schedule.starting_at(PollIntervals(live="2.5"), now=0.0, fast_live=fast).interval("live") == 2.5
+    off = Schedule.starting_at(PollIntervals(live="0"), now=0.0, fast_live=True)
+    off.done("live", now=0.0)
+    assert "live" not in off.due(1e9) and off.seconds_to_next(0.0) == 0.0  # the others still due

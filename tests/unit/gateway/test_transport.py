@@ -135,3 +135,28 @@ def test_base_url_for_names_ipv4_and_ipv6(rsps, fake, host, port, url):
     rsps.get(url, body=info_xml(software="R5.0.62", web_tokens=False))
     make_client(fake, host=host, port=port).fetch_info()
     assert urls(rsps) == [url]
+
+
+# --- a write is never sent twice ----------------------------------------------------------------
+
+STREAM = "https://envoy.test/ivp/livedata/stream"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [{"status": 503}, {"status": 502}, {"body": requests.exceptions.ReadTimeout("read")}],
+    ids=["503", "502", "read timeout"],
+)
+def test_a_write_that_may_have_arrived_is_not_sent_again(rsps, fake, digest_client, answer):
+    rsps.post(STREAM, **answer)
+    with pytest.raises(EnvoyUnavailable, match=r"\(1 attempt\)"):
+        digest_client.post_json("/ivp/livedata/stream", {"enable": 1})
+    rsps.assert_call_count(STREAM, 1)
+
+
+@pytest.mark.parametrize("fault", [refused(STREAM), requests.exceptions.ConnectTimeout("connect")])
+def test_a_write_that_never_left_is_sent_again(rsps, fake, digest_client, fault):
+    rsps.post(STREAM, body=fault)
+    rsps.post(STREAM, json={"sc_stream": "enabled"})
+    assert digest_client.post_json("/ivp/livedata/stream", {"enable": 1}) == b'{"sc_stream": "enabled"}'
+    rsps.assert_call_count(STREAM, 2)

@@ -14,7 +14,8 @@ import pytest
 from bridge.app import sinks_for
 from bridge.config import Config, GatewayConfig
 from bridge.gateway.worker import EnvoyWorker
-from bridge.model import ENDPOINTS, decode_json, parse_info
+from bridge.model import ENDPOINTS, LiveDocument, decode_json, parse_info
+from bridge.model.energy import trapezoid
 from tests.support.sinks import Recorder
 from tests.unit.simulator.helpers import body, living
 
@@ -51,7 +52,8 @@ class Home:
     def cycle(self, live=None) -> dict:
         self.clock.advance(10)
         self.worker.parsed = {path: ENDPOINTS[path](self._read(path)) for path in PATHS}
-        assert self.worker.deliver(self.clock.monotonic(), live)
+        self.worker.live_document = LiveDocument(**live) if live else None
+        assert self.worker.deliver(self.clock.monotonic())
         return json.loads(self.recorder.last("/state"))
 
     def _read(self, path: str) -> object:
@@ -119,6 +121,20 @@ def test_a_live_document_is_the_power_source_when_there_is_one(tmp_path):
     assert (battery.last_power_w, battery.last_time) == (-3600.0, int(now + 12) - 1)
     assert grid.last_power_w == 500.0
     assert battery.negative_wh == pytest.approx(1.0)  # 3600 W for the 1 s between the two samples
+
+
+def test_live_samples_between_state_cycles_are_integrated_too(tmp_path):
+    home = Home(tmp_path)
+    home.cycle()  # the state cycle switches the channels on and gives the first sample
+    battery = home.worker.energy.channels["battery"]
+    before, p0, t0 = battery.negative_wh, battery.last_power_w, battery.last_time
+    for second in range(1, 4):  # three live reads, one a second, before the next state cycle
+        home.worker.energy.add_live(home.worker.info.serial, {"time": t0 + second, "storage_power_w": -3600})
+    assert battery.last_time == t0 + 3
+    first = trapezoid(p0, -3600.0, 1 / 3600)[1]  # the ramp from the state's sample to the first live one
+    assert battery.negative_wh == pytest.approx(before + first + 2.0)  # then 2 s at 3600 W
+    home.worker.energy.add_live("another-serial", {"time": t0 + 4, "storage_power_w": -3600})
+    assert battery.last_time == t0 + 3  # another gateway's sample never counts here
 
 
 def test_a_glitch_of_a_computed_counter_is_held_at_its_last_good_value(tmp_path):

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from bridge.config import Config, GatewayConfig, HomeAssistantConfig, MqttConfig, PollIntervals
 from bridge.homeassistant.announcer import Announcer
+from bridge.model import LiveDocument
 from tests.support.sinks import SERIAL, Recorder, make_snapshot
 
 CONFIG = Config(gateways=(GatewayConfig(host="gw", insecure=True),), poll=PollIntervals())
@@ -74,6 +75,9 @@ def test_expire_after_follows_each_topics_poll_group_or_the_setting():
     assert sink.expire_after(SERIAL, f"envoy/{SERIAL}/diagnostics") == 360
     assert sink.expire_after(SERIAL, f"envoy/{SERIAL}/inverter/123") == 900
     assert sink.expire_after(SERIAL, f"envoy/{SERIAL}/battery/123") == 360
+    assert sink.expire_after(SERIAL, f"envoy/{SERIAL}/live") == 30  # every fresh sample is sent
+    sink, _ = announcer(replace(CONFIG, poll=PollIntervals(live="20")))
+    assert sink.expire_after(SERIAL, f"envoy/{SERIAL}/live") == 60
     sink, _ = announcer(replace(CONFIG, mqtt=replace(MqttConfig(), republish_interval=900)))
     assert sink.expire_after(SERIAL, f"envoy/{SERIAL}/state") == 960
     sink, _ = announcer(replace(CONFIG, homeassistant=HomeAssistantConfig(expire_after="0")))
@@ -87,3 +91,19 @@ def test_the_configs_carry_the_expire_after_of_their_topic():
     sink.snapshot(make_snapshot(PRODUCTION, documents={"inverter/123": {"power_w": 200}}))
     by_topic = {c["state_topic"].rsplit("/", 1)[-1]: c["expire_after"] for c in map(json.loads, rec.discovery.values())}
     assert by_topic == {"state": 360, "diagnostics": 360, "123": 900}
+
+
+def test_the_live_entities_come_with_the_first_cycle_that_has_live_data():
+    sink, rec = announcer()
+    sink.snapshot(make_snapshot(PRODUCTION))
+    live = LiveDocument(time=2, sampled_at=1, pv_power_w=1500.0, grid_power_w=-300.0, main_relay="closed")
+    sink.snapshot(make_snapshot(PRODUCTION, live=live))
+    sink.snapshot(make_snapshot(PRODUCTION, live=replace(live, time=3, pv_power_w=1400.0)))  # same shape
+    assert rec.discovery_syncs == 2
+    live_configs = [c for c in map(json.loads, rec.discovery.values()) if c["state_topic"] == f"envoy/{SERIAL}/live"]
+    assert {c["unique_id"] for c in live_configs} == {
+        f"{SERIAL}_live_pv_power",
+        f"{SERIAL}_live_grid_power",
+        f"{SERIAL}_main_relay",
+    }
+    assert {c["expire_after"] for c in live_configs} == {30}

@@ -505,3 +505,62 @@ def test_every_key_and_class_is_one_home_assistant_2024_1_accepts():
         classes = SENSOR_CLASSES_2024_1 if topic.startswith("homeassistant/sensor/") else BINARY_SENSOR_CLASSES_2024_1
         assert config.get("device_class", "power") in classes, topic
         assert config.get("state_class", "total") in STATE_CLASSES_2024_1, topic
+
+
+LIVE = {
+    "time": 1764760000,
+    "sampled_at": 1764759999,
+    "pv_power_w": 3000.0,
+    "grid_power_w": -500.0,
+    "load_power_w": 1500.0,
+    "storage_power_w": -1000.0,
+    "generator_power_w": 0.0,
+    "soc_pct": 40,
+    "encharge_soc_pct": 40,
+    "encharge_energy_wh": 4000,
+    "acb_soc_pct": 60,
+    "acb_energy_wh": 720,
+    "backup_reserve_pct": 20,
+    "main_relay": "open",
+    "main_relay_state": 0,
+    "gen_relay_state": 5,
+    "stream": "enabled",
+}
+
+
+def live_configs(live: dict) -> dict[str, dict]:
+    raw = build_configs(PAYLOAD | WITH_BATTERIES, INFO, base_topic="envoy", prefix="homeassistant", live=live)
+    return {t.split("/")[3]: c for t, c in ((t, json.loads(p)) for t, p in raw.items())}
+
+
+def test_live_entities_sit_on_the_gateway_device_and_read_the_live_topic():
+    found = {k: c for k, c in live_configs(LIVE).items() if c["state_topic"] == "envoy/999000000001/live"}
+    powers = ("live_pv_power", "live_grid_power", "live_load_power", "live_battery_power", "live_generator_power")
+    assert set(found) == {*powers, "live_encharge_soc", "live_acb_soc", "main_relay"}
+    for key in powers:
+        assert (found[key]["device_class"], found[key]["state_class"], found[key]["unit_of_measurement"]) == (
+            "power",
+            "measurement",
+            "W",
+        )
+    assert render(found["live_grid_power"]["value_template"], LIVE) == "-500.0"  # signed: exporting
+    assert (
+        found["live_encharge_soc"]["device_class"] == "battery" and found["live_acb_soc"]["unit_of_measurement"] == "%"
+    )
+    relay = found["main_relay"]
+    assert relay["default_entity_id"] == "binary_sensor.envoy_999000000001_main_relay"
+    assert (relay["payload_on"], relay["payload_off"]) == ("closed", "open")
+    assert render(relay["value_template"], LIVE) == "open"
+    assert {c["device"]["identifiers"][0] for c in found.values()} == {"envoy_999000000001"}
+
+
+def test_a_live_entity_exists_exactly_when_its_value_is_in_the_document():
+    bare = {"time": 1, "sampled_at": 1, "pv_power_w": 10.0, "grid_power_w": 5.0, "load_power_w": 15.0}
+    found = {k for k, c in live_configs(bare).items() if c["state_topic"].endswith("/live")}
+    assert found == {"live_pv_power", "live_grid_power", "live_load_power"}
+    assert not any(c["state_topic"].endswith("/live") for c in live_configs({}).values())
+
+
+def test_no_two_entities_of_the_gateway_device_share_a_name():
+    names = [c["name"] for c in live_configs(LIVE).values() if c["device"]["identifiers"] == ["envoy_999000000001"]]
+    assert len(names) == len(set(names))

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 
 import pytest
 
+from bridge.model import LiveDocument
 from bridge.model.snapshot import Availability
-from bridge.mqtt.sinks import AvailabilitySink, DiagnosticsSink, GridStatusSink, StateSink, UnitsSink
+from bridge.mqtt.sinks import AvailabilitySink, DiagnosticsSink, GridStatusSink, LiveSink, StateSink, UnitsSink
 from tests.support.sinks import SERIAL, Recorder, make_snapshot
 
 BASE = "home/solar"
@@ -105,11 +107,33 @@ def test_a_gateway_unreachable_from_the_start_is_offline_without_a_recovery_befo
     assert rec.states == [(f"{BASE}/gw.local/availability", "offline")]
 
 
+def test_the_live_document_goes_out_at_each_read_and_with_each_cycle_compared_without_its_time():
+    rec = Recorder()
+    sink = LiveSink(rec, BASE)
+    read = LiveDocument(time=1_700_000_001, sampled_at=1_700_000_000, grid_power_w=-600.5, main_relay="closed")
+    sink.live(SERIAL, read)
+    sink.snapshot(make_snapshot(live=replace(read, time=1_700_000_002)))
+    sink.snapshot(make_snapshot())  # no fresh live reading: nothing
+    topic = f"{BASE}/{SERIAL}/live"
+    assert rec.states == [
+        (topic, '{"time":1700000001,"sampled_at":1700000000,"grid_power_w":-600.5,"main_relay":"closed"}'),
+        (topic, '{"time":1700000002,"sampled_at":1700000000,"grid_power_w":-600.5,"main_relay":"closed"}'),
+    ]
+    assert json.loads(rec.compares[topic]) == {
+        "sampled_at": 1_700_000_000,
+        "grid_power_w": -600.5,
+        "main_relay": "closed",
+    }
+
+
 def test_sinks_listen_only_to_their_own_events():
     rec = Recorder()
-    for sink in (StateSink(rec, BASE), UnitsSink(rec, BASE), DiagnosticsSink(rec, BASE)):
+    live = LiveDocument(time=1, pv_power_w=1.0)
+    for sink in (StateSink(rec, BASE), UnitsSink(rec, BASE), DiagnosticsSink(rec, BASE), LiveSink(rec, BASE)):
         sink.grid_status(SERIAL, "off_grid")
         sink.availability(Availability(SERIAL, False, "down"))
+    for sink in (StateSink(rec, BASE), UnitsSink(rec, BASE), DiagnosticsSink(rec, BASE), GridStatusSink(rec, BASE)):
+        sink.live(SERIAL, live)
     AvailabilitySink(rec, BASE).snapshot(make_snapshot())
     GridStatusSink(rec, BASE).availability(Availability(SERIAL, True))
     assert rec.states == []
