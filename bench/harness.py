@@ -38,7 +38,7 @@ def ha_equal_poll() -> PollIntervals:
 def shortened_poll(seconds: float) -> PollIntervals:
     """Quick mode only: every group whose default is under a minute polls every `seconds`."""
     base = PollIntervals()
-    return replace(base, **{f.name: seconds for f in fields(PollIntervals) if getattr(base, f.name) < 60})
+    return replace(base, **{f.name: seconds for f in fields(PollIntervals) if base.interval(f.name) < 60})
 
 
 def make_config(

@@ -63,7 +63,7 @@ def _poll(quick_interval: float | None) -> dict[str, float]:
     from bridge.config import PollIntervals
 
     base = PollIntervals()
-    values = {f.name: getattr(base, f.name) for f in fields(PollIntervals)}
+    values = {f.name: base.interval(f.name) for f in fields(PollIntervals)}  # live: "auto" as 5 s
     if quick_interval:  # the configuration's floor is 5 s
         values = {k: (quick_interval if v < 60 else v) for k, v in values.items()}
     return values

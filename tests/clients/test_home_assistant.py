@@ -9,7 +9,10 @@ Assistant itself: its entity and device registries under `.storage/`, its REST A
   class and state class of its config, and shows the value of the bridge's retained document;
 - the gateway going away turns its entities unavailable while the bridge stays online, and
   they come back with it;
-- a grid outage in the simulator turns the grid status binary sensor off, the restore on.
+- a grid outage in the simulator turns the grid status binary sensor off, the restore on;
+- the live-data entities are there (batteries and a system controller: read every second);
+- on a battery site without a storage CT (the AC Battery scenario) the computed battery energy
+  entities are there for the Energy dashboard: energy, total_increasing, on the gateway.
 """
 
 from __future__ import annotations
@@ -30,9 +33,11 @@ POLL = {"meters": 5, "energy": 5, "batteries": 5, "inverters": 5, "grid": 1}
 
 
 @pytest.fixture
-def system(tmp_path, mosquitto, home_assistant_venv):
-    """(simulator, bridge process, Home Assistant, live subscriber), all running."""
-    with Simulator(scenario="three_phase_battery", time_factor=1, start="11:00") as sim:
+def system(request, tmp_path, mosquitto, home_assistant_venv):
+    """(simulator, bridge process, Home Assistant, live subscriber), all running, on the scenario
+    the test names with `@pytest.mark.parametrize("system", [...], indirect=True)`."""
+    scenario = getattr(request, "param", "three_phase_battery")
+    with Simulator(scenario=scenario, time_factor=1, start="11:00") as sim:
         config = write_config(tmp_path, sim, mosquitto, poll=POLL)
         bridge = start_logged(bridge_command("run", "-c", str(config)), tmp_path / "bridge.log", cwd=REPO)
         sub = Subscriber(mosquitto.host, mosquitto.port, topics=("envoy/#", "homeassistant/#"))
@@ -99,12 +104,10 @@ def same(shown: str | None, wanted: str) -> bool:
     return shown == wanted
 
 
-def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outage(system):
-    sim, bridge, ha, sub = system
-    serial = sim.serial
-    started = time.monotonic()
+def assert_every_entity_registered_with_its_classes(sub: Subscriber, ha: HomeAssistant) -> tuple[dict, dict]:
+    """Step 1: no config refused; every announced entity in the registry, on its device, with
+    its classes and unit. Returns (announced configs, registry entries) by unique id."""
 
-    # 1. no config refused; every announced entity is in the registry, on its device, with its classes
     def all_registered() -> bool:
         ha.assert_none_rejected()
         configs = announced(sub)
@@ -117,7 +120,6 @@ def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outag
         message="every announced entity in core.entity_registry",
     )
     configs, entities = announced(sub), registered(ha)
-    assert len(configs) > 50, f"only {len(configs)} entities announced"
     devices = {d["id"]: d for d in ha.registry("core.device_registry")["devices"]}
     problems = []
     for uid, config in sorted(configs.items()):
@@ -134,8 +136,11 @@ def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outag
             if shown != wanted:
                 problems.append(f"{entry['entity_id']}: registry {what} {shown!r} != announced {wanted!r}")
     assert not problems, "\n".join(problems[:30])
+    return configs, entities
 
-    # 2. the enabled ones show the bridge's values, with the announced attributes
+
+def assert_every_enabled_entity_shows_its_value(sub: Subscriber, ha: HomeAssistant, configs: dict, entities: dict):
+    """Step 2: the enabled entities show the bridge's values, with the announced attributes."""
     enabled = {uid: c for uid, c in configs.items() if not entities[uid]["disabled_by"]}
     matched: set[str] = set()
     last: dict[str, str] = {}
@@ -172,6 +177,18 @@ def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outag
         pass
     wrong = [last[uid] for uid in sorted(enabled.keys() - matched)]
     assert not wrong, f"{len(wrong)} of {len(enabled)} entities differ:\n" + "\n".join(wrong[:30])
+    return enabled
+
+
+def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outage(system):
+    sim, bridge, ha, sub = system
+    serial = sim.serial
+    started = time.monotonic()
+    configs, entities = assert_every_entity_registered_with_its_classes(sub, ha)
+    assert len(configs) > 50, f"only {len(configs)} entities announced"
+    live = {uid for uid in configs if uid.startswith(f"{serial}_live_")}
+    assert {f"{serial}_live_pv_power", f"{serial}_live_battery_power", f"{serial}_live_encharge_soc"} <= live
+    enabled = assert_every_enabled_entity_shows_its_value(sub, ha, configs, entities)
 
     gateway = {
         entities[uid]["entity_id"] for uid, c in enabled.items() if c["device"]["identifiers"][0] == f"envoy_{serial}"
@@ -228,3 +245,26 @@ def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outag
             ) from err
     ha.assert_none_rejected()
     assert time.monotonic() - started < 180
+
+
+@pytest.mark.parametrize("system", ["ac_battery"], indirect=True)
+def test_a_battery_site_without_a_storage_ct_gets_computed_energy_for_the_energy_dashboard(system):
+    sim, _, ha, sub = system
+    serial = sim.serial
+    wait_for(lambda: sub.get(f"envoy/{serial}/live") is not None, timeout=30, message="the live document")
+
+    def computed() -> dict:
+        state = json.loads(sub.get(f"envoy/{serial}/state") or b"{}")
+        return state.get("computed_energy", {})
+
+    wait_for(lambda: "battery_charged_wh" in computed(), timeout=60, message="computed battery energy")
+    configs, entities = assert_every_entity_registered_with_its_classes(sub, ha)
+    for key in ("computed_battery_charged", "computed_battery_discharged"):
+        config, entry = configs[f"{serial}_{key}"], entities[f"{serial}_{key}"]
+        assert (config["device_class"], config["state_class"]) == ("energy", "total_increasing")
+        assert config["device"]["identifiers"] == [f"envoy_{serial}"]  # on the gateway's device
+        assert entry["disabled_by"] is None  # on by default: the Energy dashboard lists it
+    assert f"{serial}_live_acb_soc" in configs and f"{serial}_live_encharge_soc" not in configs
+    assert f"{serial}_computed_grid_import" not in configs  # the net-consumption CT counts the grid itself
+    assert_every_enabled_entity_shows_its_value(sub, ha, configs, entities)
+    ha.assert_none_rejected()

@@ -319,9 +319,11 @@ def test_h11_10_two_gateways_on_one_host_keep_their_own_token_and_label(tmp_path
             logins.append(sims[0].cloud_counts.get("login", 0))
     ports = [sim.envoy_host.rsplit(":", 1)[1] for sim in sims]
     assert names == [f"envoy-127.0.0.1:{port}" for port in ports]
-    assert sorted(p.name for p in cache.glob("token-*")) == sorted(
+    assert sorted(p.name for p in cache.glob("token-*.jwt")) == sorted(
         ["token-127.0.0.1.jwt", *(f"token-127.0.0.1_{port}.jwt" for port in ports)]
     )
+    # Only the token fetched from the cloud has metadata (the flow that worked), beside its own cache.
+    assert [p.name for p in cache.glob("token-*.meta.json")] == [f"token-127.0.0.1_{ports[1]}.jwt.meta.json"]
     # The upgrade: the first gateway's token is carried over, the second gets its own, once.
     assert logins == [0, 1, 1, 1]
     mismatch = warnings(caplog, "issued for gateway")
