@@ -5,8 +5,10 @@ stream off on its own, and then shows its last values frozen (some firmware keep
 reference §2.1). So after every read: a reading whose `meters.last_update` is older than three
 polls and has not advanced for as long is stale (not published: the live entities expire), and a
 stream that reads "disabled", or stale data from one that does not read "enabled", gets one
-`POST /ivp/livedata/stream {"enable": 1}` (§2.2): at most once a minute, and never while it reads
-"enabled" (the gateway may answer 400 then). A refused enable (an owner token, 401/403) is said
+`POST /ivp/livedata/stream {"enable": 1}` (§2.2): 5 s after the last one when the stream read
+"enabled" since (it worked, then the gateway timed it out: a gap of a second, not a minute), a
+minute after one that failed or did not take, and never while it reads "enabled" (the gateway
+may answer 400 then). A refused enable (an owner token, 401/403) is said
 once and not asked again until the next probe; the group goes on reading what the gateway gives.
 """
 
@@ -24,7 +26,8 @@ log = logging.getLogger(__name__)
 
 STALE_POLLS = 3
 STALE_MIN_S = 10.0  # a gateway that samples every few seconds is not stale at a 1 s poll
-ENABLE_EVERY_S = 60.0
+ENABLE_AGAIN_S = 5.0  # after an enable that took: the gateway's own timeout ended it
+ENABLE_RETRY_S = 60.0  # after one that failed or did not take
 ENABLE = {"enable": 1}
 REFUSED = (401, 403)
 
@@ -37,6 +40,7 @@ class LiveStream:
         self.serial = ""  # for the log lines, set by `restart`
         self._sample: int | None = None  # meters.last_update as last seen
         self._sample_seen_at = 0.0  # monotonic time it was first seen
+        self._took = False  # the stream read "enabled" since the last enable
         self._tried_at: float | None = None  # the last enable
         self._refused = False  # this token may not enable it: not asked again until the next probe
         self._said: set[str] = set()  # lines said once per bridge run
@@ -74,12 +78,14 @@ class LiveStream:
         return recent or now - self._sample_seen_at <= limit
 
     def keep_enabled(self, reading: model.LiveData, stale: bool) -> None:
+        if reading.sc_stream == "enabled":
+            self._took = True
         if reading.sc_stream == "enabled" or not (reading.sc_stream == "disabled" or stale):
             return
-        now = self._monotonic()
-        if self._refused or (self._tried_at is not None and now - self._tried_at < ENABLE_EVERY_S):
+        now, spacing = self._monotonic(), ENABLE_AGAIN_S if self._took else ENABLE_RETRY_S
+        if self._refused or (self._tried_at is not None and now - self._tried_at < spacing):
             return
-        self._tried_at = now
+        self._tried_at, self._took = now, False
         path = model.LIVE_STREAM_PATH
         try:
             answer = model.parse_stream_reply(path, model.decode_json(path, self._client.post_json(path, ENABLE)))

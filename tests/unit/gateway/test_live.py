@@ -1,5 +1,6 @@
 """bridge.gateway.live on fake clocks: fresh or stale, and the stream switched on when it should be
-(disabled or stale, never when it reads enabled, at most once a minute, a refusal said once)."""
+(disabled or stale, never when it reads enabled, at most once a minute unless the last enable
+took, a refusal said once)."""
 
 from __future__ import annotations
 
@@ -72,6 +73,15 @@ def test_a_disabled_stream_is_switched_on_at_most_once_a_minute(clock, caplog):
         clock.advance(1.0)
     assert client.posts == [(LIVE_STREAM_PATH, {"enable": 1})] * 3  # at 0, 60 and 120 s
     assert len(lines(caplog)) == 1 and "switched it on" in lines(caplog)[0]  # then at DEBUG
+
+
+def test_a_stream_the_gateway_timed_out_is_switched_on_again_within_seconds(clock):
+    stream, client = live_stream(clock)
+    for status in ("disabled", "enabled", "enabled", "disabled", "disabled", "disabled", "disabled", "disabled"):
+        stream.read({LIVE_PATH: sample(clock, status)}, interval=1.0)
+        clock.advance(1.0)
+    # on at 0 s; it took (read enabled), timed out at 3 s, so again at 5 s, not a minute later
+    assert client.posts == [(LIVE_STREAM_PATH, {"enable": 1})] * 2
 
 
 def test_a_stale_sample_is_dropped_and_the_stream_switched_on_unless_it_reads_enabled(clock):
