@@ -131,7 +131,7 @@ class PublishWatch(Sink):
         self._published()
 
     def live(self, serial: str, document: LiveDocument) -> None:
-        self._published()
+        """Not counted: live data every second would hide a gateway whose state stopped."""
 
     def availability(self, event: Availability) -> None:
         self.online = event.online

@@ -23,7 +23,7 @@ from bridge.simulator import Simulator
 from tests.support.captures import capture_names, endpoint_files
 
 BODIES = Path(__file__).resolve().parents[1] / "fixtures" / "bodies"
-SCENARIOS = ("metered", "standard", "three_phase_battery")
+SCENARIOS = ("metered", "standard", "three_phase_battery", "ac_battery")
 PROJECT_INFO = GatewayInfo("123456789012", "8.2.4382", "800-00654-r08", True, True)
 
 # The layer's budget: every test here together in well under a minute on CI's two busy cores
