@@ -16,7 +16,7 @@ that can run faster than real time, with scenario-level events:
 answer one method only, or not at all. Fault hooks (all thread-safe): revoke_sessions,
 revoke_token, fail_next, delay_next, hang_next, clear_faults, stop_envoy/start_envoy,
 cloud_mode, cloud_fail/cloud_heal (a failure per cloud flow, see cloud.py), use_certificate;
-counters: request_counts, auth_counts, cloud_counts, reset_counts. Events: trigger, schedule,
+counters: request_counts, auth_counts, cloud_counts, write_counts, reset_counts. Events: trigger, schedule,
 tick (see events.py). The physics: world, sim_time, energy_totals.
 """
 
@@ -266,7 +266,8 @@ class Simulator:
 
     def trigger(self, event: str, **params: object) -> None:
         """Run one event now: grid_outage, grid_restore, reboot, slow, nightly, revoke_token,
-        firmware_update, malformed, cloud_down, cloud_up, cloud_fail, cloud_heal, clear."""
+        firmware_update, malformed, cloud_down, cloud_up, cloud_fail, cloud_heal,
+        storage_mode_revert, clear."""
         self.director.trigger(event, **params)
 
     def schedule(self, spec: str) -> None:
@@ -315,6 +316,12 @@ class Simulator:
     def cloud_counts(self) -> dict[str, int]:
         """Cloud calls per path, sessions opened, tokens issued (the names are in cloud.py)."""
         return self.faults.counts()["cloud"]
+
+    @property
+    def write_counts(self) -> dict[str, int]:
+        """Envoy writes (POST, PUT, DELETE) per path, whatever their answer: {} when nothing
+        was sent to the gateway."""
+        return self.faults.counts()["writes"]
 
     def reset_counts(self) -> None:
         self.faults.reset_counts()

@@ -35,6 +35,14 @@ def _unit_powers(s: Scenario, b: Battery, snap: Snapshot) -> list[float]:
     return [snap.power.battery_ph[u % s.phases] / per_phase[u % s.phases] for u in range(units)]
 
 
+def _admin(snap: Snapshot) -> str:
+    return "closed" if snap.mains_closed else "open"
+
+
+def _reserve(b: Battery, snap: Snapshot) -> float:
+    return snap.reserve_soc if snap.reserve_soc is not None else b.reserve_soc
+
+
 def _soc(snap: Snapshot) -> int:
     return round(snap.soc or 0)
 
@@ -104,7 +112,7 @@ def _enpower(s: Scenario, snap: Snapshot) -> dict[str, Any]:
             "temperature": 79,  # °F: the Enpower reports Fahrenheit
             "comm_level_sub_ghz": 5,
             "comm_level_2_4_ghz": 5,
-            "mains_admin_state": "closed",
+            "mains_admin_state": _admin(snap),
             "mains_oper_state": "closed" if snap.grid_up else "open",
             "Enpwr_grid_mode": _grid_mode(snap),
             "Enchg_grid_mode": _grid_mode(snap),
@@ -126,7 +134,7 @@ def relay(s: Scenario, snap: Snapshot) -> dict[str, Any]:
             "Solar_grid_mode": "unknown",
         }
     return {
-        "mains_admin_state": "closed",
+        "mains_admin_state": _admin(snap),
         "mains_oper_state": "closed" if snap.grid_up else "open",
         "der1_state": 0,
         "der2_state": 0,
@@ -175,8 +183,8 @@ def secctrl(s: Scenario, snap: Snapshot) -> dict[str, Any]:
     capacity = round(snap.capacity_wh or 0)
     body.update(
         {
-            "configured_backup_soc": round(b.reserve_soc),
-            "adjusted_backup_soc": round(b.reserve_soc),
+            "configured_backup_soc": round(_reserve(b, snap)),
+            "adjusted_backup_soc": round(_reserve(b, snap)),
             "agg_soc": _soc(snap),
             "Max_energy": capacity,
             **(_encharge_aggregates(b, snap, capacity) if b.kind == "encharge" else _acb_aggregates(snap)),
@@ -195,7 +203,7 @@ def _encharge_aggregates(b: Battery, snap: Snapshot, capacity: int) -> dict[str,
     return {
         "ENC_agg_soc": _soc(snap),
         "ENC_agg_soh": 100,
-        "ENC_agg_backup_energy": round(capacity * b.reserve_soc / 100),
+        "ENC_agg_backup_energy": round(capacity * _reserve(b, snap) / 100),
         "ENC_agg_avail_energy": round(snap.energy_wh or 0),
         "Enc_commissioned_capacity": capacity,
         "Enc_max_available_capacity": capacity,

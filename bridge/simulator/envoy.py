@@ -17,6 +17,7 @@ from bridge.simulator.source import Source, Writable
 from bridge.simulator.tokens import TokenAuthority
 
 AUTH_MODES = ("token", "digest", "none")
+WRITES = ("POST", "PUT", "DELETE")
 VALID_TOKEN_BODY = b"<!DOCTYPE html><h2>Valid token.</h2>"
 # What a firmware 7+ gateway shows when check_jwt fails (Matthew1471 Auth/Check_JWT.adoc).
 INVALID_TOKEN_BODY = (
@@ -74,6 +75,9 @@ class Auth(Protocol):
     def authorize(self, request: Request) -> Response | None:
         """None lets the request through; otherwise the refusal to send."""
 
+    def role(self, request: Request) -> str:
+        """Who an authorized request comes from: "owner" or "installer"."""
+
 
 class Conditions(Protocol):
     """Scenario-level conditions (events.Director) the app consults around every request."""
@@ -91,9 +95,10 @@ class TokenAuth:
 
     def check_jwt(self, request: Request) -> Response:
         bearer, _, _ = credentials(request)
-        if not bearer or self.tokens.verify(bearer) is None:
+        claims = self.tokens.verify(bearer) if bearer else None
+        if claims is None:
             return Response(401, INVALID_TOKEN_BODY, "text/html")
-        cookie = f"sessionId={self.tokens.open_session()}; Path=/; HttpOnly; Secure"
+        cookie = f"sessionId={self.tokens.open_session(str(claims.get('enphaseUser')))}; Path=/; HttpOnly; Secure"
         return Response(200, VALID_TOKEN_BODY, "text/html", [("Set-Cookie", cookie)])
 
     def authorize(self, request: Request) -> Response | None:
@@ -103,6 +108,14 @@ class TokenAuth:
         if bearer and self.tokens.verify(bearer) is not None:
             return None
         return error_response(401)
+
+    def role(self, request: Request) -> str:
+        """The session's role when its cookie is good (it wins, as in authorize), else the token's."""
+        bearer, cookie, _ = credentials(request)
+        role = self.tokens.session_role(cookie) if cookie else None
+        if role is None and bearer:
+            role = (self.tokens.verify(bearer) or {}).get("enphaseUser")
+        return "installer" if role == "installer" else "owner"
 
 
 class DigestAuth:
@@ -119,6 +132,10 @@ class DigestAuth:
             return None
         return Response(401, b"Error: 401", "text/plain", [("WWW-Authenticate", self.digest.challenge())])
 
+    def role(self, request: Request) -> str:
+        header = request.headers.get("Authorization") or ""
+        return "installer" if re.search(r'username="installer"', header) else "owner"
+
 
 class NoAuth:
     """Everything open; check_jwt still hands out a cookie so token clients work."""
@@ -132,6 +149,9 @@ class NoAuth:
 
     def authorize(self, request: Request) -> Response | None:
         return None
+
+    def role(self, request: Request) -> str:
+        return "installer"  # everything open
 
 
 def rewrite_info(body: bytes, serial: str | None, web_tokens: bool | None) -> bytes:
@@ -169,7 +189,7 @@ class EnvoyApp:
         self.closing = threading.Event()  # set when the listener stops: ends delays and hangs
 
     def handle(self, request: Request) -> Response | None:
-        self.faults.count_request(request.path, auth_kinds(request))
+        self.faults.count_request(request.path, auth_kinds(request), request.method)
         fault = self.faults.take(request.path)
         if fault is None and self.conditions is not None:
             fault = self.conditions.before(request)
@@ -191,8 +211,11 @@ class EnvoyApp:
         denied = self.auth.authorize(request)
         if denied is not None:
             return denied
-        if request.method == "POST" and isinstance(self.source, Writable):
-            status, content_type, body = self.source.post(request.path, request.body)
+        writable = self.source if isinstance(self.source, Writable) else None
+        if writable and writable.installer_only(request.path) and self.auth.role(request) != "installer":
+            return error_response(401)  # an owner token on an installer endpoint, as a real gateway
+        if request.method in WRITES and writable:
+            status, content_type, body = writable.write(request.method, request.path, request.body)
         elif request.method in ("GET", "HEAD"):
             status, content_type, body = self.source.answer(request.path, request.query)
         else:

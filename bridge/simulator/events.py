@@ -6,7 +6,8 @@
 
 The spec syntax is in `schedule.py`. Durations of refused connections, 503s and slow answers
 are in REAL seconds (a client's timeouts and backoff run on real time); the nightly hiccup is
-in SIMULATED minutes at 23:00 simulated local time. The fake cloud's events are in cloudevents.py.
+in SIMULATED minutes at 23:00 simulated local time. The fake cloud's events are in cloudevents.py,
+the controls' (the cloud reverting a storage mode) in controlevents.py.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Protocol
 
 from bridge.simulator.clock import SimClock
 from bridge.simulator.cloudevents import CloudEvents, CloudGateway
+from bridge.simulator.controlevents import ControlEvents
 from bridge.simulator.faults import Fault
 from bridge.simulator.httpd import Request, Response
 from bridge.simulator.living import LivingSource
@@ -65,7 +67,7 @@ class Gateway(CloudGateway, Protocol):
     def start_envoy(self) -> None: ...
 
 
-class Director(CloudEvents):
+class Director(CloudEvents, ControlEvents):
     """Runs the events against a Simulator; the EnvoyApp asks it about every request."""
 
     sim: Gateway
@@ -133,6 +135,8 @@ class Director(CloudEvents):
                 back = self.state.refuse_until is not None and now >= self.state.refuse_until
             if back:
                 self._boot(self._pending_boot_s)
+            if self.revert_due(now):
+                self.trigger("storage_mode_revert")
             for entry in self._due(now, sim_now):
                 self.trigger(entry.name, **entry.params)
 
@@ -149,6 +153,9 @@ class Director(CloudEvents):
         if isinstance(source, LivingSource):
             return source
         raise ValueError(refusal)
+
+    def _source(self) -> Source:
+        return self.sim.source
 
     def _world(self) -> World:
         return self._living("this event needs a living scenario (Simulator(scenario=...)), not a capture").world
@@ -216,7 +223,9 @@ class Director(CloudEvents):
             self.state.malformed_left, self.state.malformed_kind = int(count), kind
 
     def do_clear(self) -> None:
-        """End every timed condition now (not the grid outage: restore that)."""
+        """End every timed condition now (not the grid outage: restore that), and a cloud
+        that reverts storage writes."""
+        self.stop_reverting()
         with self._lock:
             refused = self.state.refuse_until is not None
             dark = self.state.dark

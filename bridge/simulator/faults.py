@@ -31,6 +31,7 @@ class Faults:
         self._paths: Counter[str] = Counter()
         self._auth: Counter[str] = Counter()
         self._cloud: Counter[str] = Counter()
+        self._writes: Counter[str] = Counter()
 
     def add(self, fault: Fault) -> None:
         with self._lock:
@@ -56,22 +57,30 @@ class Faults:
         with self._lock:
             return sum(f.remaining for f in self._faults)
 
-    def count_request(self, path: str, auth_kinds: list[str]) -> None:
+    def count_request(self, path: str, auth_kinds: list[str], method: str = "GET") -> None:
         with self._lock:
             self._paths[path] += 1
             self._auth.update(auth_kinds or ["none"])
+            if method not in ("GET", "HEAD"):  # every write that reached the gateway, answered or not
+                self._writes[path] += 1
 
     def count_cloud(self, event: str) -> None:
         with self._lock:
             self._cloud[event] += 1
 
     def counts(self) -> dict[str, dict[str, int]]:
-        """Snapshot: {"paths": {...}, "auth": {...}, "cloud": {...}}."""
+        """Snapshot: {"paths": {...}, "auth": {...}, "cloud": {...}, "writes": {...}}."""
         with self._lock:
-            return {"paths": dict(self._paths), "auth": dict(self._auth), "cloud": dict(self._cloud)}
+            return {
+                "paths": dict(self._paths),
+                "auth": dict(self._auth),
+                "cloud": dict(self._cloud),
+                "writes": dict(self._writes),
+            }
 
     def reset_counts(self) -> None:
         with self._lock:
             self._paths.clear()
             self._auth.clear()
             self._cloud.clear()
+            self._writes.clear()

@@ -48,7 +48,7 @@ def meters(s: Scenario, snap: Snapshot) -> dict[str, Any]:
         "main_relay_state": _main_relay(s, snap),
         "gen_relay_state": GEN_RELAY_WITH_CONTROLLER if s.has_enpower else GEN_RELAY_WITHOUT,
         "backup_bat_mode": 1 if battery is not None else 0,
-        "backup_soc": round(battery.reserve_soc) if battery is not None else 0,
+        "backup_soc": round(snap.reserve_soc or 0) if battery is not None else 0,
         "is_split_phase": int(s.phase_mode == "split"),
         "phase_count": s.phases,
         "enc_agg_soc": soc if encharge else 0,

@@ -2,9 +2,10 @@
 
 It answers every endpoint the bridge reads, in the real shapes, computed at the moment of the
 request from the scenario and the simulated clock. Firmware can change at run time (the
-firmware-update event); everything else follows from the physics. Its one write is the live
-stream switch (POST /ivp/livedata/stream), served with the live status on firmware 7+ when the
-scenario has `livedata` (every built-in one with CTs or batteries).
+firmware-update event); everything else follows from the physics and the controls. Its writes
+are the live stream switch (POST /ivp/livedata/stream), served with the live status on firmware
+7+ when the scenario has `livedata` (every built-in one with CTs or batteries), and the controls
+of writes.py.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from bridge.simulator.scenario import Scenario
 from bridge.simulator.snapshot import Snapshot
 from bridge.simulator.source import NOT_FOUND
 from bridge.simulator.stream import LiveStream
+from bridge.simulator.writes import Writes
 
 JSON = "application/json"
-METHOD_NOT_ALLOWED = (405, JSON, json.dumps({"status": 405, "error": "Method Not Allowed"}).encode())
 FIRST_TOKEN_FIRMWARE = 7  # the live-data handler came with token firmware (reference §2.1)
 
 
@@ -39,6 +40,7 @@ class LivingSource:
     def __init__(self, scenario: Scenario, clock: SimClock):
         self.scenario, self.clock = scenario, clock
         self.world = World(scenario, clock)
+        self.writes = Writes(scenario, self.world, clock)
         self.firmware = scenario.firmware
         s = scenario
         self.stream = LiveStream(
@@ -60,9 +62,6 @@ class LivingSource:
             "/ivp/ensemble/status": lambda snap, q: ensemble.status(s, snap),
             "/ivp/ensemble/secctrl": lambda snap, q: ensemble.secctrl(s, snap),
             "/ivp/ensemble/power": lambda snap, q: ensemble.power(s, snap),
-            "/admin/lib/tariff": lambda snap, q: settings.tariff(s, snap),
-            "/ivp/ensemble/dry_contacts": lambda snap, q: settings.dry_contacts(s, snap),
-            "/ivp/ss/dry_contact_settings": lambda snap, q: settings.dry_contact_settings(s, snap),
             "/home": lambda snap, q: settings.home(s, snap, clock),
             "/home.json": lambda snap, q: settings.home(s, snap, clock),
         }
@@ -78,7 +77,7 @@ class LivingSource:
             return self._live_status() if self.serves_livedata else NOT_FOUND
         build = self.routes.get(path)
         if build is None:
-            return NOT_FOUND
+            return self.writes.read(path, self.world.on_grid) or NOT_FOUND
         body = build(self.world.snapshot(), query)
         return 200, JSON, json.dumps(body, indent=2).encode()
 
@@ -91,11 +90,18 @@ class LivingSource:
         body = livedata.status(block, enabled, self.stream.status_reads, self.stream.stream_requests)
         return 200, JSON, json.dumps(body, indent=2).encode()
 
-    def post(self, path: str, body: bytes) -> tuple[int, str, bytes]:
-        """The one write: {"enable": 1 | 0} switches the live stream; 400 for anything else,
-        and for enabling a stream that is already on."""
-        if path != livedata.STREAM_PATH:
-            return METHOD_NOT_ALLOWED
+    def installer_only(self, path: str) -> bool:
+        return self.writes.installer_only(path)
+
+    def write(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
+        """The controls (writes.py), and the live stream switch."""
+        if (method, path) != ("POST", livedata.STREAM_PATH):
+            return self.writes.handle(method, path, body)
+        return self._stream(body)
+
+    def _stream(self, body: bytes) -> tuple[int, str, bytes]:
+        """{"enable": 1 | 0} switches the live stream; 400 for anything else, and for enabling
+        a stream that is already on."""
         if not self.serves_livedata:
             return NOT_FOUND
         enable = livedata.stream_request(body)

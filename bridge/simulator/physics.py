@@ -7,7 +7,9 @@ battery's state of charge:
     pv(t)         = inverters * inverter_w * sun(t) * (1 - clouds * cloudiness(t))
     load(t)       = base_w + sum(peak.w * exp(-d(h, peak.at)^2 / (2 peak.width^2))) + noise_w * appliances(t)
     battery(t)    = self-consumption: min(load - pv, max_power) discharging above the floor,
-                    -min(pv - load, max_power) charging below 100 %; positive = discharging
+                    -min(pv - load, max_power) charging below 100 %; positive = discharging;
+                    the storage mode, reserve and charge-from-grid (controls.py) change the floor,
+                    when they may discharge and whether they charge from the grid
     net(t)        = load - production - battery   (the net-consumption CT; positive = import)
     off grid:       net = 0; battery = load - production; production curtailed to load + charge
                     when the batteries cannot take the surplus; load shed to what pv + batteries give
@@ -24,9 +26,10 @@ from __future__ import annotations
 import math
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bridge.simulator.clock import DAY_S, SimClock
+from bridge.simulator.controls import Controls
 from bridge.simulator.noise import value_noise
 from bridge.simulator.scenario import Scenario
 from bridge.simulator.snapshot import Power, Snapshot
@@ -59,8 +62,9 @@ def _counter_names(n: int) -> list[str]:
 class World:
     """The simulated home; `snapshot()` advances it to the clock's now. Thread-safe."""
 
-    def __init__(self, scenario: Scenario, clock: SimClock):
+    def __init__(self, scenario: Scenario, clock: SimClock, controls: Controls | None = None):
         self.s, self.clock = scenario, clock
+        self.controls = controls or Controls(scenario)
         self.n = scenario.phases
         self.seed = scenario.seed * 1000
         self._lock = threading.RLock()
@@ -146,39 +150,50 @@ class World:
     def power(self, t: float, dt_h: float | None = None) -> Power:
         """Flows at t for the current state of charge; with `dt_h`, the battery is also
         limited so that a step of that length cannot overshoot full or the floor."""
-        pv, load = self.pv_available(t), self.demand(t)
-        if not self.grid_up and not self.s.can_island:
+        on_grid = self.on_grid
+        pv = 0.0 if self.controls.production_forced_off else self.pv_available(t)
+        load = self.demand(t) * (1.0 - self.controls.shed_share(on_grid))
+        if not on_grid and not self.s.can_island:
             zero = (0.0,) * self.n
             return Power(t, 0.0, 0.0, 0.0, 0.0, zero, zero, zero, zero, pv, dark=True)
-        battery = self._battery(load - pv, dt_h)
+        battery = self._battery(load - pv, dt_h, t)
         production, curtailed = pv, False
-        if not self.grid_up:  # islanded: nothing comes from or goes to the grid
+        if not on_grid:  # islanded: nothing comes from or goes to the grid
             if load - pv > 0:
                 load = pv + battery  # shed what the batteries cannot carry
             else:
                 production, curtailed = load - battery, load - battery < pv - 1e-6
         return self._split(t, production, load, battery, pv, curtailed)
 
-    def _battery(self, deficit: float, dt_h: float | None) -> float:
+    def _battery(self, deficit: float, dt_h: float | None, t: float) -> float:
         b = self.battery
         if b is None or not self.capacity:
             return 0.0
-        floor = self.capacity * (b.reserve_soc if self.grid_up else b.very_low_soc) / 100.0
-        if deficit > 0:
-            limit = self.max_power if self.energy > floor + EPS_WH else 0.0
+        policy = self.controls.policy(self.on_grid, self.clock.hour(t))
+        max_power = self.max_power * self.controls.awake_share()
+        if deficit > 0 and policy.may_discharge:
+            floor = self.capacity * policy.floor_pct / 100.0
+            limit = max_power if self.energy > floor + EPS_WH else 0.0
             if dt_h:
                 limit = min(limit, max(0.0, self.energy - floor) / dt_h)
             return min(deficit, limit)
         room = self.capacity - self.energy
-        limit = self.max_power if room > EPS_WH else 0.0
+        limit = max_power if room > EPS_WH else 0.0
         if dt_h:
             limit = min(limit, room / b.efficiency / dt_h)
-        return -min(-deficit, limit)
+        return -min(max(-deficit, self._grid_charge(policy.grid_charge_to_pct, max_power, dt_h)), limit)
+
+    def _grid_charge(self, target_pct: float | None, max_power: float, dt_h: float | None) -> float:
+        """What the batteries would take from the grid to reach the target (charge from grid)."""
+        missing = self.capacity * (target_pct or 0.0) / 100.0 - self.energy
+        if target_pct is None or self.battery is None or missing <= EPS_WH:
+            return 0.0
+        return min(max_power, missing / self.battery.efficiency / dt_h) if dt_h else max_power
 
     def _split(self, t: float, production: float, load: float, battery: float, pv: float, curtailed: bool) -> Power:
         prod_ph = tuple(production * s for s in self.prod_share)
         load_ph = tuple(load * s for s in self._load_shares(t))
-        if self.grid_up:
+        if self.on_grid:
             bat_ph = tuple(battery * s for s in self.bat_share)
             net_ph = tuple(lo - pr - ba for lo, pr, ba in zip(load_ph, prod_ph, bat_ph, strict=True))
             net = load - production - battery
@@ -251,7 +266,9 @@ class World:
                 soc=soc,
                 energy_wh=self.energy if self.capacity else None,
                 capacity_wh=self.capacity or None,
-                grid_up=self.grid_up,
+                grid_up=self.on_grid,
+                reserve_soc=self.controls.reserve_pct(),
+                mains_closed=self.controls.mains_closed,
                 report_t=self.report_t,
                 report_w=self.report_w,
             )
@@ -275,7 +292,18 @@ class World:
         base = self._snap(days)
         return {k: counters[k] - base[k] for k in counters}
 
+    @property
+    def on_grid(self) -> bool:
+        """The utility is there and the System Controller's mains relay is closed."""
+        return self.grid_up and self.controls.mains_closed
+
     def set_grid(self, up: bool) -> None:
+        self.change(lambda: setattr(self, "grid_up", up))
+
+    def change(self, apply: Callable[[], None]) -> None:
+        """Apply a change (the grid, a control) now: what happened until now happened before it.
+        The controls' lock is taken after the world's, never the other way round."""
         with self._lock:
-            self.advance(self.clock.now())  # what happened until now happened on the old grid
-            self.grid_up = up
+            self.advance(self.clock.now())
+            with self.controls.lock:
+                apply()

@@ -25,6 +25,8 @@ Section = TypeVar("Section", bound="DataclassInstance")
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
 CT_TYPES = ("production", "net-consumption", "total-consumption", "storage")
 BATTERY_KINDS = ("encharge", "acb")
+STORAGE_MODES = ("backup", "self-consumption", "economy", "savings-mode")
+RELAY_IDS = ("NC1", "NC2", "NO1", "NO2")  # the dry contacts real systems expose (reference §1.3.1)
 LIVEDATA_WHEN_DISABLED = ("frozen", "live")
 # How /auth/check_jwt answers (firmware differ): GET and POST, one of them only (405 to the
 # other), or not at all (404; data endpoints then take the bearer token itself).
@@ -67,6 +69,7 @@ class Battery:
     very_low_soc: float = 5.0  # never discharged below, even off grid
     initial_soc: float = 50.0  # seven days before the simulation starts
     efficiency: float = 0.95  # charging losses
+    storage_mode: str = "self-consumption"  # as configured in the cloud: backup, self-consumption, economy
     serial_prefix: str = "4822350"
     part_num: str = "836-01826-r76"
     kind: str = "encharge"  # "encharge" (IQ Batteries) or "acb" (AC Batteries: no backup, no ensemble)
@@ -101,6 +104,8 @@ class Scenario:
     battery: Battery | None = None
     cloud: Cloud = Cloud()
     enpower_serial: str = ""  # an IQ System Controller (grid relay) when set
+    relay_loads: dict[str, float] = field(default_factory=dict)  # dry-contact id -> share of the house load it feeds
+    generator: bool = False  # a standby generator: /ivp/ss/gen_mode is served
     lifetime_production_wh: float = 15_000_000.0  # counters seven days before the start
     lifetime_consumption_wh: float = 20_000_000.0
     lifetime_import_wh: float = 11_000_000.0  # export follows: production + import + battery = load
@@ -217,6 +222,16 @@ def _cloud(data: object, where: str) -> Cloud:
     return Cloud(str(cloud.mode), {str(flow): str(failure) for flow, failure in failures.items()})
 
 
+def _relay_problems(loads: object) -> list[str]:
+    if not isinstance(loads, dict):
+        return ["relay_loads must map relay ids to shares"]
+    shares = list(loads.values())
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in shares)
+    if set(loads) - set(RELAY_IDS) or not numeric or (numeric and sum(shares) > 1):
+        return [f"relay_loads: ids among {', '.join(RELAY_IDS)}, shares 0..1 summing to at most 1"]
+    return []
+
+
 def _validate(s: Scenario, where: str) -> None:
     problems = []
     if not (s.serial.isdigit() and len(s.serial) == 12):
@@ -235,6 +250,9 @@ def _validate(s: Scenario, where: str) -> None:
         problems.append("battery: need 0 <= very_low_soc <= reserve_soc <= 100")
     if s.battery is not None and s.battery.kind not in BATTERY_KINDS:
         problems.append(f"battery: kind must be {' or '.join(BATTERY_KINDS)}")
+    if s.battery is not None and s.battery.storage_mode not in STORAGE_MODES:
+        problems.append(f"battery: storage_mode must be one of {', '.join(STORAGE_MODES)}")
+    problems += _relay_problems(s.relay_loads)
     timeout = s.livedata_stream_timeout_s
     if s.livedata_when_disabled not in LIVEDATA_WHEN_DISABLED or not isinstance(timeout, (int, float)) or timeout < 0:
         problems.append("livedata_when_disabled must be frozen or live, livedata_stream_timeout_s >= 0")

@@ -1,7 +1,6 @@
 """Settings and home pages of the living gateway: the tariff with the batteries' storage
-settings, the System Controller's dry contacts, and /home (reference §2, §3).
-
-/admin/lib/tariff, /ivp/ensemble/dry_contacts, /ivp/ss/dry_contact_settings and /home(.json).
+settings as configured, its derived schedule, the dry-contact relays' settings as installed, and
+/home (reference §1, §2, §3). What was written since lives in controls.py.
 """
 
 from __future__ import annotations
@@ -10,13 +9,14 @@ from typing import Any
 
 from bridge.simulator.clock import SimClock
 from bridge.simulator.ensemble import INSTALLED
-from bridge.simulator.scenario import Scenario
+from bridge.simulator.scenario import RELAY_IDS, Scenario
 from bridge.simulator.snapshot import Snapshot
 
-DRY_CONTACTS = ("NC1", "NC2", "NO1", "NO2")
+DRY_CONTACTS = RELAY_IDS
 
 
-def tariff(s: Scenario, snap: Snapshot) -> dict[str, Any]:
+def tariff(s: Scenario) -> dict[str, Any]:
+    """The tariff document as commissioned (the Enlighten cloud's copy)."""
     body = {
         "currency": {"code": "EUR" if s.frequency == 50 else "USD"},
         "logger": "mylogger",
@@ -48,21 +48,33 @@ def tariff(s: Scenario, snap: Snapshot) -> dict[str, Any]:
     b = s.installed_battery
     if b is not None:  # absent when there are no batteries
         body["storage_settings"] = {
-            "mode": "self-consumption",
+            "mode": b.storage_mode,
             "operation_mode_sub_type": "",
             "reserved_soc": float(b.reserve_soc),
             "very_low_soc": round(b.very_low_soc),
             "charge_from_grid": False,
             "date": str(INSTALLED),
         }
-    return {"tariff": body, "schedule": {"source": "Tariff", "date": "2025-01-01 00:00:00 UTC", "version": "00.00.02"}}
+    return {"tariff": body, "schedule": schedule(body)}
 
 
-def dry_contacts(s: Scenario, snap: Snapshot) -> dict[str, Any]:
-    return {"dry_contacts": [{"id": cid, "status": "open"} for cid in DRY_CONTACTS]}
+def schedule(tariff: dict[str, Any]) -> dict[str, Any]:
+    """The read-only `schedule` the gateway derives from the tariff (reference §1.1.1)."""
+    body: dict[str, Any] = {"source": "Tariff", "date": "2025-01-01 00:00:00 UTC", "version": "00.00.02"}
+    storage = tariff.get("storage_settings")
+    if isinstance(storage, dict):
+        body |= {
+            "batt_mode": storage["mode"],
+            "battery_mode": storage["mode"],
+            "reserved_soc": storage["reserved_soc"],
+            "very_low_soc": storage["very_low_soc"],
+            "charge_from_grid": storage["charge_from_grid"],
+        }
+    return body
 
 
-def dry_contact_settings(s: Scenario, snap: Snapshot) -> dict[str, Any]:
+def dry_contact_settings() -> dict[str, Any]:
+    """Every relay's settings as installed: manual, no automatic action."""
     return {
         "dry_contacts": [
             {

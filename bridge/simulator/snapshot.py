@@ -42,3 +42,5 @@ class Snapshot:
     grid_up: bool
     report_t: float  # the inverters' last report
     report_w: float
+    reserve_soc: float | None = None  # % kept for outages, as set now (None without batteries)
+    mains_closed: bool = True  # the System Controller's mains relay as commanded (admin state)

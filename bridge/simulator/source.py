@@ -25,10 +25,14 @@ class Source(Protocol):
 
 @runtime_checkable
 class Writable(Protocol):
-    """A source that takes writes (the living gateway's live-stream switch); others answer 405."""
+    """A source that takes writes (the living gateway's controls and live-stream switch);
+    others answer 405."""
 
-    def post(self, path: str, body: bytes) -> tuple[int, str, bytes]:
-        """Answer one POST with its raw body."""
+    def write(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
+        """Answer one POST, PUT or DELETE with its raw body."""
+
+    def installer_only(self, path: str) -> bool:
+        """Whether this path (read or write) wants an installer's credentials."""
 
 
 def file_names(path: str, query: str) -> list[str]:

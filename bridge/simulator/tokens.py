@@ -53,6 +53,7 @@ class TokenAuthority:
         self._issued: set[str] = set()  # jti of every token issued, for "revoke all"
         self._revoked: set[str] = set()
         self._sessions: dict[str, float] = {}  # sessionId -> last use (time_func clock)
+        self._roles: dict[str, str] = {}  # sessionId -> the enphaseUser of the token that opened it
 
     def issue(
         self,
@@ -105,11 +106,20 @@ class TokenAuthority:
             with self._lock:
                 self._revoked.add(jti)
 
-    def open_session(self) -> str:
+    def open_session(self, user_type: str = "owner") -> str:
         session_id = secrets.token_hex(16)
         with self._lock:
             self._sessions[session_id] = self._time()
+            self._roles[session_id] = user_type
         return session_id
+
+    def session_role(self, session_id: str) -> str | None:
+        """The role of a live session (None when unknown or expired); does not keep it alive."""
+        with self._lock:
+            last = self._sessions.get(session_id)
+            if last is None or self._time() - last > self.session_idle_s:
+                return None
+            return self._roles.get(session_id)
 
     def use_session(self, session_id: str) -> bool:
         """True when the session is valid; using it keeps it alive."""
@@ -118,6 +128,7 @@ class TokenAuthority:
             last = self._sessions.get(session_id)
             if last is None or now - last > self.session_idle_s:
                 self._sessions.pop(session_id, None)
+                self._roles.pop(session_id, None)
                 return False
             self._sessions[session_id] = now
             return True
@@ -125,6 +136,7 @@ class TokenAuthority:
     def revoke_sessions(self) -> None:
         with self._lock:
             self._sessions.clear()
+            self._roles.clear()
 
     @property
     def session_count(self) -> int:

@@ -60,10 +60,13 @@ class Mangler:
 
 
 class Switch(Answers):
-    """A source that takes writes: it echoes what was posted where."""
+    """A source that takes writes: it echoes what was written where; /ivp/mod is the installer's."""
 
-    def post(self, path: str, body: bytes) -> tuple[int, str, bytes]:
-        return 200, "application/json", path.encode() + b" " + body
+    def write(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
+        return 200, "application/json", f"{method} {path} ".encode() + body
+
+    def installer_only(self, path: str) -> bool:
+        return path.startswith("/ivp/mod/")
 
 
 @pytest.fixture
@@ -157,17 +160,38 @@ def test_digest_and_open_gateways(tokens):
     assert data is not None and data.status == 200
 
 
-def test_a_writable_source_takes_posts_behind_the_same_auth(tokens):
+def test_a_writable_source_takes_writes_behind_the_same_auth(tokens):
     app = EnvoyApp(Switch(), TokenAuth(tokens), Faults(), SERIAL, True)
     stream = "/ivp/livedata/stream"
     denied = app.handle(request(stream, "POST", body=b'{"enable":1}'))
     assert denied is not None and denied.status == 401
     bearer = ("Authorization", f"Bearer {tokens.issue()}")
     posted = app.handle(request(stream, "POST", headers=(bearer,), body=b'{"enable":1}'))
-    assert posted is not None and (posted.status, posted.body) == (200, b'/ivp/livedata/stream {"enable":1}')
-    put = app.handle(request(stream, "PUT", headers=(bearer,), body=b'{"enable":1}'))
-    assert put is not None and put.status == 405  # POST is the one write
-    assert app.faults.counts()["paths"] == {stream: 3}
+    assert posted is not None and (posted.status, posted.body) == (200, b'POST /ivp/livedata/stream {"enable":1}')
+    put = app.handle(request("/admin/lib/tariff", "PUT", headers=(bearer,), body=b"{}"))
+    deleted = app.handle(request("/admin/lib/acb_config", "DELETE", headers=(bearer,), body=b"{}"))
+    assert put is not None and put.body == b"PUT /admin/lib/tariff {}"
+    assert deleted is not None and deleted.body == b"DELETE /admin/lib/acb_config {}"
+    patched = app.handle(request(stream, "PATCH", headers=(bearer,)))
+    assert patched is not None and patched.status == 405
+    counts = app.faults.counts()
+    assert counts["paths"] == {stream: 3, "/admin/lib/tariff": 1, "/admin/lib/acb_config": 1}
+    assert counts["writes"] == counts["paths"]  # refused or not, every write is counted
+
+
+def test_installer_only_paths_refuse_an_owner_token_or_session(tokens):
+    app = EnvoyApp(Switch(), TokenAuth(tokens), Faults(), SERIAL, True)
+    power = "/ivp/mod/603980032/mode/power"
+    for user, status in (("owner", 401), ("installer", 200)):
+        bearer = ("Authorization", f"Bearer {tokens.issue(user)}")
+        read = app.handle(request(power, headers=(bearer,)))
+        written = app.handle(request(power, "PUT", headers=(bearer,), body=b"{}"))
+        assert read is not None and written is not None and (read.status, written.status) == (status, status)
+        session = app.handle(request("/auth/check_jwt", headers=(bearer,)))
+        assert session is not None
+        cookie = ("Cookie", session.headers[0][1].split(";")[0])
+        by_cookie = app.handle(request(power, "PUT", headers=(cookie,), body=b"{}"))
+        assert by_cookie is not None and by_cookie.status == status  # the session keeps its token's role
 
 
 @pytest.mark.parametrize(

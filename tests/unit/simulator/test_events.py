@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from email.message import Message
 
 import pytest
@@ -147,3 +148,59 @@ def test_scheduled_events_fire_in_order_and_clear_ends_every_condition():
     director.trigger("clear")
     assert gateway.calls[-1] == "start_envoy" and director.before(request()) is None
     assert not gateway.source.world.grid_up  # clear leaves the outage: restore ends that
+
+
+def storage_of(gateway: FakeGateway) -> dict[str, object]:
+    status, _, raw = gateway.source.answer("/admin/lib/tariff", "")
+    assert status == 200
+    tariff = json.loads(raw)["tariff"]
+    return dict(tariff["storage_settings"], tariff_date=tariff["date"])
+
+
+def put_storage(gateway: FakeGateway, **changes: object) -> None:
+    _, _, raw = gateway.source.answer("/admin/lib/tariff", "")
+    tariff = json.loads(raw)["tariff"]
+    tariff["storage_settings"].update(changes)
+    assert gateway.source.write("PUT", "/admin/lib/tariff", json.dumps({"tariff": tariff}).encode())[0] == 200
+
+
+def test_the_cloud_reverts_a_local_storage_mode_at_once():
+    gateway = FakeGateway("three_phase_battery")
+    director = Director(gateway)
+    configured = storage_of(gateway)
+    put_storage(gateway, mode="backup", reserved_soc=50.0, charge_from_grid=True)
+    gateway.time.now += 90
+    director.trigger("storage_mode_revert")
+    now = storage_of(gateway)
+    assert (now["mode"], now["reserved_soc"], now["charge_from_grid"]) == ("self-consumption", 20.0, False)
+    assert now["tariff_date"] != configured["tariff_date"]  # the sign of a cloud push (reference §1.1.5)
+    assert director.history[-1][1] == "storage_mode_revert"
+
+
+def test_a_reverting_cloud_undoes_every_local_write_after_its_delay_until_cleared():
+    gateway = FakeGateway("three_phase_battery")
+    director = Director(gateway)
+    director.schedule("storage_mode_revert:after_s=60")
+    put_storage(gateway, mode="backup")
+    gateway.time.now += 59
+    director.tick()
+    assert storage_of(gateway)["mode"] == "backup"
+    gateway.time.now += 1
+    director.tick()
+    assert storage_of(gateway)["mode"] == "self-consumption"
+    put_storage(gateway, charge_from_grid=False)  # what the cloud has already: nothing to revert
+    gateway.time.now += 120
+    director.tick()
+    assert [name for _, name in director.history].count("storage_mode_revert") == 2  # arming, one revert
+    director.trigger("clear")
+    put_storage(gateway, mode="economy")
+    gateway.time.now += 120
+    director.tick()
+    assert storage_of(gateway)["mode"] == "economy"
+
+
+def test_storage_mode_revert_needs_a_living_scenario_and_a_sane_delay():
+    with pytest.raises(ValueError, match="after_s"):
+        Director(FakeGateway("three_phase_battery")).schedule("storage_mode_revert:after_s=-1@+5s")
+    with pytest.raises(ValueError, match="living scenario"):
+        Director(FakeGateway(None)).trigger("storage_mode_revert")

@@ -34,14 +34,17 @@ def test_counters_and_their_snapshot():
     faults.count_request("/info", [])
     faults.count_request("/ivp/meters", ["bearer", "cookie"])
     faults.count_request("/ivp/meters", ["cookie"])
+    faults.count_request("/admin/lib/tariff", ["cookie"], "PUT")
+    faults.count_request("/admin/lib/tariff", ["cookie"], "HEAD")
     faults.count_cloud("login")
     counts = faults.counts()
     assert counts == {
-        "paths": {"/info": 1, "/ivp/meters": 2},
-        "auth": {"none": 1, "bearer": 1, "cookie": 2},
+        "paths": {"/info": 1, "/ivp/meters": 2, "/admin/lib/tariff": 2},
+        "auth": {"none": 1, "bearer": 1, "cookie": 4},
         "cloud": {"login": 1},
+        "writes": {"/admin/lib/tariff": 1},
     }
     counts["paths"]["/info"] = 99  # a snapshot: changing it changes nothing
     assert faults.counts()["paths"]["/info"] == 1
     faults.reset_counts()
-    assert faults.counts() == {"paths": {}, "auth": {}, "cloud": {}}
+    assert faults.counts() == {"paths": {}, "auth": {}, "cloud": {}, "writes": {}}

@@ -136,28 +136,28 @@ def test_a_single_phase_gateway_has_phase_a_only():
 def test_not_served_by_a_pv_only_gateway_nor_before_firmware_7():
     standard, _ = living("standard")
     assert standard.answer("/ivp/livedata/status", "")[0] == 404
-    assert standard.post("/ivp/livedata/stream", b'{"enable":1}')[0] == 404
+    assert standard.write("POST", "/ivp/livedata/stream", b'{"enable":1}')[0] == 404
     old, _ = living("metered")
     old.firmware = "5.0.62"
     assert old.answer("/ivp/livedata/status", "")[0] == 404
-    assert old.post("/ivp/livedata/stream", b'{"enable":1}')[0] == 404
+    assert old.write("POST", "/ivp/livedata/stream", b'{"enable":1}')[0] == 404
     old.firmware = "7.3.130"  # a firmware update brings it
     assert old.answer("/ivp/livedata/status", "")[0] == 200
 
 
 def test_stream_requests_and_other_writes():
     source, _ = living("metered")
-    assert source.post("/ivp/livedata/stream", b'{"enable": 1}') == (
+    assert source.write("POST", "/ivp/livedata/stream", b'{"enable": 1}') == (
         200,
         "application/json",
         b'{"sc_stream": "enabled"}',
     )
-    refused = source.post("/ivp/livedata/stream", b'{"enable": 1}')
+    refused = source.write("POST", "/ivp/livedata/stream", b'{"enable": 1}')
     assert refused[0] == 400 and b"already enabled" in refused[2]
-    assert source.post("/ivp/livedata/stream", b'{"enable":0}')[2] == b'{"sc_stream": "disabled"}'
-    assert source.post("/ivp/livedata/stream", b"{")[0] == 400
-    assert source.post("/ivp/livedata/status", b'{"enable":1}')[0] == 405
-    assert source.post("/api/v1/production", b"")[0] == 405
+    assert source.write("POST", "/ivp/livedata/stream", b'{"enable":0}')[2] == b'{"sc_stream": "disabled"}'
+    assert source.write("POST", "/ivp/livedata/stream", b"{")[0] == 400
+    assert source.write("POST", "/ivp/livedata/status", b'{"enable":1}')[0] == 405
+    assert source.write("POST", "/api/v1/production", b"")[0] == 405
     assert status(source)["counters"]["sc_SendStreamCtrl"] == 3  # well-formed ones, the refused enable too
 
 

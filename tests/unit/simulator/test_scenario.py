@@ -87,6 +87,11 @@ def test_a_battery_without_units_is_no_battery():
         ("cloud: {failures: [gone]}\n", "cloud.failures: expected a mapping of flow: failure"),
         ("cloud: {failures: {pigeon: gone}}\n", "cloud: cloud flow must be one of entrez_json"),
         ("cloud: {failures: {entrez_form: lost}}\n", "cloud: cloud failure must be one of"),
+        ("battery: {storage_mode: savings}\n", "storage_mode must be one of backup, self-consumption"),
+        ("relay_loads: {NC7: 0.1}\n", "relay_loads: ids among NC1"),
+        ("relay_loads: {NC1: 0.7, NC2: 0.7}\n", "summing to at most 1"),
+        ("relay_loads: {NC1: lots}\n", "relay_loads"),
+        ("relay_loads: [NC1]\n", "relay_loads must map relay ids to shares"),
     ],
 )
 def test_what_a_scenario_file_may_not_say(tmp_path, text, problem):
@@ -106,3 +111,13 @@ def test_a_scenario_says_how_its_check_jwt_answers(tmp_path):
     path = tmp_path / "post_only.yaml"
     path.write_text("check_jwt: post\n")
     assert load_scenario(path).check_jwt == "post"
+
+
+def test_controls_keys_of_a_scenario(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("battery: {storage_mode: backup}\nrelay_loads: {NO2: 0.25}\ngenerator: true\n")
+    scenario = load_scenario(path)
+    assert scenario.battery is not None and scenario.battery.storage_mode == "backup"
+    assert scenario.relay_loads == {"NO2": 0.25} and scenario.generator
+    builtin = load_scenario("three_phase_battery")
+    assert builtin.relay_loads and not builtin.generator  # relays that feed loads; no generator
