@@ -14,6 +14,8 @@ from typing import Any
 from bridge import __version__
 from bridge.auth.cloud import EnphaseCloud
 from bridge.config import Config, GatewayConfig
+from bridge.controls.executor import GatewayControls
+from bridge.controls.mqtt import ControlsMqtt, command_filters
 from bridge.errors import ConfigError
 from bridge.files import ensure_private_dir
 from bridge.gateway.worker import EnvoyWorker
@@ -43,11 +45,20 @@ class Bridge:
             connected=lambda: self.publisher.connected,
             mqtt_thread_alive=lambda: paho_thread_alive(self.publisher),
         )
-        self.workers = [
-            EnvoyWorker(gw, config, self._sinks(gw), cloud=self.cloud, **(worker_kw or {})) for gw in config.gateways
-        ]
+        self.controls = ControlsMqtt(self.publisher, config.mqtt.base_topic, config.controls)
+        self.workers = [self._worker(gw, worker_kw or {}) for gw in config.gateways]
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+
+    def _worker(self, gateway: GatewayConfig, worker_kw: dict[str, Any]) -> EnvoyWorker:
+        """The gateway's worker; with any control enabled, its controls hear its cycles too."""
+        sinks = self._sinks(gateway)
+        worker = EnvoyWorker(gateway, self.config, sinks, cloud=self.cloud, **worker_kw)
+        if command_filters(self.config.mqtt.base_topic, self.config.controls):
+            controls = GatewayControls(worker, self.config.controls, self.controls.publish_result)
+            sinks.add(controls)
+            self.controls.add(controls)
+        return worker
 
     def _sinks(self, gateway: GatewayConfig) -> FanOut:
         """The gateway's outputs, then the health watch (last: it notes what went out)."""
@@ -59,6 +70,7 @@ class Bridge:
             ensure_private_dir(self.config.cache_dir)
         except OSError as err:
             raise ConfigError(f"cache_dir: {err}") from None
+        self.controls.start()  # subscribed with the publisher's first connection
         self.publisher.start()
         self._threads = [
             threading.Thread(target=w.run, args=(self.stopping,), daemon=True, name=f"envoy-{w.gateway.label}")

@@ -109,3 +109,8 @@ class EnvoyPoorDataQuality(EnvoyDataError):
 
 class EnvoyErrorDocument(EnvoyDataError):
     """A 200 answer whose body is the gateway's `{"error": ...}` document: the endpoint is absent."""
+
+
+class CommandRefused(BridgeError):
+    """A control command refused before the gateway saw it (bad value, no such hardware, too
+    soon, not for this token): its text is the error on the result topic, one sentence."""

@@ -46,6 +46,10 @@ class FanOut(Sink):
         self.sinks = tuple(sinks)
         self._failing: set[tuple[int, str]] = set()  # (sink, method) failing since its last success
 
+    def add(self, sink: Sink) -> None:
+        """One more sink, last (before the worker starts: the controls, which need the worker)."""
+        self.sinks = (*self.sinks, sink)
+
     def cycle(self, snapshot: Snapshot, events: Sequence[Availability] = ()) -> None:
         """A snapshot and the availability events of the same cycle, sink by sink: the order of
         the sinks is the order of the messages (discovery before `online`, `online` before the

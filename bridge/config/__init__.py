@@ -14,6 +14,7 @@ from bridge.config.load import load_config
 from bridge.config.schema import (
     CloudConfig,
     Config,
+    ControlsConfig,
     EnergyConfig,
     GatewayConfig,
     HomeAssistantConfig,
@@ -24,6 +25,7 @@ from bridge.config.schema import (
 __all__ = [
     "CloudConfig",
     "Config",
+    "ControlsConfig",
     "EnergyConfig",
     "GatewayConfig",
     "HomeAssistantConfig",

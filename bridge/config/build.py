@@ -52,6 +52,7 @@ def build(raw: dict[str, Any], problems: list[str]) -> Config:
         cache_dir=cache_dir,
         health=sections["health"],
         energy=sections["energy"],
+        controls=sections["controls"],
     )
 
 

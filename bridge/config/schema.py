@@ -148,6 +148,30 @@ class EnergyConfig:
     save_interval_s: float = 60.0
 
 
+CONTROL_FAMILIES = ("battery", "relays", "grid", "generator", "production")
+
+
+@dataclass(frozen=True, slots=True)
+class ControlsConfig:
+    """Writes to the gateway commanded over MQTT (docs/mqtt.md "Controls"): off unless enabled."""
+
+    battery: bool = False  # storage mode, reserve, charge from grid, AC Battery sleep
+    relays: bool = False  # the dry-contact relays and their settings
+    grid: bool = False  # the IQ System Controller's grid relay: really islands the house
+    generator: bool = False  # the standby generator's mode
+    production: bool = False  # production on/off: an installer token only
+    # Commands to one control closer together than this are refused (not queued).
+    min_interval_s: float = 5.0
+    # After a confirmed write, the value is read again every `revert_check_s` for this long:
+    # a change back (the gateway, or the Enphase cloud within a minute or two) is reported.
+    revert_window_s: float = 600.0
+    revert_check_s: float = 30.0
+    production_eid: int = 603980032  # the `<EID>` of /ivp/mod/<EID>/mode/power (reference §1.6)
+
+    def enabled(self, family: str) -> bool:
+        return bool(getattr(self, family))
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     gateways: tuple[GatewayConfig, ...]
@@ -159,6 +183,7 @@ class Config:
     cache_dir: Path = DEFAULT_CACHE_DIR
     health: HealthConfig = HealthConfig()
     energy: EnergyConfig = EnergyConfig()
+    controls: ControlsConfig = ControlsConfig()
 
     @property
     def health_file(self) -> Path:
@@ -200,7 +225,7 @@ GATEWAY_KEYS = (
     "connect_timeout",
     "read_timeout",
 )
-Section = MqttConfig | HomeAssistantConfig | CloudConfig | PollIntervals | HealthConfig | EnergyConfig
+Section = MqttConfig | HomeAssistantConfig | CloudConfig | PollIntervals | HealthConfig | EnergyConfig | ControlsConfig
 SECTIONS: dict[str, type[Section]] = {
     "mqtt": MqttConfig,
     "homeassistant": HomeAssistantConfig,
@@ -208,6 +233,7 @@ SECTIONS: dict[str, type[Section]] = {
     "poll": PollIntervals,
     "health": HealthConfig,
     "energy": EnergyConfig,
+    "controls": ControlsConfig,
 }
 TOP_KEYS = ("gateways", "log_level", "cache_dir", *SECTIONS)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")

@@ -20,6 +20,7 @@ from bridge.config.schema import (
     MIN_POLL_INTERVAL_S,
     TOKEN_FLOWS,
     CloudConfig,
+    ControlsConfig,
     EnergyConfig,
     PollIntervals,
     field_names,
@@ -29,6 +30,7 @@ INVALID = object()
 TRUE_WORDS = ("true", "yes", "on", "1")
 FALSE_WORDS = ("false", "no", "off", "0")
 MIN_SAVE_INTERVAL_S = 1.0  # the state file is fsynced: not more than once a second
+MIN_CONTROL_INTERVAL_S = 1.0  # one write or read-back of one control a second at most
 
 
 def coerce(path: str, value: Any, default: Any, problems: list[str]) -> Any:
@@ -129,6 +131,7 @@ def check_sections(sections: dict[str, Any], problems: list[str]) -> None:
     if not _valid_live_interval(sections["poll"].live):
         problems.append(f"poll.live: must be auto, 0 (never) or at least {MIN_LIVE_POLL_S:g} s")
     check_energy(sections["energy"], sections["poll"], problems)
+    check_controls(sections["controls"], problems)
 
 
 def check_energy(energy: EnergyConfig, poll: PollIntervals, problems: list[str]) -> None:
@@ -136,6 +139,18 @@ def check_energy(energy: EnergyConfig, poll: PollIntervals, problems: list[str])
     is not refused (that would break configs that slow the polls down): the worker raises it."""
     if energy.save_interval_s < MIN_SAVE_INTERVAL_S:
         problems.append(f"energy.save_interval_s: at least {MIN_SAVE_INTERVAL_S:g} s")
+
+
+def check_controls(controls: ControlsConfig, problems: list[str]) -> None:
+    """Floors that keep a flood of commands, or of read-backs, off the gateway."""
+    if controls.min_interval_s < MIN_CONTROL_INTERVAL_S:
+        problems.append(f"controls.min_interval_s: at least {MIN_CONTROL_INTERVAL_S:g} s")
+    if controls.revert_check_s < MIN_CONTROL_INTERVAL_S:
+        problems.append(f"controls.revert_check_s: at least {MIN_CONTROL_INTERVAL_S:g} s")
+    if controls.revert_window_s < 0:
+        problems.append("controls.revert_window_s: 0 (no watch) or more seconds")
+    if not 0 < controls.production_eid < 2**32:
+        problems.append("controls.production_eid: a device id between 1 and 4294967295")
 
 
 # The Enlighten password and the tokens travel to these URLs: https, except to this machine

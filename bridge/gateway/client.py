@@ -140,11 +140,15 @@ class EnvoyClient:
         new session does not cure is EnvoyHTTPError (401/403): a write some tokens may not make
         never costs a token renewal. Otherwise raises as `get` does.
         """
+        return self.write_json("POST", endpoint, document)
+
+    def write_json(self, method: str, endpoint: str, document: Mapping[str, object]) -> bytes:
+        """`post_json` with another method (PUT, DELETE: the controls' writes), the same rules."""
         body = json.dumps(document, separators=(",", ":")).encode()
         with self._lock:
             if self._info is None:
                 self.fetch_info()
-            return self._checked(self._auth.post(endpoint, body), endpoint)
+            return self._checked(self._auth.post(endpoint, body, method), endpoint)
 
     def renew_token(self, force: bool = True) -> TokenInfo:
         """Fetch a new token now (CLI `token renew`), validate it here, persist it."""

@@ -27,6 +27,8 @@ from bridge.model import GatewayInfo
 
 log = logging.getLogger(__name__)
 
+Write = tuple[str, bytes]  # a write's method (POST, PUT, DELETE) and JSON body
+
 
 class Credentials(Protocol):
     """What the client asks of a strategy: authenticated GETs, and the token's state if it has one."""
@@ -53,9 +55,10 @@ class Credentials(Protocol):
         """The gateway's answer to an authenticated GET; raises when it refuses these credentials."""
         ...
 
-    def post(self, path: str, body: bytes) -> Reply:
-        """The answer to an authenticated POST of JSON (a write). A refusal that a new session does
-        not cure means "not for these credentials" (EnvoyHTTPError), as when probing: never a renewal."""
+    def post(self, path: str, body: bytes, method: str = "POST") -> Reply:
+        """The answer to an authenticated write of JSON (`method`: POST, PUT or DELETE). A refusal
+        that a new session does not cure means "not for these credentials" (EnvoyHTTPError), as
+        when probing: never a renewal."""
         ...
 
     def renew(self, force: bool) -> TokenInfo:
@@ -96,8 +99,8 @@ class NoAuth(_Tokenless):
     def get(self, path: str, probing: bool) -> Reply:
         return self._send(path, {})
 
-    def post(self, path: str, body: bytes) -> Reply:
-        return self._send(path, {}, body=body)
+    def post(self, path: str, body: bytes, method: str = "POST") -> Reply:
+        return self._send(path, {}, method=method, body=body)
 
 
 class DigestAuth(_Tokenless):
@@ -112,11 +115,11 @@ class DigestAuth(_Tokenless):
     def get(self, path: str, probing: bool) -> Reply:
         return self._request(path, probing)
 
-    def post(self, path: str, body: bytes) -> Reply:
-        return self._request(path, True, body)
+    def post(self, path: str, body: bytes, method: str = "POST") -> Reply:
+        return self._request(path, True, body, method)
 
-    def _request(self, path: str, probing: bool, body: bytes | None = None) -> Reply:
-        reply = self._send(path, {}, self._digest, body=body)
+    def _request(self, path: str, probing: bool, body: bytes | None = None, method: str = "GET") -> Reply:
+        reply = self._send(path, {}, self._digest, method=method, body=body)
         if reply.status in AUTH_REFUSED and probing:
             raise EnvoyHTTPError(reply.status, f"{self._label} {path}: HTTP {reply.status} (not for this user)")
         if reply.status in AUTH_REFUSED:
@@ -196,15 +199,15 @@ class TokenAuth:
         """With `probing`, a refusal a new session does not cure means "not for this token": no renewal."""
         return self._exchange(path, probing)
 
-    def post(self, path: str, body: bytes) -> Reply:
-        return self._exchange(path, True, body)
+    def post(self, path: str, body: bytes, method: str = "POST") -> Reply:
+        return self._exchange(path, True, (method, body))
 
-    def _exchange(self, path: str, probing: bool, body: bytes | None = None) -> Reply:
+    def _exchange(self, path: str, probing: bool, write: Write | None = None) -> Reply:
         had_session = bool(self._session)
-        reply = self._authed_request(path, not had_session, body)
+        reply = self._authed_request(path, not had_session, write)
         if reply is None and had_session:
             log.debug("%s %s: session refused; opening a new one", self._label, path)
-            reply = self._authed_request(path, True, body)
+            reply = self._authed_request(path, True, write)
         if reply is None and probing:
             raise EnvoyHTTPError(401, f"{self._label} {path}: refused for this token (not available to it)")
         if reply is None:
@@ -236,15 +239,16 @@ class TokenAuth:
         with self._lock:
             self._session = self.sessions.headers(token)
 
-    def _send_in_session(self, path: str, body: bytes | None = None) -> Reply:
-        reply = self._send(path, self._session, body=body)
+    def _send_in_session(self, path: str, write: Write | None = None) -> Reply:
+        method, body = write or ("GET", None)
+        reply = self._send(path, self._session, method=method, body=body)
         if reply.session_id and "Cookie" not in self._session:
             # A gateway that answers the bearer token with a session (D8.3.5289 does, on every
             # such answer) gets its cookie back: one JWT check, not one per request.
             self._session = cookie(reply.session_id)
         return reply
 
-    def _authed_request(self, path: str, fresh: bool, body: bytes | None = None) -> Reply | None:
+    def _authed_request(self, path: str, fresh: bool, write: Write | None = None) -> Reply | None:
         """One request with the session (a new one first if `fresh`); None when the gateway refuses."""
         if fresh:
             try:
@@ -252,7 +256,7 @@ class TokenAuth:
             except EnvoyAuthError as err:
                 log.debug("%s", err)
                 return None
-        reply = self._send_in_session(path, body)
+        reply = self._send_in_session(path, write)
         return None if reply.status in AUTH_REFUSED else reply
 
     def _with_renewed_token(self, path: str) -> Reply:

@@ -137,9 +137,9 @@ class Transport:
         method: str = "GET",
         body: bytes | None = None,
     ) -> Reply:
-        """A GET, or a POST (`method`; with `body`, of that JSON). A POST with a body is sent again
-        only when it never left (NotSent): a write that may have arrived is never repeated (nor
-        on 502/503/504)."""
+        """A GET, or a write (`method`: POST, PUT, DELETE; with `body`, of that JSON). A write with a
+        body is sent again only when it never left (NotSent): a write that may have arrived is
+        never repeated (nor on 502/503/504)."""
         retry_on = EnvoyTransient if body is None else NotSent
         return self.with_retries(self.attempt, scheme, path, headers, auth, method, body, retry_on=retry_on)
 
@@ -185,7 +185,8 @@ class Transport:
         started = self.monotonic()
         send = self.session.post if method == "POST" else self.session.get
         if body is not None:
-            send, headers = partial(self.session.post, data=body), {**headers, "Content-Type": "application/json"}
+            write = partial(self.session.request, method if method != "GET" else "POST", data=body)
+            send, headers = write, {**headers, "Content-Type": "application/json"}
         try:
             resp = send(
                 self.url(scheme, path),

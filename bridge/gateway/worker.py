@@ -22,6 +22,7 @@ from bridge.errors import BridgeError, EnvoyDataError, EnvoyError
 from bridge.gateway import diagnostics as gateway_diagnostics
 from bridge.gateway.client import EnvoyClient
 from bridge.gateway.energy import ComputedEnergy, ct_types_of
+from bridge.gateway.jobs import Jobs
 from bridge.gateway.live import LiveStream
 from bridge.gateway.probe import probe
 from bridge.gateway.schedule import FAST_GROUPS, GROUPS, Schedule, group_endpoints
@@ -78,6 +79,7 @@ class EnvoyWorker:
         self.diagnostics: dict[str, Any] = {"bridge_version": __version__, "errors": 0}
         self.counters = CounterGuard()  # the energy counters' last good values, across cycles
         self.energy = ComputedEnergy(gateway, config.energy, config.poll)  # counters the gateway lacks, integrated here
+        self.jobs = Jobs(monotonic)  # other threads' work on this gateway (the controls' writes)
 
     @property
     def serial(self) -> str:
@@ -120,6 +122,14 @@ class EnvoyWorker:
     def _read(self, endpoint: str, probing: bool = False) -> Any:
         body = self.client.get(endpoint, probing=probing)
         return model.ENDPOINTS[endpoint](model.decode_json(endpoint, body))
+
+    def read_now(self, endpoints: tuple[str, ...]) -> bool:
+        """Poll `endpoints` now (a control's read-back, on this thread) and deliver the cycle, so
+        what they say is published at once; True when it was. Raises as the polls do."""
+        started = self._monotonic()
+        for endpoint in endpoints:
+            self.parsed[endpoint] = self._read(endpoint)
+        return self.deliver(started)
 
     # --- one cycle ----------------------------------------------------------------------
 
@@ -282,8 +292,9 @@ class EnvoyWorker:
     def run(self, stop: threading.Event) -> None:
         self._stop = stop
         while not stop.is_set():
+            self.jobs.run_due()
             self._step()
-            stop.wait(self.schedule.seconds_to_next(self._monotonic()))
+            self.jobs.wait(stop, self.schedule.seconds_to_next(self._monotonic()))
         self.energy.save(self._monotonic())
 
     def _step(self) -> None:

@@ -88,6 +88,8 @@ class Publisher:
         hooks = Hooks(expected=self._held, resend=self._restore, subscribe=subscribe)
         self._restorer = Restorer(cfg.base_topic, ha.prefix, hooks, restore_interval, clock, self.guard)
         self.stats = {"published": 0, "unchanged": 0, "skipped_offline": 0, "not_queued": 0}
+        self._command_filters: tuple[str, ...] = ()  # the controls' `set` topics (bridge/controls)
+        self._on_command: Callable[[mqtt.MQTTMessage], None] = lambda message: None
         self._client = make_client(
             cfg,
             (self.availability_topic, OFFLINE),
@@ -174,6 +176,22 @@ class Publisher:
                 return
             if self._send(topic, payload):
                 self._sent[topic] = (key, now)
+
+    def subscribe_commands(self, filters: tuple[str, ...], handler: Callable[[mqtt.MQTTMessage], None]) -> None:
+        """Hand messages on `filters` to `handler` (behind the guard), subscribed on every connect."""
+        self._command_filters, self._on_command = filters, self.guard.wrap("a command", handler)
+        for topic_filter in filters if self.connected else ():
+            self._client.subscribe(topic_filter, qos=1)
+
+    def publish_event(self, topic: str, payload: str) -> None:
+        """A message that is news once (a command's result): QoS 1, not retained, never kept for
+        the replay after a reconnect; dropped while the broker is away."""
+        with self._send_lock:
+            if not self._own_topic(topic) or not self.connected:
+                return
+            info = self._client.publish(topic, payload, qos=1, retain=False)
+            if info.rc == mqtt.MQTT_ERR_SUCCESS:
+                self._acks.track(info)
 
     def sync_discovery(self, owner: str, configs: dict[str, str]) -> None:
         """Announce `owner`'s entities: new or changed configs are sent, vanished ones removed.
@@ -263,6 +281,8 @@ class Publisher:
         self.monitor.connected()
         if self.ha.discovery:
             client.subscribe(self.ha.birth_topic, qos=1)
+        for topic_filter in self._command_filters:
+            client.subscribe(topic_filter, qos=1)
         start_readback = self._readback.begin()
         if start_readback:
             client.subscribe(f"{self.ha.prefix}/#", qos=1)
@@ -301,7 +321,9 @@ class Publisher:
         self.monitor.connect_failed(describe_transport_error(sys.exc_info()[1] or OSError()))
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        if not self._readback.over and message.topic.endswith("/config"):
+        if any(mqtt.topic_matches_sub(f, message.topic) for f in self._command_filters):
+            self._on_command(message)
+        elif not self._readback.over and message.topic.endswith("/config"):
             self._readback.keep(message)
         elif message.topic == self.ha.birth_topic:
             if message.payload == b"online":  # only the exact birth payload counts

@@ -47,7 +47,7 @@ class Mosquitto:
     """A real broker on a free loopback port; stop() and start() simulate outages.
 
     Options: `persistence` (retained messages and sessions saved on a clean stop and loaded on
-    start), `users` ({name: password}; anonymous clients refused), `tls` ((certfile, keyfile):
+    start), `users` ({name: password}; anonymous clients refused), `acl` (an ACL file), `tls` ((certfile, keyfile):
     the listener speaks TLS only), `log_all` (every packet in the log, for tests that count
     connections; off, the log has Mosquitto's default types, as the benchmarks want: its writes
     would weigh on what they measure). The broker logs to `log_file`.
@@ -60,6 +60,7 @@ class Mosquitto:
         *,
         persistence: bool = False,
         users: dict[str, str] | None = None,
+        acl: Path | None = None,
         tls: tuple[str, str] | None = None,
         log_all: bool = True,
     ):
@@ -71,6 +72,7 @@ class Mosquitto:
         self.binary, self.port, self.workdir = binary, port or free_port(), workdir
         self.host = "127.0.0.1"
         self.persistence, self.users, self.tls, self.log_all = persistence, users, tls, log_all
+        self.acl = acl
         self.log_file = workdir / f"mosquitto-{self.port}.log"
         self.proc: subprocess.Popen | None = None
 
@@ -101,6 +103,8 @@ class Mosquitto:
                     timeout=30,
                 )
             lines.append(f"password_file {passwords}")
+        if self.acl:
+            lines.append(f"acl_file {self.acl}")
         if self.tls:
             lines += [f"certfile {self.tls[0]}", f"keyfile {self.tls[1]}"]
         return "\n".join(lines) + "\n"

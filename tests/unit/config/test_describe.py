@@ -36,9 +36,17 @@ def test_every_section_is_there_as_plain_data(load, tmp_path):
         "poll",
         "health",
         "energy",
+        "controls",
     }
     assert summary["cache_dir"] == str(tmp_path)
     assert summary["gateways"][0]["token_cache"] == str(tmp_path / "token-envoy.local.jwt")  # a Path, as text
     assert summary["gateways"][0]["energy_state"] == str(tmp_path / "energy-envoy.local.json")
     assert summary["energy"] == {"max_gap_s": 300.0, "save_interval_s": 60.0}
     assert summary["poll"]["meters"] == 10.0 and summary["homeassistant"]["expire_after"] == "auto"
+
+
+def test_check_config_shows_which_controls_are_enabled(load):
+    summary = describe(load(MINIMAL + "controls:\n  relays: true\n  min_interval_s: 10\n"))
+    controls = summary["controls"]
+    assert (controls["relays"], controls["battery"], controls["production"]) == (True, False, False)
+    assert controls["min_interval_s"] == 10.0

@@ -63,8 +63,9 @@ def test_key_tables():
         "poll",
         "health",
         "energy",
+        "controls",
     )
-    assert set(SECTIONS) == {"mqtt", "homeassistant", "cloud", "poll", "health", "energy"}
+    assert set(SECTIONS) == {"mqtt", "homeassistant", "cloud", "poll", "health", "energy", "controls"}
     assert field_names(PollIntervals) == ["meters", "grid", "energy", "inverters", "batteries", "info", "live"]
     assert defaults(PollIntervals)["grid"] == 1.0
     assert secret_file_keys(MqttConfig) == ["password_file"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.config import CloudConfig, EnergyConfig, HomeAssistantConfig, MqttConfig, PollIntervals
+from bridge.config import CloudConfig, ControlsConfig, EnergyConfig, HomeAssistantConfig, MqttConfig, PollIntervals
 from bridge.config.validate import INVALID, check_gateway, check_sections, coerce, parse_host
 from tests.unit.config.conftest import MINIMAL
 
@@ -107,7 +107,7 @@ def test_host_forms_through_the_loader(load):
     assert gws[2].fingerprint == "ab" * 32
 
 
-def section_problems(mqtt=None, homeassistant=None, poll=None, energy=None) -> list[str]:
+def section_problems(mqtt=None, homeassistant=None, poll=None, energy=None, controls=None) -> list[str]:
     problems: list[str] = []
     sections = {
         "mqtt": mqtt or MqttConfig(),
@@ -115,6 +115,7 @@ def section_problems(mqtt=None, homeassistant=None, poll=None, energy=None) -> l
         "poll": poll or PollIntervals(),
         "cloud": CloudConfig(),
         "energy": energy or EnergyConfig(),
+        "controls": controls or ControlsConfig(),
     }
     check_sections(sections, problems)
     return problems
@@ -224,3 +225,13 @@ def test_credentials_and_serial_checks():
 
 def test_garbage_token_is_rejected_through_the_loader(problems):
     assert any("not a JWT" in p for p in problems(MINIMAL + "    token: not-a-token\n"))
+
+
+def test_controls_are_off_by_default_and_their_floors_are_checked():
+    assert not any(ControlsConfig().enabled(f) for f in ("battery", "relays", "grid", "generator", "production"))
+    assert section_problems(controls=ControlsConfig(relays=True, min_interval_s=1.0)) == []
+    assert section_problems(controls=ControlsConfig(min_interval_s=0.5, revert_check_s=0, production_eid=0)) == [
+        "controls.min_interval_s: at least 1 s",
+        "controls.revert_check_s: at least 1 s",
+        "controls.production_eid: a device id between 1 and 4294967295",
+    ]

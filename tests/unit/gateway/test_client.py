@@ -255,3 +255,18 @@ def test_a_write_waits_for_the_request_in_flight(rsps, fake, tmp_path):
         assert not done.wait(0.2)
     writer.join(5)
     assert done.is_set()
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_a_control_write_goes_with_its_method_and_is_never_sent_twice(rsps, fake, tmp_path, method):
+    gateway_ok(rsps)
+    config = BASE + "/admin/lib/acb_config"
+    rsps.add(method, config, status=503)
+    client = make_client(fake, tmp_path, cached=make_token(100 * DAY_S))
+    client.get("/ivp/meters/readings")
+    with pytest.raises(EnvoyError):
+        client.write_json(method, "/admin/lib/acb_config", {"acb_sleep": [{"serial_num": "1"}]})
+    request = rsps.calls[-1].request
+    assert (request.method, request.body) == (method, b'{"acb_sleep":[{"serial_num":"1"}]}')
+    assert request.headers["Content-Type"] == "application/json"
+    assert urls(rsps).count(config) == 1  # a 503 on a write is not retried: it may have been applied
