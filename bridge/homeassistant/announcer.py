@@ -1,7 +1,8 @@
 """The Home Assistant announcer: the discovery configs of one gateway, kept in step with its data.
 
 Configs are the costliest part of a cycle to build, so they are rebuilt only when the shape of
-the documents changes (which values are present), not their values. An entity whose value is
+the documents changes (which values are present), not their values, or the set of controls
+the gateway has (the enabled families, its hardware, the token). An entity whose value is
 missing for a while (a bad answer) stays announced until the gateway is probed again, so Home
 Assistant keeps its history; after a probe, what the gateway no longer offers is removed.
 """
@@ -12,6 +13,7 @@ import math
 
 from bridge import model
 from bridge.config import Config
+from bridge.controls.table import available_controls
 from bridge.homeassistant import discovery
 from bridge.model.snapshot import Snapshot
 from bridge.mqtt.publisher import Publisher
@@ -34,12 +36,14 @@ class Announcer(Sink):
             self._generation = snapshot.generation
             self._announced = {}  # entities that vanished since the last probe are removed now
         live = snapshot.live.as_payload() if snapshot.live is not None else None
+        controls = available_controls(snapshot, self.config.controls)
         shape = (
             snapshot.info.firmware,
             _shape(snapshot.payload),
             _shape(snapshot.documents),
             _shape(snapshot.diagnostics),
             _shape(live),
+            tuple(control.path for control in controls),  # a value or the token may bring or take one
         )
         if shape == self._shape:
             return
@@ -55,6 +59,7 @@ class Announcer(Sink):
                 diagnostics=snapshot.diagnostics,
                 live=live,
                 expire_after=lambda topic: self.expire_after(snapshot.serial, topic),
+                controls=controls,
             )
         )
         self.publisher.sync_discovery(snapshot.serial, dict(self._announced))

@@ -205,6 +205,12 @@ def device_groups(serial: str, base_topic: str, payload: Document, documents: di
     return [group for group in groups if group.entities]
 
 
+def unit_target(serial: str, base_topic: str, suffix: str, document: Document) -> Target | None:
+    """The device and topic of one unit document (`relay/<id>`, `acb/<serial>` ...), as its
+    entities have them: the controls of that unit join the same device."""
+    return _target(serial, base_topic, suffix, document)[0]
+
+
 def _target(serial: str, base_topic: str, suffix: str, document: dict[str, Any]) -> tuple[Target | None, list[Entity]]:
     stem, _, ident = suffix.partition("/")
     kind = kinds.KINDS.get(stem)

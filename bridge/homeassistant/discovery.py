@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bridge import __version__
+from bridge.controls.table import Available
+from bridge.homeassistant.controls import control_groups
 from bridge.homeassistant.devices import DeviceGroup, Target, device_groups
 from bridge.homeassistant.entities import (
     Document,
@@ -27,6 +29,8 @@ from bridge.model import GatewayInfo
 
 __all__ = ["Entity", "build_configs", "entities_for", "value_template"]
 
+# The platforms that take `expire_after` (2024.1's select, number and switch do not).
+READ_ONLY = ("sensor", "binary_sensor")
 ORIGIN = {
     "name": "envoy-mqtt-bridge",
     "sw": __version__,
@@ -80,6 +84,7 @@ def build_configs(
     diagnostics: Document | None = None,
     live: Document | None = None,
     expire_after: Callable[[str], float | None] | None = None,
+    controls: Sequence[Available] = (),
 ) -> dict[str, str]:
     """topic -> retained JSON config for every entity of one gateway and of its units.
 
@@ -87,6 +92,8 @@ def build_configs(
     document of `<base>/<serial>/diagnostics`, `live` that of `<base>/<serial>/live` (their
     entities go on the gateway device).
     `expire_after` gives the seconds for an entity's state topic (None or 0: never expires).
+    `controls` are the gateway's available controls (bridge/controls/table.py): a select,
+    number or switch each.
     """
     serial = info.serial
     gateway = Target(
@@ -104,6 +111,7 @@ def build_configs(
     if live:
         target = Target(gateway.device, f"{base_topic}/{serial}/live", object_prefix="", entity_slug=f"envoy_{serial}")
         groups.append(DeviceGroup(target, [e for e in LIVE_ENTITIES if has_value(live, e.path)]))
+    groups += control_groups(controls, serial, base_topic, gateway.device, devices or {})
     availability = [{"topic": f"{base_topic}/bridge/availability"}, {"topic": f"{base_topic}/{serial}/availability"}]
     configs = {}
     for target, entities in groups:
@@ -111,7 +119,7 @@ def build_configs(
             object_id = target.object_prefix + entity.key
             topic = f"{prefix}/{entity.component}/{serial}/{object_id}/config"
             config = entity_config(entity, target, serial, availability)
-            seconds = expire_after(target.state_topic) if expire_after else None
+            seconds = expire_after(target.state_topic) if expire_after and entity.component in READ_ONLY else None
             if seconds:
                 config["expire_after"] = round(seconds)
             configs[topic] = json.dumps(config, sort_keys=True, separators=(",", ":"))

@@ -121,8 +121,8 @@ def value_template(path: Path, kind: str = VALUE, options: list[str] | None = No
     become the binary sensor's default ON / OFF.
     """
     if kind == VALUE:
-        return "{{ " + _getter(path, "'None'") + " }}"
-    read = "{% set v = " + _getter(path, "none") + " %}"
+        return "{{ " + json_getter(path, "'None'") + " }}"
+    read = "{% set v = " + json_getter(path, "none") + " %}"
     if kind == TIMESTAMP:
         return read + "{{ v | timestamp_utc if v is number else 'None' }}"
     if kind == ENUM:
@@ -131,7 +131,7 @@ def value_template(path: Path, kind: str = VALUE, options: list[str] | None = No
     return read + "{{ ('" + on + "' if v else '" + off + "') if v is boolean else 'None' }}"
 
 
-def _getter(path: Path, default: str) -> str:
+def json_getter(path: Path, default: str) -> str:
     expr = "value_json"
     for part in path[:-1]:
         expr += f".get('{part}', {{}})"

@@ -1,6 +1,6 @@
 """The controls' rooms import what bridge/controls/__init__.py allows: the table, the commands,
 the writes and the revert watch are pure (no gateway client, no MQTT), so Home Assistant
-discovery may import the table; only the app wires the package."""
+discovery may import the table (and nothing else of it); only the app wires the package."""
 
 from __future__ import annotations
 
@@ -23,10 +23,16 @@ def test_the_package_file_imports_nothing():
     assert imports_of(CONTROLS / "__init__.py") == set()
 
 
-def test_only_the_app_wires_the_controls():
+def test_only_the_app_wires_the_controls_and_discovery_reads_only_the_table():
     users = {
-        str(f.relative_to(BRIDGE))
+        str(f.relative_to(BRIDGE)): {m for m in imports_of(f) if m.startswith("bridge.controls")}
         for f in BRIDGE.rglob("*.py")
-        if f.parent != CONTROLS and any(m.startswith("bridge.controls") for m in imports_of(f))
+        if f.parent != CONTROLS
     }
-    assert users == {"app.py"}
+    table = {name for name, used in users.items() if used and all(_of_the_table(m) for m in used)}
+    assert {name for name, used in users.items() if used} - table == {"app.py"}
+    assert table and all(name.startswith("homeassistant/") for name in table)
+
+
+def _of_the_table(module: str) -> bool:
+    return module == "bridge.controls.table" or module.startswith("bridge.controls.table.")

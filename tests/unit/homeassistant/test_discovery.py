@@ -5,10 +5,13 @@ from datetime import datetime, timezone
 
 import pytest
 
+from bridge.controls.table import available_controls
+from bridge.homeassistant.controls import EVERY_FAMILY
 from bridge.homeassistant.discovery import build_configs
 from bridge.homeassistant.entities import value_template
 from bridge.homeassistant.gateway import entities_for
 from bridge.model import GatewayInfo
+from tests.support.sinks import make_snapshot
 
 INFO = GatewayInfo(
     serial="999000000001", firmware="8.2.4382", part_number="800-00654-r08", metered=True, web_tokens=True
@@ -443,9 +446,9 @@ DEVICE_KEYS_2024_1 = {
     "configuration_url",
 }
 ORIGIN_KEYS_2024_1 = {"name", "sw", "url"}
-# Entity keys its sensor and binary_sensor schemas know, among those the bridge sends; any other
-# key it drops without a word, so each such key is listed here with what it is for.
-ENTITY_KEYS_2024_1 = {
+# Entity keys its schemas know, per platform, among those the bridge sends; any other key it
+# drops without a word, so each such key is listed here with what it is for.
+COMMON_KEYS_2024_1 = {
     "availability",
     "availability_mode",
     "device",
@@ -454,16 +457,19 @@ ENTITY_KEYS_2024_1 = {
     "unique_id",
     "state_topic",
     "value_template",
-    "unit_of_measurement",
-    "device_class",
-    "state_class",
     "enabled_by_default",
     "entity_category",
-    "expire_after",
-    "payload_on",
-    "payload_off",
 }
-IGNORED_BY_2024_1 = {"default_entity_id", "options"}  # the entity id (2025.10), enum options
+READ_ONLY_KEYS_2024_1 = {"device_class", "expire_after"}
+COMMAND_KEYS_2024_1 = {"command_topic", "retain"}  # the controls (mqtt/config.py MQTT_RW_SCHEMA)
+PLATFORM_KEYS_2024_1 = {
+    "sensor": COMMON_KEYS_2024_1 | READ_ONLY_KEYS_2024_1 | {"unit_of_measurement", "state_class"},
+    "binary_sensor": COMMON_KEYS_2024_1 | READ_ONLY_KEYS_2024_1 | {"payload_on", "payload_off"},
+    "select": COMMON_KEYS_2024_1 | COMMAND_KEYS_2024_1 | {"options"},
+    "number": COMMON_KEYS_2024_1 | COMMAND_KEYS_2024_1 | {"min", "max", "step", "unit_of_measurement", "device_class"},
+    "switch": COMMON_KEYS_2024_1 | COMMAND_KEYS_2024_1 | {"payload_on", "payload_off", "device_class"},
+}
+IGNORED_BY_2024_1 = {"default_entity_id", "options"}  # the entity id (2025.10), enum sensors' options
 # Classes the bridge uses, each checked against 2024.1's sensor and binary_sensor constants and
 # their units; a new one is checked the same way before it is added here.
 SENSOR_CLASSES_2024_1 = {
@@ -482,10 +488,19 @@ SENSOR_CLASSES_2024_1 = {
     "voltage",
 }
 BINARY_SENSOR_CLASSES_2024_1 = {"connectivity", "power", "problem", "running"}
+CLASSES_2024_1 = {
+    "sensor": SENSOR_CLASSES_2024_1,
+    "binary_sensor": BINARY_SENSOR_CLASSES_2024_1,
+    "number": {"battery"},
+    "select": set(),
+    "switch": set(),
+}
 STATE_CLASSES_2024_1 = {"measurement", "total", "total_increasing"}
 
 
 def test_every_key_and_class_is_one_home_assistant_2024_1_accepts():
+    installer = DIAGNOSTICS | {"token_type": "installer"}
+    snapshot = make_snapshot(WITH_BATTERIES, documents=DEVICES, diagnostics=installer)
     every = build_configs(
         WITH_BATTERIES,
         INFO,
@@ -495,15 +510,17 @@ def test_every_key_and_class_is_one_home_assistant_2024_1_accepts():
         devices=DEVICES,
         diagnostics=DIAGNOSTICS,
         expire_after=lambda topic: 360,
+        controls=available_controls(snapshot, EVERY_FAMILY),
     )
     configs = {topic: json.loads(payload) for topic, payload in every.items()}
-    assert {"enum", "timestamp", "power"} <= {c.get("device_class") for c in configs.values()}
+    assert {"enum", "timestamp", "power", "battery"} <= {c.get("device_class") for c in configs.values()}
+    assert set(CLASSES_2024_1) == {topic.split("/")[1] for topic in configs}  # every platform checked
     for topic, config in configs.items():
+        platform = topic.split("/")[1]
         assert set(config["device"]) <= DEVICE_KEYS_2024_1, topic
         assert set(config["origin"]) <= ORIGIN_KEYS_2024_1, topic
-        assert set(config) <= ENTITY_KEYS_2024_1 | IGNORED_BY_2024_1, topic
-        classes = SENSOR_CLASSES_2024_1 if topic.startswith("homeassistant/sensor/") else BINARY_SENSOR_CLASSES_2024_1
-        assert config.get("device_class", "power") in classes, topic
+        assert set(config) <= PLATFORM_KEYS_2024_1[platform] | IGNORED_BY_2024_1, topic
+        assert config.get("device_class") in CLASSES_2024_1[platform] | {None}, topic
         assert config.get("state_class", "total") in STATE_CLASSES_2024_1, topic
 
 
