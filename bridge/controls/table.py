@@ -32,7 +32,10 @@ GEN_MODE, ACB_CONFIG, POWER = "/ivp/ss/gen_mode", "/admin/lib/acb_config", "/ivp
 # When the read-back comes after a write, in seconds: most writes show at once, a dry contact
 # only after a few seconds (reference §1.3.1).
 READBACK_S = (0.0, 2.0, 5.0, 10.0)
-ACTIONS = ("apply", "shed", "schedule", "none")  # a relay's grid / microgrid / generator action
+# A relay's grid / microgrid / generator action. The gateway's "none" is offered as "no_action":
+# Home Assistant's MQTT select takes a state of "none" for no state at all (it showed 'unknown').
+ACTIONS = ("apply", "shed", "schedule", "no_action")
+ACTIONS_SHOWN = {"none": "no_action"}
 NUMBER_RE = re.compile(r"-?\d+(?:\.\d*)?")
 NUMBER_CHARS = 12
 
@@ -64,6 +67,8 @@ class ControlType:
         if self.kind == NUMBER:
             return _number(raw, self.low, self.high)
         text = raw.strip().lower() if isinstance(raw, str) else None
+        if self.shown and text in self.shown:  # the gateway's own word for an option is fine too
+            text = str(self.shown[text])
         if text not in self.options:
             raise CommandRefused(f"expected one of {', '.join(self.options)}, got {identifiers.show(raw)}")
         return text
@@ -74,7 +79,10 @@ CLOSED_ON = {"closed": ON, "open": OFF}
 
 
 def _relay_setting(name: str, field: str, kind: str = SELECT, options: tuple[str, ...] = ACTIONS) -> ControlType:
-    return ControlType(f"relay/{UNIT}/{name}", "relays", kind, f"relay/{UNIT}", field, (DRY_CONTACT_SETTINGS,), options)
+    shown = ACTIONS_SHOWN if options == ACTIONS else None
+    return ControlType(
+        f"relay/{UNIT}/{name}", "relays", kind, f"relay/{UNIT}", field, (DRY_CONTACT_SETTINGS,), options, shown=shown
+    )
 
 
 CONTROLS: tuple[ControlType, ...] = (

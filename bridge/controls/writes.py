@@ -35,6 +35,7 @@ RELAY_FIELDS = {
     "soc_high": "soc_high",
 }
 MODES_SENT = {"savings": "economy"}  # Home Assistant's name -> the gateway's
+ACTIONS_SENT = {"no_action": "none"}
 
 ReadDocument = Callable[[str], Any]  # path -> the decoded JSON the gateway answers now
 
@@ -108,7 +109,7 @@ def _relay_settings(document: Any, relay_id: str, key: str, value: Value) -> Wri
     if len(found) != 1:
         raise CommandRefused(f"the gateway's dry-contact settings have no relay {identifiers.show(relay_id)}")
     relay = copy.deepcopy(found[0])  # the whole object goes back: a partial one may crash the gateway
-    relay[key] = float(value) if key.startswith("soc_") else value
+    relay[key] = float(value) if key.startswith("soc_") else ACTIONS_SENT.get(str(value), value)
     low, high = _number(relay.get("soc_low")), _number(relay.get("soc_high"))
     if low is not None and high is not None and low > high:
         raise CommandRefused(f"the low threshold ({low:g}%) would be above the high one ({high:g}%)")

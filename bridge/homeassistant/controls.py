@@ -42,7 +42,9 @@ class Look:
 # control template (bridge/controls/table.py) -> its entity; a test checks every control has one
 LOOKS = {
     "storage/mode": Look("storage_mode", "Storage mode"),
-    "storage/reserve": Look("reserve_soc", "Reserve battery level setting", setting=True, device_class="battery"),
+    "storage/reserve": Look(
+        "storage_reserve_soc", "Reserve battery level setting", setting=True, device_class="battery"
+    ),
     "storage/charge_from_grid": Look("charge_from_grid", "Charge from grid"),
     f"acb/{table.UNIT}/sleep": Look("acb_battery_sleep", "Sleep"),
     "grid/connection": Look("mains_admin_state", "Grid enabled"),

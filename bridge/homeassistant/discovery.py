@@ -111,7 +111,12 @@ def build_configs(
     if live:
         target = Target(gateway.device, f"{base_topic}/{serial}/live", object_prefix="", entity_slug=f"envoy_{serial}")
         groups.append(DeviceGroup(target, [e for e in LIVE_ENTITIES if has_value(live, e.path)]))
-    groups += control_groups(controls, serial, base_topic, gateway.device, devices or {})
+    commanded = control_groups(controls, serial, base_topic, gateway.device, devices or {})
+    # A control shows its value itself: its read-only twin (same object id, same value) goes, so
+    # one unique id is one entity and the device page lists the setting once.
+    twins = {target.object_prefix + entity.key for target, entities in commanded for entity in entities}
+    groups = [DeviceGroup(t, [e for e in es if t.object_prefix + e.key not in twins]) for t, es in groups]
+    groups += commanded
     availability = [{"topic": f"{base_topic}/bridge/availability"}, {"topic": f"{base_topic}/{serial}/availability"}]
     configs = {}
     for target, entities in groups:

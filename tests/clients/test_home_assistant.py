@@ -12,7 +12,9 @@ Assistant itself: its entity and device registries under `.storage/`, its REST A
 - a grid outage in the simulator turns the grid status binary sensor off, the restore on;
 - the live-data entities are there (batteries and a system controller: read every second);
 - on a battery site without a storage CT (the AC Battery scenario) the computed battery energy
-  entities are there for the Energy dashboard: energy, total_increasing, on the gateway.
+  entities are there for the Energy dashboard: energy, total_increasing, on the gateway;
+- with controls enabled, Home Assistant's own REST API opens a dry-contact relay and sets the
+  battery reserve, and the simulated gateway's state changes.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import json
 import time
 
 import pytest
+import requests
+import yaml
 
 from bridge.simulator import Simulator
 from tests.support.homeassistant import HomeAssistant
@@ -36,9 +40,12 @@ POLL = {"meters": 5, "energy": 5, "batteries": 5, "inverters": 5, "grid": 1}
 def system(request, tmp_path, mosquitto, home_assistant_venv):
     """(simulator, bridge process, Home Assistant, live subscriber), all running, on the scenario
     the test names with `@pytest.mark.parametrize("system", [...], indirect=True)`."""
-    scenario = getattr(request, "param", "three_phase_battery")
+    scenario, controls = getattr(request, "param", ("three_phase_battery", None))
     with Simulator(scenario=scenario, time_factor=1, start="11:00") as sim:
         config = write_config(tmp_path, sim, mosquitto, poll=POLL)
+        if controls:
+            raw = yaml.safe_load(config.read_text())
+            config.write_text(yaml.safe_dump({**raw, "controls": controls}))
         bridge = start_logged(bridge_command("run", "-c", str(config)), tmp_path / "bridge.log", cwd=REPO)
         sub = Subscriber(mosquitto.host, mosquitto.port, topics=("envoy/#", "homeassistant/#"))
         ha = HomeAssistant(home_assistant_venv, tmp_path / "ha", mosquitto.port)
@@ -82,7 +89,7 @@ def expected_state(config: dict, document: dict) -> str:
     rendered = env.from_string(config["value_template"]).render(value_json=document)
     if rendered in ("None", ""):
         return "unknown"
-    if config["default_entity_id"].startswith("binary_sensor."):
+    if config["default_entity_id"].startswith(("binary_sensor.", "switch.")):
         return "on" if rendered == config.get("payload_on", "ON") else "off"
     return rendered
 
@@ -247,7 +254,7 @@ def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outag
     assert time.monotonic() - started < 180
 
 
-@pytest.mark.parametrize("system", ["ac_battery"], indirect=True)
+@pytest.mark.parametrize("system", [("ac_battery", None)], indirect=True)
 def test_a_battery_site_without_a_storage_ct_gets_computed_energy_for_the_energy_dashboard(system):
     sim, _, ha, sub = system
     serial = sim.serial
@@ -267,4 +274,45 @@ def test_a_battery_site_without_a_storage_ct_gets_computed_energy_for_the_energy
     assert f"{serial}_live_acb_soc" in configs and f"{serial}_live_encharge_soc" not in configs
     assert f"{serial}_computed_grid_import" not in configs  # the net-consumption CT counts the grid itself
     assert_every_enabled_entity_shows_its_value(sub, ha, configs, entities)
+    ha.assert_none_rejected()
+
+
+def call_service(ha: HomeAssistant, domain: str, service: str, data: dict) -> None:
+    reply = requests.post(
+        f"{ha.url}/api/services/{domain}/{service}",
+        json=data,
+        headers={"Authorization": f"Bearer {ha.token}"},
+        timeout=10,
+    )
+    assert reply.status_code == 200, reply.text
+
+
+@pytest.mark.parametrize("system", [("three_phase_battery", {"battery": True, "relays": True})], indirect=True)
+def test_home_assistant_opens_a_relay_and_sets_the_reserve_through_the_bridge(system):
+    sim, _, ha, sub = system
+    serial = sim.serial
+    configs, entities = assert_every_entity_registered_with_its_classes(sub, ha)
+    relay = entities[f"{serial}_relay_NC1_relay_status"]["entity_id"]
+    reserve_id = entities[f"{serial}_storage_reserve_soc"]["entity_id"]
+    assert relay.startswith("switch.") and reserve_id.startswith("number.")
+    assert configs[f"{serial}_relay_NC1_relay_status"]["retain"] is False
+    assert_every_enabled_entity_shows_its_value(sub, ha, configs, entities)  # the controls' templates too
+    wait_for(lambda: ha.states().get(relay, {}).get("state") == "on", timeout=30, message=f"{relay} on")
+    controls = sim.source.world.controls
+    wanted_reserve = 10 + (int(controls.storage()["reserved_soc"]) + 17) % 80  # anything but today's
+
+    call_service(ha, "switch", "turn_off", {"entity_id": relay})
+    call_service(ha, "number", "set_value", {"entity_id": reserve_id, "value": wanted_reserve})
+    wait_for(lambda: controls.relay_status["NC1"] == "open", timeout=20, message="the simulator's NC1 open")
+    wait_for(
+        lambda: int(controls.storage()["reserved_soc"]) == wanted_reserve,
+        timeout=20,
+        message="the simulator's reserve set",
+    )
+    wait_for(lambda: ha.states().get(relay, {}).get("state") == "off", timeout=20, message=f"{relay} off in HA")
+    wait_for(
+        lambda: float(ha.states().get(reserve_id, {}).get("state") or -1) == wanted_reserve,
+        timeout=20,
+        message=f"{reserve_id} shows {wanted_reserve}",
+    )
     ha.assert_none_rejected()

@@ -206,7 +206,7 @@ def test_every_control_of_the_gateway_through_mqtt(tmp_path, mosquitto):
         "relay/NC1/mode": "soc",
         "relay/NC1/grid_action": "schedule",
         "relay/NC1/microgrid_action": "apply",
-        "relay/NC1/generator_action": "none",
+        "relay/NC1/generator_action": "no_action",  # the gateway's "none", as Home Assistant can show it
         "relay/NC1/soc_high": 90,
         "relay/NC1/soc_low": 25,
         "grid/connection": "OFF",
@@ -240,7 +240,7 @@ def test_an_owner_token_never_sends_production_and_bad_values_send_nothing(tmp_p
             outcomes = [
                 command("production", "OFF"),
                 command("storage/reserve", 101),
-                command("storage/mode", "economy"),
+                command("storage/mode", "eco"),
                 command("relay/NC1", "closed"),
                 command("relay/NC1/soc_low", 95),  # above soc_high: refused after reading the settings
                 command("relay/NO3", "ON"),  # no such relay on this gateway

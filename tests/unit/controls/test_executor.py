@@ -12,7 +12,7 @@ from bridge.controls.commands import Command
 from tests.unit.controls.gateway import ACB, POWER, SERIAL, make_controls, run_jobs
 
 BAD_VALUES = [
-    ("storage/mode", "economy"),
+    ("storage/mode", "eco"),
     ("storage/mode", ""),
     ("storage/mode", 3),
     ("storage/reserve", "101"),

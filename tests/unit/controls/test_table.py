@@ -110,3 +110,12 @@ def test_current_values_in_command_form():
     assert control("relay/NC1/microgrid_action").current(snapshot) == "shed"
     assert control("relay/NC2").current(snapshot) is None
     assert control("generator/mode").current(snapshot) == "auto"
+
+
+def test_the_gateways_own_word_for_an_option_is_taken_as_that_option():
+    by_template = {control.template: control for control in CONTROLS}
+    assert by_template["storage/mode"].value("economy") == "savings"  # the gateway's name for it
+    assert by_template["relay/{unit}/grid_action"].value("none") == "no_action"
+    assert by_template["relay/{unit}/grid_action"].value("No_Action") == "no_action"
+    with pytest.raises(CommandRefused):
+        by_template["relay/{unit}/mode"].value("none")  # not an action: no alias there

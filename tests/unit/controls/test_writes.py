@@ -58,6 +58,7 @@ def test_relay_settings_of_an_unknown_or_doubled_relay_are_refused():
 def test_relay_actions_use_the_gateways_field_names():
     assert write("relay/NC1/generator_action", "apply").body["dry_contacts"]["gen_action"] == "apply"
     assert write("relay/NC1/microgrid_action", "none").body["dry_contacts"]["micro_grid_action"] == "none"
+    assert write("relay/NC1/microgrid_action", "no_action").body["dry_contacts"]["micro_grid_action"] == "none"
 
 
 def test_production_uses_the_configured_eid():

@@ -78,7 +78,7 @@ def test_every_control_is_an_entity_of_its_platform_on_its_device():
     gateway, relay = f"envoy_{SERIAL}", f"envoy_{SERIAL}_relay_NC1"
     expected = {
         "select/storage_mode": gateway,
-        "number/reserve_soc": gateway,
+        "number/storage_reserve_soc": gateway,
         "switch/charge_from_grid": gateway,
         "switch/mains_admin_state": gateway,
         "switch/production_enabled": gateway,
@@ -94,8 +94,10 @@ def test_every_control_is_an_entity_of_its_platform_on_its_device():
     }
     assert {key: found[key]["device"]["identifiers"][0] for key in expected} == expected
     assert len(controls_of(configs)) == len(expected)
-    # the same device block as the unit's sensors, so Home Assistant shows one device
-    assert found["select/relay_NC1_mode"]["device"] == found["sensor/relay_NC1_mode"]["device"]
+    # a control replaces its read-only twin (same object id): one unique id, one entity
+    assert "sensor/relay_NC1_mode" not in found and "binary_sensor/relay_NC1_relay_status" not in found
+    unique_ids = [config["unique_id"] for config in found.values()]
+    assert len(unique_ids) == len(set(unique_ids))
     assert found["select/relay_NC1_mode"]["device"]["name"] == "Pool pump"
 
 
@@ -120,9 +122,9 @@ def test_selects_numbers_and_switches_take_the_payloads_the_bridge_takes():
     configs = controls_of(announced()[0])
     assert configs["storage_mode"]["options"] == ["backup", "self-consumption", "savings"]
     assert configs["relay_NC1_mode"]["options"] == ["manual", "soc"]
-    assert configs["relay_NC1_grid_action"]["options"] == ["apply", "shed", "schedule", "none"]
+    assert configs["relay_NC1_grid_action"]["options"] == ["apply", "shed", "schedule", "no_action"]
     assert configs["generator_mode"]["options"] == ["on", "off", "auto"]
-    reserve = configs["reserve_soc"]
+    reserve = configs["storage_reserve_soc"]
     assert (reserve["min"], reserve["max"], reserve["step"], reserve["unit_of_measurement"]) == (0, 100, 1, "%")
     assert reserve["device_class"] == "battery" and reserve["entity_category"] == "config"
     for key in ("charge_from_grid", "mains_admin_state", "relay_NC1_relay_status", "production_enabled"):
@@ -139,7 +141,7 @@ def test_templates_show_the_document_value_as_the_command_payload():
     assert shown(configs["storage_mode"], PAYLOAD) == "savings"  # the gateway's economy
     assert shown(configs["storage_mode"], {"storage_settings": {"mode": "backup"}}) == "backup"
     assert shown(configs["charge_from_grid"], PAYLOAD) == "ON"
-    assert shown(configs["reserve_soc"], PAYLOAD) == "12.5"
+    assert shown(configs["storage_reserve_soc"], PAYLOAD) == "12.5"
     assert shown(configs["mains_admin_state"], DOCUMENTS[f"enpower/{ENPOWER}"]) == "ON"  # closed: on grid
     assert shown(configs["mains_admin_state"], {"mains_admin_state": "open"}) == "OFF"
     assert shown(configs["relay_NC1_relay_status"], DOCUMENTS["relay/NC1"]) == "OFF"
@@ -156,8 +158,8 @@ def test_templates_show_the_document_value_as_the_command_payload():
         ("storage_mode", {}),
         ("charge_from_grid", {"storage_settings": {"charge_from_grid": 1}}),  # 1 is not true
         ("charge_from_grid", {"storage_settings": {"charge_from_grid": "true"}}),
-        ("reserve_soc", {"storage_settings": {"reserve_soc_pct": True}}),
-        ("reserve_soc", {"storage_settings": {"reserve_soc_pct": "20"}}),
+        ("storage_reserve_soc", {"storage_settings": {"reserve_soc_pct": True}}),
+        ("storage_reserve_soc", {"storage_settings": {"reserve_soc_pct": "20"}}),
         ("mains_admin_state", {"mains_admin_state": "closing"}),
         ("relay_NC1_grid_action", {"grid_action": "powered"}),
         ("relay_NC1_soc_high", {}),
@@ -186,14 +188,14 @@ def test_only_enabled_families_are_announced():
         f"relay_NC1_{k}" for k in ("generator_action", "soc_low", "soc_high")
     }
     battery = controls_of(announced(ControlsConfig(battery=True))[0])
-    assert set(battery) == {"storage_mode", "reserve_soc", "charge_from_grid", f"{ACB}_acb_battery_sleep"}
+    assert set(battery) == {"storage_mode", "storage_reserve_soc", "charge_from_grid", f"{ACB}_acb_battery_sleep"}
     assert set(controls_of(announced(ControlsConfig(grid=True))[0])) == {"mains_admin_state"}
     assert set(controls_of(announced(ControlsConfig(generator=True))[0])) == {"generator_mode"}
 
 
 def test_only_controls_whose_hardware_is_there_are_announced():
     bare = controls_of(announced(documents={})[0])
-    assert set(bare) == {"storage_mode", "reserve_soc", "charge_from_grid", "production_enabled"}
+    assert set(bare) == {"storage_mode", "storage_reserve_soc", "charge_from_grid", "production_enabled"}
 
 
 def test_a_vanished_unit_takes_its_controls_with_it_at_the_next_probe():
