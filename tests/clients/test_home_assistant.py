@@ -24,7 +24,6 @@ import time
 
 import pytest
 import requests
-import yaml
 
 from bridge.simulator import Simulator
 from tests.support.homeassistant import HomeAssistant
@@ -42,10 +41,7 @@ def system(request, tmp_path, mosquitto, home_assistant_venv):
     the test names with `@pytest.mark.parametrize("system", [...], indirect=True)`."""
     scenario, controls = getattr(request, "param", ("three_phase_battery", None))
     with Simulator(scenario=scenario, time_factor=1, start="11:00") as sim:
-        config = write_config(tmp_path, sim, mosquitto, poll=POLL)
-        if controls:
-            raw = yaml.safe_load(config.read_text())
-            config.write_text(yaml.safe_dump({**raw, "controls": controls}))
+        config = write_config(tmp_path, sim, mosquitto, poll=POLL, controls=controls)
         bridge = start_logged(bridge_command("run", "-c", str(config)), tmp_path / "bridge.log", cwd=REPO)
         sub = Subscriber(mosquitto.host, mosquitto.port, topics=("envoy/#", "homeassistant/#"))
         ha = HomeAssistant(home_assistant_venv, tmp_path / "ha", mosquitto.port)

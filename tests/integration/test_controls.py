@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,13 +13,12 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-import yaml
 
 from bridge.app import Bridge
 from bridge.config import load_config
 from bridge.simulator import Simulator
 from tests.support.mqtt import Mosquitto, Subscriber, free_port, wait_for
-from tests.support.processes import write_config
+from tests.support.processes import in_process, write_config
 
 pytestmark = pytest.mark.integration
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -30,18 +28,9 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 def bridge_for(
     tmp_path: Path, sim: Simulator, broker: Any, controls: dict[str, Any], **gateway: Any
 ) -> Iterator[Bridge]:
-    path = write_config(tmp_path, sim, broker, **gateway)
-    raw = yaml.safe_load(path.read_text())
-    raw["controls"] = controls
-    path.write_text(yaml.safe_dump(raw))
-    bridge = Bridge(load_config(path, {})).start()
-    ticker = threading.Thread(target=bridge.run_forever, daemon=True)
-    ticker.start()
-    try:
+    path = write_config(tmp_path, sim, broker, controls=controls, **gateway)
+    with in_process(Bridge(load_config(path, {}))) as bridge:
         yield bridge
-    finally:
-        bridge.stop(flush_s=2)
-        ticker.join(5)
 
 
 def client(broker: Any, username: str | None = None, password: str | None = None) -> mqtt.Client:

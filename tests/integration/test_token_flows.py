@@ -9,7 +9,6 @@ import json
 import stat
 
 import pytest
-import yaml
 
 from bridge.cli import main
 from bridge.simulator import Simulator
@@ -30,11 +29,7 @@ def sim():
 
 
 def configure(tmp_path, sim, broker, flows=FLOWS):
-    path = write_config(tmp_path, sim, broker)
-    config = yaml.safe_load(path.read_text())
-    config["cloud"]["token_flows"] = list(flows)
-    path.write_text(yaml.safe_dump(config))
-    return path
+    return write_config(tmp_path, sim, broker, token_flows=list(flows))
 
 
 def published_state(broker, serial: str) -> dict:

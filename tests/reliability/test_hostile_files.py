@@ -23,7 +23,6 @@ import os
 import stat
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,7 +39,7 @@ from bridge.health import verdict
 from bridge.simulator import Simulator
 from tests.reliability.rig import FAST, bridge_config, cloud_config, gateway_config
 from tests.support.mqtt import Subscriber, wait_for
-from tests.support.processes import REPO, bridge_cli, bridge_command, running_bridge, write_config
+from tests.support.processes import REPO, bridge_cli, bridge_command, in_process, running_bridge, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -106,14 +105,8 @@ def bridge_running(config) -> Iterator[Bridge]:
     """The real bridge in this process, writing its health document twice a second."""
     bridge = Bridge(config, worker_kw={"rng": lambda low, high: low})
     bridge.health.every_s = 0.5
-    bridge.start()
-    ticker = threading.Thread(target=bridge.run_forever, daemon=True)
-    ticker.start()
-    try:
+    with in_process(bridge):
         yield bridge
-    finally:
-        bridge.stop(flush_s=2)
-        ticker.join(5)
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 if TYPE_CHECKING:
+    from bridge.app import Bridge
     from bridge.simulator import Simulator
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,6 +64,19 @@ def running_bridge(config: Path, timeout: float = 10.0, **popen: Any) -> Iterato
         stop_process(proc, timeout)
 
 
+@contextmanager
+def in_process(bridge: Bridge) -> Iterator[Bridge]:
+    """`bridge` started in this process, its main loop in a thread; stopped (flushed) on exit."""
+    bridge.start()
+    ticker = threading.Thread(target=bridge.run_forever, daemon=True)
+    ticker.start()
+    try:
+        yield bridge
+    finally:
+        bridge.stop(flush_s=2)
+        ticker.join(5)
+
+
 def write_config(
     tmp_path: Path,
     sim: Simulator,
@@ -70,10 +85,13 @@ def write_config(
     base: str = "envoy",
     log_level: str = "INFO",
     poll: Any = None,
+    controls: dict[str, Any] | None = None,
+    token_flows: list[str] | None = None,
     **gateway: Any,
 ) -> Path:
     """config.yaml in `tmp_path` as a user writes it for `sim`'s gateway (more gateway settings in
-    `gateway`), publishing to `broker` (anything with .host and .port) under `base`."""
+    `gateway`), publishing to `broker` (anything with .host and .port) under `base`; `controls`
+    and `token_flows` as the `controls:` section and `cloud.token_flows`."""
     host, port = sim.envoy_host.rsplit(":", 1)
     gw = {
         "host": f"https://{host}:{port}",
@@ -92,6 +110,10 @@ def write_config(
     }
     if poll:
         config["poll"] = poll
+    if controls:
+        config["controls"] = controls
+    if token_flows:
+        config["cloud"]["token_flows"] = token_flows
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
