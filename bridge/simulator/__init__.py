@@ -8,7 +8,10 @@ is, `physics` what it does on a `clock` that can run faster than real time, with
 them), scenario events on demand or on a schedule (`events`, `schedule`), the gateway's HTTP
 behaviour and auth (`envoy`, `tokens`, `digest`), injected faults and counters (`faults`), the fake
 cloud (`cloud` routes its three flows; `cloudreplies` says what it answers, `cloudsessions` who is
-signed in, `cloudevents` how events fail and heal it), the HTTPS server and its public test
+signed in, `cloudevents` how events fail and heal it), the fake Enlighten API v4 (`cloudapi`
+routes it; `cloudapi_oauth` its codes and tokens, `cloudapi_limits` its plans' quotas,
+`cloudapi_data` and `cloudapi_window` its data from the quarter-hour `reports` the physics
+keeps, `cloudapi_replies` its error bodies), the HTTPS server and its public test
 certificates (`httpd`, `tls`), how options
 become parts (`assembly`) and the `simulate` command (`cli`). May import `bridge.errors`, and the model's `parse_info` (through `bridge.model`) only to
 read the serial of its own /info; nothing of the bridge's runtime (gateway, auth, mqtt, config ...):

@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 from bridge.model import parse_info
 from bridge.simulator.clock import SimClock
+from bridge.simulator.cloudapi import CloudApiApp
+from bridge.simulator.cloudapi_data import SystemData
 from bridge.simulator.digest import DigestAuthority
 from bridge.simulator.envoy import Auth, DigestAuth, NoAuth, TokenAuth
 from bridge.simulator.living import LivingSource
@@ -81,3 +84,17 @@ def auth_strategy(mode: str, tokens: TokenAuthority, serial: str, installer_pass
     if mode == "digest":
         return DigestAuth(DigestAuthority({"envoy": serial[-6:], "installer": installer_password}))
     return NoAuth(tokens)
+
+
+class _LivingSimulator(Protocol):
+    clock: SimClock
+    scenario: Scenario | None
+    source: Source
+
+
+def cloud_api(sim: _LivingSimulator, account: tuple[str, str]) -> CloudApiApp:
+    """The fake Enlighten API v4 of a living scenario, on its clock; ValueError for a capture."""
+    if sim.scenario is None or not isinstance(sim.source, LivingSource):
+        raise ValueError("the fake cloud API needs a living scenario (its data come from the physics)")
+    data = SystemData(sim.scenario, sim.source.world, sim.clock)
+    return CloudApiApp(data, sim.scenario.serial, account, sim.clock.now)

@@ -16,6 +16,7 @@ import threading
 from typing import Any
 
 from bridge.errors import BridgeError
+from bridge.simulator.cloudapi_limits import PLANS
 from bridge.simulator.cloudreplies import FAILURES, FLOWS, check_failure
 from bridge.simulator.core import Simulator
 from bridge.simulator.scenario import CHECK_JWT_MODES, builtin_names
@@ -91,6 +92,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FLOW=FAILURE",
         help=f"a cloud flow ({', '.join(FLOWS)}) fails from the start with FAILURE ({', '.join(FAILURES)}); repeatable",
     )
+    parser.add_argument(
+        "--cloud-api",
+        action="store_true",
+        help="also serve the fake Enlighten API v4 (OAuth and monitoring) on its own port; living scenarios only",
+    )
+    parser.add_argument("--cloud-api-port", type=int, default=0, help="fake Enlighten API v4 port (0 = any free)")
+    parser.add_argument(
+        "--cloud-api-plan", choices=tuple(PLANS), default="watt", help="its plan: quotas and device-level data"
+    )
 
 
 def build_simulator(args: argparse.Namespace, **kwargs: Any) -> Simulator:
@@ -106,6 +116,8 @@ def build_simulator(args: argparse.Namespace, **kwargs: Any) -> Simulator:
         check_jwt=getattr(args, "check_jwt", None),
         port=getattr(args, "port", 0),
         cloud_port=getattr(args, "cloud_port", 0),
+        cloud_api=getattr(args, "cloud_api", False),  # a capture refuses it: its data come from the physics
+        cloud_api_port=getattr(args, "cloud_api_port", 0),
         **kwargs,
     )
     failures = [_flow_failure(text) for text in getattr(args, "cloud_fail", [])]
@@ -123,6 +135,8 @@ def build_simulator(args: argparse.Namespace, **kwargs: Any) -> Simulator:
             events=args.events or None,
             **common,
         )
+    if sim.cloud_api is not None:
+        sim.cloud_api.plan = args.cloud_api_plan
     for flow, failure in failures:
         sim.cloud_fail(flow, failure)
     return sim
@@ -175,6 +189,16 @@ def _announce(sim: Simulator) -> None:
         ("cloud_user", sim.cloud_user),
         ("cloud_password", sim.cloud_password),
     ]
+    if sim.cloud_api is not None:
+        api = sim.cloud_api
+        lines += [
+            ("cloud_api_url", sim.cloud_api_url),
+            ("cloud_api_key", api.api_key),
+            ("cloud_api_client_id", api.client_id),
+            ("cloud_api_client_secret", api.client_secret),
+            ("cloud_api_system_id", str(api.system_id)),
+            ("cloud_api_plan", api.plan),
+        ]
     if sim.cloud.failures:
         lines.append(("cloud_failures", ", ".join(f"{flow}={failure}" for flow, failure in sim.cloud.failures.items())))
     if sim.auth == "digest":

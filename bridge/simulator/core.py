@@ -16,6 +16,7 @@ that can run faster than real time, with scenario-level events:
 answer one method only, or not at all. Fault hooks (all thread-safe): revoke_sessions,
 revoke_token, fail_next, delay_next, hang_next, clear_faults, stop_envoy/start_envoy,
 cloud_mode, cloud_fail/cloud_heal (a failure per cloud flow, see cloud.py), use_certificate;
+`cloud_api=True` also serves the fake Enlighten API v4 (`cloud_api`, `cloud_api_url`; cloudapi.py);
 counters: request_counts, auth_counts, cloud_counts, write_counts, reset_counts. Events: trigger, schedule,
 tick (see events.py). The physics: world, sim_time, energy_totals.
 """
@@ -31,6 +32,7 @@ from pathlib import Path
 
 from bridge.simulator import assembly, tls
 from bridge.simulator.cloud import CloudApp
+from bridge.simulator.cloudapi import CloudApiApp
 from bridge.simulator.cloudreplies import check_mode
 from bridge.simulator.envoy import AUTH_MODES, EnvoyApp
 from bridge.simulator.events import Director
@@ -66,6 +68,8 @@ class Simulator:
         host: str = "127.0.0.1",
         port: int = 0,
         cloud_port: int = 0,
+        cloud_api: bool = False,
+        cloud_api_port: int = 0,
         token_secret: bytes | None = None,
         session_idle_s: float = SESSION_IDLE_S,
         hang_limit_s: float = 30.0,
@@ -113,6 +117,8 @@ class Simulator:
         self._envoy = Listener(self._envoy_app, self._certificates.context, host, port, self._envoy_app.closing)
         cloud_context = functools.partial(self._certificates.context, "server")  # never the impostor
         self._cloud = Listener(self.cloud, cloud_context, host, cloud_port, self.cloud.closing)
+        self.cloud_api: CloudApiApp | None = assembly.cloud_api(self, account[:2]) if cloud_api else None
+        self._cloud_api = Listener(self.cloud_api, cloud_context, host, cloud_api_port) if self.cloud_api else None
         self._ticker_stop = threading.Event()
         self._ticker: threading.Thread | None = None
         if events:
@@ -125,11 +131,14 @@ class Simulator:
         self._envoy.start()
         try:
             self._cloud.start()
+            if self._cloud_api is not None:
+                self._cloud_api.start()
         except OSError:
             self._envoy.stop()
+            self._cloud.stop()
             raise
         if self.director.envoy_down:  # an event before start: a dark or rebooting gateway
-            self._envoy.stop()
+            self.stop_envoy()
         self._ticker_stop.clear()
         self._ticker = threading.Thread(target=self._tick_loop, name="sim-events", daemon=True)
         self._ticker.start()
@@ -142,6 +151,8 @@ class Simulator:
         self._ticker = None
         self._envoy.stop()
         self._cloud.stop()
+        if self._cloud_api is not None:
+            self._cloud_api.stop()
 
     def _tick_loop(self) -> None:
         while not self._ticker_stop.wait(TICK_S):
@@ -180,6 +191,13 @@ class Simulator:
     @property
     def cloud_url(self) -> str:
         return f"https://{self._cloud.host}:{self._cloud.port}"
+
+    @property
+    def cloud_api_url(self) -> str:
+        """The fake Enlighten API v4's base URL, for both oauth_url and api_url (cloud_api=True only)."""
+        if self._cloud_api is None:
+            raise ValueError("the fake cloud API is off: Simulator(cloud_api=True)")
+        return f"https://{self._cloud_api.host}:{self._cloud_api.port}"
 
     @property
     def ca_file(self) -> str:
@@ -233,12 +251,17 @@ class Simulator:
         self.faults.clear()
 
     def stop_envoy(self) -> None:
-        """Close the Envoy listener and its connections: connections are refused."""
+        """Close the Envoy listener and its connections: connections are refused (and the
+        cloud API's data stop at the gateway's last report)."""
         self._envoy.stop()
+        if self.cloud_api is not None:
+            self.cloud_api.data.went_offline()
 
     def start_envoy(self) -> None:
         """Listen again on the same port."""
         self._envoy.start()
+        if self.cloud_api is not None:
+            self.cloud_api.data.came_online()
 
     @property
     def envoy_running(self) -> bool:

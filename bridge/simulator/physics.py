@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from bridge.simulator.clock import DAY_S, SimClock
 from bridge.simulator.controls import Controls
 from bridge.simulator.noise import value_noise
+from bridge.simulator.reports import Reports
 from bridge.simulator.scenario import Scenario
 from bridge.simulator.snapshot import Power, Snapshot
 
@@ -87,6 +88,7 @@ class World:
         self.midnights: deque[tuple[float, dict[str, float]]] = deque(maxlen=9)
         self.midnights.append((clock.day_start(self.t), dict(self.counters)))
         self.report_t, self.report_w = self.t, 0.0
+        self.reports = Reports()  # what the gateway uploaded to the cloud, every quarter hour
         self.advance(clock.now())
 
     def _initial_counters(self) -> dict[str, float]:
@@ -217,6 +219,7 @@ class World:
                     self.midnights.append((midnight, dict(self.counters)))
                 if t1 >= boundary - 1e-6:
                     self._inverter_report(boundary)
+                    self.reports.record(boundary, self.counters, self._soc())
 
     def _step(self, t0: float, t1: float) -> None:
         dt_h = (t1 - t0) / 3600.0
@@ -255,7 +258,7 @@ class World:
             self.advance(now)
             counters = dict(self.counters)
             since = self._since
-            soc = 100.0 * self.energy / self.capacity if self.capacity else None
+            soc = self._soc()
             return Snapshot(
                 t=now,
                 power=self.power(now),
@@ -272,6 +275,9 @@ class World:
                 report_t=self.report_t,
                 report_w=self.report_w,
             )
+
+    def _soc(self) -> float | None:
+        return 100.0 * self.energy / self.capacity if self.capacity else None
 
     def energy_totals(self) -> dict[str, float]:
         """Lifetime Wh integrated up to the clock's now: production, consumption, import, export,

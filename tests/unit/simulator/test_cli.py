@@ -1,4 +1,5 @@
-"""`envoy-mqtt-bridge simulate`'s cloud option: flows that fail from the start, checked first."""
+"""`envoy-mqtt-bridge simulate`'s cloud options: flows that fail from the start, checked first; the fake
+Enlighten API v4 and what the announcement says of it."""
 
 from __future__ import annotations
 
@@ -46,3 +47,32 @@ def test_a_bad_cloud_fail_is_one_line_and_exit_2_before_anything_listens(capsys,
     assert run(parse("--cloud-fail", value)) == 2
     err = capsys.readouterr().err
     assert err.startswith("simulate: ") and problem in err and err.count("\n") == 1
+
+
+def test_the_cloud_api_is_off_unless_asked_for(capsys):
+    sim = build_simulator(parse("--scenario", "metered"), time_func=FakeClock())
+    assert sim.cloud_api is None
+    _announce(sim)
+    assert "cloud_api" not in capsys.readouterr().out
+
+
+def test_the_cloud_api_option_announces_its_url_and_demo_credentials(capsys):
+    sim = build_simulator(parse("--cloud-api", "--cloud-api-plan", "kilowatt"), time_func=FakeClock())
+    assert sim.cloud_api is not None and sim.cloud_api.plan == "kilowatt"
+    _announce(sim)
+    out = capsys.readouterr().out
+    for line in (
+        f"cloud_api_url: {sim.cloud_api_url}\n",
+        "cloud_api_key: simulator-api-key\n",
+        "cloud_api_client_id: simulator-client-id\n",
+        "cloud_api_client_secret: simulator-client-secret\n",
+        "cloud_api_system_id: 1000001\n",
+        "cloud_api_plan: kilowatt\n",
+    ):
+        assert line in out
+
+
+def test_a_capture_has_no_cloud_api(capsys):
+    assert run(parse("--capture", str(DEFAULT_CAPTURE), "--cloud-api")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("simulate: ") and "needs a living scenario" in err and err.count("\n") == 1
