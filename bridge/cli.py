@@ -1,5 +1,5 @@
-"""Command line: run, check-config, token show/renew/import (bridge/token_commands.py), fingerprint,
-simulate, demo, health.
+"""Command line: run, check-config, token show/renew/import (bridge/token_commands.py), cloud
+authorize/status (bridge/cloud_commands.py), fingerprint, simulate, demo, health.
 
 Exit codes: 0 success, 1 runtime failure (unreachable gateway, refused login...), 2 bad
 configuration. Expected faults print one line, never a traceback.
@@ -70,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     from bridge.token_commands import add_token_commands
 
     add_token_commands(sub, _config_arg)
+
+    from bridge.cloud_commands import add_cloud_commands
+
+    add_cloud_commands(sub, _config_arg)
 
     fingerprint = sub.add_parser(
         "fingerprint", help="print a gateway's certificate fingerprint (to pin it in config.yaml: trust on first use)"

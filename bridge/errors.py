@@ -114,3 +114,45 @@ class EnvoyErrorDocument(EnvoyDataError):
 class CommandRefused(BridgeError):
     """A control command refused before the gateway saw it (bad value, no such hardware, too
     soon, not for this token): its text is the error on the result topic, one sentence."""
+
+
+# --- the Enphase cloud API v4 (bridge/cloudapi) --------------------------------------------
+
+
+class CloudApiError(BridgeError):
+    """The Enlighten Systems API v4 gave no answer worth using: the local side carries on."""
+
+
+class CloudApiAuthExpired(CloudApiError):
+    """The owner's consent is gone (refresh token expired, rotated away or revoked, code used):
+    nothing works until `envoy-mqtt-bridge cloud authorize` is run again."""
+
+
+class CloudApiKeyRefused(CloudApiError):
+    """The API key or the client id/secret was refused (401/403 about them): the cloud source
+    stops until the configuration is fixed; retrying would only burn the month's quota."""
+
+
+class CloudApiQuota(CloudApiError):
+    """The request budget (or Enphase's 429) says no call now: `retry_at` is when one may go."""
+
+    def __init__(self, message: str, retry_at: float):
+        self.retry_at = retry_at
+        super().__init__(message)
+
+
+class CloudApiNotInPlan(CloudApiError):
+    """403 on one endpoint: the application's plan does not include it (device-level data on the
+    free Watt plan). That endpoint is not asked again; the others go on."""
+
+
+class CloudApiUnavailable(CloudApiError):
+    """The API could not be reached or failed (DNS, TLS, timeout, 5xx): try at the next turn."""
+
+
+class CloudApiDataError(CloudApiError):
+    """An answer that is not the JSON document expected: dropped with one log line."""
+
+
+class CloudApiNotFound(CloudApiError):
+    """404: no such system (a retired gateway's serial, a wrong `system_id`)."""

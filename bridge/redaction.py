@@ -23,7 +23,20 @@ PATTERNS = (
 )
 
 
+# Secrets learnt while running (the cloud API's access and refresh tokens, read from their
+# file): every RedactingFormatter masks them too, from the moment they are added.
+_learnt: set[str] = set()
+MIN_LEARNT_LENGTH = 8  # a short string would mask ordinary words in every log line
+
+
+def add_secrets(*values: str | None) -> None:
+    """Mask these values in every log from now on (a token read from a file, for instance)."""
+    _learnt.update(v for v in values if v and len(v) >= MIN_LEARNT_LENGTH)
+
+
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    for secret in sorted(_learnt, key=len, reverse=True) if _learnt else ():
+        text = text.replace(secret, MASK)
     for secret in secrets:
         if secret:
             text = text.replace(secret, MASK)

@@ -63,7 +63,7 @@ class EnphaseCloud:
         self._session.verify = True  # never off for the cloud: it receives the password
         self._session.cookies.set_policy(_NoCookies())
         if cfg.ca_file:
-            self._session.mount("https://", _ExtraCAAdapter(cfg.ca_file))
+            self._session.mount("https://", ExtraCAAdapter(cfg.ca_file))
         self._sleep = sleep
         self._timeout = (min(CONNECT_TIMEOUT_S, cfg.timeout), cfg.timeout)
         self._lock = threading.Lock()
@@ -187,7 +187,7 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
         return False
 
 
-class _ExtraCAAdapter(HTTPAdapter):
+class ExtraCAAdapter(HTTPAdapter):
     """Trusts the default CA store plus one extra CA file (a proxy's, a test's). Verification stays on."""
 
     def __init__(self, ca_file: str):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from bridge.config.describe import describe
 from bridge.config.load import load_config
 from bridge.config.schema import (
+    CloudApiConfig,
     CloudConfig,
     Config,
     ControlsConfig,
@@ -23,6 +24,7 @@ from bridge.config.schema import (
 )
 
 __all__ = [
+    "CloudApiConfig",
     "CloudConfig",
     "Config",
     "ControlsConfig",

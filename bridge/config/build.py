@@ -16,13 +16,13 @@ from typing import Any
 from bridge.config.schema import (
     GATEWAY_KEYS,
     LOG_LEVELS,
-    SECRET_KEYS,
     SECTIONS,
     TOP_KEYS,
     Config,
     GatewayConfig,
     Section,
     defaults,
+    secret_fields,
 )
 from bridge.config.text import SECRET_MAX_BYTES, Unreadable, read_text
 from bridge.config.validate import INVALID, check_gateway, check_sections, coerce, parse_host
@@ -53,6 +53,7 @@ def build(raw: dict[str, Any], problems: list[str]) -> Config:
         health=sections["health"],
         energy=sections["energy"],
         controls=sections["controls"],
+        cloud_api=sections["cloud_api"],
     )
 
 
@@ -79,7 +80,7 @@ def _build_section(name: str, cls: type[Section], data: Any, problems: list[str]
     if not isinstance(data, dict):
         problems.append(f"{name}: must be a mapping")
         return cls()
-    data = _resolve_secret_files(name, data, problems)
+    data = _resolve_secret_files(name, data, secret_fields(cls), problems)
     return cls(**_coerced_fields(name, data, defaults(cls), problems))
 
 
@@ -101,10 +102,10 @@ def _coerced_fields(
     return values
 
 
-def _resolve_secret_files(path: str, data: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+def _resolve_secret_files(path: str, data: dict[str, Any], secrets: list[str], problems: list[str]) -> dict[str, Any]:
     """`password_file: /run/secrets/x` becomes `password: <file contents, stripped>`."""
     data = dict(data)
-    for key in SECRET_KEYS:
+    for key in secrets:
         file_key = f"{key}_file"
         filename = data.pop(file_key, None)
         if filename is None:
@@ -132,7 +133,7 @@ def _build_gateway(path: str, data: Any, cache_dir: Path, problems: list[str]) -
         problems.append(f"{path}: must be a mapping with at least `host`")
         return None
     data = _flatten_gateway(path, data, problems)
-    data = _resolve_secret_files(path, data, problems)
+    data = _resolve_secret_files(path, data, secret_fields(GatewayConfig), problems)
     before = len(problems)
     known = {key: default for key, default in defaults(GatewayConfig).items() if key in GATEWAY_KEYS}
     values = _coerced_fields(path, data, known, problems, parsed_apart=("host",))

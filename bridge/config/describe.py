@@ -6,7 +6,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from bridge.config.schema import SECRET_KEYS, SECTIONS, Config
+from bridge.config.schema import SECTIONS, Config
 
 MASK = "********"
 
@@ -27,7 +27,7 @@ def _section(obj: Any) -> dict[str, Any]:
     out = {}
     for f in fields(obj):
         value = getattr(obj, f.name)
-        if f.name in SECRET_KEYS and value:
+        if not f.repr and value:  # a secret
             value = MASK
         elif isinstance(value, Path):
             value = str(value)

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from bridge.config.build import build, cache_dir_of
-from bridge.config.schema import GATEWAY_KEYS, SECRET_KEYS, SECTIONS, Config, field_names, secret_file_keys
+from bridge.config.schema import GATEWAY_KEYS, SECTIONS, Config, GatewayConfig, field_names, secret_file_keys
 from bridge.config.text import CONFIG_MAX_BYTES, Unreadable, load_yaml, read_text
 from bridge.errors import ConfigError
 
@@ -90,7 +90,7 @@ def _apply_gateway_env(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
         gateways = []
     if not isinstance(gateways, list):
         return  # reported by validation
-    keys = GATEWAY_KEYS + tuple(f"{k}_file" for k in SECRET_KEYS)
+    keys = GATEWAY_KEYS + tuple(secret_file_keys(GatewayConfig))
     for index in range(len(gateways) + 1):
         prefixes = [("GATEWAYS", str(index))] + ([("GATEWAY",)] if index == 0 else [])
         for key in keys:

@@ -12,6 +12,11 @@ from typing import Any
 
 ENLIGHTEN_URL = "https://enlighten.enphaseenergy.com"
 ENTREZ_URL = "https://entrez.enphaseenergy.com"
+# The Enlighten Systems API v4 (reference §4): API and OAuth on one host.
+CLOUD_API_URL = "https://api.enphaseenergy.com"
+CLOUD_API_REDIRECT_URI = CLOUD_API_URL + "/oauth/redirect_uri"  # Enphase's page that shows the code
+CLOUD_API_MODES = ("complement", "only")
+CLOUD_API_GRANTS = ("authorization_code", "password")
 # The ways to get a token from the Enphase cloud (bridge/auth/flows.py), in the default order:
 # Enlighten login + Entrez /tokens, the same login + Enlighten's token page, the Entrez web form.
 TOKEN_FLOWS = ("entrez_json", "enlighten_get", "entrez_form")
@@ -92,6 +97,33 @@ class CloudConfig:
     timeout: float = 30.0
     # Tried in this order until one gives a token; the flow that worked last time goes first.
     token_flows: tuple[str, ...] = TOKEN_FLOWS
+
+
+@dataclass(frozen=True, slots=True)
+class CloudApiConfig:
+    """The Enlighten Systems API v4 (bridge/cloudapi): off unless its credentials are set."""
+
+    api_key: str | None = field(default=None, repr=False)
+    client_id: str | None = field(default=None, repr=False)
+    client_secret: str | None = field(default=None, repr=False)
+    system_id: int = 0  # 0: found through the API by the gateway's serial
+    # The plan's limits (the free Watt plan: 10 a minute, 1,000 a calendar month, UTC).
+    per_minute: int = 10
+    per_month: int = 1000
+    spread: bool = True  # the month's calls spread evenly over the month (about 32 a day on Watt)
+    mode: str = "complement"  # beside a local gateway, or "only": no local access at all
+    api_url: str = CLOUD_API_URL
+    oauth_url: str = CLOUD_API_URL
+    redirect_uri: str = CLOUD_API_REDIRECT_URI
+    grant: str = "authorization_code"  # "password": partner accounts, with username and password
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None  # extra CA to trust (tests, the simulator); never disables checks
+    timeout: float = 30.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.api_key or self.client_id or self.client_secret)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +216,7 @@ class Config:
     health: HealthConfig = HealthConfig()
     energy: EnergyConfig = EnergyConfig()
     controls: ControlsConfig = ControlsConfig()
+    cloud_api: CloudApiConfig = CloudApiConfig()
 
     @property
     def health_file(self) -> Path:
@@ -205,13 +238,16 @@ class Config:
         values = [self.mqtt.password]
         for gw in self.gateways:
             values += [gw.password, gw.token]
+        api = self.cloud_api
+        values += [api.api_key, api.client_id, api.client_secret, api.password]
         return [v for v in values if v]
 
 
 # --- the keys a file or the environment may use -----------------------------------------------
 
-# Keys that hold secrets: each may also come from `<key>_file` (YAML) or `..._FILE` (env).
-SECRET_KEYS = ("password", "token")
+# Names that hold a secret in every section that has them. What the code goes by is the field's
+# `repr=False` (secret_fields): `cloud_api.client_id` is secret, `mqtt.client_id` is not.
+SECRET_KEYS = ("password", "token", "api_key", "client_secret")
 GATEWAY_KEYS = (
     "host",
     "serial",
@@ -225,7 +261,16 @@ GATEWAY_KEYS = (
     "connect_timeout",
     "read_timeout",
 )
-Section = MqttConfig | HomeAssistantConfig | CloudConfig | PollIntervals | HealthConfig | EnergyConfig | ControlsConfig
+Section = (
+    MqttConfig
+    | HomeAssistantConfig
+    | CloudConfig
+    | PollIntervals
+    | HealthConfig
+    | EnergyConfig
+    | ControlsConfig
+    | CloudApiConfig
+)
 SECTIONS: dict[str, type[Section]] = {
     "mqtt": MqttConfig,
     "homeassistant": HomeAssistantConfig,
@@ -234,6 +279,7 @@ SECTIONS: dict[str, type[Section]] = {
     "health": HealthConfig,
     "energy": EnergyConfig,
     "controls": ControlsConfig,
+    "cloud_api": CloudApiConfig,
 }
 TOP_KEYS = ("gateways", "log_level", "cache_dir", *SECTIONS)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -247,6 +293,12 @@ def defaults(cls: type[Any]) -> dict[str, Any]:
     return {f.name: f.default for f in fields(cls)}
 
 
+def secret_fields(cls: type[Any]) -> list[str]:
+    """A section's secrets (its `repr=False` fields): masked by check-config, and each may also
+    come from `<key>_file` (YAML) or `..._FILE` (env)."""
+    return [f.name for f in fields(cls) if not f.repr]
+
+
 def secret_file_keys(cls: type[Any]) -> list[str]:
     """The `<secret>_file` keys a section accepts: one per secret field it has."""
-    return [f"{k}_file" for k in SECRET_KEYS if k in field_names(cls)]
+    return [f"{k}_file" for k in secret_fields(cls)]

@@ -19,12 +19,14 @@ from bridge.config.schema import (
     MIN_LIVE_POLL_S,
     MIN_POLL_INTERVAL_S,
     TOKEN_FLOWS,
+    CloudApiConfig,
     CloudConfig,
     ControlsConfig,
     EnergyConfig,
     PollIntervals,
     field_names,
 )
+from bridge.config.validate_cloud_api import CLOUD_API_URL_KEYS, check_cloud_api
 
 INVALID = object()
 TRUE_WORDS = ("true", "yes", "on", "1")
@@ -132,6 +134,8 @@ def check_sections(sections: dict[str, Any], problems: list[str]) -> None:
         problems.append(f"poll.live: must be auto, 0 (never) or at least {MIN_LIVE_POLL_S:g} s")
     check_energy(sections["energy"], sections["poll"], problems)
     check_controls(sections["controls"], problems)
+    check_cloud_api(sections["cloud_api"], problems)
+    check_cloud_urls(sections["cloud_api"], problems, "cloud_api", CLOUD_API_URL_KEYS)
 
 
 def check_energy(energy: EnergyConfig, poll: PollIntervals, problems: list[str]) -> None:
@@ -162,15 +166,21 @@ CLOUD_HTTP_REFUSED = (
 )
 
 
-def check_cloud_urls(cloud: CloudConfig, problems: list[str]) -> None:
-    """`cloud.enlighten_url` and `cloud.entrez_url`: https://host[:port][/path], or http to loopback."""
-    for key in CLOUD_URL_KEYS:
-        why = _cloud_url_problem(str(getattr(cloud, key)))
+def check_cloud_urls(
+    cloud: CloudConfig | CloudApiConfig,
+    problems: list[str],
+    section: str = "cloud",
+    keys: tuple[str, ...] = CLOUD_URL_KEYS,
+) -> None:
+    """`cloud.enlighten_url` and `cloud.entrez_url` (or the API's URLs): https://host[:port][/path],
+    or http to loopback."""
+    for key in keys:
+        why = cloud_url_problem(str(getattr(cloud, key)))
         if why:
-            problems.append(f"cloud.{key}: {why}")
+            problems.append(f"{section}.{key}: {why}")
 
 
-def _cloud_url_problem(url: str) -> str | None:
+def cloud_url_problem(url: str) -> str | None:
     # No user info, backslash or blank: where urlsplit and urllib3 could read different hosts.
     # Not shown: what precedes an '@' may be a password.
     if any(c in "@\\" or not c.isprintable() or c.isspace() for c in url):

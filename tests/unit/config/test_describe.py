@@ -37,6 +37,7 @@ def test_every_section_is_there_as_plain_data(load, tmp_path):
         "health",
         "energy",
         "controls",
+        "cloud_api",
     }
     assert summary["cache_dir"] == str(tmp_path)
     assert summary["gateways"][0]["token_cache"] == str(tmp_path / "token-envoy.local.jwt")  # a Path, as text

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.config import Config, GatewayConfig, HomeAssistantConfig, MqttConfig, PollIntervals
+from bridge.config import CloudApiConfig, Config, GatewayConfig, HomeAssistantConfig, MqttConfig, PollIntervals
 from bridge.config.schema import SECTIONS, TOP_KEYS, defaults, field_names, secret_file_keys
 
 
@@ -64,10 +64,17 @@ def test_key_tables():
         "health",
         "energy",
         "controls",
+        "cloud_api",
     )
-    assert set(SECTIONS) == {"mqtt", "homeassistant", "cloud", "poll", "health", "energy", "controls"}
+    assert set(SECTIONS) == {"mqtt", "homeassistant", "cloud", "poll", "health", "energy", "controls", "cloud_api"}
     assert field_names(PollIntervals) == ["meters", "grid", "energy", "inverters", "batteries", "info", "live"]
     assert defaults(PollIntervals)["grid"] == 1.0
     assert secret_file_keys(MqttConfig) == ["password_file"]
     assert secret_file_keys(GatewayConfig) == ["password_file", "token_file"]
     assert secret_file_keys(PollIntervals) == []
+    assert secret_file_keys(CloudApiConfig) == [
+        "api_key_file",
+        "client_id_file",
+        "client_secret_file",
+        "password_file",
+    ]

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.config import CloudConfig, ControlsConfig, EnergyConfig, HomeAssistantConfig, MqttConfig, PollIntervals
+from bridge.config import (
+    CloudApiConfig,
+    CloudConfig,
+    ControlsConfig,
+    EnergyConfig,
+    HomeAssistantConfig,
+    MqttConfig,
+    PollIntervals,
+)
 from bridge.config.validate import INVALID, check_gateway, check_sections, coerce, parse_host
 from tests.unit.config.conftest import MINIMAL
 
@@ -116,6 +124,7 @@ def section_problems(mqtt=None, homeassistant=None, poll=None, energy=None, cont
         "cloud": CloudConfig(),
         "energy": energy or EnergyConfig(),
         "controls": controls or ControlsConfig(),
+        "cloud_api": CloudApiConfig(),
     }
     check_sections(sections, problems)
     return problems
