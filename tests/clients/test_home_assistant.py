@@ -23,54 +23,12 @@ import json
 import time
 
 import pytest
-import requests
 
-from bridge.simulator import Simulator
-from tests.support.homeassistant import HomeAssistant
+from tests.support.homeassistant import HomeAssistant, announced
 from tests.support.mqtt import Subscriber, wait_for
-from tests.support.processes import REPO, bridge_command, start_logged, stop_process, write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 jinja2 = pytest.importorskip("jinja2.sandbox")
-POLL = {"meters": 5, "energy": 5, "batteries": 5, "inverters": 5, "grid": 1}
-
-
-@pytest.fixture
-def system(request, tmp_path, mosquitto, home_assistant_venv):
-    """(simulator, bridge process, Home Assistant, live subscriber), all running, on the scenario
-    the test names with `@pytest.mark.parametrize("system", [...], indirect=True)`."""
-    scenario, controls = getattr(request, "param", ("three_phase_battery", None))
-    with Simulator(scenario=scenario, time_factor=1, start="11:00") as sim:
-        config = write_config(tmp_path, sim, mosquitto, poll=POLL, controls=controls)
-        bridge = start_logged(bridge_command("run", "-c", str(config)), tmp_path / "bridge.log", cwd=REPO)
-        sub = Subscriber(mosquitto.host, mosquitto.port, topics=("envoy/#", "homeassistant/#"))
-        ha = HomeAssistant(home_assistant_venv, tmp_path / "ha", mosquitto.port)
-        try:
-            sub.wait_topic(f"envoy/{sim.serial}/availability", timeout=60, payload=b"online")
-            ha.start()
-            yield sim, bridge, ha, sub
-        finally:
-            ha.stop()
-            sub.close()
-            stop_process(bridge)
-            if bridge.returncode not in (0, -15, None):
-                print((tmp_path / "bridge.log").read_text()[-3000:])
-
-
-def announced(sub: Subscriber) -> dict[str, dict]:
-    """unique_id -> config of every entity the bridge announces (as the broker holds them now)."""
-    with sub._lock:
-        items = list(sub.messages.items())
-    return {
-        c["unique_id"]: c
-        for c in (json.loads(p) for t, p in items if t.startswith("homeassistant/") and t.endswith("/config") and p)
-    }
-
-
-def registered(ha: HomeAssistant) -> dict[str, dict]:
-    return {
-        e["unique_id"]: e for e in ha.registry("core.entity_registry").get("entities", []) if e["platform"] == "mqtt"
-    }
 
 
 def expected_state(config: dict, document: dict) -> str:
@@ -114,7 +72,7 @@ def assert_every_entity_registered_with_its_classes(sub: Subscriber, ha: HomeAss
     def all_registered() -> bool:
         ha.assert_none_rejected()
         configs = announced(sub)
-        return bool(configs) and configs.keys() <= registered(ha).keys()
+        return bool(configs) and configs.keys() <= ha.mqtt_entities().keys()
 
     wait_for(
         all_registered,
@@ -122,7 +80,7 @@ def assert_every_entity_registered_with_its_classes(sub: Subscriber, ha: HomeAss
         interval=1,
         message="every announced entity in core.entity_registry",
     )
-    configs, entities = announced(sub), registered(ha)
+    configs, entities = announced(sub), ha.mqtt_entities()
     devices = {d["id"]: d for d in ha.registry("core.device_registry")["devices"]}
     problems = []
     for uid, config in sorted(configs.items()):
@@ -273,16 +231,6 @@ def test_a_battery_site_without_a_storage_ct_gets_computed_energy_for_the_energy
     ha.assert_none_rejected()
 
 
-def call_service(ha: HomeAssistant, domain: str, service: str, data: dict) -> None:
-    reply = requests.post(
-        f"{ha.url}/api/services/{domain}/{service}",
-        json=data,
-        headers={"Authorization": f"Bearer {ha.token}"},
-        timeout=10,
-    )
-    assert reply.status_code == 200, reply.text
-
-
 @pytest.mark.parametrize("system", [("three_phase_battery", {"battery": True, "relays": True})], indirect=True)
 def test_home_assistant_opens_a_relay_and_sets_the_reserve_through_the_bridge(system):
     sim, _, ha, sub = system
@@ -297,8 +245,8 @@ def test_home_assistant_opens_a_relay_and_sets_the_reserve_through_the_bridge(sy
     controls = sim.source.world.controls
     wanted_reserve = 10 + (int(controls.storage()["reserved_soc"]) + 17) % 80  # anything but today's
 
-    call_service(ha, "switch", "turn_off", {"entity_id": relay})
-    call_service(ha, "number", "set_value", {"entity_id": reserve_id, "value": wanted_reserve})
+    ha.call_service("switch", "turn_off", {"entity_id": relay})
+    ha.call_service("number", "set_value", {"entity_id": reserve_id, "value": wanted_reserve})
     wait_for(lambda: controls.relay_status["NC1"] == "open", timeout=20, message="the simulator's NC1 open")
     wait_for(
         lambda: int(controls.storage()["reserved_soc"]) == wanted_reserve,

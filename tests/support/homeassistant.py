@@ -1,6 +1,7 @@
 """A real Home Assistant for integration tests: installed once per release
-(scripts/install-homeassistant), given a fresh config directory with an MQTT config entry and
-an API token, read back through its REST API, its registries under `.storage/` and its log."""
+(scripts/install-homeassistant), given a fresh config directory with an MQTT config entry, an
+API token and an empty automations.yaml, read back through its REST API, its registries under
+`.storage/` and its log, told what to do through its services."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import secrets
 import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import jwt
 import pytest
@@ -18,6 +20,9 @@ import requests
 
 from tests.support.mqtt import free_port, wait_for
 from tests.support.processes import start_logged, stop_process
+
+if TYPE_CHECKING:
+    from tests.support.mqtt import Subscriber
 
 REPO = Path(__file__).resolve().parents[2]
 USER_ID, TOKEN_ID = "0" * 31 + "1", "f" * 31 + "1"
@@ -90,11 +95,13 @@ http:
   server_host: 127.0.0.1
   server_port: {self.port}
 api:
+automation: !include automations.yaml
 recorder:
   commit_interval: 1
 logger:
   default: warning
 """)
+        (self.dir / "automations.yaml").write_text("[]\n")
 
     def _store(self, key: str, data: dict) -> None:
         document = {"version": 1, "minor_version": 1, "key": key, "data": data}
@@ -179,6 +186,25 @@ logger:
         path = self.dir / ".storage" / name
         return json.loads(path.read_text())["data"] if path.exists() else {}
 
+    def mqtt_entities(self) -> dict[str, dict]:
+        """unique_id -> entity registry entry of every MQTT entity."""
+        entities = self.registry("core.entity_registry").get("entities", [])
+        return {e["unique_id"]: e for e in entities if e["platform"] == "mqtt"}
+
+    def call_service(self, domain: str, service: str, data: dict[str, Any] | None = None) -> None:
+        reply = requests.post(
+            f"{self.url}/api/services/{domain}/{service}",
+            json=data or {},
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=10,
+        )
+        assert reply.status_code == 200, reply.text
+
+    def set_automations(self, text: str) -> None:
+        """automations.yaml as a user writes it, then Reload automations."""
+        (self.dir / "automations.yaml").write_text(text)
+        self.call_service("automation", "reload")
+
     def log_tail(self, lines: int = 30) -> str:
         path = self.dir / "home-assistant.log"
         text = path.read_text(errors="replace") if path.exists() else ""
@@ -197,3 +223,13 @@ logger:
     def stop(self) -> None:
         if self.proc:
             stop_process(self.proc, 30)
+
+
+def announced(sub: Subscriber) -> dict[str, dict]:
+    """unique_id -> config of every entity the bridge announces (as the broker holds them now)."""
+    with sub._lock:
+        items = list(sub.messages.items())
+    return {
+        c["unique_id"]: c
+        for c in (json.loads(p) for t, p in items if t.startswith("homeassistant/") and t.endswith("/config") and p)
+    }

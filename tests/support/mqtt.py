@@ -43,6 +43,14 @@ def wait_for(condition, timeout: float = 10.0, interval: float = 0.02, message: 
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {message}")
 
 
+def seconds_until(action, condition, timeout: float = 10.0, message: str = "condition") -> float:
+    """Run `action`, then wait for `condition` (polled every 10 ms): the seconds in between."""
+    started = time.monotonic()
+    action()
+    wait_for(condition, timeout, interval=0.01, message=message)
+    return time.monotonic() - started
+
+
 class Mosquitto:
     """A real broker on a free loopback port; stop() and start() simulate outages.
 

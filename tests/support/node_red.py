@@ -1,10 +1,11 @@
 """The real Node-RED for the tests: installed once by scripts/install-node-red (cached outside
 the repository), started on loopback with a flow the test writes, its log in a file; and the
-example flow (examples/node-red/flow.json) set up as a user sets it up."""
+example flows (examples/node-red/) set up as a user sets them up."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from tests.support.mqtt import free_port
 from tests.support.processes import REPO, start_logged
 
 FLOW = REPO / "examples" / "node-red" / "flow.json"
+LOAD_SHEDDING = REPO / "examples" / "node-red" / "load-shedding.json"
 
 
 def node_red_binary() -> str:
@@ -54,10 +56,27 @@ def start_node_red(
 def example_flow(broker_port: int, alerts: Path) -> list[dict[str, Any]]:
     """The example flow's nodes with what a user sets: the broker (on loopback at `broker_port`)
     in the config node, and the alert file's path."""
-    nodes: list[dict[str, Any]] = json.loads(FLOW.read_text())
+    nodes = _with_broker(FLOW, broker_port)
+    for node in nodes:
+        if node["type"] == "file":
+            node["filename"] = str(alerts)
+    return nodes
+
+
+def load_shedding_flow(broker_port: int, serial: str, relay: str) -> list[dict[str, Any]]:
+    """The load-shedding example with what a user sets: the broker, and the gateway's serial and
+    the relay in the two constants at the top of its function."""
+    nodes = _with_broker(LOAD_SHEDDING, broker_port)
+    function = next(node for node in nodes if node["type"] == "function")
+    for name, value in (("SERIAL", serial), ("RELAY", relay)):
+        function["func"], found = re.subn(rf"const {name} = '[^']*';", f"const {name} = '{value}';", function["func"])
+        assert found == 1, f"no `const {name} = '...';` line in the example's function"
+    return nodes
+
+
+def _with_broker(flow: Path, broker_port: int) -> list[dict[str, Any]]:
+    nodes: list[dict[str, Any]] = json.loads(flow.read_text())
     for node in nodes:
         if node["type"] == "mqtt-broker":
             node.update(broker="127.0.0.1", port=str(broker_port))
-        if node["type"] == "file":
-            node["filename"] = str(alerts)
     return nodes
