@@ -1,5 +1,6 @@
 """Command line: run, check-config, token show/renew/import (bridge/token_commands.py), cloud
-authorize/status (bridge/cloud_commands.py), fingerprint, simulate, demo, health.
+authorize/status (bridge/cloud_commands.py), fingerprint, capture (bridge/capture/command.py),
+simulate, demo, health.
 
 Exit codes: 0 success, 1 runtime failure (unreachable gateway, refused login...), 2 bad
 configuration. Expected faults print one line, never a traceback.
@@ -80,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     fingerprint.add_argument("host", help="host or host:port of the gateway")
     fingerprint.set_defaults(func=cmd_fingerprint)
+
+    from bridge.capture import command as capture
+
+    capture_cmd = sub.add_parser(
+        "capture", help="read every endpoint the project knows once and write the answers, masked, for a bug report"
+    )
+    capture.add_arguments(capture_cmd, _config_arg)
+    capture_cmd.set_defaults(func=capture.run)
 
     from bridge.simulator import cli as simulator_cli
 

@@ -132,6 +132,15 @@ class EnvoyClient:
                 self.fetch_info()
             return self._checked(self._auth.get(endpoint, probing), endpoint)
 
+    def fetch(self, endpoint: str, probing: bool = True) -> Reply:
+        """GET `endpoint` and return the whole answer, whatever its status: a capture keeps the
+        404s and the error documents too. Raises as `get` does for what is no answer (a refusal
+        that a new session does not cure, the gateway unavailable, TLS, a body too large)."""
+        with self._lock:
+            if self._info is None:
+                self.fetch_info()
+            return self._auth.get(endpoint, probing)
+
     def post_json(self, endpoint: str, document: Mapping[str, object]) -> bytes:
         """POST `document` as JSON (a write, such as switching the live-data stream on) through
         the same lock and credentials as the polls; returns the body of the answer.

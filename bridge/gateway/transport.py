@@ -71,6 +71,7 @@ class Reply:
     body: bytes
     location: str | None
     session_id: str | None
+    content_type: str | None = None  # kept for a capture (bridge/capture), which records it
 
 
 class Send(Protocol):
@@ -216,7 +217,7 @@ class Transport:
         log.debug("%s: HTTP %d, %d bytes: %r", where, resp.status_code, len(body), body[:200])
         if resp.status_code in RETRY_STATUSES:
             raise EnvoyTransient(f"{where}: HTTP {resp.status_code}")
-        return Reply(resp.status_code, body, resp.headers.get("Location"), cookie)
+        return Reply(resp.status_code, body, resp.headers.get("Location"), cookie, resp.headers.get("Content-Type"))
 
     def _deadline_message(self, where: str) -> str:
         return f"{where}: timed out (no complete answer within {self.request_deadline_s:g} s)"

@@ -13,8 +13,8 @@ routes it; `cloudapi_oauth` its codes and tokens, `cloudapi_limits` its plans' q
 `cloudapi_data` and `cloudapi_window` its data from the quarter-hour `reports` the physics
 keeps, `cloudapi_replies` its error bodies), the HTTPS server and its public test
 certificates (`httpd`, `tls`), how options
-become parts (`assembly`) and the `simulate` command (`cli`). May import `bridge.errors`, and the model's `parse_info` (through `bridge.model`) only to
-read the serial of its own /info; nothing of the bridge's runtime (gateway, auth, mqtt, config ...):
+become parts (`assembly`) and the `simulate` command (`cli`). May import `bridge.errors`, the model's `parse_info` (through `bridge.model`) only to
+read the serial of its own /info, and a capture folder's layout (`bridge.capture.layout`); nothing of the bridge's runtime (gateway, auth, mqtt, config ...):
 it stands in for the gateway, so its answers must never come from the code they test.
 """
 

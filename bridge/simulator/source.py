@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Protocol, runtime_checkable
-from urllib.parse import parse_qsl
 
+from bridge.capture.layout import file_names, is_endpoint_file, log_name
 from bridge.simulator.scenario import SCENARIOS_DIR
 
 DEFAULT_CAPTURE = SCENARIOS_DIR / "metered"  # served when no capture folder is given
@@ -35,21 +35,6 @@ class Writable(Protocol):
         """Whether this path (read or write) wants an installer's credentials."""
 
 
-def file_names(path: str, query: str) -> list[str]:
-    """Capture file names for a request, most specific first.
-
-    `/production.json?details=1` -> [`production.json_details_1`, `production.json`];
-    `/ivp/meters/readings` -> [`ivp_meters_readings`].
-    """
-    base = path.strip("/").replace("/", "_")
-    names = []
-    pairs = parse_qsl(query, keep_blank_values=True)
-    if pairs:
-        names.append(base + "".join(f"_{key}_{value}" for key, value in pairs))
-    names.append(base)
-    return names
-
-
 class CaptureSource:
     """Serves a capture folder (one file per endpoint plus optional `X_log.json`), read-only."""
 
@@ -60,7 +45,7 @@ class CaptureSource:
 
     def answer(self, path: str, query: str) -> tuple[int, str, bytes]:
         for name in file_names(path, query):
-            if _is_safe(name) and (self.folder / name).is_file():
+            if is_endpoint_file(name) and (self.folder / name).is_file():
                 return self._serve(name)
         return NOT_FOUND
 
@@ -72,7 +57,7 @@ class CaptureSource:
 
     def _log(self, name: str) -> tuple[int, str | None]:
         """Status and Content-Type recorded beside the capture (header names vary in case)."""
-        log_file = self.folder / f"{name}_log.json"
+        log_file = self.folder / log_name(name)
         if not log_file.is_file():
             return 200, None
         try:
@@ -81,14 +66,3 @@ class CaptureSource:
             return 200, None
         headers = {str(k).lower(): v for k, v in (log.get("headers") or {}).items()}
         return int(log.get("code") or 200), headers.get("content-type")
-
-
-def _is_safe(name: str) -> bool:
-    # The name comes from the URL: no way out of the capture folder, no log files served.
-    return (
-        bool(name)
-        and "/" not in name
-        and "\\" not in name
-        and not name.startswith(".")
-        and not name.endswith("_log.json")
-    )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bridge.capture.layout import file_names
 from bridge.errors import EnvoyDataError
 from bridge.model import (
     CANDIDATE_ENDPOINTS,
@@ -25,7 +26,6 @@ from bridge.model import (
     parse_info,
     select_endpoints,
 )
-from bridge.simulator.source import file_names
 
 CAPTURES = Path(__file__).resolve().parents[3] / "shared/fixtures/envoy"
 SKIP_REASON = f"real Envoy captures not found at {CAPTURES} (only present next to the project checkout)"
@@ -75,7 +75,12 @@ def load_capture(name: str) -> Capture:
     folder = captures_root() / name
     if not folder.is_dir():
         pytest.skip(f"capture {name} not found in {CAPTURES}")
-    capture = Capture(name, parse_info((folder / "info").read_bytes()), _bodies(folder))
+    return load_folder(folder)
+
+
+def load_folder(folder: Path) -> Capture:
+    """Any capture folder in that layout: a shared one, or one `envoy-mqtt-bridge capture` wrote."""
+    capture = Capture(folder.name, parse_info((folder / "info").read_bytes()), _bodies(folder))
     for endpoint, body in capture.bodies.items():
         try:
             capture.probed[endpoint] = ENDPOINTS[endpoint](decode_json(endpoint, body))

@@ -214,6 +214,22 @@ def test_check_token_without_check_jwt_is_decided_by_the_read_with_the_bearer(rs
     assert rsps.calls[-1].request.headers["Authorization"].startswith("Bearer ")
 
 
+def test_fetch_keeps_the_whole_answer_whatever_its_status(rsps, fake, tmp_path):
+    gateway_ok(rsps, data_status=404)
+    client = make_client(fake, tmp_path, cached=make_token(100 * DAY_S))
+    reply = client.fetch("/ivp/meters/readings")
+    assert (reply.status, reply.body, reply.content_type) == (404, b'{"ok": true}', "application/json")
+    assert urls(rsps) == [INFO, CHECK, DATA]  # /info first, then the session, as for a poll
+
+
+def test_fetch_as_a_probe_reports_a_refusal_without_renewing_the_token(rsps, fake, tmp_path):
+    gateway_ok(rsps, data_status=401)
+    client = make_client(fake, tmp_path, cached=make_token(100 * DAY_S))
+    with pytest.raises(EnvoyHTTPError, match="refused for this token") as err:
+        client.fetch("/ivp/meters/readings")
+    assert err.value.status == 401 and LOGIN not in urls(rsps)
+
+
 # --- writes --------------------------------------------------------------------------------------
 
 STREAM = "https://envoy.test/ivp/livedata/stream"

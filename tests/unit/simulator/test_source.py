@@ -6,13 +6,7 @@ import json
 
 import pytest
 
-from bridge.simulator.source import DEFAULT_CAPTURE, NOT_FOUND, CaptureSource, file_names
-
-
-def test_file_names_map_path_and_query():
-    assert file_names("/ivp/meters/readings", "") == ["ivp_meters_readings"]
-    assert file_names("/production.json", "details=1") == ["production.json_details_1", "production.json"]
-    assert file_names("/inventory.json", "deleted=1") == ["inventory.json_deleted_1", "inventory.json"]
+from bridge.simulator.source import DEFAULT_CAPTURE, NOT_FOUND, CaptureSource
 
 
 def test_capture_source_refuses_paths_out_of_the_folder(tmp_path):
@@ -21,6 +15,8 @@ def test_capture_source_refuses_paths_out_of_the_folder(tmp_path):
     assert source.answer("/../secret", "")[0] == 404
     assert source.answer("/x", "a=../secret")[0] == 404
     assert source.answer("/secret_log.json", "")[0] == 404
+    (tmp_path / "_capture.json").write_text("{}")  # the capture's own summary: not an endpoint
+    assert source.answer("/_capture.json", "")[0] == 404
 
 
 def test_recorded_status_and_type_come_from_the_log_beside_the_body(tmp_path):
