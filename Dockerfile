@@ -1,6 +1,10 @@
 # envoy-mqtt-bridge: docker run -v $PWD/data:/data envoy-mqtt-bridge
 # /data holds config.yaml and the token cache; the container runs as an unprivileged user.
-FROM python:3.11-slim
+# BASE and PIP_OPTIONS are for builds without Docker Hub or PyPI (the project's image test:
+# a debootstrapped stand-in and a local wheelhouse); a user builds with neither.
+ARG BASE=python:3.11-slim
+FROM ${BASE}
+ARG PIP_OPTIONS=
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     ENVOY_BRIDGE_CACHE_DIR=/data
@@ -8,7 +12,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bridge ./bridge
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir ${PIP_OPTIONS} . \
     && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin bridge \
     && mkdir -p /data && chown bridge /data && chmod 0700 /data
 

@@ -123,7 +123,7 @@ def test_s4_no_secret_anywhere_at_debug_through_faults(tmp_path):
 
 
 def test_s6_dockerfile_runs_as_an_unprivileged_user_and_bakes_in_no_secret():
-    """No Docker engine on this machine: the Dockerfile is checked as text (see docs/reliability.md)."""
+    """The Dockerfile as text; tests/image builds and runs it (see docs/reliability.md)."""
     lines = [
         line.strip()
         for line in (REPO / "Dockerfile").read_text().splitlines()

@@ -91,3 +91,19 @@ def test_health_command(tmp_path, sim, mosquitto, capsys):
     write_private(tmp_path / "cache" / "health", report.to_json(), own_dir=True)
     assert main(["health", "-c", str(config), "--max-age", "60"]) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("healthy:")
+
+
+def test_health_without_a_configuration_reads_the_cache_dir_of_the_environment(tmp_path, monkeypatch, capsys):
+    """The Docker HEALTHCHECK runs `health --max-age 300`: no -c, no gateway in the environment,
+    only ENVOY_BRIDGE_CACHE_DIR=/data from the image. It judges the document there and never
+    asks for a configuration (exit 2)."""
+    monkeypatch.setenv("ENVOY_BRIDGE_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("ENVOY_BRIDGE_GATEWAY_HOST", raising=False)
+    (tmp_path / "config.yaml").write_text("gateways: []\n")  # the volume's file is not read
+    assert main(["health", "--max-age", "300"]) == 1
+    assert capsys.readouterr().out.startswith(f"unhealthy: no health document at {tmp_path / 'health'}")
+    now = time.time()
+    report = HealthReport(written=now, started=now, max_silence_s=30, broker_last_reached=now, mqtt_thread_alive=True)
+    write_private(tmp_path / "health", report.to_json(), own_dir=True)
+    assert main(["health", "--max-age", "300"]) == 0
+    assert capsys.readouterr().out.startswith("healthy: 0 of 0 gateway(s) online")
