@@ -7,7 +7,7 @@ FROM ${BASE}
 ARG PIP_OPTIONS=
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    ENVOY_BRIDGE_CACHE_DIR=/data
+    ENVOY_BRIDGE_CACHE_DIR=/data ENVOY_BRIDGE_CONFIG=/data/config.yaml
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
@@ -19,12 +19,13 @@ RUN pip install --no-cache-dir ${PIP_OPTIONS} . \
 USER bridge
 VOLUME ["/data"]
 
-# Judges the health document the bridge rewrites every 5 s in /data (ENVOY_BRIDGE_CACHE_DIR;
-# no configuration needed): unhealthy when the document is older than --max-age, paho's network
+# Judges the health document the bridge rewrites every 5 s in its cache directory (/data:
+# ENVOY_BRIDGE_CACHE_DIR wins over the file; of $ENVOY_BRIDGE_CONFIG only that is read, so the
+# check never fails on the rest of the configuration, and works without the file): unhealthy when the document is older than --max-age, paho's network
 # thread or a gateway's worker thread has died, the broker was not reached for --max-age, or an
 # online gateway published nothing for health.max_silence (default 3 x the slowest poll group).
 HEALTHCHECK --interval=60s --timeout=10s --start-period=120s --retries=3 \
     CMD ["envoy-mqtt-bridge", "health", "--max-age", "300"]
 
 ENTRYPOINT ["envoy-mqtt-bridge"]
-CMD ["run", "-c", "/data/config.yaml"]
+CMD ["run"]

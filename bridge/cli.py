@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
 
 from bridge import __version__
 from bridge.config import Config, describe, load_config
-from bridge.config.load import cache_dir_from_environ
+from bridge.config.load import cache_dir_from_environ, cache_dir_from_file
 from bridge.errors import BridgeError, ConfigError
 from bridge.redaction import redact, setup_logging
 
@@ -32,6 +34,7 @@ log = logging.getLogger("bridge")
 
 # SIGTERM must end the process within 5 s: 3 s to flush `offline`, the rest for the threads.
 SHUTDOWN_FLUSH_S = 3.0
+CONFIG_ENV = "ENVOY_BRIDGE_CONFIG"  # the default for -c (the Docker image sets it)
 ONCE_BROKER_WAIT_S = 15.0
 
 
@@ -118,9 +121,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _config_arg(
     parser: argparse.ArgumentParser,
-    help_text: str = "YAML configuration file (environment variables ENVOY_BRIDGE_* override it)",
+    help_text: str = "YAML configuration file (default: $ENVOY_BRIDGE_CONFIG; ENVOY_BRIDGE_* variables override it)",
 ) -> None:
-    parser.add_argument("-c", "--config", default=None, help=help_text)
+    parser.add_argument("-c", "--config", default=os.environ.get(CONFIG_ENV) or None, help=help_text)
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -180,15 +183,18 @@ def _failure_of(worker: EnvoyWorker) -> str | None:
 def cmd_health(args: argparse.Namespace) -> int:
     """Judge the health document of the bridge that runs with this cache directory.
 
-    No configuration is needed (the Docker image's check has none): the cache directory comes
-    from the file when one is given, else from ENVOY_BRIDGE_CACHE_DIR or the default.
+    Only the cache directory is read from the file (-c, else $ENVOY_BRIDGE_CONFIG, which the
+    Docker image sets to the /data/config.yaml its `run` uses), not the rest: the check must not
+    fail on what `run` alone needs. Without a file (an image configured by the environment
+    only): ENVOY_BRIDGE_CACHE_DIR or the default.
     """
     from bridge.health import verdict
 
-    if args.config:
-        path = load_config(args.config).health_file
+    if args.config and Path(args.config).exists():
+        cache_dir = cache_dir_from_file(args.config)
     else:
-        path = Config(gateways=(), cache_dir=cache_dir_from_environ()).health_file
+        cache_dir = cache_dir_from_environ()
+    path = Config(gateways=(), cache_dir=cache_dir).health_file
     healthy, line = verdict(path, time.time(), args.max_age)
     print(line)
     return 0 if healthy else 1

@@ -42,6 +42,17 @@ def cache_dir_from_environ(environ: Mapping[str, str] | None = None) -> Path:
     return cache_dir_of(environ.get(_env_name("cache_dir")))
 
 
+def cache_dir_from_file(path: str | Path, environ: Mapping[str, str] | None = None) -> Path:
+    """The cache directory a configuration file names (ENVOY_BRIDGE_CACHE_DIR still wins), read
+    without judging the rest: `health` needs no gateways, only where `run` keeps its documents."""
+    problems: list[str] = []
+    raw = _read_yaml(path, problems)
+    if problems:
+        raise ConfigError(problems)
+    environ = os.environ if environ is None else environ
+    return cache_dir_of(environ.get(_env_name("cache_dir")) or raw.get("cache_dir"))
+
+
 def _read_yaml(path: str | Path | None, problems: list[str]) -> dict[str, Any]:
     if path is None:
         return {}

@@ -107,3 +107,20 @@ def test_health_without_a_configuration_reads_the_cache_dir_of_the_environment(t
     write_private(tmp_path / "health", report.to_json(), own_dir=True)
     assert main(["health", "--max-age", "300"]) == 0
     assert capsys.readouterr().out.startswith("healthy: 0 of 0 gateway(s) online")
+
+
+def test_health_reads_only_the_cache_dir_of_the_configuration_file(tmp_path, monkeypatch, capsys):
+    """The image sets ENVOY_BRIDGE_CONFIG=/data/config.yaml: `health` takes the cache directory from
+    that file and judges nothing else in it (no gateway there is not a configuration error, exit 2)."""
+    monkeypatch.delenv("ENVOY_BRIDGE_CACHE_DIR", raising=False)
+    cache = tmp_path / "state"
+    config = tmp_path / "config.yaml"
+    config.write_text(f"cache_dir: {cache}\ngateways: []\n")
+    monkeypatch.setenv("ENVOY_BRIDGE_CONFIG", str(config))
+    now = time.time()
+    report = HealthReport(written=now, started=now, max_silence_s=30, broker_last_reached=now, mqtt_thread_alive=True)
+    write_private(cache / "health", report.to_json(), own_dir=True)
+    assert main(["health", "--max-age", "300"]) == 0
+    assert capsys.readouterr().out.startswith("healthy:")
+    monkeypatch.setenv("ENVOY_BRIDGE_CACHE_DIR", str(tmp_path / "elsewhere"))  # the environment wins, as for run
+    assert main(["health", "--max-age", "300"]) == 1
