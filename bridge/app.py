@@ -55,7 +55,9 @@ class Bridge:
         sinks = self._sinks(gateway)
         worker = EnvoyWorker(gateway, self.config, sinks, cloud=self.cloud, **worker_kw)
         if command_filters(self.config.mqtt.base_topic, self.config.controls):
-            controls = GatewayControls(worker, self.config.controls, self.controls.publish_result)
+            controls = GatewayControls(
+                worker, self.config.controls, self.controls.publish_result, self.controls.publish_document
+            )
             sinks.add(controls)
             self.controls.add(controls)
         return worker

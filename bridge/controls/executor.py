@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 LOG_EVERY_S = 60.0  # refusals of one control: the first logged, then at most one line a minute
 Publish = Callable[[str, str, dict[str, Any]], None]  # (gateway serial, control path, result document)
+PRODUCTION = table.Control(next(kind for kind in table.CONTROLS if kind.template == "production"))
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,12 @@ class GatewayControls(Sink):
         worker: EnvoyWorker,
         config: ControlsConfig,
         publish: Publish,
+        publish_document: Publish,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.worker, self.config, self._publish, self._monotonic = worker, config, publish, monotonic
+        self._publish_document = publish_document  # a retained state below the gateway's topic
+        self._production_due: float | None = None  # when production's state is read again (None: now)
         self.reverts = RevertWatch(config.revert_window_s, monotonic)
         self.latest: Snapshot | None = None  # the worker's latest cycle (its thread only)
         self._lock = threading.Lock()  # the rate limit, from paho's thread
@@ -101,6 +105,7 @@ class GatewayControls(Sink):
 
     def snapshot(self, snapshot: Snapshot) -> None:
         self.latest = snapshot
+        self._poll_production_if_due()
         for path in self.reverts.paths():
             pending = self._current.get(path)
             if pending is not None and not pending.control.type.direct:  # those are re-read
@@ -171,7 +176,10 @@ class GatewayControls(Sink):
 
     def _read_value(self, control: table.Control) -> table.Value | None:
         if control.type.direct:
-            return writes.read_back(control, self._read_document, self.config.production_eid)
+            value = writes.read_back(control, self._read_document, self.config.production_eid)
+            if control.type is PRODUCTION.type and value is not None:
+                self._publish_production(value)
+            return value
         if not self.worker.read_now(control.type.readback):
             raise EnvoyDataError("the gateway gave no usable data")
         return control.current(self.latest) if self.latest is not None else None
@@ -193,6 +201,29 @@ class GatewayControls(Sink):
             self._report(self.reverts.check(path, current))
         if self.reverts.watching(path):
             self._recheck_later(pending)
+
+    # --- production's state: no poll reads it (installer only) -------------------------------
+
+    def _poll_production_if_due(self) -> None:
+        """Read production's state at the settings' cadence, where it may be read and written:
+        the family enabled and the token an installer's. A job: the sinks are not held up."""
+        now, token = self._monotonic(), self.worker.client.token_info
+        if not self.config.production or token is None or token.user_type != "installer":
+            self._production_due = None  # read at once when it may be again
+        elif self._production_due is None or now >= self._production_due:
+            self._production_due = now + self.worker.config.poll.interval("info")
+            self.worker.jobs.submit(self._read_production)
+
+    def _read_production(self) -> None:
+        try:
+            self._read_value(PRODUCTION)  # published when it says
+        except BridgeError as err:
+            log.debug("Gateway %s: reading production's state failed: %s", self.serial, err)
+
+    def _publish_production(self, value: table.Value) -> None:
+        serial = self.serial
+        if serial is not None:
+            self._publish_document(serial, PRODUCTION.path, {"forced_off": value == table.OFF})
 
     # --- results --------------------------------------------------------------------------
 

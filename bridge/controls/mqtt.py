@@ -1,18 +1,18 @@
 """The controls on MQTT: the `set` topics of the enabled families in, the results out.
 
-The bridge subscribes to `{base}/+/<control>/set` for the enabled families only. A retained
+The bridge registers `{base}/+/<control>/set` for the enabled families only (the publisher routes
+them from its own `{base}/#` subscription, so each command comes once). A retained
 message on a `set` topic is never executed (a broker replaying yesterday's command after a
 restart must not flip a relay): one INFO line per topic. A serial that is not one of this
 bridge's gateways is ignored the same way. Results go to `<control>/result`, QoS 1, not
-retained: `{"id", "ok", "value", "error"}`. Runs on paho's thread, behind the publisher's guard.
+retained: `{"id", "ok", "value", "error"}`; a control no poll reads (production) has its state
+published, retained, on `<control>`. Runs on paho's thread, behind the publisher's guard.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
-from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -26,10 +26,6 @@ from bridge.errors import CommandRefused
 from bridge.mqtt.publisher import Publisher
 
 log = logging.getLogger(__name__)
-
-# A broker may send one copy per matching subscription (the publisher's `{base}/#` watch and the
-# command filter overlap): the same command on the same topic this soon after is that copy.
-DUPLICATE_S = 0.5
 
 
 def command_filters(base_topic: str, config: ControlsConfig) -> tuple[str, ...]:
@@ -45,18 +41,10 @@ def command_filters(base_topic: str, config: ControlsConfig) -> tuple[str, ...]:
 class ControlsMqtt:
     """Every gateway's controls on the bridge's one MQTT connection."""
 
-    def __init__(
-        self,
-        publisher: Publisher,
-        base_topic: str,
-        config: ControlsConfig,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, publisher: Publisher, base_topic: str, config: ControlsConfig) -> None:
         self.publisher, self.base_topic, self.config = publisher, base_topic, config
         self.gateways: list[GatewayControls] = []
         self._ignored = identifiers.Refusals(limit=100)  # topics already said to be ignored
-        self._monotonic = monotonic
-        self._last: tuple[str, bytes, float] = ("", b"", -DUPLICATE_S)  # the latest command, for copies
 
     def add(self, controls: GatewayControls) -> None:
         """One gateway's controls, built with `publish_result` as their way out."""
@@ -72,8 +60,6 @@ class ControlsMqtt:
     def on_message(self, message: mqtt.MQTTMessage) -> None:
         topic = message.topic
         payload = bytes(message.payload)
-        if self._copy(topic, payload):
-            return
         if message.retain:
             self._ignore(topic, "a retained command is never executed (a broker may replay an old one)")
             return
@@ -94,11 +80,10 @@ class ControlsMqtt:
         topic = f"{self.base_topic}/{serial}/{path}/{commands.RESULT}"
         self.publisher.publish_event(topic, json.dumps(result, allow_nan=False, separators=(",", ":")))
 
-    def _copy(self, topic: str, payload: bytes) -> bool:
-        now = self._monotonic()
-        last_topic, last_payload, at = self._last
-        self._last = (topic, payload, now)
-        return topic == last_topic and payload == last_payload and now - at < DUPLICATE_S
+    def publish_document(self, serial: str, path: str, document: dict[str, Any]) -> None:
+        """A control's own state document (production's), retained like the gateway's others."""
+        topic = f"{self.base_topic}/{serial}/{path}"
+        self.publisher.publish_state(topic, json.dumps(document, allow_nan=False, separators=(",", ":")))
 
     def _ignore(self, topic: str, why: str) -> None:
         if self._ignored.first_time(topic):

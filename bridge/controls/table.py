@@ -5,8 +5,8 @@ A control lives at a path below `{base}/{serial}/` (commands on `<path>/set`, re
 document and field that show its value (what the read-back after a write, the revert watch and
 Home Assistant read), in the payload form of its commands: `ON`/`OFF`, an option, a number.
 A control exists on a gateway exactly when that field is in its documents (the hardware is
-there and the token may read it); production on/off, which no poll reads, when the token is an
-installer's. Pure: documents in, values out.
+there and the token may read it); production on/off, which no poll reads (the controls read it
+and publish its own document, `production`), when the token is an installer's. Pure: documents in, values out.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ STATE = "state"
 TARIFF, RELAY, INVENTORY = "/admin/lib/tariff", "/ivp/ensemble/relay", "/ivp/ensemble/inventory"
 DRY_CONTACTS, DRY_CONTACT_SETTINGS = "/ivp/ensemble/dry_contacts", "/ivp/ss/dry_contact_settings"
 GEN_MODE, ACB_CONFIG, POWER = "/ivp/ss/gen_mode", "/admin/lib/acb_config", "/ivp/mod/{eid}/mode/power"
+GENERATOR = "/ivp/ensemble/generator"  # read back with the mode: whether the generator runs now
 # When the read-back comes after a write, in seconds: most writes show at once, a dry contact
 # only after a few seconds (reference §1.3.1).
 READBACK_S = (0.0, 2.0, 5.0, 10.0)
@@ -76,6 +77,7 @@ class ControlType:
 
 ON_OFF = {True: ON, False: OFF}
 CLOSED_ON = {"closed": ON, "open": OFF}
+FORCED_OFF = {True: OFF, False: ON}
 
 
 def _relay_setting(name: str, field: str, kind: str = SELECT, options: tuple[str, ...] = ACTIONS) -> ControlType:
@@ -119,9 +121,21 @@ CONTROLS: tuple[ControlType, ...] = (
     _relay_setting("generator_action", "generator_action"),
     _relay_setting("soc_low", "soc_low_pct", NUMBER, ()),
     _relay_setting("soc_high", "soc_high_pct", NUMBER, ()),
-    ControlType("generator/mode", "generator", SELECT, "generator", "mode", (GEN_MODE,), ("on", "off", "auto")),
-    # No poll reads it (an installer-only endpoint): its value shows in its results alone.
-    ControlType("production", "production", SWITCH, "", "", (), installer=True, direct=POWER),
+    ControlType(
+        "generator/mode", "generator", SELECT, "generator", "mode", (GEN_MODE, GENERATOR), ("on", "off", "auto")
+    ),
+    # No poll reads it (an installer-only endpoint): the controls read it and publish its document.
+    ControlType(
+        "production",
+        "production",
+        SWITCH,
+        "production",
+        "forced_off",
+        (),
+        shown=FORCED_OFF,
+        installer=True,
+        direct=POWER,
+    ),
 )
 
 
@@ -183,8 +197,8 @@ class Available:
     options: tuple[str, ...]  # a select's values
     minimum: int | None  # a number's range
     maximum: int | None
-    document: str | None  # the topic suffix of the document with its value (None: results only)
-    field: str | None  # its field there, dotted; ON/OFF and option values map as `shown` says
+    document: str  # the topic suffix of the document with its value
+    field: str  # its field there, dotted; ON/OFF and option values map as `shown` says
     shown: Mapping[Any, Value] | None
 
 
@@ -193,13 +207,14 @@ def available_controls(snapshot: Snapshot, config: ControlsConfig) -> tuple[Avai
     showing its value is there), and an installer-only one needs an installer token."""
     installer = snapshot.diagnostics.get("token_type") == "installer"
     found = []
+    documents: dict[str, object] = {STATE: snapshot.payload, **snapshot.documents}
     for control in _candidates(snapshot, config):
-        kind = control.type
-        if kind.installer:
-            if installer:
-                found.append(_available(control, None))
-        elif control.current(snapshot) is not None:
-            found.append(_available(control, control.document({STATE: snapshot.payload, **snapshot.documents})))
+        if control.type.installer:  # its document is the controls' own, published once read
+            document: str | None = control.type.document if installer else None
+        else:
+            document = control.document(documents) if control.current(snapshot) is not None else None
+        if document is not None:
+            found.append(_available(control, document))
     return tuple(found)
 
 
@@ -217,7 +232,7 @@ def _candidates(snapshot: Snapshot, config: ControlsConfig) -> list[Control]:
     return controls
 
 
-def _available(control: Control, document: str | None) -> Available:
+def _available(control: Control, document: str) -> Available:
     kind = control.type
     number = kind.kind == NUMBER
     return Available(
@@ -228,7 +243,7 @@ def _available(control: Control, document: str | None) -> Available:
         minimum=kind.low if number else None,
         maximum=kind.high if number else None,
         document=document,
-        field=kind.field or None,
+        field=kind.field,
         shown=kind.shown,
     )
 

@@ -1,11 +1,11 @@
-"""The controls' Home Assistant entities: a select, number or switch for every control the
+"""The controls' Home Assistant entities: a select, number, switch or buttons for every control the
 gateway has (`available_controls` of bridge/controls/table.py), on the device it belongs to.
 
 Each commands `<base>/<serial>/<path>/set`, never retained (a broker replaying an old command
 must not flip a relay; the bridge ignores retained commands anyway), and reads its state from
 the document that shows the value, its template turning the document's value into the payload
 Home Assistant sends (`economy` -> `savings`, `closed` -> `ON`). Production on/off, which no
-poll reads, follows its own results. Keys are Home Assistant's (reference §5.1, §5.4) where it
+poll reads, follows the document the controls publish for it (`<serial>/production`). Keys are Home Assistant's (reference §5.1, §5.4) where it
 has one. The storage, grid and production controls sit on the gateway device, a relay's on the
 relay's, an AC Battery's sleep on that battery's, the generator's mode on the generator's.
 """
@@ -20,13 +20,20 @@ from typing import Any
 from bridge.config import ControlsConfig
 from bridge.controls import table
 from bridge.homeassistant.devices import DeviceGroup, Target, unit_target
-from bridge.homeassistant.entities import Document, Entity, json_getter
+from bridge.homeassistant.entities import BUTTON, Document, Entity, json_getter
 
 # The controls given here were filtered by the configured families already: matching them
 # against every family only finds each one's type.
 EVERY_FAMILY = ControlsConfig(battery=True, relays=True, grid=True, generator=True, production=True)
-# A refused command's result has no value: the switch keeps its state (an empty render is ignored).
-RESULT_TEMPLATE = "{% set v = value_json.get('value') %}{{ v if v in ['ON', 'OFF'] else '' }}"
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """A button: pressing it sends `payload` to the control's `set` topic."""
+
+    key: str
+    name: str
+    payload: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +44,9 @@ class Look:
     name: str | None  # None: the device's main feature, named after the device (a relay)
     setting: bool = False  # entity_category: config, a setting rather than the device's use
     device_class: str | None = None
+    # Buttons instead of one entity with a state: what the gateway offers is an action whose
+    # effect shows much later (an AC Battery reports its sleep 10-15 min after the request).
+    presses: tuple[Press, ...] = ()
 
 
 # control template (bridge/controls/table.py) -> its entity; a test checks every control has one
@@ -46,7 +56,11 @@ LOOKS = {
         "storage_reserve_soc", "Reserve battery level setting", setting=True, device_class="battery"
     ),
     "storage/charge_from_grid": Look("charge_from_grid", "Charge from grid"),
-    f"acb/{table.UNIT}/sleep": Look("acb_battery_sleep", "Sleep"),
+    f"acb/{table.UNIT}/sleep": Look(
+        "acb_battery_sleep",
+        "Sleep",
+        presses=(Press("acb_sleep", "Sleep", table.ON), Press("acb_wake", "Wake", table.OFF)),
+    ),
     "grid/connection": Look("mains_admin_state", "Grid enabled"),
     f"relay/{table.UNIT}": Look("relay_status", None),
     f"relay/{table.UNIT}/mode": Look("mode", "Mode", setting=True),
@@ -74,7 +88,10 @@ def control_groups(
         control = table.match(available.path, EVERY_FAMILY)
         target = _target(available, serial, base_topic, gateway, documents)
         if control is not None and target is not None:
-            groups.append(DeviceGroup(target, [_entity(available, LOOKS[control.type.template], base_topic, serial)]))
+            look = LOOKS[control.type.template]
+            command_topic = f"{base_topic}/{serial}/{available.path}/set"
+            entities = [_button(press, command_topic) for press in look.presses]
+            groups.append(DeviceGroup(target, entities or [_entity(available, look, command_topic)]))
     return groups
 
 
@@ -82,17 +99,20 @@ def _target(
     available: table.Available, serial: str, base_topic: str, gateway: Document, documents: Mapping[str, Document]
 ) -> Target | None:
     own = f"envoy_{serial}"
-    if available.document is None:
-        return Target(gateway, f"{base_topic}/{serial}/{available.path}/result", "", own)
     stem = available.document.split("/")[0]
     if stem == available.path.split("/")[0] and available.document in documents:  # the unit's own control
         return unit_target(serial, base_topic, available.document, documents[available.document])
     return Target(gateway, f"{base_topic}/{serial}/{available.document}", "", own)
 
 
-def _entity(available: table.Available, look: Look, base_topic: str, serial: str) -> Entity:
+def _button(press: Press, command_topic: str) -> Entity:
+    extra = {"command_topic": command_topic, "payload_press": press.payload, "retain": False}
+    return Entity(press.key, (), press.name, component=BUTTON, extra=extra)
+
+
+def _entity(available: table.Available, look: Look, command_topic: str) -> Entity:
     extra: dict[str, Any] = {
-        "command_topic": f"{base_topic}/{serial}/{available.path}/set",
+        "command_topic": command_topic,
         "retain": False,
         "value_template": state_template(available),
     }
@@ -104,7 +124,7 @@ def _entity(available: table.Available, look: Look, base_topic: str, serial: str
         extra.update({"min": available.minimum, "max": available.maximum, "step": 1})
     else:
         extra.update({"payload_on": table.ON, "payload_off": table.OFF})
-    path = tuple(available.field.split(".")) if available.field else (available.path,)
+    path = tuple(available.field.split("."))
     unit = "%" if available.kind == table.NUMBER else None
     return Entity(look.key, path, look.name, unit, look.device_class, component=available.kind, extra=extra)
 
@@ -112,8 +132,6 @@ def _entity(available: table.Available, look: Look, base_topic: str, serial: str
 def state_template(available: table.Available) -> str:
     """The document's value as the payload Home Assistant sends; `None` (unknown) for anything
     else, so a value the gateway invents later never shows as a wrong setting."""
-    if available.document is None or available.field is None:
-        return RESULT_TEMPLATE
     read = "{% set v = " + json_getter(tuple(available.field.split(".")), "none") + " %}"
     if available.kind == table.NUMBER:
         return read + "{{ v if v is number and v is not boolean else 'None' }}"

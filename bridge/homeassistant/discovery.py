@@ -19,6 +19,7 @@ from bridge.controls.table import Available
 from bridge.homeassistant.controls import control_groups
 from bridge.homeassistant.devices import DeviceGroup, Target, device_groups
 from bridge.homeassistant.entities import (
+    BUTTON,
     Document,
     Entity,
     has_value,
@@ -138,13 +139,14 @@ def entity_config(entity: Entity, target: Target, serial: str, availability: lis
         "name": entity.name,
         "unique_id": f"{serial}_{object_id}",
         "default_entity_id": f"{entity.component}.{entity_slug}".lower(),
-        "state_topic": target.state_topic,
-        "value_template": value_template(entity.path, entity.kind, entity.extra.get("options")),
         "availability": availability,
         "availability_mode": "all",
         "device": target.device,
         "origin": ORIGIN,
     }
+    if entity.component != BUTTON:
+        config["state_topic"] = target.state_topic
+        config["value_template"] = value_template(entity.path, entity.kind, entity.extra.get("options"))
     optional = {
         "unit_of_measurement": entity.unit,
         "device_class": entity.device_class,

@@ -13,12 +13,13 @@ PHASES = ("l1", "l2", "l3")
 VALUE, TIMESTAMP, FLAG, FLAG_INVERTED, ENUM = "value", "timestamp", "flag", "flag_inverted", "enum"
 Path = tuple[str, ...]  # where a value sits in a JSON document: keys from the top
 Document = dict[str, Any]  # a JSON object: a payload, a unit document, a discovery config
+BUTTON = "button"  # the one component with no state: no state topic, no template
 
 
 @dataclass(frozen=True, slots=True)
 class Entity:
     key: str  # Home Assistant's key where it has one; part of the unique_id
-    path: Path  # where the value sits in the JSON document of the entity's topic
+    path: Path  # where the value sits in the JSON document of the entity's topic (a button: none)
     name: str | None  # None: the device's main feature, named after the device
     unit: str | None = None
     device_class: str | None = None

@@ -4,7 +4,7 @@
 publishing, discovery bookkeeping) with `client` (paho set up: will, TLS, credentials), `acks`,
 `readback` (the start-up read-back of its own discovery configs), `birth` (Home Assistant's
 birth, rate-limited), `connack` (a broker that never answers), `restore` (its own topics
-overwritten by someone else) and `guard` (callbacks that survive anything); `monitor` turns
+overwritten by someone else), `routes` (commands to their handlers, each once) and `guard` (callbacks that survive anything); `monitor` turns
 connection events into one log line per transition, and `sinks` turns each cycle of a
 gateway into its topics.
 

@@ -37,6 +37,7 @@ from bridge.mqtt.guard import Guard
 from bridge.mqtt.monitor import FLAP_RECONNECT_MIN_S, ConnectionMonitor
 from bridge.mqtt.readback import READBACK_WINDOW_S, Readback
 from bridge.mqtt.restore import RESTORE_MIN_INTERVAL_S, Hooks, Restorer
+from bridge.mqtt.routes import Handler, Routes
 from bridge.network_errors import describe_transport_error
 
 log = logging.getLogger(__name__)
@@ -88,8 +89,7 @@ class Publisher:
         hooks = Hooks(expected=self._held, resend=self._restore, subscribe=subscribe)
         self._restorer = Restorer(cfg.base_topic, ha.prefix, hooks, restore_interval, clock, self.guard)
         self.stats = {"published": 0, "unchanged": 0, "skipped_offline": 0, "not_queued": 0}
-        self._command_filters: tuple[str, ...] = ()  # the controls' `set` topics (bridge/controls)
-        self._on_command: Callable[[mqtt.MQTTMessage], None] = lambda message: None
+        self._routes = Routes(self._restorer.base_filter)  # commands and requests, each handled once
         self._client = make_client(
             cfg,
             (self.availability_topic, OFFLINE),
@@ -177,10 +177,11 @@ class Publisher:
             if self._send(topic, payload):
                 self._sent[topic] = (key, now)
 
-    def subscribe_commands(self, filters: tuple[str, ...], handler: Callable[[mqtt.MQTTMessage], None]) -> None:
-        """Hand messages on `filters` to `handler` (behind the guard), subscribed on every connect."""
-        self._command_filters, self._on_command = filters, self.guard.wrap("a command", handler)
-        for topic_filter in filters if self.connected else ():
+    def subscribe_commands(self, filters: tuple[str, ...], handler: Handler) -> None:
+        """Hand each message on `filters` to `handler` once (behind the guard); may be called
+        for several handlers. Filters below the base topic come on its subscription."""
+        own = self._routes.add(filters, self.guard.wrap("a command", handler))
+        for topic_filter in own if self.connected else ():
             self._client.subscribe(topic_filter, qos=1)
 
     def publish_event(self, topic: str, payload: str) -> None:
@@ -281,7 +282,7 @@ class Publisher:
         self.monitor.connected()
         if self.ha.discovery:
             client.subscribe(self.ha.birth_topic, qos=1)
-        for topic_filter in self._command_filters:
+        for topic_filter in self._routes.own_subscriptions():
             client.subscribe(topic_filter, qos=1)
         start_readback = self._readback.begin()
         if start_readback:
@@ -321,9 +322,9 @@ class Publisher:
         self.monitor.connect_failed(describe_transport_error(sys.exc_info()[1] or OSError()))
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        if any(mqtt.topic_matches_sub(f, message.topic) for f in self._command_filters):
-            self._on_command(message)
-        elif not self._readback.over and message.topic.endswith("/config"):
+        if self._routes.route(message):
+            return
+        if not self._readback.over and message.topic.endswith("/config"):
             self._readback.keep(message)
         elif message.topic == self.ha.birth_topic:
             if message.payload == b"online":  # only the exact birth payload counts

@@ -49,6 +49,7 @@ class Restorer:
         self, base_topic: str, prefix: str, hooks: Hooks, min_interval: float, clock: Callable[[], float], guard: Guard
     ) -> None:
         self._base, self._prefix = base_topic, prefix
+        self.base_filter = f"{base_topic}/#"  # held on every connection (bridge/mqtt/routes.py relies on it)
         self._expected, self._resend, self._subscribe = hooks
         self._min_interval, self._clock = min_interval, clock
         self._restore_due_guarded = guard.wrap("the restore of an overwritten topic", self._restore_due)
@@ -71,7 +72,7 @@ class Restorer:
         """A new connection (paho's network thread): subscribe before the replay is sent."""
         with self._lock:
             self._echoes.clear()  # what was in flight on the old connection never comes back
-            filters = [f"{self._base}/#", *map(self._owner_filter, sorted(self._owners))]
+            filters = [self.base_filter, *map(self._owner_filter, sorted(self._owners))]
         for topic_filter in filters:
             self._subscribe(topic_filter)
         self.active = True

@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Callable
 
-from bridge.simulator import bodies, ctmeters, ensemble, livedata, settings
+from bridge.simulator import bodies, ctmeters, ensemble, inventory, livedata, settings
 from bridge.simulator.clock import SimClock
 from bridge.simulator.physics import World
 from bridge.simulator.scenario import Scenario
@@ -65,6 +65,9 @@ class LivingSource:
             "/home": lambda snap, q: settings.home(s, snap, clock),
             "/home.json": lambda snap, q: settings.home(s, snap, clock),
         }
+        if s.acb is not None:  # the per-device inventory, for the AC Batteries' sleep settings
+            sleeping = self.world.controls.sleeping
+            self.routes["/inventory.json"] = lambda snap, q: inventory.devices(s, snap, sleeping())
 
     @property
     def serial(self) -> str:

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from bridge.simulator import ensemble, writebodies
+from bridge.simulator import ensemble, generator, writebodies
 from bridge.simulator.clock import SimClock
 from bridge.simulator.controls import Controls, acb_serials
 from bridge.simulator.physics import World
@@ -37,6 +37,7 @@ TARIFF, RELAY, DRY, DRY_SETTINGS = (
     "/ivp/ss/dry_contact_settings",
 )
 ACB_CONFIG, GEN_MODE = "/admin/lib/acb_config", "/ivp/ss/gen_mode"
+GEN_CONFIG, GENERATOR = "/ivp/ss/gen_config", "/ivp/ensemble/generator"
 ENVOY_EID = "603980032"  # the gateway's own device id in /ivp/mod paths (reference §1.6)
 PRODUCTION_POWER = re.compile(r"/ivp/mod/(\d+)/mode/power")
 
@@ -94,8 +95,8 @@ class Writes:
             return ok({"dry_contacts": list(c.relay_settings.values())})
         if path == ACB_CONFIG:
             return ok(self._acb_document()) if self.s.acb is not None else NOT_FOUND
-        if path == GEN_MODE:
-            return ok({"gen_cmd": c.gen_cmd, "last_updated_by": "ITK"}) if self.s.generator else NOT_FOUND
+        if path in (GEN_MODE, GEN_CONFIG, GENERATOR):
+            return self._generator(path, on_grid) if self.s.generator else NOT_FOUND
         if self.installer_only(path):
             return self._production("GET", path, b"")
         return None
@@ -153,6 +154,14 @@ class Writes:
         command = writebodies.gen_mode(body)
         self.world.change(lambda: setattr(self.controls, "gen_cmd", command))
         return self.read(GEN_MODE, True) or NOT_FOUND
+
+    def _generator(self, path: str, on_grid: bool) -> Answer:
+        gen_cmd = self.controls.gen_cmd
+        if path == GEN_CONFIG:
+            return ok(generator.config())
+        if path == GENERATOR:
+            return ok(generator.status(gen_cmd, on_grid))
+        return ok({"gen_cmd": gen_cmd, "last_updated_by": "ITK"})
 
     def _production(self, method: str, path: str, body: bytes) -> Answer:
         match = PRODUCTION_POWER.fullmatch(path)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,8 @@ import pytest
 
 from bridge.app import Bridge
 from bridge.config import load_config
-from bridge.simulator import Simulator
+from bridge.simulator import Simulator, load_scenario
+from bridge.simulator.controls import acb_serials
 from tests.support.mqtt import Mosquitto, Subscriber, free_port, wait_for
 from tests.support.processes import in_process, write_config
 
@@ -138,13 +139,16 @@ class Commander:
 
 
 @contextmanager
-def commanding(tmp_path: Path, sim: Simulator, broker: Any, controls: dict[str, Any], **gateway: Any):
+def commanding(
+    tmp_path: Path, sim: Simulator, broker: Any, controls: dict[str, Any], ready: str = "relay/NC1", **gateway: Any
+):
+    """The bridge running and `ready` (a document of the hardware commanded) published."""
     base = f"envoy/{sim.serial}"
     sub = Subscriber(broker.host, broker.port, topics=(f"{base}/#",))
     commander = Commander(broker, sub, base)
     try:
         with bridge_for(tmp_path, sim, broker, controls, **gateway) as bridge:
-            sub.wait_topic(f"{base}/relay/NC1", timeout=60)
+            sub.wait_topic(f"{base}/{ready}", timeout=60)
             yield commander, sub, bridge
     finally:
         commander.close()
@@ -182,8 +186,7 @@ def test_every_control_of_the_gateway_through_mqtt(tmp_path, mosquitto):
             state = document(sub, f"{base}/state")
             relay = document(sub, f"{base}/relay/NC1")
             enpower = next(json.loads(p) for t, p in sub.messages.items() if "/enpower/" in t)
-            time.sleep(1.1)  # min_interval_s after the first command to this control
-            reconnected = command("grid/connection", "ON")
+            reconnected = wait_for(lambda: _retry_too_soon(command, "grid/connection", "ON"), 10)
         writes = control_writes(sim)
     failed = {path: r for path, r in outcomes.items() if not r["ok"]}
     assert failed == {}
@@ -259,3 +262,47 @@ def test_the_clouds_revert_of_the_storage_mode_is_reported(tmp_path, mosquitto):
     assert reverted["error"].startswith("reverted:")
     assert state
     assert len(results) == 2  # once
+
+
+def test_an_ac_battery_sleeps_and_wakes_through_mqtt(tmp_path, mosquitto):
+    with Simulator(scenario="ac_battery", time_factor=1, start="11:00") as sim:
+        serial = acb_serials(sim.scenario)[0]
+        families = {"battery": True, "min_interval_s": 1}
+        with commanding(tmp_path, sim, mosquitto, families, ready=f"acb/{serial}") as (command, sub, _):
+            asleep = command(f"acb/{serial}/sleep", "ON")
+            sleeping = sim.world.controls.sleeping()
+            awake = wait_for(lambda: _retry_too_soon(command, f"acb/{serial}/sleep", "OFF"), 10)
+            writes = control_writes(sim)
+            document = json.loads(sub.get(f"envoy/{sim.serial}/acb/{serial}"))
+        after = sim.world.controls.sleeping()
+    assert asleep == {"id": "c1", "ok": True, "value": "ON", "error": None}
+    assert sleeping == {serial: (95, 100)}  # the band Home Assistant's default sends
+    assert awake["ok"] and awake["value"] == "OFF" and after == {}
+    assert writes == {"/admin/lib/acb_config": 2}
+    assert "sleep_enabled" in document  # the battery's own document, from /inventory.json
+
+
+def _retry_too_soon(command: Commander, path: str, value: object) -> dict[str, Any] | None:
+    """The command's result, or None while it is refused as too soon after the last one."""
+    result = command(path, value)
+    return None if result["error"] and result["error"].startswith("too soon") else result
+
+
+def test_the_generator_mode_through_mqtt(tmp_path, mosquitto):
+    scenario = replace(load_scenario("three_phase_battery"), generator=True)
+    with Simulator(scenario=scenario, time_factor=1, start="11:00") as sim:
+        base = f"envoy/{sim.serial}"
+        with commanding(tmp_path, sim, mosquitto, {"generator": True}, ready="generator") as (command, sub, _):
+            outcome = command("generator/mode", "on")
+            generator = wait_for(lambda: _running(sub, f"{base}/generator"), 10, message="the generator running")
+            refused = command("generator/mode", "start")
+        writes = control_writes(sim)
+    assert outcome == {"id": "c1", "ok": True, "value": "on", "error": None}
+    assert generator["mode"] == "on"  # its document, published at once after the read-back
+    assert refused["ok"] is False and "expected one of on, off, auto" in refused["error"]
+    assert writes == {"/ivp/ss/gen_mode": 1}
+
+
+def _running(sub: Subscriber, topic: str) -> dict[str, Any] | None:
+    found = json.loads(sub.get(topic) or "{}")
+    return found if found.get("running") else None

@@ -136,6 +136,36 @@ def test_home_assistant_birth_triggers_a_republish_and_other_payloads_do_not(mos
     pub.stop()
 
 
+def test_each_command_reaches_its_handler_once_beside_the_base_topic_watch(mosquitto):
+    commands, requests, outside = [], [], []
+    pub = make_publisher(mosquitto)
+    pub.subscribe_commands(("t/+/relay/+/set",), lambda m: commands.append(m.payload))  # before connecting
+    pub.start()
+    assert pub.wait_connected(5)
+    pub.subscribe_commands(("t/bridge/request/+",), lambda m: requests.append(m.payload))  # after
+    pub.subscribe_commands(("elsewhere/+",), lambda m: outside.append(m.payload))  # not below `t/`
+    helper = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    helper.connect(mosquitto.host, mosquitto.port)
+    helper.loop_start()
+    try:
+        probe = lambda: helper.publish("elsewhere/x", b"probe", qos=1).wait_for_publish(5) or outside  # noqa: E731
+        wait_for(probe, interval=0.1, message="the outside filter subscribed")  # SUBACK is not observable here
+        for payload in (b"ON", b"ON", b"OFF"):  # a repeat is a command too
+            helper.publish("t/gw/relay/NC1/set", payload, qos=1).wait_for_publish(5)
+        helper.publish("t/bridge/request/status", b"?", qos=1).wait_for_publish(5)
+        wait_for(lambda: requests, message="the request")  # after the commands, in order
+    finally:
+        helper.loop_stop()
+        pub.stop()
+    assert commands == [b"ON", b"ON", b"OFF"]
+    assert requests == [b"?"]
+    # Mosquitto sends one copy for overlapping subscriptions; other brokers send one per
+    # subscription, so none overlapping the `t/#` watch is made at all.
+    subscribed = [line.split("\t", 1)[1] for line in mosquitto.log().splitlines() if "\t" in line]
+    assert "t/# (QoS 1)" in subscribed and "elsewhere/+ (QoS 1)" in subscribed
+    assert not [f for f in subscribed if f.startswith(("t/+/", "t/bridge/request"))]
+
+
 def test_unchanged_states_are_sent_again_only_after_the_republish_interval(mosquitto, sub):
     clock = FakeClock(0.0)
     cfg = MqttConfig(

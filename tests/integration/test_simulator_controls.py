@@ -121,9 +121,19 @@ def test_ac_batteries_sleep_and_wake(clock):
         assert call(sim, "PUT", ACB, owner, sleep).json() == sleep == call(sim, "GET", ACB, owner).json()
         storage = call(sim, "GET", "/production.json", owner).json()["storage"][0]
         assert storage["wNow"] == 0
-        wake = {"acb_sleep": [{"serial_num": s} for s in serials]}
+        assert sleep_settings(sim, owner) == dict.fromkeys(serials, (True, 95, 100))  # the inventory agrees
+        wake = {"acb_sleep": [{"serial_num": s} for s in serials[:1]]}
         assert call(sim, "DELETE", ACB, owner, wake).json() == {"message": "success"}
-        assert call(sim, "GET", ACB, owner).json() == {"acb_sleep": []}
+        assert call(sim, "GET", ACB, owner).json() == {"acb_sleep": sleep["acb_sleep"][1:]}
+        assert sleep_settings(sim, owner)[serials[0]][0] is False
+        assert all(asleep for asleep, _low, _high in list(sleep_settings(sim, owner).values())[1:])
+
+
+def sleep_settings(sim, token):
+    """serial -> (sleep_enabled, sleep_min_soc, sleep_max_soc) of the ACB group of /inventory.json."""
+    groups = call(sim, "GET", "/inventory.json?deleted=1", token).json()
+    acbs = next(group["devices"] for group in groups if group["type"] == "ACB")
+    return {d["serial_num"]: (d["sleep_enabled"], d["sleep_min_soc"], d["sleep_max_soc"]) for d in acbs}
 
 
 def test_the_generator_mode(clock):
@@ -133,8 +143,13 @@ def test_the_generator_mode(clock):
         assert call(sim, "POST", GEN, owner, {"gen_cmd": "auto"}).json()["gen_cmd"] == "auto"
         assert call(sim, "GET", GEN, owner).json()["gen_cmd"] == "auto"
         assert call(sim, "POST", GEN, owner, {"gen_cmd": "start"}).status_code == 400
+        assert call(sim, "GET", "/ivp/ss/gen_config", owner).json()["gen_type"] == "Standby"  # configured
+        assert call(sim, "GET", "/ivp/ensemble/generator", owner).json()["oper_state"] == "open"  # auto, on grid
+        call(sim, "POST", GEN, owner, {"gen_cmd": "on"})
+        assert call(sim, "GET", "/ivp/ensemble/generator", owner).json()["oper_state"] == "close"  # running
     with living(clock, "metered") as sim:
         assert call(sim, "POST", GEN, sim.issue_token(), {"gen_cmd": "on"}).status_code == 404  # no generator
+        assert call(sim, "GET", "/ivp/ss/gen_config", sim.issue_token()).status_code == 404
 
 
 def test_every_write_needs_the_same_auth_and_unknown_ones_answer_405(battery_sim):

@@ -180,7 +180,13 @@ def make_controls(
         bridge_config.gateways[0], bridge_config, sinks, client=gateway, monotonic=clock.monotonic, wall=clock
     )  # type: ignore[arg-type]
     results: list[tuple[str, str, dict[str, Any]]] = []
-    controls = GatewayControls(worker, config, lambda *result: results.append(result), monotonic=clock.monotonic)
+    controls = GatewayControls(
+        worker,
+        config,
+        lambda *result: results.append(result),
+        lambda serial, path, document: recorder.publish_state(f"envoy/{serial}/{path}", json.dumps(document)),
+        monotonic=clock.monotonic,
+    )
     sinks.add(controls)
     worker._step()  # set up and deliver the first cycle
     return controls, gateway, recorder, clock, results

@@ -9,7 +9,7 @@ import pytest
 
 from bridge.config import ControlsConfig
 from bridge.controls.commands import Command
-from tests.unit.controls.gateway import ACB, POWER, SERIAL, make_controls, run_jobs
+from tests.unit.controls.gateway import ACB, ALL_ON, POWER, SERIAL, make_controls, run_jobs
 
 BAD_VALUES = [
     ("storage/mode", "eco"),
@@ -184,6 +184,35 @@ def test_production_with_an_installer_token():
     run_jobs(controls, clock)
     assert gateway.writes == [("PUT", POWER, {"length": 1, "arr": [1]})]
     assert result_of(results, "production") == {"id": None, "ok": True, "value": "OFF", "error": None}
+
+
+def test_production_state_is_read_hourly_and_after_a_write_with_an_installer_token():
+    no_revert_watch = ControlsConfig(production=True, revert_window_s=0)  # its re-reads are tested apart
+    controls, gateway, rec, clock, _results = make_controls(no_revert_watch, user_type="installer")
+    run_jobs(controls, clock)
+    assert json.loads(rec.messages[f"envoy/{SERIAL}/production"]) == {"forced_off": False}
+    controls.command("production", Command("OFF"))
+    run_jobs(controls, clock)
+    assert json.loads(rec.messages[f"envoy/{SERIAL}/production"]) == {"forced_off": True}
+    reads = gateway.reads.count(POWER)
+    for _ in range(3):  # cycles within the hour read nothing more
+        clock.advance(600)
+        controls.worker._step()
+        run_jobs(controls, clock)
+    assert gateway.reads.count(POWER) == reads
+    gateway.docs[POWER]["powerForcedOff"] = False  # changed at the gateway
+    clock.advance(1800)
+    controls.worker._step()
+    run_jobs(controls, clock)
+    assert json.loads(rec.messages[f"envoy/{SERIAL}/production"]) == {"forced_off": False}
+
+
+@pytest.mark.parametrize(("config", "user_type"), [(ALL_ON, "owner"), (ControlsConfig(battery=True), "installer")])
+def test_production_state_is_never_read_without_the_family_and_an_installer_token(config, user_type):
+    controls, gateway, rec, clock, _results = make_controls(config, user_type=user_type)
+    run_jobs(controls, clock, 5)
+    assert POWER not in gateway.reads
+    assert f"envoy/{SERIAL}/production" not in rec.messages
 
 
 def test_hardware_the_gateway_lacks_is_refused():

@@ -20,9 +20,13 @@ class Broker:
         self.filters: tuple[str, ...] = ()
         self.handler = None
         self.events: list[tuple[str, dict]] = []
+        self.states: dict[str, dict] = {}
 
     def subscribe_commands(self, filters, handler):
         self.filters, self.handler = filters, handler
+
+    def publish_state(self, topic, payload):
+        self.states[topic] = json.loads(payload)
 
     def publish_event(self, topic, payload):
         self.events.append((topic, json.loads(payload)))
@@ -40,7 +44,7 @@ RELAYS_AND_BATTERY = ControlsConfig(relays=True, battery=True)
 def wired(config=RELAYS_AND_BATTERY):
     controls, gateway, _rec, clock, _results = make_controls(config)
     broker = Broker()
-    router = ControlsMqtt(broker, "envoy", config, monotonic=clock.monotonic)
+    router = ControlsMqtt(broker, "envoy", config)
     controls._publish = router.publish_result
     router.add(controls)
     router.start()
@@ -111,14 +115,17 @@ def test_a_bad_payload_gets_an_error_result_with_its_id():
     ]
 
 
-def test_the_copy_an_overlapping_subscription_brings_is_dropped():
+def test_the_same_command_again_is_a_new_command():
     _router, broker, controls, gateway, clock = wired()
-    for _ in range(2):  # the broker's copy for the publisher's `{base}/#` watch
+    for _ in range(2):  # a legitimate repeat: no copy is dropped on the way (the publisher routes once)
         broker.handler(message(f"envoy/{SERIAL}/relay/NC1/set", b"ON"))
-    run_jobs(controls, clock)
-    assert len(gateway.writes) == 1
-    assert [r["ok"] for _t, r in broker.events] == [True]  # no "too soon" for the copy
-    clock.advance(10)
-    broker.handler(message(f"envoy/{SERIAL}/relay/NC1/set", b"ON"))
-    run_jobs(controls, clock)
+        run_jobs(controls, clock)
+        clock.advance(10)
     assert len(gateway.writes) == 2
+    assert [r["ok"] for _t, r in broker.events] == [True, True]
+
+
+def test_production_state_is_a_retained_document_beside_its_set_topic():
+    router, broker, *_ = wired(ControlsConfig(production=True))
+    router.publish_document(SERIAL, "production", {"forced_off": True})
+    assert broker.states == {f"envoy/{SERIAL}/production": {"forced_off": True}}

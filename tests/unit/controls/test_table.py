@@ -96,7 +96,11 @@ def test_available_controls_follow_the_hardware_the_token_and_the_config():
 def test_production_is_available_with_an_installer_token_only():
     controls, *_ = make_controls(user_type="installer")
     found = {a.path: a for a in available_controls(controls.latest, ALL_ON)}
-    assert found["production"].document is None and found["production"].kind == SWITCH
+    assert (found["production"].document, found["production"].field, found["production"].kind) == (
+        "production",
+        "forced_off",
+        SWITCH,
+    )
 
 
 def test_current_values_in_command_form():

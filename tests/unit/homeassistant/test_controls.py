@@ -82,7 +82,8 @@ def test_every_control_is_an_entity_of_its_platform_on_its_device():
         "switch/charge_from_grid": gateway,
         "switch/mains_admin_state": gateway,
         "switch/production_enabled": gateway,
-        f"switch/{ACB}_acb_battery_sleep": f"enphase_ac_battery_{ACB}",
+        f"button/{ACB}_acb_sleep": f"enphase_ac_battery_{ACB}",
+        f"button/{ACB}_acb_wake": f"enphase_ac_battery_{ACB}",
         "switch/relay_NC1_relay_status": relay,
         "select/relay_NC1_mode": relay,
         "select/relay_NC1_grid_action": relay,
@@ -104,13 +105,13 @@ def test_every_control_is_an_entity_of_its_platform_on_its_device():
 def test_command_and_state_topics():
     configs = controls_of(announced()[0])
     base = f"envoy/{SERIAL}"
-    topics = {key: (c["command_topic"], c["state_topic"]) for key, c in configs.items()}
+    topics = {key: (c["command_topic"], c.get("state_topic")) for key, c in configs.items()}
     assert topics["storage_mode"] == (f"{base}/storage/mode/set", f"{base}/state")
     assert topics["mains_admin_state"] == (f"{base}/grid/connection/set", f"{base}/enpower/{ENPOWER}")
     assert topics["relay_NC1_soc_low"] == (f"{base}/relay/NC1/soc_low/set", f"{base}/relay/NC1")
-    assert topics[f"{ACB}_acb_battery_sleep"] == (f"{base}/acb/{ACB}/sleep/set", f"{base}/acb/{ACB}")
+    assert topics[f"{ACB}_acb_sleep"] == topics[f"{ACB}_acb_wake"] == (f"{base}/acb/{ACB}/sleep/set", None)
     assert topics["generator_mode"] == (f"{base}/generator/mode/set", f"{base}/generator")
-    assert topics["production_enabled"] == (f"{base}/production/set", f"{base}/production/result")
+    assert topics["production_enabled"] == (f"{base}/production/set", f"{base}/production")
     for key, config in configs.items():
         assert config["retain"] is False, key  # Home Assistant must never send a retained command
         assert "expire_after" not in config, key  # not a key of 2024.1's select, number or switch
@@ -147,7 +148,6 @@ def test_templates_show_the_document_value_as_the_command_payload():
     assert shown(configs["relay_NC1_relay_status"], DOCUMENTS["relay/NC1"]) == "OFF"
     assert shown(configs["relay_NC1_microgrid_action"], DOCUMENTS["relay/NC1"]) == "shed"
     assert shown(configs["relay_NC1_soc_low"], DOCUMENTS["relay/NC1"]) == "25"
-    assert shown(configs[f"{ACB}_acb_battery_sleep"], DOCUMENTS[f"acb/{ACB}"]) == "OFF"
     assert shown(configs["generator_mode"], DOCUMENTS["generator"]) == "auto"
 
 
@@ -169,11 +169,25 @@ def test_a_value_outside_the_payloads_reads_as_unknown_never_as_a_setting(key, d
     assert shown(controls_of(announced()[0])[key], document) == "None"
 
 
-def test_production_follows_its_results_and_a_refusal_leaves_it_as_it_was():
+def test_production_follows_the_document_the_controls_publish_for_it():
     config = controls_of(announced()[0])["production_enabled"]
-    assert shown(config, {"id": None, "ok": True, "value": "OFF", "error": None}) == "OFF"
-    assert shown(config, {"id": "x", "ok": False, "value": "ON", "error": "reverted: by the gateway"}) == "ON"
-    assert shown(config, {"id": None, "ok": False, "value": None, "error": "too soon"}) == ""  # ignored
+    assert shown(config, {"forced_off": True}) == "OFF"
+    assert shown(config, {"forced_off": False}) == "ON"
+    assert shown(config, {"forced_off": 0}) == "None"  # 0 is not false
+
+
+def test_ac_battery_sleep_and_wake_are_buttons_the_gateway_takes_as_actions():
+    configs = controls_of(announced()[0])
+    sleep, wake = configs[f"{ACB}_acb_sleep"], configs[f"{ACB}_acb_wake"]
+    assert (sleep["name"], sleep["payload_press"], wake["name"], wake["payload_press"]) == (
+        "Sleep",
+        "ON",
+        "Wake",
+        "OFF",
+    )
+    for button in (sleep, wake):
+        assert button["retain"] is False and "value_template" not in button and "state_topic" not in button
+    assert f"{ACB}_acb_battery_sleep" not in configs  # no switch: its state would show 10-15 min late
 
 
 def test_production_needs_an_installer_token():
@@ -188,7 +202,13 @@ def test_only_enabled_families_are_announced():
         f"relay_NC1_{k}" for k in ("generator_action", "soc_low", "soc_high")
     }
     battery = controls_of(announced(ControlsConfig(battery=True))[0])
-    assert set(battery) == {"storage_mode", "storage_reserve_soc", "charge_from_grid", f"{ACB}_acb_battery_sleep"}
+    assert set(battery) == {
+        "storage_mode",
+        "storage_reserve_soc",
+        "charge_from_grid",
+        f"{ACB}_acb_sleep",
+        f"{ACB}_acb_wake",
+    }
     assert set(controls_of(announced(ControlsConfig(grid=True))[0])) == {"mains_admin_state"}
     assert set(controls_of(announced(ControlsConfig(generator=True))[0])) == {"generator_mode"}
 

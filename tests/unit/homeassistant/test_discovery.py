@@ -180,7 +180,12 @@ DEVICES = {
     },
     "relay/NC1": {"id": "NC1", "status": "open", "name": "Pool pump", "soc_low_pct": 25},
     "generator": {"running": True, "mode": "auto", "manufacturer": "Acme", "model": "Model 10 kW"},
-    "acb/121900000001": {"serial": "121900000001", "soc_pct": 55, "charge_status": "discharging"},
+    "acb/121900000001": {
+        "serial": "121900000001",
+        "soc_pct": 55,
+        "charge_status": "discharging",
+        "sleep_enabled": False,
+    },
 }
 WITH_BATTERIES = PAYLOAD | {
     "battery": {"soc_pct": 50, "available_energy_wh": 2500, "power_w": 750},
@@ -468,6 +473,8 @@ PLATFORM_KEYS_2024_1 = {
     "select": COMMON_KEYS_2024_1 | COMMAND_KEYS_2024_1 | {"options"},
     "number": COMMON_KEYS_2024_1 | COMMAND_KEYS_2024_1 | {"min", "max", "step", "unit_of_measurement", "device_class"},
     "switch": COMMON_KEYS_2024_1 | COMMAND_KEYS_2024_1 | {"payload_on", "payload_off", "device_class"},
+    # no state: button.py's schema has no state_topic or value_template
+    "button": COMMON_KEYS_2024_1 - {"state_topic", "value_template"} | COMMAND_KEYS_2024_1 | {"payload_press"},
 }
 IGNORED_BY_2024_1 = {"default_entity_id", "options"}  # the entity id (2025.10), enum sensors' options
 # Classes the bridge uses, each checked against 2024.1's sensor and binary_sensor constants and
@@ -494,6 +501,7 @@ CLASSES_2024_1 = {
     "number": {"battery"},
     "select": set(),
     "switch": set(),
+    "button": set(),
 }
 STATE_CLASSES_2024_1 = {"measurement", "total", "total_increasing"}
 
