@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -306,3 +307,27 @@ def test_the_generator_mode_through_mqtt(tmp_path, mosquitto):
 def _running(sub: Subscriber, topic: str) -> dict[str, Any] | None:
     found = json.loads(sub.get(topic) or "{}")
     return found if found.get("running") else None
+
+
+def test_plain_commands_from_mosquitto_pub(tmp_path, mosquitto):
+    """What docs/mqtt.md shows a user typing: the real mosquitto_pub, plain payloads, no id."""
+    with Simulator(scenario="three_phase_battery", time_factor=1, start="11:00") as sim:
+        base = f"envoy/{sim.serial}"
+        with commanding(tmp_path, sim, mosquitto, {"battery": True, "relays": True}) as (_command, sub, _):
+            for path, value in (("storage/reserve", "40"), ("relay/NC1", "OFF")):
+                subprocess.run(
+                    ["mosquitto_pub", "-h", mosquitto.host, "-p", str(mosquitto.port), "-q", "1"]
+                    + ["-t", f"{base}/{path}/set", "-m", value],
+                    check=True,
+                    timeout=10,
+                )
+                topic = f"{base}/{path}/result"
+                result = wait_for(lambda t=topic: sub.messages.get(t), 20, message=f"the result of {path}")
+                assert json.loads(result) == {
+                    "id": None,
+                    "ok": True,
+                    "value": int(value) if value.isdigit() else value,
+                    "error": None,
+                }
+        assert sim.source.world.controls.reserve_pct() == 40
+        assert sim.source.world.controls.relay_status["NC1"] == "open"
