@@ -11,6 +11,9 @@ the base topic, the discovery prefix and the birth topic are the levels above th
   levels), control characters and non-characters (brokers drop the connection as malformed),
   spaces and other unicode (Home Assistant ignores the config);
 - a gateway serial is also not a name the bridge uses at that level (`{base}/bridge/...`);
+- an instance id (`mqtt.instance_id`, one bridge among several on a broker) is an id too: it
+  names the bridge's own topics, `{base}/bridge/{instance}/...`; by default the host name,
+  made an id by `instance_from_host`;
 - a topic prefix is `/`-separated levels of the same alphabet: so no wildcard, no leading `$`
   (the broker's own topics, which it drops silently), no empty level, no leading or trailing `/`;
 - a gateway whose serial is not known yet is named by its host, so a host is one level of the
@@ -29,7 +32,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TypeGuard
 
-# `{base}/bridge/availability` is the bridge's own: a gateway serial `bridge` would share it.
+# `{base}/bridge/...` is the bridges' own (`{base}/bridge/{instance}/availability`, and the
+# `{base}/bridge/availability` of earlier versions): a gateway serial `bridge` would share it.
 RESERVED_SERIALS = frozenset({"bridge"})
 
 
@@ -114,6 +118,13 @@ def host_problem(value: object) -> str | None:
 def topic_problem(value: object) -> str | None:
     """Why the publisher must not keep or send a message on `value`; None for a topic of its own."""
     return TOPIC.problem(value)
+
+
+def instance_from_host(host: str) -> str:
+    """A host name as an instance id: lower case (host names ignore case), every run of other
+    characters (the dots of `pi.example.org`) one `-`, cut to 64; `bridge` for nothing left."""
+    text = re.sub(r"[^a-z0-9_-]+", "-", host.lower()).strip("-")[: UNIT_ID.max_length].strip("-")
+    return text or "bridge"
 
 
 def is_id(value: object) -> TypeGuard[str]:

@@ -3,8 +3,9 @@
 Owns the frozen dataclasses and their defaults (`schema`), reading YAML and environment
 overrides (`load`), turning that raw mapping into a `Config` with secret files read on the way
 (`build`), the coercion and checks that collect every problem with its key path (`validate`),
-and check-config's masked summary (`describe`). May import only `bridge.errors`: every other
-part of the bridge imports this package, never the other way round.
+and check-config's masked summary (`describe`). May import only `bridge.errors` and
+`bridge.identifiers` (the rule for names in topics, which imports nothing of the bridge):
+every other part of the bridge imports this package, never the other way round.
 """
 
 from __future__ import annotations

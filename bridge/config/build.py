@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bridge import identifiers
 from bridge.config.schema import (
     GATEWAY_KEYS,
     LOG_LEVELS,
@@ -40,8 +41,10 @@ def build(raw: dict[str, Any], problems: list[str]) -> Config:
     if problems:
         return Config(gateways=())
     mqtt = sections["mqtt"]
+    if not mqtt.instance_id:
+        mqtt = replace(mqtt, instance_id=identifiers.instance_from_host(socket.gethostname()))
     if not mqtt.client_id:
-        mqtt = replace(mqtt, client_id=_default_client_id())
+        mqtt = replace(mqtt, client_id=_default_client_id(mqtt.instance_id))
     return Config(
         gateways=gateways,
         mqtt=mqtt,
@@ -67,11 +70,10 @@ def _default_cache_dir() -> Path:
     return Path(state).expanduser() / "envoy-mqtt-bridge"
 
 
-def _default_client_id() -> str:
-    # Host name plus a random suffix: two bridges with one id would knock each other off.
-    suffix = os.urandom(3).hex()
-    host = re.sub(r"[^A-Za-z0-9-]", "", socket.gethostname())[:20] or "host"
-    return f"envoy-mqtt-bridge-{host}-{suffix}"
+def _default_client_id(instance: str) -> str:
+    # The instance id plus a random suffix: two bridges with one id would knock each other off,
+    # and a restarted one never takes over (and so fires the will of) a session not yet dropped.
+    return f"envoy-mqtt-bridge-{instance[:20]}-{os.urandom(3).hex()}"
 
 
 def _build_section(name: str, cls: type[Section], data: Any, problems: list[str]) -> Any:

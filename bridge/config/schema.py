@@ -6,9 +6,12 @@ Secrets are `repr=False` so they never reach logs or tracebacks.
 from __future__ import annotations
 
 import re
+import socket
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from bridge import identifiers
 
 ENLIGHTEN_URL = "https://enlighten.enphaseenergy.com"
 ENTREZ_URL = "https://entrez.enphaseenergy.com"
@@ -138,10 +141,32 @@ class MqttConfig:
     keyfile: str | None = None
     client_id: str = ""
     base_topic: str = "envoy"
+    # One bridge among several on a broker (docs/fleet.md): names its own topics. "": the host name.
+    instance_id: str = ""
     qos: int = 1
     keepalive: int = 60
     max_queued_messages: int = 10000  # bounds memory while the broker is away
     republish_interval: float = 300.0  # unchanged values are sent again this often
+
+    @property
+    def instance(self) -> str:
+        """The instance id as configured, else the host name made an id (a `Config` built in code)."""
+        return self.instance_id or identifiers.instance_from_host(socket.gethostname())
+
+    def bridge_topic(self, name: str) -> str:
+        """`{base}/bridge/{instance}/{name}`: the topics of this bridge itself, not of a gateway,
+        apart from every other instance's on the same broker."""
+        return f"{self.base_topic}/bridge/{self.instance}/{name}"
+
+    @property
+    def availability_topic(self) -> str:
+        """online / offline, retained, and the last will."""
+        return self.bridge_topic("availability")
+
+    @property
+    def previous_availability_topic(self) -> str:
+        """Where versions before instance ids said online / offline, one topic for every bridge."""
+        return f"{self.base_topic}/bridge/availability"
 
 
 @dataclass(frozen=True, slots=True)

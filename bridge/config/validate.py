@@ -120,6 +120,8 @@ def check_sections(sections: dict[str, Any], problems: list[str]) -> None:
     if mqtt.qos not in (0, 1, 2):
         problems.append("mqtt.qos: must be 0, 1 or 2")
     check_topic_prefixes(sections, problems)
+    if mqtt.instance_id and (why := identifiers.id_problem(mqtt.instance_id)):
+        problems.append(f"mqtt.instance_id: {identifiers.show(mqtt.instance_id)} {why}")
     if (mqtt.certfile is None) != (mqtt.keyfile is None):
         problems.append("mqtt.certfile, mqtt.keyfile: a client certificate needs both")
     check_cloud_urls(sections["cloud"], problems)

@@ -129,6 +129,7 @@ def demo_config(sim: Simulator, host: str, port: int, base_topic: str, workdir: 
             host=_connect_host(host),
             port=port,
             base_topic=base_topic,
+            instance_id="demo",  # never the host's own bridge, whose availability it would overwrite
             client_id=f"envoy-mqtt-bridge-demo-{int(time.time())}",
         ),
         cloud=CloudConfig(enlighten_url=sim.cloud_url, entrez_url=sim.cloud_url, ca_file=sim.ca_file),

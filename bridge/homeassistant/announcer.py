@@ -53,6 +53,7 @@ class Announcer(Sink):
                 snapshot.payload,
                 snapshot.info,
                 base_topic=self.config.mqtt.base_topic,
+                bridge_availability=self.config.mqtt.availability_topic,
                 prefix=self.config.homeassistant.prefix,
                 host=self.host,
                 devices=snapshot.documents,

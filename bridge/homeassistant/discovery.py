@@ -79,6 +79,7 @@ def build_configs(
     info: GatewayInfo,
     *,
     base_topic: str,
+    bridge_availability: str,
     prefix: str,
     host: str | None = None,
     devices: dict[str, Document] | None = None,
@@ -89,6 +90,8 @@ def build_configs(
 ) -> dict[str, str]:
     """topic -> retained JSON config for every entity of one gateway and of its units.
 
+    `bridge_availability` is the availability topic of the bridge instance that serves the
+    gateway (MqttConfig.availability_topic): with the gateway's own, both must say online.
     `devices` is GatewayState.device_payloads(): topic suffix -> document. `diagnostics` is the
     document of `<base>/<serial>/diagnostics`, `live` that of `<base>/<serial>/live` (their
     entities go on the gateway device).
@@ -118,7 +121,7 @@ def build_configs(
     twins = {target.object_prefix + entity.key for target, entities in commanded for entity in entities}
     groups = [DeviceGroup(t, [e for e in es if t.object_prefix + e.key not in twins]) for t, es in groups]
     groups += commanded
-    availability = [{"topic": f"{base_topic}/bridge/availability"}, {"topic": f"{base_topic}/{serial}/availability"}]
+    availability = [{"topic": bridge_availability}, {"topic": f"{base_topic}/{serial}/availability"}]
     configs = {}
     for target, entities in groups:
         for entity in entities:

@@ -62,7 +62,8 @@ class Publisher:
         restore_interval: float = RESTORE_MIN_INTERVAL_S,
     ) -> None:
         self.cfg, self.ha = cfg, ha
-        self.availability_topic = f"{cfg.base_topic}/bridge/availability"
+        self.availability_topic = cfg.availability_topic  # this instance's: cfg.bridge_topic("availability")
+        self._previous_cleared = False  # the topic of versions before instance ids: emptied once
         self._clock = clock
         # Serialises "store + send" against the reconnect replay, so a message is neither
         # lost nor sent twice when a state arrives while on_connect replays the store.
@@ -78,7 +79,11 @@ class Publisher:
         self.guard = Guard(clock)  # the edge of every callback and timer
         # Discovery waits for the start-up read-back of the bridge's retained configs.
         self._readback = Readback(
-            ha.prefix, self.availability_topic, readback_window, enabled=ha.discovery, lock=self._send_lock
+            ha.prefix,
+            (self.availability_topic, cfg.previous_availability_topic),  # an upgrade updates its configs
+            readback_window,
+            enabled=ha.discovery,
+            lock=self._send_lock,
         )
         self.monitor = ConnectionMonitor(f"{cfg.host}:{cfg.port}", cfg.client_id, clock)
         self._connack = ConnackWatch(connack_timeout, self.monitor.unanswered, self.guard)
@@ -291,6 +296,8 @@ class Publisher:
         with self._send_lock:
             self._connected.set()
             self._send(self.availability_topic, ONLINE)
+            if not self._previous_cleared:  # else it says offline (or online) forever after an upgrade
+                self._previous_cleared = self._send(self.cfg.previous_availability_topic, "")
             self._republish_all(discovery=self._readback.over)
         if start_readback:
             timer = threading.Timer(self._readback.window, self.guard.wrap("the read-back", self._end_readback))

@@ -1,7 +1,11 @@
 """The start-up read-back: this bridge's own retained discovery configs, as the broker holds them.
 
 At start the publisher subscribes to the discovery prefix for a short window and keeps every
-retained config that names this bridge's availability topic. Comparing them with what the
+retained config that names this bridge's availability topic (this instance's, or the one topic
+of every bridge before instance ids: an upgrade updates its configs instead of duplicating
+them). Configs are then handed over per owner, the gateway serial of the topic, and only to the
+owner's announcement: another instance's gateways are never this bridge's to remove, even
+under the shared topic of earlier versions. Comparing them with what the
 bridge announces lets it send only what changed, and remove the entities it no longer
 produces, instead of making Home Assistant reload every entity on every restart.
 
@@ -39,11 +43,13 @@ _NOT_NESTING = re.compile(rb'"(?:[^"\\]|\\.?)*(?:"|\Z)|[^\[\]{}"]+', re.DOTALL)
 class Readback:
     """What the read-back found, and whether it is over; shares the publisher's send lock."""
 
-    def __init__(self, prefix: str, availability_topic: str, window: float, enabled: bool, lock: threading.RLock):
-        self.prefix, self.availability_topic, self.window = prefix, availability_topic, window
+    def __init__(
+        self, prefix: str, availability_topics: tuple[str, ...], window: float, enabled: bool, lock: threading.RLock
+    ):
+        self.prefix, self.availability_topics, self.window = prefix, availability_topics, window
         self.started = False
         self._lock = lock
-        self._marker = json.dumps(availability_topic).encode()  # as it appears in one of our configs
+        self._markers = [json.dumps(topic).encode() for topic in availability_topics]  # as in one of our configs
         self._found: dict[str, str] = {}  # topic -> payload, until its owner announces
         self.refused = 0  # configs naming our availability topic, too large, deep or broken to be ours
         self._done = threading.Event()
@@ -69,13 +75,13 @@ class Readback:
         return self.started and not self._done.wait(self.window + 1)
 
     def keep(self, message: mqtt.MQTTMessage) -> None:
-        """Keep a retained discovery config when it names this bridge's availability topic."""
+        """Keep a retained discovery config when it names one of this bridge's availability topics."""
         if not message.retain or not message.topic.startswith(self.prefix + "/"):
             return
         config = self._parse(message.topic, message.payload)
         availability = config.get("availability") if isinstance(config, dict) else None
         if isinstance(availability, list) and any(
-            isinstance(a, dict) and a.get("topic") == self.availability_topic for a in availability
+            isinstance(a, dict) and a.get("topic") in self.availability_topics for a in availability
         ):
             with self._lock:
                 self._found[message.topic] = message.payload.decode()
@@ -84,7 +90,7 @@ class Readback:
         """The config, if it may be this bridge's: it names our availability topic, and only then
         is it measured (size, nesting) and parsed as strict JSON. One that names it but fails a
         check is counted in `refused`, said once when the read-back ends."""
-        if self._marker not in payload:
+        if not any(marker in payload for marker in self._markers):
             return None  # another integration's config, or a removal: never parsed
         if len(payload) > MAX_CONFIG_BYTES or nesting(payload) > MAX_CONFIG_DEPTH:
             self.refused += 1
@@ -111,7 +117,9 @@ class Readback:
 
     def end(self, discovery: dict[str, str], owners: Collection[str]) -> tuple[list[tuple[str, str]], list[str]]:
         """Mark the read-back over and say what brings the broker in line with `discovery`:
-        (configs missing or different there, topics of the known owners' vanished configs)."""
+        (configs missing or different there, topics of the known owners' vanished configs).
+        Configs of other owners wait for their owner's `claim`: a gateway set up later, or one
+        another instance serves (never claimed, never removed)."""
         with self._lock:
             log.info("Home Assistant: %d discovery configs of this bridge on the broker", len(self._found))
             if self.refused:

@@ -56,7 +56,12 @@ def messages_of(info, state) -> tuple[dict[str, str], dict[str, dict]]:
     documents = {f"envoy/{info.serial}/{suffix}": doc for suffix, doc in state.device_payloads().items()}
     documents[f"envoy/{info.serial}/state"] = state.as_payload()
     configs = build_configs(
-        state.as_payload(), info, base_topic="envoy", prefix="homeassistant", devices=state.device_payloads()
+        state.as_payload(),
+        info,
+        base_topic="envoy",
+        bridge_availability="envoy/bridge/site-a/availability",
+        prefix="homeassistant",
+        devices=state.device_payloads(),
     )
     retained = {
         **configs,
@@ -95,7 +100,7 @@ def home_assistant(tmp_path, mosquitto, home_assistant_venv):
 
 
 def test_every_unit_is_a_device_with_its_entities_and_values(home_assistant, mosquitto):
-    retained, documents = {"envoy/bridge/availability": "online"}, {}
+    retained, documents = {"envoy/bridge/site-a/availability": "online"}, {}
     for info, state in gateways():
         more, docs = messages_of(info, state)
         retained.update(more)

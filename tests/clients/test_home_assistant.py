@@ -24,6 +24,7 @@ import time
 
 import pytest
 
+from bridge.config import MqttConfig
 from tests.support.homeassistant import HomeAssistant, announced
 from tests.support.mqtt import Subscriber, wait_for
 
@@ -172,7 +173,7 @@ def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outag
     except AssertionError as err:
         still = {i: s for i, s in states_of(everything).items() if s != "unavailable"}
         raise AssertionError(f"still available with the gateway down: {dict(list(still.items())[:20])}") from err
-    assert sub.get("envoy/bridge/availability") == b"online", "the bridge itself went offline"
+    assert sub.get(MqttConfig().availability_topic) == b"online", "the bridge itself went offline"
     assert sub.get(f"envoy/{serial}/availability") == b"offline"
     assert bridge.poll() is None, "the bridge exited"
     sim.start_envoy()

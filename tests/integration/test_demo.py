@@ -84,7 +84,7 @@ def test_demo_publishes_live_data_shows_an_outage_and_stops_cleanly():
         assert state["production"]["power_w"] > 0 and state["consumption"]["power_w"] > 0
         assert state["grid"]["status"] == "on_grid" and "storage" in state["meters"]
         assert sub.wait_topic(f"envoy/{SERIAL}/availability") == b"online"
-        assert sub.wait_topic("envoy/bridge/availability") == b"online"
+        assert sub.wait_topic("envoy/bridge/demo/availability") == b"online"
         sub.wait_topic(f"homeassistant/sensor/{SERIAL}/production/config")
         sub.wait_topic(f"envoy/{SERIAL}/grid/status", timeout=25, payload=b"off_grid")
         sub.close()
@@ -118,7 +118,7 @@ def test_demo_runs_its_embedded_broker_on_ipv6_loopback():
     sub = None
     try:
         sub = wait_for(lambda: _subscribe(port, host="::1"), timeout=20, message="the embedded broker on ::1")
-        assert sub.wait_topic("envoy/bridge/availability", timeout=30, payload=b"online")  # the bridge got there
+        assert sub.wait_topic("envoy/bridge/demo/availability", timeout=30, payload=b"online")  # the bridge got there
         sub.wait_topic(f"envoy/{SERIAL}/state", timeout=30)
         sub.close()
         sub = None
@@ -147,9 +147,9 @@ def test_demo_uses_an_existing_broker_and_keeps_its_options(mosquitto):
     try:
         state = json.loads(sub.wait_topic(f"{base}/999000000001/state", timeout=30))
         assert state["production"]["power_w"] == 4200  # the capture, served as it is
-        sub.wait_topic(f"{base}/bridge/availability", payload=b"online")
+        sub.wait_topic(f"{base}/bridge/demo/availability", payload=b"online")
         assert demo.interrupt() == 0
-        sub.wait_topic(f"{base}/bridge/availability", payload=b"offline")  # said goodbye
+        sub.wait_topic(f"{base}/bridge/demo/availability", payload=b"offline")  # said goodbye
     finally:
         sub.close()
         demo.kill()

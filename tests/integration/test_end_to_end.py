@@ -12,10 +12,14 @@ import time
 import pytest
 
 from bridge.cli import main
+from bridge.config import MqttConfig
 from bridge.simulator import Simulator
 from tests.support.captures import capture_names, captures_root, load_capture
 from tests.support.mqtt import Subscriber, wait_for
 from tests.support.processes import bridge_cli, running_bridge, write_config
+
+# The bridge's own availability: this host's instance (mqtt.instance_id defaults to the host name).
+BRIDGE = MqttConfig().availability_topic
 
 pytestmark = pytest.mark.integration
 
@@ -53,13 +57,13 @@ def test_run_once_publishes_what_the_reference_says_for_every_capture(capture, t
     # one sample so far: the computed counters (where the gateway lacks their CT) start at 0
     assert set(state.get("computed_energy", {}).values()) <= {0}
     assert messages[f"envoy/{serial}/availability"] == b"online"
-    assert messages["envoy/bridge/availability"] == b"offline"  # --once exits cleanly
+    assert messages[BRIDGE] == b"offline"  # --once exits cleanly
     if expected.grid_status:
         assert messages[f"envoy/{serial}/grid/status"] == expected.grid_status.encode()
     # one retained document per unit (inverters, batteries, Enpower, relays ...), as the model says
     documents = {f"envoy/{serial}/{suffix}": body for suffix, body in expected.device_payloads().items()}
     gateway_topics = {f"envoy/{serial}/{t}" for t in ("state", "availability", "diagnostics", "grid/status")}
-    assert set(messages) - gateway_topics - {"envoy/bridge/availability"} == set(documents)
+    assert set(messages) - gateway_topics - {BRIDGE} == set(documents)
     for topic, body in documents.items():
         assert json.loads(messages[topic]) == body, topic
     discovery = retained(
@@ -140,13 +144,13 @@ def test_run_polls_until_sigterm_then_says_offline_and_exits_0(tmp_path, mosquit
                 wait_for(
                     lambda: sum(t == state_topic for t, _ in sub.history) >= 2, timeout=30, message="two poll cycles"
                 )
-                assert sub.get("envoy/bridge/availability") == b"online"
+                assert sub.get(BRIDGE) == b"online"
                 assert sim.request_counts.get("/ivp/meters/readings", 0) >= 2
                 started = time.monotonic()
                 proc.send_signal(signal.SIGTERM)
                 assert proc.wait(10) == 0
                 assert time.monotonic() - started < 5
-                sub.wait_topic("envoy/bridge/availability", payload=b"offline")
+                sub.wait_topic(BRIDGE, payload=b"offline")
         finally:
             sub.close()
     assert "Traceback" not in proc.stdout.read()
@@ -162,7 +166,7 @@ def test_gateway_outage_turns_availability_offline_and_back(tmp_path, mosquitto)
                 sub.wait_topic(avail, timeout=20, payload=b"online")
                 sim.stop_envoy()
                 sub.wait_topic(avail, timeout=30, payload=b"offline")
-                assert sub.get("envoy/bridge/availability") == b"online"  # two-level availability
+                assert sub.get(BRIDGE) == b"online"  # two-level availability
                 sim.start_envoy()
                 sub.wait_topic(avail, timeout=60, payload=b"online")
         finally:

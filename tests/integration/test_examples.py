@@ -163,7 +163,13 @@ def discovered_entity_ids() -> tuple[set[str], dict]:
             parsed[endpoint] = model.ENDPOINTS[endpoint](model.decode_json(endpoint, body))
     active = model.select_endpoints(info, parsed)
     payload = model.build_state(info, {k: v for k, v in parsed.items() if k in active}, 0).as_payload()
-    configs = discovery.build_configs(payload, info, base_topic="envoy", prefix="homeassistant")
+    configs = discovery.build_configs(
+        payload,
+        info,
+        base_topic="envoy",
+        bridge_availability="envoy/bridge/site-a/availability",
+        prefix="homeassistant",
+    )
     return {json.loads(c)["default_entity_id"] for c in configs.values()}, payload
 
 

@@ -11,6 +11,9 @@ from bridge.mqtt.publisher import Publisher
 from tests.support.clock import FakeClock
 from tests.support.mqtt import Mosquitto, Subscriber, free_port, wait_for
 
+# The bridge's own availability: this host's instance (mqtt.instance_id defaults to the host name).
+BRIDGE = MqttConfig(base_topic="t").availability_topic
+
 pytestmark = pytest.mark.integration
 
 
@@ -29,9 +32,9 @@ def sub(mosquitto):
 def test_online_on_connect_and_offline_on_stop(mosquitto, sub):
     pub = make_publisher(mosquitto)
     pub.start()
-    sub.wait_topic("t/bridge/availability", payload=b"online")
+    sub.wait_topic(BRIDGE, payload=b"online")
     pub.stop()
-    sub.wait_topic("t/bridge/availability", payload=b"offline")
+    sub.wait_topic(BRIDGE, payload=b"offline")
 
 
 def test_states_are_retained_for_late_subscribers(mosquitto):
@@ -44,7 +47,7 @@ def test_states_are_retained_for_late_subscribers(mosquitto):
     try:
         assert late.wait_topic("t/x/state") == b'{"a":1}'
         assert late.retained["t/x/state"]
-        assert late.wait_topic("t/bridge/availability") == b"online"
+        assert late.wait_topic(BRIDGE) == b"online"
     finally:
         late.close()
         pub.stop()
@@ -82,7 +85,7 @@ def test_broker_down_at_start_then_everything_arrives(tmp_path):
         sub = Subscriber(broker.host, broker.port)
         assert sub.wait_topic("t/gw/state", timeout=15) == b"S2"
         assert sub.wait_topic("ha/sensor/gw/a/config") == b"A"
-        assert sub.wait_topic("t/bridge/availability") == b"online"
+        assert sub.wait_topic(BRIDGE) == b"online"
         sub.close()
     finally:
         pub.stop()
@@ -217,7 +220,7 @@ def test_flapping_connection_one_error_slow_reconnects_then_stable_again(caplog)
     assert any("stable again" in r.getMessage() for r in caplog.records)
 
 
-def _config(name: str, availability: str = "t/bridge/availability") -> str:
+def _config(name: str, availability: str = BRIDGE) -> str:
     return json.dumps(
         {"name": name, "availability": [{"topic": availability}, {"topic": "t/gw/availability"}]},
         sort_keys=True,
@@ -276,3 +279,68 @@ def test_start_up_read_back_sends_only_changes_and_removes_what_vanished(mosquit
     finally:
         pub.stop()
         sub.close()
+
+
+def _instance(mosquitto, instance: str) -> Publisher:
+    cfg = MqttConfig(
+        host=mosquitto.host, port=mosquitto.port, client_id=f"bridge-{instance}", base_topic="t", instance_id=instance
+    )
+    return Publisher(cfg, HomeAssistantConfig(prefix="ha"), rng=lambda a, b: 0.0, readback_window=0.5)
+
+
+def test_an_upgrade_to_two_instances_clears_the_shared_availability_and_each_updates_only_its_own(mosquitto):
+    """One bridge of the previous version served gw_a and gw_b under `t/bridge/availability`; now
+    instance `a` serves gw_a and instance `b` gw_b. The old topic is emptied (it would say
+    online or offline forever); each instance replaces its gateways' configs in place (new
+    availability, no duplicates) and removes their vanished ones, and never touches the other's."""
+    old = "t/bridge/availability"
+    before = {
+        "ha/sensor/gw_a/p/config": _config("P", availability=old),
+        "ha/sensor/gw_a/gone/config": _config("GONE", availability=old),
+        "ha/sensor/gw_b/r/config": _config("R", availability=old),
+        "ha/sensor/gw_b/s/config": _config("S", availability=old),
+        old: "online",
+    }
+    seed = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="seed")
+    seed.connect(mosquitto.host, mosquitto.port)
+    seed.loop_start()
+    for topic, payload in before.items():
+        seed.publish(topic, payload, qos=1, retain=True).wait_for_publish(5)
+    seed.loop_stop()
+    seed.disconnect()
+    a = _instance(mosquitto, "a")
+    new_a = {"ha/sensor/gw_a/p/config": _config("P", availability="t/bridge/a/availability")}
+    try:
+        a.start()
+        a.sync_discovery("gw_a", new_a)
+        assert a.wait_discovery_ready(5) and a.flush(5)
+        late = Subscriber(mosquitto.host, mosquitto.port, topics=("ha/#", "t/#"))
+        try:
+            wait_for(lambda: late.get("t/bridge/a/availability") == b"online", message="a online")
+            time.sleep(0.5)  # every retained message has arrived
+            assert late.get(old) is None  # emptied: the broker holds nothing there any more
+            assert late.get("ha/sensor/gw_a/p/config") == new_a["ha/sensor/gw_a/p/config"].encode()
+            assert late.get("ha/sensor/gw_a/gone/config") is None  # a's vanished entity removed
+            for topic in ("ha/sensor/gw_b/r/config", "ha/sensor/gw_b/s/config"):  # b's: as they were
+                assert late.get(topic) == before[topic].encode(), topic
+        finally:
+            late.close()
+        b = _instance(mosquitto, "b")
+        b.start()
+        b.sync_discovery("gw_b", {"ha/sensor/gw_b/r/config": _config("R", availability="t/bridge/b/availability")})
+        assert b.wait_discovery_ready(5) and b.flush(5)
+        b.stop()
+        late = Subscriber(mosquitto.host, mosquitto.port, topics=("ha/#", "t/#"))
+        try:
+            wait_for(lambda: late.get("t/bridge/b/availability") == b"offline", message="b offline")
+            time.sleep(0.5)
+            assert late.get("t/bridge/a/availability") == b"online"  # b's stop is b's alone
+            assert late.get("ha/sensor/gw_b/s/config") is None  # b removed its own vanished entity
+            assert late.get("ha/sensor/gw_a/p/config") == new_a["ha/sensor/gw_a/p/config"].encode()
+            assert json.loads(late.get("ha/sensor/gw_b/r/config"))["availability"][0] == {
+                "topic": "t/bridge/b/availability"
+            }
+        finally:
+            late.close()
+    finally:
+        a.stop()

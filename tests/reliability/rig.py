@@ -30,6 +30,9 @@ from bridge.simulator import Simulator
 from tests.support.clock import FakeClock
 from tests.support.sinks import Recorder
 
+# The bridge's own availability: this host's instance (mqtt.instance_id defaults to the host name).
+BRIDGE = MqttConfig().availability_topic
+
 FAST = PollIntervals(meters=1, grid=1, energy=2, inverters=5, batteries=5, info=60)
 
 
@@ -125,7 +128,7 @@ def fast_config(sim: Simulator, folder: Path, broker, **mqtt) -> Config:
 def expected_topics(sim: Simulator) -> set[str]:
     """Topics a broker holds once the bridge has published `sim`'s gateway (a few of each kind)."""
     return {
-        "envoy/bridge/availability",
+        BRIDGE,
         f"envoy/{sim.serial}/availability",
         f"envoy/{sim.serial}/state",
         f"homeassistant/sensor/{sim.serial}/production/config",

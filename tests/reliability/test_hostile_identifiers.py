@@ -29,6 +29,9 @@ from bridge.simulator import Simulator
 from tests.reliability.rig import FAST, bridge_config, cloud_config, gateway_config, patched_simulator
 from tests.support.mqtt import Mosquitto, Subscriber, free_port, wait_for
 
+# The bridge's own availability: this host's instance (mqtt.instance_id defaults to the host name).
+BRIDGE = MqttConfig().availability_topic
+
 pytestmark = pytest.mark.integration
 
 INVERTERS = "/api/v1/production/inverters"
@@ -209,8 +212,8 @@ def test_h11_15_serial_bridge_slash_space_or_unicode_takes_only_its_gateway_offl
     one_line_each(hostile, serials)
     own_topics_only(hostile)
     # `envoy/bridge/availability` is the bridge's alone: online, and no gateway's sink ever wrote it.
-    assert hostile.watch.get("envoy/bridge/availability") == b"online"
-    assert "envoy/bridge/availability" not in hostile.bridge.publisher._state
+    assert hostile.watch.get(BRIDGE) == b"online"
+    assert BRIDGE not in hostile.bridge.publisher._state
     configs = [json.loads(p) for t, p in hostile.watch.messages.items() if t.endswith("/config") and p]
     assert configs and {c["device"]["identifiers"][0] for c in configs} >= {f"envoy_{hostile.healthy.serial}"}
     assert all(c["unique_id"].startswith(f"{hostile.healthy.serial}_") for c in configs)
@@ -258,7 +261,7 @@ def test_h11_2_the_publisher_drops_a_bad_topic_once_and_keeps_the_connection(mos
         try:
             assert watch.wait_topic("envoy/1234/state", 10, payload=b'{"n": 99}')
             time.sleep(0.5)  # anything else the replay would have sent arrives meanwhile
-            assert set(watch.messages) == {"envoy/bridge/availability", "envoy/1234/state"}
+            assert set(watch.messages) == {BRIDGE, "envoy/1234/state"}
         finally:
             watch.close()
         assert pub._client._thread.is_alive()

@@ -32,6 +32,9 @@ from bridge.simulator import Simulator
 from tests.reliability.rig import FAST, bridge_config, cloud_config, gateway_config
 from tests.support.mqtt import Mosquitto, Subscriber, free_port, wait_for
 
+# The bridge's own availability: this host's instance (mqtt.instance_id defaults to the host name).
+BRIDGE = MqttConfig().availability_topic
+
 pytestmark = pytest.mark.integration
 
 SECRET = b"one Enphase cloud signs for both gateways"
@@ -152,7 +155,7 @@ def loud(caplog, needle: str = "", level: int = logging.WARNING) -> list[str]:
 
 def test_h11_1_deeply_nested_retained_config_does_not_stop_the_bridge_at_start(tmp_path, sims, caplog):
     broker = Mosquitto(tmp_path).start()
-    ours = json.dumps({"availability": [{"topic": "envoy/bridge/availability"}]}).encode()[:-1]
+    ours = json.dumps({"availability": [{"topic": BRIDGE}]}).encode()[:-1]
     try:
         with attacker(broker) as evil:  # left on the broker before the bridge starts
             for topic, payload in {
@@ -338,7 +341,7 @@ def test_h11_16_availability_discovery_and_state_overwritten_by_someone_else_are
             state_topic = f"envoy/{serial}/state"
             lies = {
                 f"envoy/{serial}/availability": b"offline",
-                "envoy/bridge/availability": b"offline",
+                BRIDGE: b"offline",
                 config_topic: config.replace(b'"name":', b'"name":"hijacked","x":'),
                 state_topic: json.dumps({"serial": serial, "production_w": 9_999_999}).encode(),
             }
@@ -346,7 +349,7 @@ def test_h11_16_availability_discovery_and_state_overwritten_by_someone_else_are
                 for topic, lie in lies.items():
                     evil.publish(topic, lie, qos=1, retain=True).wait_for_publish(5)
             assert wait_for(lambda: retained(broker, f"envoy/{serial}/availability") == b"online", 10, interval=0.3)
-            assert wait_for(lambda: retained(broker, "envoy/bridge/availability") == b"online", 10, interval=0.3)
+            assert wait_for(lambda: retained(broker, BRIDGE) == b"online", 10, interval=0.3)
             assert wait_for(lambda: retained(broker, config_topic) == config, 10, interval=0.3)
             held = lambda: run.publisher._state[state_topic].encode()  # noqa: E731
             assert wait_for(lambda: retained(broker, state_topic) == held(), 10, interval=0.3)  # the gateway's numbers

@@ -31,6 +31,9 @@ from tests.support import processes
 from tests.support.clock import FakeClock
 from tests.support.mqtt import Mosquitto, Subscriber, free_port, wait_for
 
+# The bridge's own availability: this host's instance (mqtt.instance_id defaults to the host name).
+BRIDGE = MqttConfig().availability_topic
+
 pytestmark = pytest.mark.integration
 
 
@@ -82,7 +85,7 @@ def records(caplog, level=logging.WARNING, needle=""):
 def everything_arrives(broker, sim, timeout=20.0) -> Subscriber:
     sub = Subscriber(broker.host, broker.port)
     wait_for(lambda: expected_topics(sim) <= set(sub.messages), timeout, message="every topic")
-    assert sub.get("envoy/bridge/availability") == b"online"
+    assert sub.get(BRIDGE) == b"online"
     assert sub.get(f"envoy/{sim.serial}/availability") == b"online"
     return sub
 
@@ -324,7 +327,7 @@ def late_availability(broker) -> tuple[bytes, bool]:
     """What a subscriber that arrives now reads on the bridge's availability topic, and whether retained."""
     late = Subscriber(broker.host, broker.port, topics=("envoy/bridge/#",))
     try:
-        return late.wait_topic("envoy/bridge/availability"), late.retained["envoy/bridge/availability"]
+        return late.wait_topic(BRIDGE), late.retained[BRIDGE]
     finally:
         late.close()
 
@@ -334,12 +337,12 @@ def test_f9_sigterm_says_offline_flushes_and_exits_0_within_the_deadline(tmp_pat
     try:
         with bridge_process(tmp_path, sim, mosquitto) as proc:
             sub.wait_topic(f"envoy/{sim.serial}/state", timeout=30)
-            assert sub.get("envoy/bridge/availability") == b"online"
+            assert sub.get(BRIDGE) == b"online"
             started = time.monotonic()
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(10) == 0
             assert time.monotonic() - started < 5
-            sub.wait_topic("envoy/bridge/availability", payload=b"offline", timeout=5)
+            sub.wait_topic(BRIDGE, payload=b"offline", timeout=5)
             assert "Traceback" not in proc.stdout.read()
     finally:
         sub.close()
@@ -350,10 +353,10 @@ def test_f10_kill_9_leaves_the_last_will_offline(tmp_path, sim, mosquitto):
     sub = Subscriber(mosquitto.host, mosquitto.port)
     try:
         with bridge_process(tmp_path, sim, mosquitto) as proc:
-            sub.wait_topic("envoy/bridge/availability", payload=b"online", timeout=30)
+            sub.wait_topic(BRIDGE, payload=b"online", timeout=30)
             proc.kill()  # SIGKILL: no code of ours runs; the broker publishes the will
             proc.wait(5)
-            sub.wait_topic("envoy/bridge/availability", payload=b"offline", timeout=10)
+            sub.wait_topic(BRIDGE, payload=b"offline", timeout=10)
     finally:
         sub.close()
     assert late_availability(mosquitto) == (b"offline", True)  # the will is retained
@@ -403,7 +406,7 @@ def test_h1_h5_discovery_configs_retained_qos1_with_a_safe_expire_after(tmp_path
             assert config["expire_after"] >= 3 * FAST.inverters, config["expire_after"]
             assert config["expire_after"] > config_republish_interval(), config["expire_after"]
             assert [a["topic"] for a in config["availability"]] == [
-                "envoy/bridge/availability",
+                BRIDGE,
                 f"envoy/{sim.serial}/availability",
             ]
     finally:

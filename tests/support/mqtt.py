@@ -58,7 +58,8 @@ class Mosquitto:
     start), `users` ({name: password}; anonymous clients refused), `acl` (an ACL file), `tls` ((certfile, keyfile):
     the listener speaks TLS only), `log_all` (every packet in the log, for tests that count
     connections; off, the log has Mosquitto's default types, as the benchmarks want: its writes
-    would weigh on what they measure). The broker logs to `log_file`.
+    would weigh on what they measure), `extra` (lines added at the end of its configuration: a
+    bridge to another broker's `connection` section). The broker logs to `log_file`.
     """
 
     def __init__(
@@ -71,6 +72,7 @@ class Mosquitto:
         acl: Path | None = None,
         tls: tuple[str, str] | None = None,
         log_all: bool = True,
+        extra: tuple[str, ...] = (),
     ):
         binary = mosquitto_binary()
         if binary is None:
@@ -80,7 +82,7 @@ class Mosquitto:
         self.binary, self.port, self.workdir = binary, port or free_port(), workdir
         self.host = "127.0.0.1"
         self.persistence, self.users, self.tls, self.log_all = persistence, users, tls, log_all
-        self.acl = acl
+        self.acl, self.extra = acl, extra
         self.log_file = workdir / f"mosquitto-{self.port}.log"
         self.proc: subprocess.Popen | None = None
 
@@ -115,7 +117,7 @@ class Mosquitto:
             lines.append(f"acl_file {self.acl}")
         if self.tls:
             lines += [f"certfile {self.tls[0]}", f"keyfile {self.tls[1]}"]
-        return "\n".join(lines) + "\n"
+        return "\n".join([*lines, *self.extra]) + "\n"
 
     def start(self) -> Mosquitto:
         conf = self.workdir / f"mosquitto-{self.port}.conf"

@@ -87,11 +87,13 @@ def write_config(
     poll: Any = None,
     controls: dict[str, Any] | None = None,
     token_flows: list[str] | None = None,
+    instance_id: str | None = None,
     **gateway: Any,
 ) -> Path:
     """config.yaml in `tmp_path` as a user writes it for `sim`'s gateway (more gateway settings in
-    `gateway`), publishing to `broker` (anything with .host and .port) under `base`; `controls`
-    and `token_flows` as the `controls:` section and `cloud.token_flows`."""
+    `gateway`), publishing to `broker` (anything with .host and .port) under `base`; `controls`,
+    `token_flows` and `instance_id` as the `controls:` section, `cloud.token_flows` and
+    `mqtt.instance_id`."""
     host, port = sim.envoy_host.rsplit(":", 1)
     gw = {
         "host": f"https://{host}:{port}",
@@ -114,6 +116,8 @@ def write_config(
         config["controls"] = controls
     if token_flows:
         config["cloud"]["token_flows"] = token_flows
+    if instance_id:
+        config["mqtt"]["instance_id"] = instance_id
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path

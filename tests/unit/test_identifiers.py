@@ -15,6 +15,7 @@ from bridge.identifiers import (
     Refusals,
     host_problem,
     id_problem,
+    instance_from_host,
     is_id,
     prefix_problem,
     serial_problem,
@@ -138,6 +139,7 @@ def test_hosts_that_may_not(host):
 def test_the_publishers_topics():
     for topic in (
         "envoy/bridge/availability",
+        "envoy/bridge/site-a/availability",
         "envoy/122035000000/inverter/482243033113",
         "envoy/192.168.1.9/availability",  # a gateway not set up yet is named by its host
         "homeassistant/sensor/122035000000/482243033113_power/config",
@@ -165,3 +167,21 @@ def test_refusals_are_logged_once_each_and_a_flood_is_bounded():
 def test_the_rule_imports_nothing_of_the_bridge():
     source = Path(identifiers.__file__).read_text(encoding="utf-8")
     assert not re.search(r"^\s*(from|import) bridge", source, re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    ("host", "instance"),
+    [
+        ("pi", "pi"),
+        ("Envoy-Bridge.home.example.org", "envoy-bridge-home-example-org"),
+        ("site_7", "site_7"),
+        ("..weird..name..", "weird-name"),
+        ("ünïcode", "n-code"),
+        ("", "bridge"),
+        ("...", "bridge"),
+        ("a" * 70 + ".example", "a" * 64),
+    ],
+)
+def test_a_host_name_becomes_an_instance_id_by_the_rule(host, instance):
+    assert instance_from_host(host) == instance
+    assert id_problem(instance) is None

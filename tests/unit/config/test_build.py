@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bridge.config import Config
 from bridge.config.build import build
+from bridge.identifiers import instance_from_host
 from tests.unit.config.conftest import MINIMAL
 
 
@@ -30,11 +31,14 @@ def test_minimal_config_gets_documented_defaults(load):
     ) == (10, 1, 60, 300, 60, 3600)
 
 
-def test_default_client_id_is_the_host_name_and_a_random_suffix(load):
+def test_default_client_id_is_the_instance_id_and_a_random_suffix(load):
     one, two = load(MINIMAL).mqtt.client_id, load(MINIMAL).mqtt.client_id
-    host = re.sub(r"[^A-Za-z0-9-]", "", socket.gethostname())[:20] or "host"
-    assert re.fullmatch(rf"envoy-mqtt-bridge-{re.escape(host)}-[0-9a-f]{{6}}", one), one
+    instance = instance_from_host(socket.gethostname())[:20]
+    assert re.fullmatch(rf"envoy-mqtt-bridge-{re.escape(instance)}-[0-9a-f]{{6}}", one), one
     assert one != two
+    assert re.fullmatch(
+        r"envoy-mqtt-bridge-site-a-[0-9a-f]{6}", load(MINIMAL + "mqtt: {instance_id: site-a}\n").mqtt.client_id
+    )
     assert load(MINIMAL + "mqtt: {client_id: mine}\n").mqtt.client_id == "mine"
 
 

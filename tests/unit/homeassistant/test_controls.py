@@ -12,7 +12,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from bridge.config import Config, ControlsConfig, GatewayConfig, PollIntervals
+from bridge.config import Config, ControlsConfig, GatewayConfig, MqttConfig, PollIntervals
 from bridge.controls.table import CONTROLS
 from bridge.homeassistant.announcer import Announcer
 from bridge.homeassistant.controls import LOOKS
@@ -116,7 +116,7 @@ def test_command_and_state_topics():
         assert config["retain"] is False, key  # Home Assistant must never send a retained command
         assert "expire_after" not in config, key  # not a key of 2024.1's select, number or switch
         assert config["unique_id"] == f"{SERIAL}_{key}"
-        assert config["availability"][0] == {"topic": "envoy/bridge/availability"}
+        assert config["availability"][0] == {"topic": MqttConfig().availability_topic}
 
 
 def test_selects_numbers_and_switches_take_the_payloads_the_bridge_takes():
@@ -235,7 +235,7 @@ def test_a_token_that_becomes_an_installers_brings_production():
 def test_a_family_disabled_before_a_restart_is_withdrawn_from_the_broker():
     before, _ = announced()
     after, _ = announced(ControlsConfig(battery=True))  # the restarted bridge: relays and the rest off
-    readback = Readback("homeassistant", "envoy/bridge/availability", 1.0, enabled=True, lock=threading.RLock())
+    readback = Readback("homeassistant", (MqttConfig().availability_topic,), 1.0, enabled=True, lock=threading.RLock())
     for topic, config in before.items():  # the previous run's retained configs, read back at start
         message = mqtt.MQTTMessage(topic=topic.encode())
         message.payload, message.retain = json.dumps(config).encode(), True

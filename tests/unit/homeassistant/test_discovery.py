@@ -13,6 +13,7 @@ from bridge.homeassistant.gateway import entities_for
 from bridge.model import GatewayInfo
 from tests.support.sinks import make_snapshot
 
+BRIDGE = "envoy/bridge/site-a/availability"  # the serving instance's (MqttConfig.availability_topic)
 INFO = GatewayInfo(
     serial="999000000001", firmware="8.2.4382", part_number="800-00654-r08", metered=True, web_tokens=True
 )
@@ -58,7 +59,9 @@ def render(template: str, payload: dict) -> str:
 
 
 def configs():
-    raw = build_configs(PAYLOAD, INFO, base_topic="envoy", prefix="homeassistant", host="10.0.0.2")
+    raw = build_configs(
+        PAYLOAD, INFO, base_topic="envoy", bridge_availability=BRIDGE, prefix="homeassistant", host="10.0.0.2"
+    )
     return {topic: json.loads(payload) for topic, payload in raw.items()}
 
 
@@ -142,7 +145,7 @@ def test_device_availability_and_origin():
     assert device["configuration_url"] == "https://10.0.0.2"
     assert "net-consumption CT" in device["model"]
     assert config["availability"] == [
-        {"topic": "envoy/bridge/availability"},
+        {"topic": BRIDGE},
         {"topic": "envoy/999000000001/availability"},
     ]
     assert config["availability_mode"] == "all"
@@ -195,7 +198,9 @@ WITH_BATTERIES = PAYLOAD | {
 
 
 def device_configs():
-    raw = build_configs(WITH_BATTERIES, INFO, base_topic="envoy", prefix="homeassistant", devices=DEVICES)
+    raw = build_configs(
+        WITH_BATTERIES, INFO, base_topic="envoy", bridge_availability=BRIDGE, prefix="homeassistant", devices=DEVICES
+    )
     return {topic: json.loads(payload) for topic, payload in raw.items()}
 
 
@@ -304,7 +309,9 @@ def test_existing_gateway_unique_ids_are_unchanged():
 
 def test_vanished_unit_takes_its_entities_with_it():
     fewer = {k: v for k, v in DEVICES.items() if not k.startswith("inverter/")}
-    raw = build_configs(WITH_BATTERIES, INFO, base_topic="envoy", prefix="homeassistant", devices=fewer)
+    raw = build_configs(
+        WITH_BATTERIES, INFO, base_topic="envoy", bridge_availability=BRIDGE, prefix="homeassistant", devices=fewer
+    )
     assert not any("482300000001" in topic for topic in raw)
 
 
@@ -335,7 +342,7 @@ def test_ct_status_flags_count_is_a_disabled_diagnostic_per_ct():
             "production": {"power_w": 2, "status_flag_count": 1, "status_flags": ["production-imbalance"]},
         }
     }
-    raw = build_configs(payload, INFO, base_topic="envoy", prefix="homeassistant")
+    raw = build_configs(payload, INFO, base_topic="envoy", bridge_availability=BRIDGE, prefix="homeassistant")
     configs = {t.split("/")[3]: json.loads(c) for t, c in raw.items()}
     for key in ("net_consumption_ct_status_flags", "production_ct_status_flags"):
         assert configs[key]["entity_category"] == "diagnostic" and configs[key]["enabled_by_default"] is False
@@ -368,7 +375,13 @@ DIAGNOSTICS = {
 
 def test_diagnostic_entities_sit_on_the_gateway_device_and_read_the_diagnostics_topic():
     raw = build_configs(
-        PAYLOAD, INFO, base_topic="envoy", prefix="homeassistant", host="10.0.0.2", diagnostics=DIAGNOSTICS
+        PAYLOAD,
+        INFO,
+        base_topic="envoy",
+        bridge_availability=BRIDGE,
+        prefix="homeassistant",
+        host="10.0.0.2",
+        diagnostics=DIAGNOSTICS,
     )
     found = {
         t.split("/")[3]: json.loads(p)
@@ -409,7 +422,9 @@ def test_diagnostic_entities_sit_on_the_gateway_device_and_read_the_diagnostics_
     )
     # without a token (digest or no auth), no token entities
     bare = {k: v for k, v in DIAGNOSTICS.items() if k == "token_renewal_error" or not k.startswith("token_")}
-    raw = build_configs(PAYLOAD, INFO, base_topic="envoy", prefix="homeassistant", diagnostics=bare)
+    raw = build_configs(
+        PAYLOAD, INFO, base_topic="envoy", bridge_availability=BRIDGE, prefix="homeassistant", diagnostics=bare
+    )
     assert not any(
         f"/{key}/" in t for t in raw for key in ("token_expires", "token_days_left", "token_type", "token_source")
     )
@@ -425,11 +440,12 @@ def test_expire_after_outlasts_three_polls_and_the_republish_interval():
         PAYLOAD,
         INFO,
         base_topic="envoy",
+        bridge_availability=BRIDGE,
         prefix="homeassistant",
         expire_after=lambda topic: 123 if topic.endswith("/state") else None,
     )
     assert {json.loads(p).get("expire_after") for p in raw.values()} == {123}
-    raw = build_configs(PAYLOAD, INFO, base_topic="envoy", prefix="homeassistant")
+    raw = build_configs(PAYLOAD, INFO, base_topic="envoy", bridge_availability=BRIDGE, prefix="homeassistant")
     assert not any("expire_after" in json.loads(p) for p in raw.values())
 
 
@@ -513,6 +529,7 @@ def test_every_key_and_class_is_one_home_assistant_2024_1_accepts():
         WITH_BATTERIES,
         INFO,
         base_topic="envoy",
+        bridge_availability=BRIDGE,
         prefix="homeassistant",
         host="10.0.0.2",
         devices=DEVICES,
@@ -554,7 +571,14 @@ LIVE = {
 
 
 def live_configs(live: dict) -> dict[str, dict]:
-    raw = build_configs(PAYLOAD | WITH_BATTERIES, INFO, base_topic="envoy", prefix="homeassistant", live=live)
+    raw = build_configs(
+        PAYLOAD | WITH_BATTERIES,
+        INFO,
+        base_topic="envoy",
+        bridge_availability=BRIDGE,
+        prefix="homeassistant",
+        live=live,
+    )
     return {t.split("/")[3]: c for t, c in ((t, json.loads(p)) for t, p in raw.items())}
 
 

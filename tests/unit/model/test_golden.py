@@ -23,7 +23,7 @@ from types import SimpleNamespace
 import pytest
 
 from bridge.app import sinks_for
-from bridge.config import Config, GatewayConfig, PollIntervals
+from bridge.config import Config, GatewayConfig, MqttConfig, PollIntervals
 from bridge.gateway.worker import EnvoyWorker
 from tests.support.captures import POLLED_AT, SKIP_REASON, capture_names, load_capture
 from tests.support.sinks import Recorder
@@ -36,7 +36,11 @@ DIFF_LINES = 80  # enough to read what changed, short enough for a terminal
 
 def publish(name: str) -> Recorder:
     capture = load_capture(name)
-    config = Config(gateways=(GatewayConfig(host="envoy.local", insecure=True),), poll=PollIntervals())
+    config = Config(
+        gateways=(GatewayConfig(host="envoy.local", insecure=True),),
+        mqtt=MqttConfig(instance_id="site-a"),  # not this machine's host name
+        poll=PollIntervals(),
+    )
     recorder = Recorder()
     gateway = config.gateways[0]
     client = SimpleNamespace(token_info=None, last_renewal_error=None, retry_budget_s=None)

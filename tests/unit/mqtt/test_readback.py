@@ -10,7 +10,9 @@ import pytest
 
 from bridge.mqtt.readback import Readback, owner_of
 
-AVAILABILITY = "envoy/bridge/availability"
+AVAILABILITY = "envoy/bridge/site-a/availability"  # this instance's
+PREVIOUS = "envoy/bridge/availability"  # every bridge's, before instance ids
+OWN = (AVAILABILITY, PREVIOUS)
 
 
 def config(name: str, availability: str = AVAILABILITY) -> str:
@@ -26,7 +28,7 @@ def message(topic: str, payload: str | bytes, retain: bool = True) -> mqtt.MQTTM
 
 @pytest.fixture
 def readback() -> Readback:
-    return Readback("ha", AVAILABILITY, window=1.0, enabled=True, lock=threading.RLock())
+    return Readback("ha", OWN, window=1.0, enabled=True, lock=threading.RLock())
 
 
 def test_owner_is_the_node_id_of_a_discovery_topic():
@@ -36,9 +38,9 @@ def test_owner_is_the_node_id_of_a_discovery_topic():
 
 def test_disabled_or_zero_window_is_over_from_the_start():
     lock = threading.RLock()
-    assert Readback("ha", AVAILABILITY, 1.0, enabled=False, lock=lock).over
-    assert Readback("ha", AVAILABILITY, 0.0, enabled=True, lock=lock).over
-    assert not Readback("ha", AVAILABILITY, 1.0, enabled=True, lock=lock).over
+    assert Readback("ha", OWN, 1.0, enabled=False, lock=lock).over
+    assert Readback("ha", OWN, 0.0, enabled=True, lock=lock).over
+    assert not Readback("ha", OWN, 1.0, enabled=True, lock=lock).over
 
 
 def test_begins_once(readback):
@@ -94,6 +96,35 @@ def test_overdue_only_when_started_and_not_over(readback):
 
 
 def test_overdue_when_its_timer_is_late():
-    late = Readback("ha", AVAILABILITY, window=0.05, enabled=True, lock=threading.RLock())
+    late = Readback("ha", OWN, window=0.05, enabled=True, lock=threading.RLock())
     late.begin()
     assert late.overdue() is True  # waited the window and a second more, in vain
+
+
+def test_an_upgrade_finds_its_configs_under_the_previous_shared_topic_and_updates_them(readback):
+    """Before instance ids every bridge named `{base}/bridge/availability`: those configs are this
+    bridge's previous ones, so the new ones (naming this instance) replace them in place."""
+    readback.begin()
+    readback.keep(message("ha/sensor/gw/same/config", config("same", availability=PREVIOUS)))
+    readback.keep(message("ha/sensor/gw/gone/config", config("gone", availability=PREVIOUS)))
+    announced = {"ha/sensor/gw/same/config": config("same")}
+    updates, vanished = readback.end(announced, owners={"gw"})
+    assert updates == [("ha/sensor/gw/same/config", config("same"))]  # one entity, its new availability
+    assert vanished == ["ha/sensor/gw/gone/config"]
+
+
+def test_another_instances_configs_are_never_kept(readback):
+    readback.keep(message("ha/sensor/gw2/x/config", config("x", availability="envoy/bridge/site-b/availability")))
+    assert readback.found == 0
+
+
+def test_configs_under_the_previous_topic_of_a_gateway_another_instance_serves_are_never_removed(readback):
+    """After a site is split in two, both instances read the old shared configs: each hands over
+    only its own gateways', so instance A never removes B's (B updates them when it announces)."""
+    readback.begin()
+    for topic in ("ha/sensor/gw_a/x/config", "ha/sensor/gw_b/y/config", "ha/sensor/gw_b/z/config"):
+        readback.keep(message(topic, config(topic, availability=PREVIOUS)))
+    updates, vanished = readback.end({"ha/sensor/gw_a/x/config": config("x")}, owners={"gw_a"})
+    assert vanished == [] and [t for t, _ in updates] == ["ha/sensor/gw_a/x/config"]
+    assert readback.claim("gw_a", {"ha/sensor/gw_a/x/config": config("x")}) == ({}, [])
+    assert readback.found == 2  # B's, waiting for an owner this instance never announces

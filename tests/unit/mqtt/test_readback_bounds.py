@@ -13,7 +13,9 @@ import pytest
 
 from bridge.mqtt.readback import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, Readback, nesting
 
-AVAILABILITY = "envoy/bridge/availability"
+AVAILABILITY = "envoy/bridge/site-a/availability"  # this instance's
+PREVIOUS = "envoy/bridge/availability"  # every bridge's, before instance ids
+OWN = (AVAILABILITY, PREVIOUS)
 OURS = {"availability": [{"topic": AVAILABILITY}]}
 
 
@@ -25,7 +27,7 @@ def message(topic: str, payload: bytes) -> mqtt.MQTTMessage:
 
 @pytest.fixture
 def readback() -> Readback:
-    found = Readback("ha", AVAILABILITY, window=1.0, enabled=True, lock=threading.RLock())
+    found = Readback("ha", OWN, window=1.0, enabled=True, lock=threading.RLock())
     found.begin()
     return found
 
