@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from bridge.config import MqttConfig
 from bridge.simulator import Simulator
 from tests.support.mqtt import Subscriber, seconds_until, wait_for
 from tests.support.node_red import load_shedding_flow, node_red_binary, start_node_red
@@ -30,9 +31,10 @@ def results(sub: Subscriber, topic: str) -> list[dict]:
 def assert_nothing_retained(broker, topic: str) -> None:
     """A new subscriber gets no retained command: the retained availability, subscribed after
     `topic`, comes after anything the broker holds on it."""
-    fresh = Subscriber(broker.host, broker.port, topics=(topic, "envoy/bridge/availability"))
+    availability = MqttConfig().availability_topic  # the bridge's, as write_config leaves it
+    fresh = Subscriber(broker.host, broker.port, topics=(topic, availability))
     try:
-        fresh.wait_topic("envoy/bridge/availability")
+        fresh.wait_topic(availability)
         assert fresh.get(topic) is None, f"retained on {topic}: {fresh.get(topic)!r}"
     finally:
         fresh.close()

@@ -21,6 +21,8 @@ from tests.support.mqtt import Mosquitto, Subscriber, wait_for
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 UID = 10001  # the Dockerfile's `bridge` user
+INSTANCE = "image-test"
+BRIDGE_AVAILABILITY = f"envoy/bridge/{INSTANCE}/availability"
 MAX_SILENCE_S = 20  # > the 5 s between health documents + the 5 s meters poll, with room: no false alarm
 HEALTH_OPTIONS = ("--health-interval", "2s", "--health-timeout", "10s", "--health-retries", "1")
 
@@ -40,7 +42,7 @@ def data_folder(root: Path, sim: Simulator, broker: Mosquitto) -> Path:
     host, port = sim.envoy_host.rsplit(":", 1)
     config = {
         "gateways": [{"host": f"https://{host}:{port}", "serial": sim.serial, "tls": {"fingerprint": sim.fingerprint}}],
-        "mqtt": {"host": broker.host, "port": broker.port},
+        "mqtt": {"host": broker.host, "port": broker.port, "instance_id": INSTANCE},
         "poll": {"meters": 5},
         "health": {"max_silence": MAX_SILENCE_S},
     }
@@ -74,7 +76,7 @@ def test_the_image_publishes_as_uid_10001_turns_healthy_and_says_offline_on_dock
         try:
             with running(name, data, tmp_path / "container.log", *HEALTH_OPTIONS) as container:
                 sub.wait_topic(f"envoy/{sim.serial}/state", timeout=60)
-                assert sub.get("envoy/bridge/availability") == b"online"
+                assert sub.get(BRIDGE_AVAILABILITY) == b"online"
                 assert process_uid(container) == UID
                 assert wait_health(container, "healthy", 60).startswith("healthy: 1 of 1 gateway(s) online")
                 assert sim.cloud_counts.get("tokens_issued", 0) == 0  # the imported token served
@@ -96,7 +98,7 @@ def test_the_image_publishes_as_uid_10001_turns_healthy_and_says_offline_on_dock
                 assert inspect(container)["State"]["ExitCode"] == 0
                 print(f"docker stop: {stopped_in:.1f} s")
                 assert stopped_in < 8, f"docker stop took {stopped_in:.1f} s"
-                sub.wait_topic("envoy/bridge/availability", payload=b"offline")
+                sub.wait_topic(BRIDGE_AVAILABILITY, payload=b"offline")
         finally:
             sub.close()
     assert "Traceback" not in (tmp_path / "container.log").read_text()
