@@ -12,6 +12,10 @@ import time
 from typing import Any
 
 from bridge import __version__
+from bridge.admin.health import HEALTH_INTERVAL_S, BridgeHealth
+from bridge.admin.info import BridgeInfo
+from bridge.admin.mqtt import RequestsMqtt
+from bridge.admin.verbs import Verbs
 from bridge.auth.cloud import EnphaseCloud
 from bridge.config import Config, GatewayConfig
 from bridge.controls.executor import GatewayControls
@@ -21,6 +25,8 @@ from bridge.files import ensure_private_dir
 from bridge.gateway.worker import EnvoyWorker
 from bridge.health import HealthMonitor, paho_thread_alive
 from bridge.homeassistant.announcer import Announcer
+from bridge.homeassistant.bridge import bridge_node_id
+from bridge.homeassistant.discovery import bridge_configs
 from bridge.mqtt.publisher import Publisher
 from bridge.mqtt.sinks import AvailabilitySink, DiagnosticsSink, GridStatusSink, LiveSink, StateSink, UnitsSink
 from bridge.sinks import FanOut, Sink
@@ -33,7 +39,12 @@ JOIN_S = 1.0  # a worker stuck in a slow request is a daemon thread: not waited 
 
 class Bridge:
     def __init__(
-        self, config: Config, *, publisher: Publisher | None = None, worker_kw: dict[str, Any] | None = None
+        self,
+        config: Config,
+        *,
+        publisher: Publisher | None = None,
+        worker_kw: dict[str, Any] | None = None,
+        health_interval_s: float = HEALTH_INTERVAL_S,
     ) -> None:
         self.config = config
         self.publisher = publisher or Publisher(config.mqtt, config.homeassistant)
@@ -46,7 +57,16 @@ class Bridge:
             mqtt_thread_alive=lambda: paho_thread_alive(self.publisher),
         )
         self.controls = ControlsMqtt(self.publisher, config.mqtt.base_topic, config.controls)
+        self.info = BridgeInfo(self.publisher, config)  # `bridge/info`, told by every gateway's cycles
+        self.requests = RequestsMqtt(self.publisher, config.mqtt.base_topic)
         self.workers = [self._worker(gw, worker_kw or {}) for gw in config.gateways]
+        self.bridge_health = BridgeHealth(
+            self.publisher,
+            config.mqtt.bridge_topic("health"),
+            self.workers,
+            self.health.report,
+            interval_s=health_interval_s,
+        )
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -63,8 +83,9 @@ class Bridge:
         return worker
 
     def _sinks(self, gateway: GatewayConfig) -> FanOut:
-        """The gateway's outputs, then the health watch (last: it notes what went out)."""
-        return FanOut([*sinks_for(self.config, gateway, self.publisher).sinks, self.health.watch(gateway.label)])
+        """The gateway's outputs, `bridge/info`'s watch, then the health watch (last: it notes what went out)."""
+        outputs = sinks_for(self.config, gateway, self.publisher).sinks
+        return FanOut([*outputs, self.info.watch(gateway.label), self.health.watch(gateway.label)])
 
     def start(self) -> Bridge:
         """Raises ConfigError, before anything starts, when the cache directory is refused."""
@@ -73,6 +94,23 @@ class Bridge:
         except OSError as err:
             raise ConfigError(f"cache_dir: {err}") from None
         self.controls.start()  # subscribed with the publisher's first connection
+        secrets = tuple(self.config.secrets())
+        verbs = Verbs(
+            self.workers, self.bridge_health.check, self.requests.respond, secrets, instance=self.config.mqtt.instance
+        )
+        self.requests.start(verbs)
+        self.info.publish()  # held by the publisher: sent on the first connection
+        if self.config.homeassistant.discovery:
+            mqtt = self.config.mqtt
+            node = bridge_node_id(mqtt.base_topic, mqtt.instance)
+            configs = bridge_configs(
+                node,
+                mqtt.instance,
+                mqtt.bridge_topic("health"),
+                mqtt.availability_topic,
+                self.config.homeassistant.prefix,
+            )
+            self.publisher.sync_discovery(node, configs)
         self.publisher.start()
         self._threads = [
             threading.Thread(target=w.run, args=(self.stopping,), daemon=True, name=f"envoy-{w.gateway.label}")
@@ -92,6 +130,7 @@ class Bridge:
     def tick(self) -> None:
         self.publisher.tick()
         self.health.tick()
+        self.bridge_health.tick()
 
     def stop(self, flush_s: float) -> None:
         """Workers first (bounded wait), then `offline` flushed and a clean MQTT disconnect."""

@@ -156,3 +156,12 @@ class CloudApiDataError(CloudApiError):
 
 class CloudApiNotFound(CloudApiError):
     """404: no such system (a retired gateway's serial, a wrong `system_id`)."""
+
+
+class RequestRefused(BridgeError):
+    """A request on `{base}/bridge/request/<verb>` refused before anything happened (bad JSON,
+    unknown verb or gateway, too soon): its text is the error of the response, one sentence."""
+
+    def __init__(self, message: str, transaction: str | int | None = None) -> None:
+        super().__init__(message)
+        self.transaction = transaction

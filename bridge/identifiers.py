@@ -35,6 +35,9 @@ from typing import TypeGuard
 # `{base}/bridge/...` is the bridges' own (`{base}/bridge/{instance}/availability`, and the
 # `{base}/bridge/availability` of earlier versions): a gateway serial `bridge` would share it.
 RESERVED_SERIALS = frozenset({"bridge"})
+# `{base}/bridge/request/<verb>` and `.../response/<verb>` are the request topics every instance
+# shares: an instance with either name would have its own topics read as requests.
+RESERVED_INSTANCES = frozenset({"request", "response"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +127,7 @@ def instance_from_host(host: str) -> str:
     """A host name as an instance id: lower case (host names ignore case), every run of other
     characters (the dots of `pi.example.org`) one `-`, cut to 64; `bridge` for nothing left."""
     text = re.sub(r"[^a-z0-9_-]+", "-", host.lower()).strip("-")[: UNIT_ID.max_length].strip("-")
-    return text or "bridge"
+    return f"{text}-bridge" if text in RESERVED_INSTANCES else text or "bridge"
 
 
 def is_id(value: object) -> TypeGuard[str]:

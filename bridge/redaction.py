@@ -1,6 +1,8 @@
 """Log redaction: tokens, cookies, Authorization headers and configured secrets never reach a log.
 
-It works on the final formatted text, tracebacks included, so no code path can forget it.
+It works on the final formatted text, tracebacks included, so no code path can forget it. A
+gateway's document shown to a person (the `read` request, a capture) goes through
+bridge/capture/redact.py, which adds serials, e-mail addresses, site names and coordinates.
 """
 
 from __future__ import annotations
@@ -63,6 +65,12 @@ def setup_logging(level: str, secrets: Iterable[str] = (), stream: TextIO | None
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
+    set_log_level(level)
+
+
+def set_log_level(level: str) -> None:
+    """The bridge's loggers at `level` (at start, and by the `log_level` request at run time)."""
+    root = logging.getLogger()
     root.setLevel(level)
     # urllib3 at DEBUG logs request lines only (never headers); paho's own logger stays quiet.
     logging.getLogger("urllib3").setLevel(max(logging.INFO, root.level))

@@ -122,6 +122,8 @@ def check_sections(sections: dict[str, Any], problems: list[str]) -> None:
     check_topic_prefixes(sections, problems)
     if mqtt.instance_id and (why := identifiers.id_problem(mqtt.instance_id)):
         problems.append(f"mqtt.instance_id: {identifiers.show(mqtt.instance_id)} {why}")
+    elif mqtt.instance_id in identifiers.RESERVED_INSTANCES:
+        problems.append(f"mqtt.instance_id: {mqtt.instance_id!r} names the shared request topics; choose another")
     if (mqtt.certfile is None) != (mqtt.keyfile is None):
         problems.append("mqtt.certfile, mqtt.keyfile: a client certificate needs both")
     check_cloud_urls(sections["cloud"], problems)

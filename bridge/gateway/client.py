@@ -29,6 +29,7 @@ from bridge.config import GatewayConfig
 from bridge.errors import EnvoyAuthError, EnvoyDataError, EnvoyError, EnvoyTransient
 from bridge.gateway.credentials import Credentials, DigestAuth, NoAuth, TokenAuth, involves_token
 from bridge.gateway.session import SessionOpener
+from bridge.gateway.stats import RequestStats
 from bridge.gateway.transport import AUTH_REFUSED, Reply, Transport
 from bridge.model import GatewayInfo, parse_info
 
@@ -72,6 +73,11 @@ class EnvoyClient:
         self.transport.retry_budget_s = seconds
 
     # --- public API ----------------------------------------------------------------------------
+
+    @property
+    def stats(self) -> RequestStats:
+        """Every request's count, status and latency, per endpoint, for `bridge/health`."""
+        return self.transport.stats
 
     @property
     def info(self) -> GatewayInfo | None:

@@ -46,6 +46,7 @@ from bridge.errors import (
     TLSPinError,
 )
 from bridge.gateway.deadline import WATCHDOG, Watchdog
+from bridge.gateway.stats import RequestStats
 from bridge.gateway.tls import ConnectionTracker, make_session, split_host
 from bridge.network_errors import describe_transport_error, failed_before_sending
 
@@ -105,6 +106,7 @@ class Transport:
         self._tracker = ConnectionTracker()
         self._watchdog = watchdog
         self.session = make_session(gateway, self._tracker)
+        self.stats = RequestStats(monotonic)  # every attempt, for `bridge/health`
 
     def close(self) -> None:
         self.session.close()
@@ -161,14 +163,17 @@ class Transport:
             self._tracker.abort()
 
         self._watchdog.arm(self, self.request_deadline_s, cut)
+        started, status = self.monotonic(), None
         try:
             reply = self._attempt(scheme, path, headers, auth, method, body, where)
+            status = reply.status
         except Exception:
             if expired.is_set():  # whatever the cut socket raised, the cause is the deadline
                 raise EnvoyTransient(self._deadline_message(where)) from None
             raise
         finally:
             self._watchdog.disarm(self)
+            self.stats.record(path, self.monotonic() - started, None if expired.is_set() else status)
         if expired.is_set():  # cut in the middle of a body without a length: not a whole answer
             raise EnvoyTransient(self._deadline_message(where))
         return reply

@@ -61,6 +61,7 @@ class Announcer(Sink):
                 live=live,
                 expire_after=lambda topic: self.expire_after(snapshot.serial, topic),
                 controls=controls,
+                health_topic=self.config.mqtt.bridge_topic("health"),  # every running bridge publishes it
             )
         )
         self.publisher.sync_discovery(snapshot.serial, dict(self._announced))

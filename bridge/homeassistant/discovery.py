@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 from bridge import __version__
 from bridge.controls.table import Available
+from bridge.homeassistant.bridge import BRIDGE_ENTITIES, bridge_device, health_group, health_target
 from bridge.homeassistant.controls import control_groups
 from bridge.homeassistant.devices import DeviceGroup, Target, device_groups
 from bridge.homeassistant.entities import (
@@ -28,7 +29,7 @@ from bridge.homeassistant.entities import (
 from bridge.homeassistant.gateway import DIAGNOSTIC_ENTITIES, LIVE_ENTITIES, entities_for
 from bridge.model import GatewayInfo
 
-__all__ = ["Entity", "build_configs", "entities_for", "value_template"]
+__all__ = ["Entity", "bridge_configs", "build_configs", "entities_for", "value_template"]
 
 # The platforms that take `expire_after` (2024.1's select, number and switch do not).
 READ_ONLY = ("sensor", "binary_sensor")
@@ -87,6 +88,7 @@ def build_configs(
     live: Document | None = None,
     expire_after: Callable[[str], float | None] | None = None,
     controls: Sequence[Available] = (),
+    health_topic: str | None = None,
 ) -> dict[str, str]:
     """topic -> retained JSON config for every entity of one gateway and of its units.
 
@@ -97,7 +99,8 @@ def build_configs(
     entities go on the gateway device).
     `expire_after` gives the seconds for an entity's state topic (None or 0: never expires).
     `controls` are the gateway's available controls (bridge/controls/table.py): a select,
-    number or switch each.
+    number or switch each. With `health_topic` (the serving instance's `bridge/<instance>/health`),
+    the gateway's request statistics there.
     """
     serial = info.serial
     gateway = Target(
@@ -115,6 +118,8 @@ def build_configs(
     if live:
         target = Target(gateway.device, f"{base_topic}/{serial}/live", object_prefix="", entity_slug=f"envoy_{serial}")
         groups.append(DeviceGroup(target, [e for e in LIVE_ENTITIES if has_value(live, e.path)]))
+    if health_topic:
+        groups.append(health_group(health_topic, serial, gateway.device))
     commanded = control_groups(controls, serial, base_topic, gateway.device, devices or {})
     # A control shows its value itself: its read-only twin (same object id, same value) goes, so
     # one unique id is one entity and the device page lists the setting once.
@@ -133,6 +138,19 @@ def build_configs(
                 config["expire_after"] = round(seconds)
             configs[topic] = json.dumps(config, sort_keys=True, separators=(",", ":"))
     return configs
+
+
+def bridge_configs(node: str, instance: str, health_topic: str, availability_topic: str, prefix: str) -> dict[str, str]:
+    """topic -> retained config of this bridge instance's own entities (on its `health` topic);
+    `node` is bridge_node_id(base topic, instance)."""
+    target = health_target(health_topic, bridge_device(node, instance, __version__), node)
+    availability = [{"topic": availability_topic}]
+    return {
+        f"{prefix}/{entity.component}/{node}/{entity.key}/config": json.dumps(
+            entity_config(entity, target, node, availability), sort_keys=True, separators=(",", ":")
+        )
+        for entity in BRIDGE_ENTITIES
+    }
 
 
 def entity_config(entity: Entity, target: Target, serial: str, availability: list[Document]) -> Document:

@@ -93,7 +93,14 @@ class Publisher:
         subscribe = self.guard.wrap("a subscription", lambda topic_filter: self._client.subscribe(topic_filter, qos=1))
         hooks = Hooks(expected=self._held, resend=self._restore, subscribe=subscribe)
         self._restorer = Restorer(cfg.base_topic, ha.prefix, hooks, restore_interval, clock, self.guard)
-        self.stats = {"published": 0, "unchanged": 0, "skipped_offline": 0, "not_queued": 0}
+        self.stats = {
+            "published": 0,
+            "unchanged": 0,
+            "skipped_offline": 0,
+            "not_queued": 0,
+            "events": 0,  # messages that are news once: sent, or dropped (no broker, paho's queue full)
+            "events_dropped": 0,
+        }
         self._routes = Routes(self._restorer.base_filter)  # commands and requests, each handled once
         self._client = make_client(
             cfg,
@@ -193,11 +200,14 @@ class Publisher:
         """A message that is news once (a command's result): QoS 1, not retained, never kept for
         the replay after a reconnect; dropped while the broker is away."""
         with self._send_lock:
-            if not self._own_topic(topic) or not self.connected:
+            if not self._own_topic(topic):
                 return
-            info = self._client.publish(topic, payload, qos=1, retain=False)
-            if info.rc == mqtt.MQTT_ERR_SUCCESS:
-                self._acks.track(info)
+            info = self._client.publish(topic, payload, qos=1, retain=False) if self.connected else None
+            if info is None or info.rc != mqtt.MQTT_ERR_SUCCESS:
+                self.stats["events_dropped"] += 1
+                return
+            self.stats["events"] += 1
+            self._acks.track(info)
 
     def sync_discovery(self, owner: str, configs: dict[str, str]) -> None:
         """Announce `owner`'s entities: new or changed configs are sent, vanished ones removed.

@@ -316,8 +316,19 @@ def test_plain_commands_from_mosquitto_pub(tmp_path, mosquitto):
         with commanding(tmp_path, sim, mosquitto, {"battery": True, "relays": True}) as (_command, sub, _):
             for path, value in (("storage/reserve", "40"), ("relay/NC1", "OFF")):
                 subprocess.run(
-                    ["mosquitto_pub", "-h", mosquitto.host, "-p", str(mosquitto.port), "-q", "1"]
-                    + ["-t", f"{base}/{path}/set", "-m", value],
+                    [
+                        "mosquitto_pub",
+                        "-h",
+                        mosquitto.host,
+                        "-p",
+                        str(mosquitto.port),
+                        "-q",
+                        "1",
+                        "-t",
+                        f"{base}/{path}/set",
+                        "-m",
+                        value,
+                    ],
                     check=True,
                     timeout=10,
                 )

@@ -20,6 +20,7 @@ from tests.support.processes import bridge_cli, running_bridge, write_config
 
 # The bridge's own availability: this host's instance (mqtt.instance_id defaults to the host name).
 BRIDGE = MqttConfig().availability_topic
+BRIDGE_INFO = MqttConfig().bridge_topic("info")
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +64,9 @@ def test_run_once_publishes_what_the_reference_says_for_every_capture(capture, t
     # one retained document per unit (inverters, batteries, Enpower, relays ...), as the model says
     documents = {f"envoy/{serial}/{suffix}": body for suffix, body in expected.device_payloads().items()}
     gateway_topics = {f"envoy/{serial}/{t}" for t in ("state", "availability", "diagnostics", "grid/status")}
-    assert set(messages) - gateway_topics - {BRIDGE} == set(documents)
+    bridge_topics = {BRIDGE, BRIDGE_INFO}
+    assert set(messages) - gateway_topics - bridge_topics == set(documents)
+    assert json.loads(messages[BRIDGE_INFO])["gateways"][0]["serial"] == serial
     for topic, body in documents.items():
         assert json.loads(messages[topic]) == body, topic
     discovery = retained(
@@ -77,7 +80,8 @@ def test_run_once_publishes_what_the_reference_says_for_every_capture(capture, t
     for topic, payload in discovery.items():
         config = json.loads(payload)
         assert config["unique_id"] == f"{serial}_{topic.split('/')[3]}"
-        assert config["state_topic"] in {f"envoy/{serial}/state", f"envoy/{serial}/diagnostics", *documents}
+        health = MqttConfig().bridge_topic("health")  # the gateway's requests over the last hour
+        assert config["state_topic"] in {f"envoy/{serial}/state", f"envoy/{serial}/diagnostics", health, *documents}
 
 
 def test_run_once_reports_a_capture_without_usable_data_in_one_line(tmp_path, mosquitto, capsys):

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bridge.redaction import MASK, RedactingFormatter, redact, setup_logging
+from bridge.redaction import MASK, RedactingFormatter, redact, set_log_level, setup_logging
 
 JWT = "eyJhbGciOiJFUzI1NiJ9.eyJhdWQiOiIxMjM0In0.c2lnbmF0dXJl"
 
@@ -79,3 +79,15 @@ def test_setup_logging_replaces_the_handlers_and_redacts_every_line():
     assert " INFO bridge.test: password is " in line
     setup_logging("WARNING", stream=stream)
     assert len(root.handlers) == 1 and logging.getLogger("urllib3").level == logging.WARNING
+
+
+def test_set_log_level_changes_the_bridges_loggers_at_run_time():
+    root = logging.getLogger()
+    before = root.level
+    try:
+        set_log_level("DEBUG")
+        assert root.level == logging.DEBUG and logging.getLogger("urllib3").level == logging.INFO
+        set_log_level("ERROR")
+        assert root.level == logging.ERROR and logging.getLogger("urllib3").level == logging.ERROR
+    finally:
+        root.setLevel(before)

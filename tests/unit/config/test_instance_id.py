@@ -38,6 +38,7 @@ def test_a_config_built_in_code_takes_the_host_name_too():
         ("site+", "contains an MQTT wildcard ('#' or '+')"),
         ("a" * 65, "is longer than 64 characters"),
         ("site a", "contains a space"),
+        ("request", "names the shared request topics; choose another"),
     ],
 )
 def test_an_instance_id_outside_the_rule_is_refused_with_the_key_path(problems, value, problem):
@@ -47,3 +48,7 @@ def test_an_instance_id_outside_the_rule_is_refused_with_the_key_path(problems, 
 
 def test_check_config_shows_the_effective_instance_id(load):
     assert describe(load(MINIMAL + "mqtt: {instance_id: site-a}\n"))["mqtt"]["instance_id"] == "site-a"
+
+
+def test_a_host_named_like_the_request_topics_gets_an_instance_id_of_its_own():
+    assert instance_from_host("request") == "request-bridge" and instance_from_host("Response.") == "response-bridge"

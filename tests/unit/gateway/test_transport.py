@@ -160,3 +160,16 @@ def test_a_write_that_never_left_is_sent_again(rsps, fake, digest_client, fault)
     rsps.post(STREAM, json={"sc_stream": "enabled"})
     assert digest_client.post_json("/ivp/livedata/stream", {"enable": 1}) == b'{"sc_stream": "enabled"}'
     rsps.assert_call_count(STREAM, 2)
+
+
+def test_every_attempt_is_counted_for_the_health_document(rsps, fake, digest_client):
+    rsps.get(DATA, status=503)
+    rsps.get(DATA, json={"ok": True})
+    digest_client.get("/ivp/meters/readings")
+    rsps.get(DATA, status=404)
+    with pytest.raises(EnvoyNotFound):
+        digest_client.get("/ivp/meters/readings")
+    stats = digest_client.stats.snapshot()
+    readings = stats["endpoints"]["/ivp/meters/readings"]
+    assert (readings["requests"], readings["failures"], readings["auth_refused"]) == (3, 2, 0)
+    assert readings["latency_p50_s"] is not None and stats["endpoints"]["/info"]["requests"] == 1

@@ -31,7 +31,12 @@ def test_the_first_snapshot_announces_the_gateways_entities_and_its_units():
     assert rec.discovery_syncs == 1
     assert {"production", "firmware", "last_poll"} <= keys(rec)
     topics = {json.loads(c)["state_topic"] for c in rec.discovery.values()}
-    assert topics == {f"envoy/{SERIAL}/state", f"envoy/{SERIAL}/diagnostics", f"envoy/{SERIAL}/inverter/123"}
+    assert topics == {
+        f"envoy/{SERIAL}/state",
+        f"envoy/{SERIAL}/diagnostics",
+        f"envoy/{SERIAL}/inverter/123",
+        MqttConfig().bridge_topic("health"),  # the gateway's request failures and latency
+    }
     device = json.loads(next(iter(rec.discovery.values())))["device"]
     assert device["sw_version"] == "8.2.4382"
 
@@ -90,7 +95,7 @@ def test_the_configs_carry_the_expire_after_of_their_topic():
     sink, rec = announcer()
     sink.snapshot(make_snapshot(PRODUCTION, documents={"inverter/123": {"power_w": 200}}))
     by_topic = {c["state_topic"].rsplit("/", 1)[-1]: c["expire_after"] for c in map(json.loads, rec.discovery.values())}
-    assert by_topic == {"state": 360, "diagnostics": 360, "123": 900}
+    assert by_topic == {"state": 360, "diagnostics": 360, "123": 900, "health": 360}
 
 
 def test_the_live_entities_come_with_the_first_cycle_that_has_live_data():
