@@ -1,4 +1,5 @@
-"""What `run` starts: one publisher, one cloud client, one worker thread per gateway and its sinks.
+"""What `run` starts: one publisher, one cloud client, one worker thread per gateway and its sinks,
+and with `cloud_api` configured the cloud API's worker thread.
 
 Kept apart from the command line so tests (and the reliability script) can run the real
 bridge in-process, with intervals below the configuration floor and stopped on demand.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge import __version__
 from bridge.admin.health import HEALTH_INTERVAL_S, BridgeHealth
@@ -28,8 +29,19 @@ from bridge.homeassistant.announcer import Announcer
 from bridge.homeassistant.bridge import bridge_node_id
 from bridge.homeassistant.discovery import bridge_configs
 from bridge.mqtt.publisher import Publisher
-from bridge.mqtt.sinks import AvailabilitySink, DiagnosticsSink, GridStatusSink, LiveSink, StateSink, UnitsSink
+from bridge.mqtt.sinks import (
+    AvailabilitySink,
+    CloudSink,
+    DiagnosticsSink,
+    GridStatusSink,
+    LiveSink,
+    StateSink,
+    UnitsSink,
+)
 from bridge.sinks import FanOut, Sink
+
+if TYPE_CHECKING:
+    from bridge.cloudapi.worker import CloudWorker
 
 log = logging.getLogger("bridge")
 
@@ -59,7 +71,9 @@ class Bridge:
         self.controls = ControlsMqtt(self.publisher, config.mqtt.base_topic, config.controls)
         self.info = BridgeInfo(self.publisher, config)  # `bridge/info`, told by every gateway's cycles
         self.requests = RequestsMqtt(self.publisher, config.mqtt.base_topic)
-        self.workers = [self._worker(gw, worker_kw or {}) for gw in config.gateways]
+        # `cloud_api.mode: only` lists a gateway without a host: nothing local to poll.
+        self.workers = [self._worker(gw, worker_kw or {}) for gw in config.gateways if gw.host]
+        self.cloud_worker = self._cloud_worker() if config.cloud_api.enabled else None
         self.bridge_health = BridgeHealth(
             self.publisher,
             config.mqtt.bridge_topic("health"),
@@ -81,6 +95,23 @@ class Bridge:
             sinks.add(controls)
             self.controls.add(controls)
         return worker
+
+    def _cloud_worker(self) -> CloudWorker:
+        """One for the bridge, for one system: in `only` mode with its gateway's sinks and health
+        watch, in `complement` mode beside the first gateway (with a serial, else the first),
+        whose availability it watches and whose sinks it shares (one discovery per serial)."""
+        # Imported here: a run without the cloud API never loads its client (issue 17).
+        from bridge.cloudapi.source import CloudApiSource
+        from bridge.cloudapi.worker import CloudWorker, LocalWatch
+
+        gateway = next((gw for gw in self.config.gateways if gw.serial), self.config.gateways[0])
+        source = CloudApiSource(self.config, serial=gateway.serial)
+        if self.config.cloud_api.only:
+            return CloudWorker(self.config, source, self._sinks(gateway), serial=gateway.serial)
+        worker = next(w for w in self.workers if w.gateway is gateway)
+        local = LocalWatch()
+        worker.sinks.add(local)
+        return CloudWorker(self.config, source, worker.sinks, serial=gateway.serial, local=local)
 
     def _sinks(self, gateway: GatewayConfig) -> FanOut:
         """The gateway's outputs, `bridge/info`'s watch, then the health watch (last: it notes what went out)."""
@@ -116,9 +147,15 @@ class Bridge:
             threading.Thread(target=w.run, args=(self.stopping,), daemon=True, name=f"envoy-{w.gateway.label}")
             for w in self.workers
         ]
+        watched = list(self._threads)  # in the order of the health watches
+        if self.cloud_worker is not None:
+            cloud = threading.Thread(target=self.cloud_worker.run, args=(self.stopping,), daemon=True, name="cloud-api")
+            self._threads.append(cloud)
+            if self.config.cloud_api.only:
+                watched.append(cloud)
         for thread in self._threads:
             thread.start()
-        self.health.threads_started(self._threads)
+        self.health.threads_started(watched)
         log.info("envoy-mqtt-bridge %s running with %d gateway(s)", __version__, len(self.workers))
         return self
 
@@ -143,6 +180,8 @@ class Bridge:
         self.publisher.stop(flush_s)
         for worker in self.workers:
             worker.client.close()
+        if self.cloud_worker is not None:
+            self.cloud_worker.source.close()
         self.cloud.close()
 
 
@@ -157,6 +196,8 @@ def sinks_for(config: Config, gateway: GatewayConfig, publisher: Publisher) -> F
         StateSink(publisher, base),
         UnitsSink(publisher, base),
     ]
+    if config.cloud_api.enabled:
+        sinks.append(CloudSink(publisher, base))
     if config.homeassistant.discovery:
         sinks.append(Announcer(publisher, config, gateway.host))
     sinks += [AvailabilitySink(publisher, base), DiagnosticsSink(publisher, base)]

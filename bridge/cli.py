@@ -142,6 +142,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _load(args)
     from bridge.app import Bridge
 
+    if args.once and config.cloud_api.only:
+        raise ConfigError("run --once reads the local gateways; cloud_api.mode only has none: use `run`")
     bridge = Bridge(config)
     if args.once:
         bridge.publisher.start()

@@ -1,8 +1,9 @@
 """Sinks: where a gateway's cycles go. The worker polls; sinks turn what it found into output.
 
-A sink hears four things: a snapshot (one cycle's data), a fast grid-status change (the
+A sink hears five things: a snapshot (one cycle's data), a fast grid-status change (the
 one-second relay read, which cannot wait for the rest of the cycle), a live document (the live
-group's read, every second or few, between cycles), and a change of the gateway's availability. New outputs (MQTT topics, Home Assistant discovery, metrics ...) plug
+group's read, every second or few, between cycles), a change of the gateway's availability, and
+the system's values from the Enphase cloud API (`/cloud`, from the cloud worker's thread). New outputs (MQTT topics, Home Assistant discovery, metrics ...) plug
 in as one more sink, built by the app from the configuration; the worker does not change.
 
 May import: `bridge.model`. Nothing that sends anything: the sinks themselves do.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from bridge.model import LiveDocument
 from bridge.model.snapshot import Availability, Snapshot
@@ -33,6 +35,9 @@ class Sink:
 
     def availability(self, event: Availability) -> None:
         """The gateway went online or offline."""
+
+    def cloud(self, serial: str, document: dict[str, Any]) -> None:
+        """The cloud API's document of the gateway's system (bridge/cloudapi/documents.py)."""
 
 
 class FanOut(Sink):
@@ -73,6 +78,10 @@ class FanOut(Sink):
     def availability(self, event: Availability) -> None:
         for sink in self.sinks:
             self._call(sink, "availability", event.serial, event)
+
+    def cloud(self, serial: str, document: dict[str, Any]) -> None:
+        for sink in self.sinks:
+            self._call(sink, "cloud", serial, serial, document)
 
     def _call(self, sink: Sink, method: str, serial: str, *args: object) -> None:
         key = (id(sink), method)

@@ -99,12 +99,20 @@ class CloudApiSource:
     def latest_telemetry(self) -> LatestTelemetry | None:
         return self._call("latest_telemetry", {}, parse_latest_telemetry)
 
-    def telemetry(self, kind: str, start_at: int, granularity: str = "day") -> Telemetry | None:
-        """Intervals of `kind` (production_meter, consumption_meter, battery) from `start_at`."""
+    def telemetry(self, kind: str, start_at: int | None = None, granularity: str = "day") -> Telemetry | None:
+        """Intervals of `kind` (production_meter, consumption_meter, battery) from `start_at`
+        (None: the system's local midnight today, as the API defaults)."""
         if kind not in TELEMETRY_KINDS:
             raise ValueError(f"unknown telemetry kind {kind!r}")
-        params = {"start_at": start_at, "granularity": granularity}
+        params: dict[str, Any] = {"granularity": granularity}
+        if start_at is not None:
+            params["start_at"] = start_at
         return self._call(f"telemetry/{kind}", params, lambda doc: parse_telemetry(doc, kind))
+
+    def in_plan(self, endpoint: str) -> bool:
+        """False once the API said `endpoint` (summary, latest_telemetry, telemetry/<kind>) is
+        outside the plan: it is not asked again."""
+        return endpoint not in self._not_in_plan
 
     def next_call_at(self, urgent: bool = False) -> float:
         """When the budget lets the next call go (epoch s): the caller's schedule sleeps till then."""

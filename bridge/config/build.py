@@ -15,6 +15,7 @@ from typing import Any
 
 from bridge import identifiers
 from bridge.config.schema import (
+    CLOUD_ONLY_GATEWAY_KEYS,
     GATEWAY_KEYS,
     LOG_LEVELS,
     SECTIONS,
@@ -33,7 +34,8 @@ def build(raw: dict[str, Any], problems: list[str]) -> Config:
     problems.extend(f"{key}: unknown key (expected one of {', '.join(TOP_KEYS)})" for key in raw if key not in TOP_KEYS)
     sections = {name: _build_section(name, cls, raw.get(name), problems) for name, cls in SECTIONS.items()}
     cache_dir = cache_dir_of(raw.get("cache_dir"))
-    gateways = _build_gateways(raw.get("gateways"), cache_dir, problems)
+    cloud_only = sections["cloud_api"].mode == "only"
+    gateways = _build_gateways(raw.get("gateways"), cache_dir, problems, cloud_only)
     log_level = str(raw.get("log_level", "INFO")).upper()
     if log_level not in LOG_LEVELS:
         problems.append(f"log_level: must be one of {', '.join(LOG_LEVELS)}")
@@ -119,13 +121,17 @@ def _resolve_secret_files(path: str, data: dict[str, Any], secrets: list[str], p
     return data
 
 
-def _build_gateways(data: Any, cache_dir: Path, problems: list[str]) -> tuple[GatewayConfig, ...]:
+def _build_gateways(
+    data: Any, cache_dir: Path, problems: list[str], cloud_only: bool = False
+) -> tuple[GatewayConfig, ...]:
     if not data:
         problems.append("gateways: at least one gateway is needed (gateways: - host: envoy.local)")
         return ()
     if not isinstance(data, list):
         problems.append("gateways: must be a list of gateways")
         return ()
+    if cloud_only:
+        return _cloud_only_gateway(data, problems)
     built = [_build_gateway(f"gateways[{i}]", item, cache_dir, problems) for i, item in enumerate(data)]
     return tuple(gw for gw in built if gw is not None)
 
@@ -146,6 +152,27 @@ def _build_gateway(path: str, data: Any, cache_dir: Path, problems: list[str]) -
     values["token_cache"], values["token_cache_previous"] = _token_cache_paths(values, cache_dir)
     values["energy_state"] = _energy_state_path(values, cache_dir)
     return GatewayConfig(**values)
+
+
+def _cloud_only_gateway(data: list[Any], problems: list[str]) -> tuple[GatewayConfig, ...]:
+    """`cloud_api.mode: only`: one system, named by its gateway's serial; nothing local to reach."""
+    if len(data) != 1:
+        problems.append("gateways: cloud_api.mode only reads one system from the cloud: list exactly one gateway")
+        return ()
+    item = data[0]
+    if not isinstance(item, dict) or not item.get("serial"):
+        problems.append("gateways[0].serial: required with cloud_api.mode only (the gateway's serial, on its label)")
+        return ()
+    unused = [key for key in item if key not in CLOUD_ONLY_GATEWAY_KEYS]
+    problems.extend(
+        f"gateways[0].{key}: not used with cloud_api.mode only (no local access); remove it, "
+        "or use mode complement to read the gateway too"
+        for key in unused
+    )
+    serial = str(item["serial"])
+    if why := identifiers.serial_problem(serial):
+        problems.append(f"gateways[0].serial: {identifiers.show(serial)} {why}")
+    return () if unused or why else (GatewayConfig(host="", serial=serial),)
 
 
 def _flatten_gateway(path: str, data: dict[str, Any], problems: list[str]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ CLOUD_API_URL = "https://api.enphaseenergy.com"
 CLOUD_API_REDIRECT_URI = CLOUD_API_URL + "/oauth/redirect_uri"  # Enphase's page that shows the code
 CLOUD_API_MODES = ("complement", "only")
 CLOUD_API_GRANTS = ("authorization_code", "password")
+CLOUD_ONLY_GATEWAY_KEYS = ("serial",)  # a gateway of `cloud_api.mode: only`: no local access, no host
 # The ways to get a token from the Enphase cloud (bridge/auth/flows.py), in the default order:
 # Enlighten login + Entrez /tokens, the same login + Enlighten's token page, the Entrez web form.
 TOKEN_FLOWS = ("entrez_json", "enlighten_get", "entrez_form")
@@ -35,6 +36,7 @@ MIN_GRID_POLL_S = 1.0
 LIVE_AUTO = "auto"
 LIVE_FAST_S, LIVE_SLOW_S = 1.0, 5.0
 MIN_LIVE_POLL_S = 1.0
+MONTH_S = 31 * 86400.0  # the longest calendar month: the cloud budget's spread at its slowest
 FINGERPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
 # A `Config` built in code gets this; a loaded one honours XDG_STATE_HOME (see build.py).
 DEFAULT_CACHE_DIR = Path("~/.local/state/envoy-mqtt-bridge").expanduser()
@@ -64,7 +66,7 @@ class PollIntervals:
 
 @dataclass(frozen=True, slots=True)
 class GatewayConfig:
-    host: str
+    host: str  # "" for the gateway of `cloud_api.mode: only`: read from the cloud, never locally
     scheme: str | None = None  # None: https for firmware 7+, probe http for older ones
     port: int | None = None
     serial: str | None = None  # None: read from /info
@@ -115,6 +117,9 @@ class CloudApiConfig:
     per_month: int = 1000
     spread: bool = True  # the month's calls spread evenly over the month (about 32 a day on Watt)
     mode: str = "complement"  # beside a local gateway, or "only": no local access at all
+    # complement: once the local gateway has been offline this long, summaries skip the spread
+    # (a bounded share of the month's calls) so production and status still show
+    outage_after_s: float = 300.0
     api_url: str = CLOUD_API_URL
     oauth_url: str = CLOUD_API_URL
     redirect_uri: str = CLOUD_API_REDIRECT_URI
@@ -127,6 +132,11 @@ class CloudApiConfig:
     @property
     def enabled(self) -> bool:
         return bool(self.api_key or self.client_id or self.client_secret)
+
+    @property
+    def only(self) -> bool:
+        """No local gateway at all: the state comes from the cloud."""
+        return self.enabled and self.mode == "only"
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +266,8 @@ class Config:
         if self.health.max_silence:
             return self.health.max_silence
         poll = self.poll
+        if self.cloud_api.only:  # the state changes at the cloud budget's pace (~45 min on Watt)
+            return 3 * MONTH_S / self.cloud_api.per_month
         return 3 * max(poll.meters, poll.energy, poll.inverters, poll.batteries)
 
     def secrets(self) -> list[str]:

@@ -20,6 +20,10 @@ def check_cloud_api(api: CloudApiConfig, problems: list[str]) -> None:
         )
     if api.mode not in CLOUD_API_MODES:
         problems.append(f"cloud_api.mode: must be one of {', '.join(CLOUD_API_MODES)}")
+    elif api.mode == "only" and not api.enabled:
+        problems.append(
+            "cloud_api.mode: only reads everything from the cloud API: set api_key, client_id and client_secret"
+        )
     if api.grant not in CLOUD_API_GRANTS:
         problems.append(f"cloud_api.grant: must be one of {', '.join(CLOUD_API_GRANTS)}")
     elif api.grant == "password" and not (api.username and api.password):

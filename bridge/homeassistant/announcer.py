@@ -10,6 +10,8 @@ Assistant keeps its history; after a probe, what the gateway no longer offers is
 from __future__ import annotations
 
 import math
+import threading
+from typing import Any
 
 from bridge import model
 from bridge.config import Config
@@ -30,8 +32,23 @@ class Announcer(Sink):
         self._announced: dict[str, str] = {}  # discovery topic -> config, since the last probe
         self._shape: tuple[object, ...] | None = None
         self._generation: int | None = None
+        self._snapshot: Snapshot | None = None
+        self._cloud: dict[str, Any] | None = None  # the latest `/cloud` document (bridge/cloudapi)
+        self._lock = threading.Lock()  # the gateway's worker and the cloud worker both call
 
     def snapshot(self, snapshot: Snapshot) -> None:
+        with self._lock:
+            self._snapshot = snapshot
+            self._announce(snapshot)
+
+    def cloud(self, serial: str, document: dict[str, Any]) -> None:
+        """The cloud's entities join the gateway's once a snapshot has described the gateway."""
+        with self._lock:
+            self._cloud = document
+            if self._snapshot is not None and self._snapshot.serial == serial:
+                self._announce(self._snapshot)
+
+    def _announce(self, snapshot: Snapshot) -> None:
         if snapshot.generation != self._generation:
             self._generation = snapshot.generation
             self._announced = {}  # entities that vanished since the last probe are removed now
@@ -43,6 +60,7 @@ class Announcer(Sink):
             _shape(snapshot.documents),
             _shape(snapshot.diagnostics),
             _shape(live),
+            _shape(self._cloud),
             tuple(control.path for control in controls),  # a value or the token may bring or take one
         )
         if shape == self._shape:
@@ -59,6 +77,7 @@ class Announcer(Sink):
                 devices=snapshot.documents,
                 diagnostics=snapshot.diagnostics,
                 live=live,
+                cloud=self._cloud,
                 expire_after=lambda topic: self.expire_after(snapshot.serial, topic),
                 controls=controls,
                 health_topic=self.config.mqtt.bridge_topic("health"),  # every running bridge publishes it
@@ -72,6 +91,8 @@ class Announcer(Sink):
         configured = self.config.homeassistant.expire_after_s
         if configured is not None:
             return configured or None
+        if self.config.cloud_api.only or state_topic.endswith("/cloud"):
+            return None  # cloud values come at the budget's pace and carry their own times
         poll = self.config.poll
         group = model.poll_group_of(state_topic.removeprefix(f"{self.config.mqtt.base_topic}/{serial}/"))
         if group == "live":  # "auto" is 1 or 5 s by gateway: the slower one

@@ -26,7 +26,7 @@ from bridge.homeassistant.entities import (
     has_value,
     value_template,
 )
-from bridge.homeassistant.gateway import DIAGNOSTIC_ENTITIES, LIVE_ENTITIES, entities_for
+from bridge.homeassistant.gateway import CLOUD_ENTITIES, DIAGNOSTIC_ENTITIES, LIVE_ENTITIES, entities_for
 from bridge.model import GatewayInfo
 
 __all__ = ["Entity", "bridge_configs", "build_configs", "entities_for", "value_template"]
@@ -56,8 +56,9 @@ def device_block(info: GatewayInfo, host: str | None, model: str) -> Document:
         "name": f"Envoy {info.serial}",
         "manufacturer": "Enphase",
         "model": model,
-        "sw_version": info.firmware,
     }
+    if info.firmware:  # the cloud (`cloud_api.mode: only`) does not say
+        device["sw_version"] = info.firmware
     if info.part_number:
         device["hw_version"] = info.part_number
     if host:
@@ -86,6 +87,7 @@ def build_configs(
     devices: dict[str, Document] | None = None,
     diagnostics: Document | None = None,
     live: Document | None = None,
+    cloud: Document | None = None,
     expire_after: Callable[[str], float | None] | None = None,
     controls: Sequence[Available] = (),
     health_topic: str | None = None,
@@ -97,6 +99,8 @@ def build_configs(
     `devices` is GatewayState.device_payloads(): topic suffix -> document. `diagnostics` is the
     document of `<base>/<serial>/diagnostics`, `live` that of `<base>/<serial>/live` (their
     entities go on the gateway device).
+    `cloud` that of `<base>/<serial>/cloud` (on the gateway device too; available while the
+    bridge is, whatever the local gateway's availability: they matter most in its outage).
     `expire_after` gives the seconds for an entity's state topic (None or 0: never expires).
     `controls` are the gateway's available controls (bridge/controls/table.py): a select,
     number or switch each. With `health_topic` (the serving instance's `bridge/<instance>/health`),
@@ -120,19 +124,26 @@ def build_configs(
         groups.append(DeviceGroup(target, [e for e in LIVE_ENTITIES if has_value(live, e.path)]))
     if health_topic:
         groups.append(health_group(health_topic, serial, gateway.device))
+    cloud_target = None
+    if cloud:
+        cloud_target = Target(
+            gateway.device, f"{base_topic}/{serial}/cloud", object_prefix="", entity_slug=f"envoy_{serial}"
+        )
+        groups.append(DeviceGroup(cloud_target, [e for e in CLOUD_ENTITIES if has_value(cloud, e.path)]))
     commanded = control_groups(controls, serial, base_topic, gateway.device, devices or {})
     # A control shows its value itself: its read-only twin (same object id, same value) goes, so
     # one unique id is one entity and the device page lists the setting once.
     twins = {target.object_prefix + entity.key for target, entities in commanded for entity in entities}
     groups = [DeviceGroup(t, [e for e in es if t.object_prefix + e.key not in twins]) for t, es in groups]
     groups += commanded
-    availability = [{"topic": bridge_availability}, {"topic": f"{base_topic}/{serial}/availability"}]
+    bridge_only = [{"topic": bridge_availability}]
+    availability = [*bridge_only, {"topic": f"{base_topic}/{serial}/availability"}]
     configs = {}
     for target, entities in groups:
         for entity in entities:
             object_id = target.object_prefix + entity.key
             topic = f"{prefix}/{entity.component}/{serial}/{object_id}/config"
-            config = entity_config(entity, target, serial, availability)
+            config = entity_config(entity, target, serial, bridge_only if target is cloud_target else availability)
             seconds = expire_after(target.state_topic) if expire_after and entity.component in READ_ONLY else None
             if seconds:
                 config["expire_after"] = round(seconds)

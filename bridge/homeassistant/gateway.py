@@ -242,6 +242,25 @@ DIAGNOSTIC_ENTITIES = [
 ]
 
 
+# The system's values from the Enphase cloud API, from `<base>/<serial>/cloud`, on the gateway
+# device: "Cloud" in the names, own statistics (never the local counters), their own times.
+CLOUD_ENTITIES = [
+    power("cloud_production_power", ("production", "power_w"), "Cloud production power"),
+    energy("cloud_daily_production", ("production", "energy_today_wh"), "Cloud energy production today"),
+    energy("cloud_lifetime_production", ("production", "energy_lifetime_wh"), "Cloud lifetime energy production"),
+    power("cloud_consumption_power", ("consumption", "power_w"), "Cloud consumption power"),
+    energy("cloud_daily_consumption", ("consumption", "energy_today_wh"), "Cloud energy consumption today"),
+    percentage("cloud_battery_level", ("battery", "soc_pct"), "Cloud battery level"),
+    power("cloud_battery_power", ("battery", "power_w"), "Cloud battery power"),
+    text("cloud_system_status", ("system_status",), "Cloud system status"),  # normal, comm, power ...
+    timestamp("cloud_last_report", ("last_report_at",), "Cloud last report"),
+    Entity("cloud_data_age", ("age_s",), "Cloud data age", "s", "duration", "measurement", diagnostic=True),
+    text("cloud_api_status", ("source_status",), "Cloud API status", diagnostic=True),  # ok, needs_authorize ...
+    text("cloud_api_problem", ("source_problem",), "Cloud API problem", diagnostic=True),
+    Entity("cloud_api_calls_month", ("calls_month",), "Cloud API calls this month", diagnostic=True),
+]
+
+
 def entities_for(payload: Document) -> list[Entity]:
     """Every gateway entity whose value is present in this state payload."""
     candidates = list(GATEWAY_ENTITIES)

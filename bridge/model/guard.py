@@ -56,6 +56,7 @@ COUNTER_KEYS = {
 }
 SIGNED_SECTION = "net_consumption"  # the state's net flow, not the CT of that name under "meters"
 STATE = "state"  # the gateway's own document, beside the units' topic suffixes
+CLOUD = "cloud"  # the whole system's values as the Enphase cloud API has them (bridge/cloudapi)
 
 # 1 TWh: a megawatt plant running for 114 years. Anything above is a broken number.
 ABSURD_WH = 10**12
@@ -143,7 +144,7 @@ class CounterGuard:
         name, kind = track.name, _counter_kind(suffix, path)
         if not is_finite_number(value):
             return self._refuse(track, name, value, events)
-        max_power_w = GATEWAY_MAX_POWER_W if suffix == STATE else UNIT_MAX_POWER_W
+        max_power_w = GATEWAY_MAX_POWER_W if suffix in (STATE, CLOUD) else UNIT_MAX_POWER_W
         verdict = judge(kind, max_power_w, track.good, value, now)
         if verdict == IMPLAUSIBLE and _confirms_new_level(track, kind, max_power_w, value, now):
             verdict = REANCHOR

@@ -1,7 +1,7 @@
 """The MQTT sinks of one gateway: each turns one part of a cycle into retained messages.
 
 Topics are `{base}/{serial}/<suffix>`: `state`, one per unit (`inverter/<sn>`, `relay/<id>` ...),
-`live`, `grid/status`, `availability` and `diagnostics`. JSON is compact and strict (no NaN), and
+`live`, `grid/status`, `availability`, `diagnostics` and `cloud`. JSON is compact and strict (no NaN), and
 fields that move on every poll (a timestamp, a duration) are left out of the comparison, so
 the publisher sends a document only when something else in it changed.
 """
@@ -45,6 +45,14 @@ class StateSink(MqttSink):
 
     def snapshot(self, snapshot: Snapshot) -> None:
         self.publish_json(snapshot.serial, "state", snapshot.payload, ignore=("time",))
+
+
+class CloudSink(MqttSink):
+    """`{base}/{serial}/cloud`: the system's values from the Enphase cloud API, each with its
+    time; "time" and "age_s" move on every publish."""
+
+    def cloud(self, serial: str, document: dict[str, Any]) -> None:
+        self.publish_json(serial, "cloud", document, ignore=("time", "age_s"))
 
 
 class LiveSink(MqttSink):

@@ -8,6 +8,7 @@ from tests.unit.config.conftest import MINIMAL
 
 KEYS = "cloud_api:\n  api_key: k-0123456789\n  client_id: c-0123456789\n  client_secret: s-0123456789\n"
 SECRETS = ("k-0123456789", "c-0123456789", "s-0123456789")
+ONLY = "gateways:\n  - serial: '122334455667'\n"
 
 
 def test_off_unless_configured_with_the_watt_plan_and_the_real_hosts_by_default(load):
@@ -19,7 +20,7 @@ def test_off_unless_configured_with_the_watt_plan_and_the_real_hosts_by_default(
 
 
 def test_the_credentials_are_masked_in_describe_repr_and_given_to_the_log_filter(load):
-    config = load(MINIMAL + KEYS + "  system_id: 4242\n  mode: only\n")
+    config = load(ONLY + KEYS + "  system_id: 4242\n  mode: only\n")
     shown = describe(config)["cloud_api"]
     assert (shown["api_key"], shown["client_id"], shown["client_secret"]) == ("********",) * 3
     assert shown["system_id"] == 4242 and shown["mode"] == "only"
@@ -71,3 +72,30 @@ def test_the_checks_name_each_problem_and_never_a_secret(problems):
 def test_loopback_urls_are_allowed_for_the_simulator_and_the_tests(load):
     api = load(MINIMAL + KEYS + "  api_url: http://127.0.0.1:8081\n  oauth_url: https://localhost:8443\n").cloud_api
     assert api.enabled and api.api_url == "http://127.0.0.1:8081"
+
+
+def test_only_mode_takes_a_gateway_with_a_serial_and_nothing_local(load):
+    config = load(ONLY + KEYS + "  mode: only\n  outage_after_s: 60\n")
+    assert config.cloud_api.only and config.cloud_api.outage_after_s == 60
+    (gateway,) = config.gateways
+    assert (gateway.serial, gateway.host, gateway.label) == ("122334455667", "", "122334455667")
+    assert config.max_silence_s == 3 * 31 * 86400 / 1000  # the state changes at the budget's pace
+
+
+def test_only_mode_says_exactly_what_is_missing_or_not_used(problems):
+    assert problems(ONLY + "cloud_api:\n  mode: only\n") == [
+        "cloud_api.mode: only reads everything from the cloud API: set api_key, client_id and client_secret"
+    ]
+    local = "gateways:\n  - host: envoy.local\n    serial: '122'\n    tls: {insecure: true}\n"
+    unused = (
+        "not used with cloud_api.mode only (no local access); remove it, or use mode complement to read the gateway"
+    )
+    unused += " too"
+    assert problems(local + KEYS + "  mode: only\n") == [f"gateways[0].host: {unused}", f"gateways[0].tls: {unused}"]
+    assert problems("gateways:\n  - {}\n" + KEYS + "  mode: only\n") == [
+        "gateways[0].serial: required with cloud_api.mode only (the gateway's serial, on its label)"
+    ]
+    two = ONLY + "  - serial: '2'\n"
+    assert problems(two + KEYS + "  mode: only\n") == [
+        "gateways: cloud_api.mode only reads one system from the cloud: list exactly one gateway"
+    ]

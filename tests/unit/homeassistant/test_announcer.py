@@ -112,3 +112,31 @@ def test_the_live_entities_come_with_the_first_cycle_that_has_live_data():
         f"{SERIAL}_main_relay",
     }
     assert {c["expire_after"] for c in live_configs} == {30}
+
+
+CLOUD = {"time": 5, "age_s": 60, "source_status": "ok", "system_status": "normal", "production": {"power_w": 900}}
+
+
+def test_cloud_values_join_the_gateway_device_after_a_snapshot_available_with_the_bridge_alone():
+    sink, rec = announcer()
+    sink.cloud(SERIAL, CLOUD)
+    assert rec.discovery_syncs == 0  # the gateway is not described yet
+    sink.snapshot(make_snapshot(PRODUCTION))
+    assert {"cloud_production_power", "cloud_system_status", "cloud_api_status"} <= keys(rec)
+    cloud = json.loads(rec.discovery[f"homeassistant/sensor/{SERIAL}/cloud_production_power/config"])
+    assert cloud["state_topic"] == f"envoy/{SERIAL}/cloud" and "expire_after" not in cloud
+    # shown while the local gateway is offline: that is when they matter
+    assert cloud["availability"] == [{"topic": "envoy/bridge/availability"}]
+    sink.cloud(SERIAL, CLOUD | {"time": 6, "age_s": 70})
+    assert rec.discovery_syncs == 1  # new values, same shape
+    sink.cloud(SERIAL, CLOUD | {"consumption": {"power_w": 300}})
+    assert rec.discovery_syncs == 2 and "cloud_consumption_power" in keys(rec)
+
+
+def test_a_cloud_only_gateway_has_no_firmware_and_its_entities_never_expire():
+    config = replace(CONFIG, cloud_api=replace(CONFIG.cloud_api, api_key="k", client_id="c", client_secret="s"))
+    config = replace(config, cloud_api=replace(config.cloud_api, mode="only"))
+    sink, rec = announcer(config)
+    sink.snapshot(make_snapshot(PRODUCTION, firmware=""))
+    production = json.loads(rec.discovery[f"homeassistant/sensor/{SERIAL}/production/config"])
+    assert "expire_after" not in production and "sw_version" not in production["device"]

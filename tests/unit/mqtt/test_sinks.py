@@ -11,7 +11,15 @@ import pytest
 
 from bridge.model import LiveDocument
 from bridge.model.snapshot import Availability
-from bridge.mqtt.sinks import AvailabilitySink, DiagnosticsSink, GridStatusSink, LiveSink, StateSink, UnitsSink
+from bridge.mqtt.sinks import (
+    AvailabilitySink,
+    CloudSink,
+    DiagnosticsSink,
+    GridStatusSink,
+    LiveSink,
+    StateSink,
+    UnitsSink,
+)
 from tests.support.sinks import SERIAL, Recorder, make_snapshot
 
 BASE = "home/solar"
@@ -137,3 +145,14 @@ def test_sinks_listen_only_to_their_own_events():
     AvailabilitySink(rec, BASE).snapshot(make_snapshot())
     GridStatusSink(rec, BASE).availability(Availability(SERIAL, True))
     assert rec.states == []
+
+
+def test_the_cloud_document_is_compared_without_its_time_and_age():
+    rec = Recorder()
+    document = {"time": 10, "age_s": 600, "source_status": "ok", "production": {"power_w": 900, "at": 5}}
+    CloudSink(rec, BASE).cloud(SERIAL, document)
+    assert rec.states == [(f"{BASE}/{SERIAL}/cloud", json.dumps(document, separators=(",", ":")))]
+    assert json.loads(rec.compares[f"{BASE}/{SERIAL}/cloud"]) == {
+        "source_status": "ok",
+        "production": document["production"],
+    }
