@@ -126,7 +126,7 @@ def test_cloud_values_join_the_gateway_device_after_a_snapshot_available_with_th
     cloud = json.loads(rec.discovery[f"homeassistant/sensor/{SERIAL}/cloud_production_power/config"])
     assert cloud["state_topic"] == f"envoy/{SERIAL}/cloud" and "expire_after" not in cloud
     # shown while the local gateway is offline: that is when they matter
-    assert cloud["availability"] == [{"topic": "envoy/bridge/availability"}]
+    assert cloud["availability"] == [{"topic": MqttConfig().availability_topic}]
     sink.cloud(SERIAL, CLOUD | {"time": 6, "age_s": 70})
     assert rec.discovery_syncs == 1  # new values, same shape
     sink.cloud(SERIAL, CLOUD | {"consumption": {"power_w": 300}})
