@@ -22,6 +22,7 @@ from bridge.health import HealthReport
 from bridge.mqtt.publisher import Publisher
 
 HEALTH_INTERVAL_S = 60.0
+FIRST_AFTER_S = 10.0  # a gateway's first cycle is done by then: its requests have figures
 CHECK_MAX_AGE_S = 300.0  # as `envoy-mqtt-bridge health` judges by default
 
 
@@ -42,7 +43,8 @@ class BridgeHealth:
         self.interval_s = interval_s
         self._clock, self._monotonic = clock, monotonic
         self._started = monotonic()
-        self._next = self._started + interval_s  # the first one after a minute: something to say
+        # The first soon after start (the entities that read it have a value at once), then every interval.
+        self._next = self._started + min(interval_s, FIRST_AFTER_S)
 
     def tick(self) -> None:
         """From the main loop, once a second: publish when due (paced on monotonic time)."""

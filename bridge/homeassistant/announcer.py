@@ -80,7 +80,8 @@ class Announcer(Sink):
                 cloud=self._cloud,
                 expire_after=lambda topic: self.expire_after(snapshot.serial, topic),
                 controls=controls,
-                health_topic=self.config.mqtt.bridge_topic("health"),  # every running bridge publishes it
+                # Request statistics of a gateway the bridge polls (not of one it knows from the cloud only).
+                health_topic=self.config.mqtt.bridge_topic("health") if self.host else None,
             )
         )
         self.publisher.sync_discovery(snapshot.serial, dict(self._announced))

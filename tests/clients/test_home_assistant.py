@@ -155,13 +155,19 @@ def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outag
     gateway = {
         entities[uid]["entity_id"] for uid, c in enabled.items() if c["device"]["identifiers"][0] == f"envoy_{serial}"
     }
-    everything = {entities[uid]["entity_id"] for uid in enabled}
+    # Every entity of the gateway and its units; the bridge device's own (uptime, MQTT) stay available.
+    everything = {
+        entities[uid]["entity_id"]
+        for uid, c in enabled.items()
+        if not c["device"]["identifiers"][0].startswith("envoy_mqtt_")
+    }
+    bridge_own = {entities[uid]["entity_id"] for uid in enabled} - everything
 
     def states_of(ids):
         states = ha.states()
         return {i: states.get(i, {}).get("state") for i in ids}
 
-    # 3. the gateway goes away: its entities (every entity hangs off it) unavailable, bridge online
+    # 3. the gateway goes away: its entities (and its units') unavailable, the bridge's own not
     sim.stop_envoy()
     try:
         wait_for(
@@ -174,6 +180,7 @@ def test_home_assistant_shows_every_entity_its_value_availability_and_grid_outag
         still = {i: s for i, s in states_of(everything).items() if s != "unavailable"}
         raise AssertionError(f"still available with the gateway down: {dict(list(still.items())[:20])}") from err
     assert sub.get(MqttConfig().availability_topic) == b"online", "the bridge itself went offline"
+    assert bridge_own and "unavailable" not in states_of(bridge_own).values()
     assert sub.get(f"envoy/{serial}/availability") == b"offline"
     assert bridge.poll() is None, "the bridge exited"
     sim.start_envoy()

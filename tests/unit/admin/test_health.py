@@ -53,19 +53,20 @@ def test_the_snapshot_per_gateway_and_for_mqtt(tmp_path):
     assert snapshot["mqtt"] == {"connected": False, "sent": 0, "queued": 0, "dropped": 2, "reconnects": 0}
 
 
-def test_published_retained_once_a_minute(tmp_path):
+def test_published_retained_10_s_after_start_then_once_a_minute(tmp_path):
     health, publisher, _, clock, _ = make_health(tmp_path)
     health.tick()
-    assert publisher._held(health.topic) is None  # nothing to say in the first minute
-    clock.advance(60)
+    assert publisher._held(health.topic) is None  # the first cycles are not done yet
+    clock.advance(10)
     health.tick()
     first = publisher._held(health.topic)
-    clock.advance(30)
+    assert json.loads(first or "{}")["uptime_s"] == 10
+    clock.advance(59)
     health.tick()
     assert publisher._held(health.topic) == first
-    clock.advance(30)
+    clock.advance(1)
     health.tick()
-    assert json.loads(publisher._held(health.topic) or "{}")["uptime_s"] == 120
+    assert json.loads(publisher._held(health.topic) or "{}")["uptime_s"] == 70
 
 
 def test_health_check_gives_the_verdict_of_the_health_document(tmp_path):
