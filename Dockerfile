@@ -28,4 +28,4 @@ HEALTHCHECK --interval=60s --timeout=10s --start-period=120s --retries=3 \
     CMD ["envoy-mqtt-bridge", "health", "--max-age", "300"]
 
 ENTRYPOINT ["envoy-mqtt-bridge"]
-CMD ["run"]
+CMD ["run", "-c", "/data/config.yaml"]
