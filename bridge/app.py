@@ -40,8 +40,10 @@ from bridge.mqtt.sinks import (
 )
 from bridge.sinks import FanOut, Sink
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported at run time only when configured: a run without them never loads them
     from bridge.cloudapi.worker import CloudWorker
+    from bridge.http.history import History
+    from bridge.http.server import HttpEndpoint
 
 log = logging.getLogger("bridge")
 
@@ -71,6 +73,8 @@ class Bridge:
         self.controls = ControlsMqtt(self.publisher, config.mqtt.base_topic, config.controls)
         self.info = BridgeInfo(self.publisher, config)  # `bridge/info`, told by every gateway's cycles
         self.requests = RequestsMqtt(self.publisher, config.mqtt.base_topic)
+        self.history = _history() if config.http.enabled else None  # what the status page adds to `bridge/health`
+        self.http: HttpEndpoint | None = None
         # `cloud_api.mode: only` lists a gateway without a host: nothing local to poll.
         self.workers = [self._worker(gw, worker_kw or {}) for gw in config.gateways if gw.host]
         self.cloud_worker = self._cloud_worker() if config.cloud_api.enabled else None
@@ -115,7 +119,9 @@ class Bridge:
 
     def _sinks(self, gateway: GatewayConfig) -> FanOut:
         """The gateway's outputs, `bridge/info`'s watch, then the health watch (last: it notes what went out)."""
-        outputs = sinks_for(self.config, gateway, self.publisher).sinks
+        outputs = list(sinks_for(self.config, gateway, self.publisher).sinks)
+        if self.history is not None:
+            outputs.append(self.history.watch(gateway.label))
         return FanOut([*outputs, self.info.watch(gateway.label), self.health.watch(gateway.label)])
 
     def start(self) -> Bridge:
@@ -124,8 +130,10 @@ class Bridge:
             ensure_private_dir(self.config.cache_dir)
         except OSError as err:
             raise ConfigError(f"cache_dir: {err}") from None
-        self.controls.start()  # subscribed with the publisher's first connection
         secrets = tuple(self.config.secrets())
+        if self.history is not None:
+            self.http = self._serve_http(self.history, secrets)
+        self.controls.start()  # subscribed with the publisher's first connection
         verbs = Verbs(
             self.workers, self.bridge_health.check, self.requests.respond, secrets, instance=self.config.mqtt.instance
         )
@@ -159,6 +167,24 @@ class Bridge:
         log.info("envoy-mqtt-bridge %s running with %d gateway(s)", __version__, len(self.workers))
         return self
 
+    def _serve_http(self, history: History, secrets: tuple[str, ...]) -> HttpEndpoint:
+        """The HTTP endpoint, listening; ConfigError when its address cannot be bound."""
+        from bridge.http.server import HttpEndpoint  # here: only with `http:` set
+
+        endpoint = HttpEndpoint(
+            self.config.http.listen,
+            self.bridge_health.snapshot,
+            self.bridge_health.check,
+            history,
+            self.config.mqtt.instance,
+            secrets,
+        )
+        try:
+            endpoint.start()
+        except OSError as err:
+            raise ConfigError(f"http.listen: cannot listen on {self.config.http.listen}: {err}") from None
+        return endpoint
+
     def run_forever(self) -> None:
         """Until `stopping` is set (by a signal handler): tick once a second."""
         while not self.stopping.wait(TICK_S):
@@ -178,11 +204,19 @@ class Bridge:
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         self.publisher.stop(flush_s)
+        if self.http is not None:
+            self.http.stop()
         for worker in self.workers:
             worker.client.close()
         if self.cloud_worker is not None:
             self.cloud_worker.source.close()
         self.cloud.close()
+
+
+def _history() -> History:
+    from bridge.http.history import History  # here: only with `http:` set
+
+    return History()
 
 
 def sinks_for(config: Config, gateway: GatewayConfig, publisher: Publisher) -> FanOut:

@@ -20,6 +20,7 @@ from bridge.config.schema import (
     EnergyConfig,
     GatewayConfig,
     HomeAssistantConfig,
+    HttpConfig,
     MqttConfig,
     PollIntervals,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "EnergyConfig",
     "GatewayConfig",
     "HomeAssistantConfig",
+    "HttpConfig",
     "MqttConfig",
     "PollIntervals",
     "describe",

@@ -59,6 +59,7 @@ def build(raw: dict[str, Any], problems: list[str]) -> Config:
         energy=sections["energy"],
         controls=sections["controls"],
         cloud_api=sections["cloud_api"],
+        http=sections["http"],
     )
 
 

@@ -215,6 +215,17 @@ class EnergyConfig:
     save_interval_s: float = 60.0
 
 
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    """The HTTP endpoint (docs/http.md): /healthz, /metrics and the status page; off unless set."""
+
+    listen: str = ""  # host:port, e.g. 127.0.0.1:8080; no authentication: keep it on loopback
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.listen)
+
+
 CONTROL_FAMILIES = ("battery", "relays", "grid", "generator", "production")
 
 
@@ -252,6 +263,7 @@ class Config:
     energy: EnergyConfig = EnergyConfig()
     controls: ControlsConfig = ControlsConfig()
     cloud_api: CloudApiConfig = CloudApiConfig()
+    http: HttpConfig = HttpConfig()
 
     @property
     def health_file(self) -> Path:
@@ -307,6 +319,7 @@ Section = (
     | EnergyConfig
     | ControlsConfig
     | CloudApiConfig
+    | HttpConfig
 )
 SECTIONS: dict[str, type[Section]] = {
     "mqtt": MqttConfig,
@@ -317,6 +330,7 @@ SECTIONS: dict[str, type[Section]] = {
     "energy": EnergyConfig,
     "controls": ControlsConfig,
     "cloud_api": CloudApiConfig,
+    "http": HttpConfig,
 }
 TOP_KEYS = ("gateways", "log_level", "cache_dir", *SECTIONS)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")

@@ -6,7 +6,6 @@ once. A value that cannot be coerced comes back as `INVALID` and is left out.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +26,7 @@ from bridge.config.schema import (
     field_names,
 )
 from bridge.config.validate_cloud_api import CLOUD_API_URL_KEYS, check_cloud_api
+from bridge.config.validate_http import check_http, is_loopback
 
 INVALID = object()
 TRUE_WORDS = ("true", "yes", "on", "1")
@@ -140,6 +140,7 @@ def check_sections(sections: dict[str, Any], problems: list[str]) -> None:
     check_controls(sections["controls"], problems)
     check_cloud_api(sections["cloud_api"], problems)
     check_cloud_urls(sections["cloud_api"], problems, "cloud_api", CLOUD_API_URL_KEYS)
+    check_http(sections["http"], problems)
 
 
 def check_energy(energy: EnergyConfig, poll: PollIntervals, problems: list[str]) -> None:
@@ -197,7 +198,7 @@ def cloud_url_problem(url: str) -> str | None:
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         return f"expected an https:// URL, got {_show(url)}"
-    if scheme == "http" and not _is_loopback_host(parts.hostname):
+    if scheme == "http" and not is_loopback(parts.hostname):
         return CLOUD_HTTP_REFUSED
     return None
 
@@ -215,16 +216,6 @@ def check_token_flows(cloud: CloudConfig, problems: list[str]) -> None:
     twice = sorted({name for name in flows if flows.count(name) > 1})
     if twice:
         problems.append(f"cloud.token_flows: {', '.join(twice)} listed more than once")
-
-
-def _is_loopback_host(host: str) -> bool:
-    """localhost, 127.0.0.0/8 or ::1: traffic that never leaves this machine."""
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a name: it could resolve anywhere
 
 
 def _valid_live_interval(value: float | str) -> bool:

@@ -38,6 +38,7 @@ def test_every_section_is_there_as_plain_data(load, tmp_path):
         "energy",
         "controls",
         "cloud_api",
+        "http",
     }
     assert summary["cache_dir"] == str(tmp_path)
     assert summary["gateways"][0]["token_cache"] == str(tmp_path / "token-envoy.local.jwt")  # a Path, as text

@@ -65,8 +65,19 @@ def test_key_tables():
         "energy",
         "controls",
         "cloud_api",
+        "http",
     )
-    assert set(SECTIONS) == {"mqtt", "homeassistant", "cloud", "poll", "health", "energy", "controls", "cloud_api"}
+    assert set(SECTIONS) == {
+        "mqtt",
+        "homeassistant",
+        "cloud",
+        "poll",
+        "health",
+        "energy",
+        "controls",
+        "cloud_api",
+        "http",
+    }
     assert field_names(PollIntervals) == ["meters", "grid", "energy", "inverters", "batteries", "info", "live"]
     assert defaults(PollIntervals)["grid"] == 1.0
     assert secret_file_keys(MqttConfig) == ["password_file"]

@@ -10,6 +10,7 @@ from bridge.config import (
     ControlsConfig,
     EnergyConfig,
     HomeAssistantConfig,
+    HttpConfig,
     MqttConfig,
     PollIntervals,
 )
@@ -125,6 +126,7 @@ def section_problems(mqtt=None, homeassistant=None, poll=None, energy=None, cont
         "energy": energy or EnergyConfig(),
         "controls": controls or ControlsConfig(),
         "cloud_api": CloudApiConfig(),
+        "http": HttpConfig(),
     }
     check_sections(sections, problems)
     return problems
