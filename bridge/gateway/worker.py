@@ -25,7 +25,7 @@ from bridge.gateway.energy import ComputedEnergy, ct_types_of
 from bridge.gateway.jobs import Jobs
 from bridge.gateway.live import LiveStream
 from bridge.gateway.probe import probe
-from bridge.gateway.schedule import FAST_GROUPS, GROUPS, Schedule, group_endpoints
+from bridge.gateway.schedule import FAST_GROUPS, GROUPS, Schedule, grid_read, group_endpoints
 from bridge.model.guard import STATE, CounterGuard, Guarded, log_lines
 from bridge.model.snapshot import Availability, Snapshot
 from bridge.sinks import FanOut
@@ -105,14 +105,19 @@ class EnvoyWorker:
             active.discard(model.LIVE_PATH)
         self.live.restart(info.serial)
         self.live.probed(info, model.LIVE_PATH in active, probed.absent.get(model.LIVE_PATH), live_off)
+        grid = model.grid_endpoint({ep: parsed for ep, parsed in probed.found.items() if ep in active})
+        if grid_read(grid, self.config.poll) is None:
+            active.discard(model.RELAY_PATH)  # the inventory reports the same relay, as often
         self.parsed = {ep: parsed for ep, parsed in probed.found.items() if ep in active}
-        self.groups = group_endpoints(active, model.grid_endpoint(self.parsed))
+        self.groups = group_endpoints(active, grid)
         self.generation += 1
         log.info(
             "Gateway %s (firmware %s): polling %s", info.serial, info.firmware, ", ".join(sorted(active)) or "nothing"
         )
         fast_live = model.batteries_or_controller(self.parsed)
         self.schedule = Schedule.starting_at(self.config.poll, self._monotonic(), fast_live)
+        for endpoint in self.parsed:
+            self.schedule.was_read(endpoint, self._monotonic())
         for group in GROUPS:  # the probe just read everything once
             self.schedule.done(group, self._monotonic())
             if not self.groups[group] and group != "info":  # info also re-reads /info
@@ -127,8 +132,11 @@ class EnvoyWorker:
         """Poll `endpoints` now (a control's read-back, on this thread) and deliver the cycle, so
         what they say is published at once; True when it was. Raises as the polls do."""
         started = self._monotonic()
+        polled = {endpoint for group in self.groups.values() for endpoint in group}
         for endpoint in endpoints:
-            self.parsed[endpoint] = self._read(endpoint)
+            if endpoint in polled:  # one never polled again would stay in the state, stale
+                self.parsed[endpoint] = self._read(endpoint)
+                self.schedule.was_read(endpoint, self._monotonic())
         return self.deliver(started)
 
     # --- one cycle ----------------------------------------------------------------------
@@ -142,12 +150,15 @@ class EnvoyWorker:
         if group == "info":
             self._check_firmware()
         for endpoint in self.groups.get(group, ()):
+            if not self.schedule.wanted(endpoint, self._monotonic()):
+                continue  # the gateway has nothing newer yet: its last reading stands
             try:
                 self.parsed[endpoint] = reading = self._read(endpoint)
             except EnvoyDataError as err:
                 self.parsed.pop(endpoint, None)  # never publish stale data as if fresh
                 self._note_bad_endpoint(endpoint, err)
             else:
+                self.schedule.was_read(endpoint, self._monotonic())
                 self._note_read(endpoint, reading)
             if group not in FAST_GROUPS:
                 self._poll_fast_if_due()

@@ -28,7 +28,15 @@ from bridge.model.builders.flows import Flow
 from bridge.model.builders.grid import GridState
 from bridge.model.builders.live import LiveDocument
 from bridge.model.builders.state import SCHEMA, GatewayState
-from bridge.model.endpoints import CANDIDATE_ENDPOINTS, ENDPOINTS, LIVE_DATA, LIVE_STREAM_PATH, POLL_GROUPS
+from bridge.model.endpoints import (
+    CANDIDATE_ENDPOINTS,
+    ENDPOINTS,
+    LIVE_DATA,
+    LIVE_STREAM_PATH,
+    POLL_GROUPS,
+    REFRESH_S,
+    RELAY,
+)
 from bridge.model.kinds import poll_group_of
 from bridge.model.parse.codec import decode_json
 from bridge.model.parse.info import GatewayInfo, parse_info
@@ -42,6 +50,7 @@ from bridge.model.select import (
 )
 
 LIVE_PATH = LIVE_DATA.path
+RELAY_PATH = RELAY.path
 
 __all__ = [
     "CANDIDATE_ENDPOINTS",
@@ -49,6 +58,8 @@ __all__ = [
     "LIVE_PATH",
     "LIVE_STREAM_PATH",
     "POLL_GROUPS",
+    "REFRESH_S",
+    "RELAY_PATH",
     "SCHEMA",
     "CtMeter",
     "Flow",

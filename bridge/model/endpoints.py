@@ -60,6 +60,11 @@ T = TypeVar("T")
 # means "absent here", as for pyenphase (§1.4).
 ANY_AUTH = "any token (firmware 7+), else the digest user"
 OWNER_MAY_BE_REFUSED = f"{ANY_AUTH}; an owner token may be refused (§1.4)"
+# The gateway refreshes per-inverter data only every 5 to 15 minutes (reference §2): a read
+# sooner gets the same answer. Settings change by hand (a control's read-back reads them again
+# at once after a write, bypassing this) or when the cloud rewrites them: hourly is enough.
+INVERTER_REFRESH_S = 300.0
+SETTINGS_REFRESH_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,8 @@ class Endpoint(Generic[T]):
     gateways: str  # which gateways have it, for the reader
     auth: str  # what the gateway asks before it answers
     token_only: bool = False  # firmware 7+ only: never probed on older gateways
+    # Read no more often than this, whatever its group's interval (0: at the group's interval).
+    refresh_s: float = 0.0
 
     def parse(self, doc: object) -> T:
         return self.parser(self.path, doc)
@@ -127,6 +134,7 @@ DEVICE_DATA = Endpoint(
     group="inverters",  # the gateway refreshes per-inverter data only every 5 to 15 minutes
     gateways="newer firmware; complete only below deviceDataLimit (50) devices",
     auth=OWNER_MAY_BE_REFUSED,
+    refresh_s=INVERTER_REFRESH_S,
 )
 INVERTERS = Endpoint(
     "/api/v1/production/inverters",
@@ -135,6 +143,7 @@ INVERTERS = Endpoint(
     group="inverters",
     gateways="every gateway with microinverters or AC Batteries (devType 11)",
     auth=OWNER_MAY_BE_REFUSED,
+    refresh_s=INVERTER_REFRESH_S,
 )
 INVENTORY = Endpoint(
     "/ivp/ensemble/inventory",
@@ -186,6 +195,7 @@ TARIFF = Endpoint(
     group="info",  # settings change by hand (or when the cloud rewrites them), and it is large
     gateways="every gateway; storage settings only with batteries; 401 on 3.9.36",
     auth=ANY_AUTH,
+    refresh_s=SETTINGS_REFRESH_S,
 )
 DRY_CONTACTS = Endpoint(
     "/ivp/ensemble/dry_contacts",
@@ -202,6 +212,7 @@ DRY_CONTACT_SETTINGS = Endpoint(
     group="info",
     gateways="IQ System Controller",
     auth=ANY_AUTH,
+    refresh_s=SETTINGS_REFRESH_S,
 )
 GEN_CONFIG = Endpoint(
     "/ivp/ss/gen_config",
@@ -210,6 +221,7 @@ GEN_CONFIG = Endpoint(
     group="info",
     gateways="IQ System Controller: `{}` without a generator",
     auth=ANY_AUTH,
+    refresh_s=SETTINGS_REFRESH_S,
 )
 GENERATOR = Endpoint(
     "/ivp/ensemble/generator",
@@ -226,6 +238,7 @@ GEN_MODE = Endpoint(
     group="info",
     gateways="IQ System Controller with a generator",
     auth=ANY_AUTH,
+    refresh_s=SETTINGS_REFRESH_S,
 )
 LIVE_DATA = Endpoint(
     "/ivp/livedata/status",  # ~3.6 kB in ~0.17 s: cheap enough for every second
@@ -266,6 +279,7 @@ REGISTRY: tuple[Endpoint[Any], ...] = (
 CANDIDATE_ENDPOINTS: tuple[str, ...] = tuple(endpoint.path for endpoint in REGISTRY)
 ENDPOINTS: dict[str, Callable[[object], Any]] = {endpoint.path: endpoint.parse for endpoint in REGISTRY}
 POLL_GROUPS: dict[str, str] = {endpoint.path: endpoint.group for endpoint in REGISTRY}
+REFRESH_S: dict[str, float] = {endpoint.path: endpoint.refresh_s for endpoint in REGISTRY if endpoint.refresh_s}
 
 
 def parsed_result(parsed: Mapping[str, object], endpoint: Endpoint[T]) -> T | None:

@@ -1,7 +1,7 @@
 """Poll groups and their schedule on monotonic time."""
 
 from bridge.config import PollIntervals
-from bridge.gateway.schedule import GROUPS, Schedule, group_endpoints
+from bridge.gateway.schedule import GROUPS, Schedule, grid_read, group_endpoints
 from bridge.model import CANDIDATE_ENDPOINTS, POLL_GROUPS
 
 
@@ -79,3 +79,25 @@ def test_a_configured_live_interval_wins_and_zero_switches_the_group_off():
     off = Schedule.starting_at(PollIntervals(live="0"), now=0.0, fast_live=True)
     off.done("live", now=0.0)
     assert "live" not in off.due(1e9) and off.seconds_to_next(0.0) == 0.0  # the others still due
+
+
+def test_an_endpoint_with_a_refresh_time_is_wanted_again_only_near_it():
+    schedule = Schedule.starting_at(PollIntervals(), now=0.0)
+    device_data, readings = "/ivp/pdm/device_data", "/ivp/meters/readings"
+    assert schedule.wanted(device_data, 0.0)  # never read
+    schedule.was_read(device_data, 0.0)
+    schedule.was_read(readings, 0.0)  # no refresh time: not even kept
+    assert not schedule.wanted(device_data, 60.0) and not schedule.wanted(device_data, 269.0)
+    assert schedule.wanted(device_data, 270.0)  # a group due a little early still reads it
+    assert schedule.wanted(readings, 0.1) and readings not in schedule.read_at
+    schedule.was_read("/admin/lib/tariff", 0.0)  # a setting: hourly
+    assert not schedule.wanted("/admin/lib/tariff", 3000.0) and schedule.wanted("/admin/lib/tariff", 3240.0)
+
+
+def test_the_relay_is_the_grid_read_only_when_faster_than_the_inventory():
+    relay, inventory = "/ivp/ensemble/relay", "/ivp/ensemble/inventory"
+    assert grid_read(relay, PollIntervals()) == relay  # every second against the minute
+    assert grid_read(relay, PollIntervals(grid=60.0)) is None
+    assert grid_read(relay, PollIntervals(grid=120.0, batteries=60.0)) is None
+    assert grid_read(inventory, PollIntervals(grid=60.0)) == inventory  # a Collar: the inventory itself
+    assert grid_read(None, PollIntervals()) is None
