@@ -13,6 +13,7 @@ when it would come no faster than the inventory, which reports the same relay.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bridge.config import PollIntervals
@@ -66,10 +67,13 @@ class Schedule:
     next_due: dict[str, float]
     fast_live: bool = False  # the gateway has batteries or a system controller: "auto" is 1 s
     read_at: dict[str, float] = field(default_factory=dict)  # endpoints with a refresh time: their last read
+    refresh_s: Mapping[str, float] = field(default_factory=lambda: REFRESH_S)  # the registry's (tests: faster)
 
     @classmethod
-    def starting_at(cls, intervals: PollIntervals, now: float, fast_live: bool = False) -> Schedule:
-        return cls(intervals, dict.fromkeys(GROUPS, now), fast_live)
+    def starting_at(
+        cls, intervals: PollIntervals, now: float, fast_live: bool = False, refresh_s: Mapping[str, float] = REFRESH_S
+    ) -> Schedule:
+        return cls(intervals, dict.fromkeys(GROUPS, now), fast_live, refresh_s=refresh_s)
 
     def interval(self, group: str) -> float:
         return self.intervals.interval(group, self.fast_live)
@@ -87,11 +91,11 @@ class Schedule:
 
     def wanted(self, endpoint: str, now: float) -> bool:
         """False while the gateway cannot have anything newer for `endpoint` (its refresh time)."""
-        refresh, last = REFRESH_S.get(endpoint), self.read_at.get(endpoint)
+        refresh, last = self.refresh_s.get(endpoint), self.read_at.get(endpoint)
         return refresh is None or last is None or now - last >= REFRESH_SLACK * refresh
 
     def was_read(self, endpoint: str, now: float) -> None:
-        if endpoint in REFRESH_S:
+        if endpoint in self.refresh_s:
             self.read_at[endpoint] = now
 
     def disable(self, group: str) -> None:

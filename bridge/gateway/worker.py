@@ -11,7 +11,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bridge import __version__, model
@@ -51,6 +51,7 @@ class EnvoyWorker:
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         rng: Callable[[float, float], float] = random.uniform,
+        refresh_s: Mapping[str, float] = model.REFRESH_S,
     ) -> None:
         self.gateway, self.config, self.sinks = gateway, config, sinks
         # `cloud` is shared by every worker of a bridge (serialised logins, one per account).
@@ -63,6 +64,7 @@ class EnvoyWorker:
         # (The grid and live polls are left out: their misses are simply retried a second later.)
         self.client.retry_budget_s = RETRY_SHARE * min(config.poll.interval(g) for g in GROUPS if g not in FAST_GROUPS)
         self._monotonic, self._wall, self._rng = monotonic, wall, rng
+        self._refresh_s = refresh_s  # how often the gateway itself refreshes an endpoint (tests: faster)
         self.info: model.GatewayInfo | None = None  # None until the first setup
         self.generation = 0  # setups so far: after each, the sinks forget what the gateway lost
         self.groups: dict[str, tuple[str, ...]] = {}
@@ -75,7 +77,7 @@ class EnvoyWorker:
         self.live_document: model.LiveDocument | None = None  # of the latest fresh live reading
         self._grid_status: str | None = None  # as last given to the sinks: is the relay's answer news?
         self._stop: threading.Event | None = None  # set by run(): the bridge is shutting down
-        self.schedule = Schedule.starting_at(config.poll, monotonic())
+        self.schedule = Schedule.starting_at(config.poll, monotonic(), refresh_s=refresh_s)
         self.diagnostics: dict[str, Any] = {"bridge_version": __version__, "errors": 0}
         self.counters = CounterGuard()  # the energy counters' last good values, across cycles
         self.energy = ComputedEnergy(gateway, config.energy, config.poll)  # counters the gateway lacks, integrated here
@@ -115,7 +117,7 @@ class EnvoyWorker:
             "Gateway %s (firmware %s): polling %s", info.serial, info.firmware, ", ".join(sorted(active)) or "nothing"
         )
         fast_live = model.batteries_or_controller(self.parsed)
-        self.schedule = Schedule.starting_at(self.config.poll, self._monotonic(), fast_live)
+        self.schedule = Schedule.starting_at(self.config.poll, self._monotonic(), fast_live, self._refresh_s)
         for endpoint in self.parsed:
             self.schedule.was_read(endpoint, self._monotonic())
         for group in GROUPS:  # the probe just read everything once

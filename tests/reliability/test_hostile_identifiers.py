@@ -27,7 +27,7 @@ from bridge.identifiers import show, topic_problem
 from bridge.mqtt.publisher import Publisher
 from bridge.simulator import Simulator
 from tests.reliability.rig import FAST, bridge_config, cloud_config, gateway_config, patched_simulator
-from tests.support.mqtt import Mosquitto, Subscriber, free_port, wait_for
+from tests.support.mqtt import Mosquitto, Subscriber, bridge_node, free_port, wait_for
 
 # The bridge's own availability: this host's instance (mqtt.instance_id defaults to the host name).
 BRIDGE = MqttConfig().availability_topic
@@ -115,8 +115,10 @@ def hostile(tmp_path_factory):
         gateways, folder, cloud=cloud_config(healthy), broker=broker, poll=FAST, republish_interval=1.0
     )
     publisher = Publisher(config.mqtt, config.homeassistant, readback_window=0.5)
-    # The shortest backoff (2 s), so every bad gateway is retried a few times during the test.
-    bridge = Bridge(config, publisher=publisher, worker_kw={"rng": lambda low, high: low}).start()
+    # The shortest backoff (2 s), so every bad gateway is retried a few times during the test; no
+    # refresh floor, so the inverters are read at FAST's pace (the tests count their polls).
+    kw = {"rng": lambda low, high: low, "refresh_s": {}}
+    bridge = Bridge(config, publisher=publisher, worker_kw=kw).start()
     watch = Subscriber(broker.host, broker.port)
     hostile = Hostile(broker, bridge, healthy, bad, watch, lines, body)
     try:
@@ -163,7 +165,7 @@ def own_topics_only(hostile: Hostile) -> None:
     # The bridge itself, the healthy gateway, and the bad ones by their host (serial unknown).
     assert names - {"bridge", hostile.healthy.serial} <= {n for n in names if n.startswith("127.0.0.1")}
     nodes = {t.split("/")[2] for t in topics if t.startswith("homeassistant/")}
-    assert nodes == {hostile.healthy.serial}
+    assert nodes == {hostile.healthy.serial, bridge_node()}
 
 
 def healthy_publishes(hostile: Hostile, timeout: float = 20) -> None:
@@ -214,7 +216,11 @@ def test_h11_15_serial_bridge_slash_space_or_unicode_takes_only_its_gateway_offl
     # `envoy/bridge/availability` is the bridge's alone: online, and no gateway's sink ever wrote it.
     assert hostile.watch.get(BRIDGE) == b"online"
     assert BRIDGE not in hostile.bridge.publisher._state
-    configs = [json.loads(p) for t, p in hostile.watch.messages.items() if t.endswith("/config") and p]
+    configs = [
+        json.loads(p)
+        for t, p in hostile.watch.messages.items()
+        if t.endswith("/config") and p and t.split("/")[2] != bridge_node()
+    ]
     assert configs and {c["device"]["identifiers"][0] for c in configs} >= {f"envoy_{hostile.healthy.serial}"}
     assert all(c["unique_id"].startswith(f"{hostile.healthy.serial}_") for c in configs)
 

@@ -30,7 +30,7 @@ from bridge.mqtt.publisher import Publisher
 from bridge.mqtt.readback import Readback
 from bridge.simulator import Simulator
 from tests.reliability.rig import FAST, bridge_config, cloud_config, gateway_config
-from tests.support.mqtt import Mosquitto, Subscriber, free_port, wait_for
+from tests.support.mqtt import Mosquitto, Subscriber, bridge_node, free_port, wait_for
 
 # The bridge's own availability: this host's instance (mqtt.instance_id defaults to the host name).
 BRIDGE = MqttConfig().availability_topic
@@ -105,7 +105,8 @@ class Running:
             if levels[0] == "envoy":
                 assert levels[1] in serials | {"bridge"}, topic
             else:
-                assert levels[0] == "homeassistant" and levels[2] in serials and levels[-1] == "config", topic
+                nodes = serials | {bridge_node()}
+                assert levels[0] == "homeassistant" and levels[2] in nodes and levels[-1] == "config", topic
 
 
 def bridge_publishes(broker: Mosquitto, client_id: str) -> list[str]:

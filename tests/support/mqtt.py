@@ -26,6 +26,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def bridge_node(base_topic: str = "envoy") -> str:
+    """The discovery node of this host's bridge device (its uptime and MQTT entities), beside the
+    gateways' serials under the discovery prefix."""
+    from bridge.config import MqttConfig
+    from bridge.homeassistant.bridge import bridge_node_id
+
+    return bridge_node_id(base_topic, MqttConfig().instance)
+
+
 def mosquitto_binary() -> str | None:
     """The Mosquitto executable, or None when it is not installed."""
     found = shutil.which("mosquitto") or "/usr/sbin/mosquitto"

@@ -21,6 +21,7 @@ class Recorder:
         self.discovery_syncs = 0
         self.order: list[str] = []  # topics as sent, DISCOVERY for a sync
         self.connected = True
+        self.command_filters: list[str] = []  # what the controls and the requests subscribed to
 
     # --- the Publisher's interface -----------------------------------------------------
 
@@ -33,6 +34,13 @@ class Recorder:
         self.discovery_syncs += 1
         self.discovery = dict(configs)
         self.order.append(DISCOVERY)
+
+    def subscribe_commands(self, filters: tuple[str, ...], handler: object) -> None:
+        self.command_filters += filters
+
+    def publish_event(self, topic: str, payload: str) -> None:
+        self.states.append((topic, payload))
+        self.order.append(topic)
 
     def start(self) -> None:
         pass
