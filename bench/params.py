@@ -22,6 +22,9 @@ class Params:
     scale_window_s: float
     scale_quick_interval: float | None
     scale_budget_s: float  # no new scale step starts after this much time in the section
+    process_warmup_s: float  # real processes: seconds before the steady window
+    process_window_s: float  # whole minutes in the full run, so pyenphase's updates count exactly
+    process_pe_every_s: float  # pyenphase's update interval (Home Assistant: 60 s)
 
 
 FULL = Params(
@@ -36,10 +39,13 @@ FULL = Params(
     outage_gateways=4,
     outage_trials=3,
     outage_quick_interval=None,
-    scale_steps=(100, 200, 400, 800),
+    scale_steps=(100, 250, 500),
     scale_window_s=12.0,
     scale_quick_interval=None,
     scale_budget_s=200.0,
+    process_warmup_s=30.0,
+    process_window_s=180.0,
+    process_pe_every_s=60.0,
 )
 
 QUICK = Params(
@@ -58,4 +64,7 @@ QUICK = Params(
     scale_window_s=6.0,
     scale_quick_interval=5.0,
     scale_budget_s=30.0,
+    process_warmup_s=2.0,
+    process_window_s=10.0,
+    process_pe_every_s=5.0,
 )

@@ -8,6 +8,7 @@ around `update()`: HTTP and TLS (aiohttp), JSON (orjson) and pyenphase's models.
 
 from __future__ import annotations
 
+import sys
 import time
 
 
@@ -62,3 +63,24 @@ class PyEnphase:
         if self.session is not None:
             self.loop.run_until_complete(self.session.close())
         self.loop.close()
+
+
+def main(argv: list[str]) -> int:
+    """A process that is only pyenphase, as Home Assistant runs it: setup and the first update,
+    `ready` on stdout, then update() every EVERY seconds until it is terminated.
+
+        python -m bench.pyenphase_side HOST:PORT TOKEN EVERY
+    """
+    host_port, token, every = argv[0], argv[1], float(argv[2])
+    pe = PyEnphase()
+    pe.setup(host_port, token)
+    print("ready", flush=True)
+    due = time.monotonic() + every
+    while True:
+        time.sleep(max(0.0, due - time.monotonic()))
+        pe.updates(1)
+        due += every
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

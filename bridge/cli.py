@@ -38,8 +38,14 @@ CONFIG_ENV = "ENVOY_BRIDGE_CONFIG"  # the default for -c (the Docker image sets 
 ONCE_BROKER_WAIT_S = 15.0
 
 
+# What these import is what a process holds: the other commands' modules (the simulator, the
+# demo, the capture, the token and cloud API commands) load only when one of them is asked for.
+LEAN_COMMANDS = ("run", "check-config", "health", "fingerprint")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser(_command_of(argv)).parse_args(argv)
     try:
         code: int = args.func(args)
         return code
@@ -55,7 +61,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _parser() -> argparse.ArgumentParser:
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The command's name: the first word that is not an option (there are no global options
+    with a value), None for `--help` and `--version`."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every command, or for one of LEAN_COMMANDS only what it needs (help and a mistyped
+    command still list them all)."""
     parser = argparse.ArgumentParser(
         prog="envoy-mqtt-bridge", description="Enphase Envoy to MQTT bridge with Home Assistant discovery"
     )
@@ -71,6 +85,29 @@ def _parser() -> argparse.ArgumentParser:
     _config_arg(check)
     check.set_defaults(func=cmd_check_config)
 
+    fingerprint = sub.add_parser(
+        "fingerprint", help="print a gateway's certificate fingerprint (to pin it in config.yaml: trust on first use)"
+    )
+    fingerprint.add_argument("host", help="host or host:port of the gateway")
+    fingerprint.set_defaults(func=cmd_fingerprint)
+
+    health = sub.add_parser(
+        "health", help="exit 0 when a running bridge's threads are alive and it publishes (the Docker health check)"
+    )
+    _config_arg(health, help_text="where to find the cache directory (default: ENVOY_BRIDGE_CACHE_DIR)")
+    health.add_argument(
+        "--max-age",
+        type=float,
+        default=300,
+        help="seconds the health document and the last broker contact may be old (default 300)",
+    )
+    health.set_defaults(func=cmd_health)
+    if command not in LEAN_COMMANDS:
+        _add_other_commands(sub)
+    return parser
+
+
+def _add_other_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from bridge.token_commands import add_token_commands
 
     add_token_commands(sub, _config_arg)
@@ -78,12 +115,6 @@ def _parser() -> argparse.ArgumentParser:
     from bridge.cloud_commands import add_cloud_commands
 
     add_cloud_commands(sub, _config_arg)
-
-    fingerprint = sub.add_parser(
-        "fingerprint", help="print a gateway's certificate fingerprint (to pin it in config.yaml: trust on first use)"
-    )
-    fingerprint.add_argument("host", help="host or host:port of the gateway")
-    fingerprint.set_defaults(func=cmd_fingerprint)
 
     from bridge.capture import command as capture
 
@@ -104,19 +135,6 @@ def _parser() -> argparse.ArgumentParser:
     demo_cmd = sub.add_parser("demo", help="simulator + broker + bridge: see what gets published")
     demo.add_arguments(demo_cmd)
     demo_cmd.set_defaults(func=demo.run)
-
-    health = sub.add_parser(
-        "health", help="exit 0 when a running bridge's threads are alive and it publishes (the Docker health check)"
-    )
-    _config_arg(health, help_text="where to find the cache directory (default: ENVOY_BRIDGE_CACHE_DIR)")
-    health.add_argument(
-        "--max-age",
-        type=float,
-        default=300,
-        help="seconds the health document and the last broker contact may be old (default 300)",
-    )
-    health.set_defaults(func=cmd_health)
-    return parser
 
 
 def _config_arg(
