@@ -5,7 +5,8 @@ fingerprint (urllib3's `assert_fingerprint`, checked even with CA checks off, an
 as verified); `fetch_fingerprint` prints it for trust on first use. `insecure` is explicit,
 logged once, and silences urllib3's per-request warning for that session only. Every
 session's pools tell a `ConnectionTracker` which connection is in flight, so a whole-request
-deadline can cut it (bridge/deadline.py).
+deadline can cut it (bridge/deadline.py). The session's adapter keeps each URL's pool and builds
+a lean answer: a poll's requests skip what a LAN device with one pool never needs.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ import logging
 import socket
 import ssl
 import urllib.request
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import requests
+from requests import PreparedRequest
 from requests.adapters import HTTPAdapter
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from requests.structures import CaseInsensitiveDict
+from urllib3 import BaseHTTPResponse
+from urllib3.connectionpool import ConnectionPool, HTTPConnectionPool, HTTPSConnectionPool
 
 from bridge.config import GatewayConfig
 from bridge.errors import EnvoyUnavailable
@@ -105,7 +110,45 @@ class _GatewayAdapter(HTTPAdapter):
 
     def __init__(self, tracker: ConnectionTracker, **tls: str):
         self._tracker, self._tls = tracker, tls
+        self._pools: dict[str, ConnectionPool] = {}  # URL -> its pool; one entry per endpoint read
         super().__init__(pool_connections=1, pool_maxsize=1)
+
+    # Every request of a poll goes through the three methods below; requests' own versions
+    # parse the URL again, look the pool up, guess a text encoding and offer the cookies to a
+    # jar that stores none: per request, more CPU than reading the answer (bench/README.md).
+
+    def get_connection_with_tls_context(
+        self,
+        request: PreparedRequest,
+        verify: bool | str | None,
+        proxies: Mapping[str, str] | None = None,
+        cert: tuple[str, str] | str | None = None,
+    ) -> ConnectionPool:
+        """The pool of the request's URL, looked up once: one gateway per session (so the pool
+        manager, which holds one pool, never evicts it), its TLS settings fixed, no proxies
+        (`trust_env` is off). `close` forgets them with the manager's."""
+        url = str(request.url)
+        kept = self._pools.get(url)
+        if kept is None:
+            kept = self._pools[url] = super().get_connection_with_tls_context(request, verify, proxies, cert)
+        return kept
+
+    def close(self) -> None:
+        self._pools.clear()
+        super().close()
+
+    def request_url(self, request: PreparedRequest, proxies: Mapping[str, str] | None) -> str:
+        return request.path_url if not proxies else super().request_url(request, proxies)
+
+    def build_response(self, req: PreparedRequest, resp: BaseHTTPResponse) -> requests.Response:
+        """The answer as requests' would be, minus the text encoding (the transport reads the
+        bytes) and the cookie jar (the session cookie is read from the headers by hand)."""
+        response = requests.Response()
+        response.status_code = resp.status
+        response.headers = CaseInsensitiveDict(resp.headers)
+        response.raw, response.reason, response.url = resp, resp.reason or "", str(req.url)
+        response.request, response.connection = req, self
+        return response
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs.update(self._tls)

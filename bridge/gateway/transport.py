@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
-from functools import partial
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -48,6 +47,7 @@ from bridge.errors import (
 from bridge.gateway.deadline import WATCHDOG, Watchdog
 from bridge.gateway.stats import RequestStats
 from bridge.gateway.tls import ConnectionTracker, make_session, split_host
+from bridge.gateway.wire import Wire
 from bridge.network_errors import describe_transport_error, failed_before_sending
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,8 @@ class Transport:
         self._tracker = ConnectionTracker()
         self._watchdog = watchdog
         self.session = make_session(gateway, self._tracker)
+        self.wire = Wire(self.session, self._timeout)  # how a request goes out on it
+        self._retry_policies: dict[type[EnvoyTransient], tuple[float, Retrying]] = {}
         self.stats = RequestStats(monotonic)  # every attempt, for `bridge/health`
 
     def close(self) -> None:
@@ -117,19 +119,32 @@ class Transport:
 
     def with_retries(self, fn: Callable[..., T], *args: Any, retry_on: type[EnvoyTransient] = EnvoyTransient) -> T:
         """`fn(*args)`, again on `retry_on` while attempts and the retry budget last."""
-        retrying = Retrying(
-            retry=retry_if_exception_type(retry_on),
-            stop=stop_after_attempt(MAX_ATTEMPTS) | stop_before_delay(self.retry_budget_s),
-            wait=wait_random_exponential(multiplier=1, max=10),
-            sleep=self.sleep,
-            reraise=True,
-            before_sleep=before_sleep_log(log, logging.DEBUG),
-        )
+        retrying = self._retrying(retry_on)
         try:
             return retrying(fn, *args)
         except EnvoyTransient as err:
             attempts = retrying.statistics.get("attempt_number", 1)
             raise EnvoyUnavailable(f"{err} ({attempts} attempt{'s' if attempts > 1 else ''})") from err
+
+    def _retrying(self, retry_on: type[EnvoyTransient]) -> Retrying:
+        """The retry policy for `retry_on` at the current budget, built once: tenacity keeps each
+        call's state apart (thread-local), and building one costs about what it saves."""
+        kept = self._retry_policies.get(retry_on)
+        if kept is not None and kept[0] == self.retry_budget_s:
+            return kept[1]
+        retrying = Retrying(
+            retry=retry_if_exception_type(retry_on),
+            stop=stop_after_attempt(MAX_ATTEMPTS) | stop_before_delay(self.retry_budget_s),
+            wait=wait_random_exponential(multiplier=1, max=10),
+            sleep=self._pause,  # whatever `sleep` is when it pauses (tests replace it)
+            reraise=True,
+            before_sleep=before_sleep_log(log, logging.DEBUG),
+        )
+        self._retry_policies[retry_on] = (self.retry_budget_s, retrying)
+        return retrying
+
+    def _pause(self, seconds: float) -> None:
+        self.sleep(seconds)
 
     def request(
         self,
@@ -189,19 +204,10 @@ class Transport:
         where: str,
     ) -> Reply:
         started = self.monotonic()
-        send = self.session.post if method == "POST" else self.session.get
         if body is not None:
-            write = partial(self.session.request, method if method != "GET" else "POST", data=body)
-            send, headers = write, {**headers, "Content-Type": "application/json"}
+            method, headers = method if method != "GET" else "POST", {**headers, "Content-Type": "application/json"}
         try:
-            resp = send(
-                self.url(scheme, path),
-                headers=headers,
-                auth=auth,
-                timeout=self._timeout,
-                stream=True,
-                allow_redirects=False,
-            )
+            resp = self.wire.send(self.url(scheme, path), headers, auth, method, body)
             with closing(resp):
                 body = self._read_body(resp, started, where)
                 cookie = _session_cookie(resp) if resp.status_code == 200 else None

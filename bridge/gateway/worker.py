@@ -69,6 +69,7 @@ class EnvoyWorker:
         self.generation = 0  # setups so far: after each, the sinks forget what the gateway lost
         self.groups: dict[str, tuple[str, ...]] = {}
         self.parsed: dict[str, Any] = {}
+        self.answers = model.LatestAnswers()  # an answer like the last one is not parsed again
         self.available: bool | None = None
         self.failures = 0
         self.info_needs_setup = True
@@ -127,8 +128,7 @@ class EnvoyWorker:
         self.live_document = self.live.read(self.parsed, self.schedule.interval("live"))
 
     def _read(self, endpoint: str, probing: bool = False) -> Any:
-        body = self.client.get(endpoint, probing=probing)
-        return model.ENDPOINTS[endpoint](model.decode_json(endpoint, body))
+        return self.answers.parse(endpoint, self.client.get(endpoint, probing=probing))
 
     def read_now(self, endpoints: tuple[str, ...]) -> bool:
         """Poll `endpoints` now (a control's read-back, on this thread) and deliver the cycle, so
@@ -146,14 +146,17 @@ class EnvoyWorker:
     def poll_group(self, group: str) -> None:
         """Read every endpoint of one group; a data error drops that endpoint's data only.
 
-        Between two endpoints of a slow group the grid relay and the live data get their turn
+        Before each endpoint of a slow group the grid relay and the live data get their turn
         when due: /production.json can take seconds on a real gateway, an outage cannot wait.
+        Before, not after: nothing is read between a group's last answer and its publication.
         """
         if group == "info":
             self._check_firmware()
         for endpoint in self.groups.get(group, ()):
             if not self.schedule.wanted(endpoint, self._monotonic()):
                 continue  # the gateway has nothing newer yet: its last reading stands
+            if group not in FAST_GROUPS:
+                self._poll_fast_if_due()
             try:
                 self.parsed[endpoint] = reading = self._read(endpoint)
             except EnvoyDataError as err:
@@ -162,8 +165,6 @@ class EnvoyWorker:
             else:
                 self.schedule.was_read(endpoint, self._monotonic())
                 self._note_read(endpoint, reading)
-            if group not in FAST_GROUPS:
-                self._poll_fast_if_due()
 
     def _poll_fast_if_due(self) -> None:
         if self.groups.get("grid") and self.schedule.next_due["grid"] <= self._monotonic():
@@ -330,9 +331,11 @@ class EnvoyWorker:
         groups_run = self.schedule.due(started)
         if groups_run and all(group in FAST_GROUPS for group in groups_run):
             return self._poll_fast(groups_run)
-        for group in groups_run:
+        # The meters last: what changes fastest is read closest to its publication (the slow
+        # groups before them take seconds on a real gateway).
+        for group in sorted(groups_run, key=lambda group: group == "meters"):
             if self.schedule.next_due[group] > started:
-                continue  # a fast group, already read between an earlier group's endpoints
+                continue  # a fast group, already read before an endpoint of an earlier group
             if group == "live":
                 self._poll_live()
                 continue

@@ -2,10 +2,11 @@
 
 The rooms: `parse/` turns bodies into typed readings, `builders/` turns readings into payloads,
 `endpoints` is the registry of every endpoint (path, parser, poll group, gateways, auth),
-`select` decides which endpoints are worth polling, `assemble` hands the parsed results to
-the builders, `kinds` is the table of unit kinds (topic stem, device name, poll group), `guard`
-keeps energy counters honest, and `energy` / `computed_energy` integrate the battery and grid
-energy the gateway has no CT to count.
+`select` decides which endpoints are worth polling, `reuse` parses an answer only when it
+changed, `assemble` hands the parsed results to the builders, `kinds` is the table of unit
+kinds (topic stem, device name, poll group), `guard` keeps energy counters honest, and
+`energy` / `computed_energy` integrate the battery and grid energy the gateway has no CT to
+count.
 This module is the facade the rest of the bridge imports from. Typical use by the poller::
 
     probed = {ep: ENDPOINTS[ep](decode_json(ep, body)) for ep, body in answers.items()}
@@ -41,6 +42,7 @@ from bridge.model.kinds import poll_group_of
 from bridge.model.parse.codec import decode_json
 from bridge.model.parse.info import GatewayInfo, parse_info
 from bridge.model.parse.livedata import LiveData, parse_stream_reply
+from bridge.model.reuse import LatestAnswers
 from bridge.model.select import (
     batteries_or_controller,
     candidate_endpoints,
@@ -66,6 +68,7 @@ __all__ = [
     "GatewayInfo",
     "GatewayState",
     "GridState",
+    "LatestAnswers",
     "LiveData",
     "LiveDocument",
     "MeterValues",

@@ -1,10 +1,12 @@
 """The one paho client, as the publisher configures it: last will, credentials, TLS, reconnect
-pacing, a bounded queue, and callbacks that never end paho's network thread."""
+pacing, a bounded queue, callbacks that never end paho's network thread, and no Nagle delay."""
 
 from __future__ import annotations
 
+import socket
 import ssl
 from collections.abc import Callable
+from contextlib import suppress
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -29,3 +31,13 @@ def make_client(cfg: MqttConfig, will: tuple[str, str], guard: Guard, **callback
     for name, callback in callbacks.items():
         setattr(client, name, guard.wrap(name, callback))
     return client
+
+
+def send_at_once(sock: object) -> None:
+    """TCP_NODELAY on the broker connection: with Nagle's algorithm a message that follows
+    another (the state after the live document) waits for the broker's acknowledgement of the
+    first; paho does not set it. Not every transport has it (a websocket wrapper, a Unix socket)."""
+    setsockopt = getattr(sock, "setsockopt", None)
+    if setsockopt is not None:
+        with suppress(OSError):
+            setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

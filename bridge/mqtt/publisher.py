@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 import sys
 import threading
 import time
@@ -31,7 +32,7 @@ from bridge import identifiers
 from bridge.config import HomeAssistantConfig, MqttConfig
 from bridge.mqtt.acks import Acks
 from bridge.mqtt.birth import BirthLimiter
-from bridge.mqtt.client import RECONNECT_MAX_S, RECONNECT_MIN_S, make_client
+from bridge.mqtt.client import RECONNECT_MAX_S, RECONNECT_MIN_S, make_client, send_at_once
 from bridge.mqtt.connack import CONNACK_TIMEOUT_S, ConnackWatch
 from bridge.mqtt.guard import Guard
 from bridge.mqtt.monitor import FLAP_RECONNECT_MIN_S, ConnectionMonitor
@@ -111,8 +112,7 @@ class Publisher:
             on_publish=lambda client, userdata, mid, *_: self._acks.acked(mid),
             on_message=self._on_message,
             on_connect_fail=self._on_connect_fail,
-            # CONNECT goes out on the new socket: CONNACK is due within the timeout.
-            on_socket_open=lambda client, userdata, sock: self._connack.opened(sock),
+            on_socket_open=self._socket_opened,
         )
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -288,6 +288,10 @@ class Publisher:
                 self._send(topic, held)
 
     # --- paho callbacks (network thread) ------------------------------------------------
+
+    def _socket_opened(self, client: mqtt.Client, userdata: Any, sock: socket.socket) -> None:
+        send_at_once(sock)  # a state goes out as it is published, not after the previous one's ACK
+        self._connack.opened(sock)  # CONNECT goes out on the new socket: CONNACK is due within the timeout
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: ReasonCode, *_: Any) -> None:
         self._connack.answered()

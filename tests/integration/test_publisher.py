@@ -1,6 +1,7 @@
 """The publisher against a real Mosquitto, observed by a real paho subscriber."""
 
 import json
+import socket
 import time
 
 import paho.mqtt.client as mqtt
@@ -35,6 +36,16 @@ def test_online_on_connect_and_offline_on_stop(mosquitto, sub):
     sub.wait_topic(BRIDGE, payload=b"online")
     pub.stop()
     sub.wait_topic(BRIDGE, payload=b"offline")
+
+
+def test_the_broker_connection_sends_each_message_at_once(mosquitto):
+    pub = make_publisher(mosquitto)
+    pub.start()
+    try:
+        assert pub.wait_connected(5)
+        assert pub._client.socket().getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)  # no Nagle wait
+    finally:
+        pub.stop()
 
 
 def test_states_are_retained_for_late_subscribers(mosquitto):

@@ -87,8 +87,9 @@ def test_e2_read_timeout_is_unavailable_and_every_request_has_a_timeout_tuple(tm
         clock = FakeClock()
         rig = SteppedGateway(sim, tmp_path, clock, read_timeout=0.3)
         seen = []
-        get = rig.client.transport.session.get
-        rig.client.transport.session.get = lambda *a, **kw: seen.append(kw["timeout"]) or get(*a, **kw)
+        adapter = rig.client.transport.session.get_adapter("https://")  # where every request goes out
+        send = adapter.send
+        adapter.send = lambda *a, **kw: seen.append(kw["timeout"]) or send(*a, **kw)
         rig.step()
         assert rig.publisher.transitions() == ["online"]
         sim.hang_next(5.0, count=3, path=READINGS)

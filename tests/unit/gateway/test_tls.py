@@ -54,6 +54,16 @@ def test_n1_pinned_certificate_works_keeps_alive_and_does_not_warn(tls_envoy, ce
     assert stats["connections"] == 1 and len(stats["requests"]) == 3
 
 
+def test_after_close_the_next_read_opens_a_new_pool_and_connection(tls_envoy, cert):
+    port, stats = tls_envoy
+    client = real_client(port, fingerprint=cert[2])
+    client.fetch_info()
+    assert client.get("/api/v1/production") == b'{"ok": 1}'
+    client.close()  # the adapter forgets the pools it kept per URL
+    assert client.get("/api/v1/production") == b'{"ok": 1}'
+    assert stats["connections"] == 2 and len(stats["requests"]) == 3
+
+
 def test_n2_fingerprint_mismatch_is_a_pin_error_before_anything_is_sent(tls_envoy, cert):
     port, stats = tls_envoy
     wrong = "ab" * 32

@@ -173,3 +173,28 @@ def test_every_attempt_is_counted_for_the_health_document(rsps, fake, digest_cli
     readings = stats["endpoints"]["/ivp/meters/readings"]
     assert (readings["requests"], readings["failures"], readings["auth_refused"]) == (3, 2, 0)
     assert readings["latency_p50_s"] is not None and stats["endpoints"]["/info"]["requests"] == 1
+
+
+# --- the retry policy, built once -----------------------------------------------------------------
+
+
+def bare_transport(fake):
+    from bridge.config import GatewayConfig
+    from bridge.gateway.transport import Transport
+
+    return Transport(GatewayConfig(host=HOST, scheme="https", fingerprint="ab" * 32), fake.sleep, fake.monotonic)
+
+
+def test_the_retry_policy_follows_a_new_budget_and_a_new_sleep(rsps, fake):
+    rsps.get(DATA, status=503)
+    transport = bare_transport(fake)
+    with pytest.raises(EnvoyUnavailable, match=r"\(3 attempts\)"):
+        transport.request("https", "/ivp/meters/readings", {})
+    slept: list[float] = []
+    transport.sleep = slept.append
+    with pytest.raises(EnvoyUnavailable, match=r"\(3 attempts\)"):
+        transport.request("https", "/ivp/meters/readings", {})
+    assert len(slept) == 2
+    transport.retry_budget_s = 1e-9
+    with pytest.raises(EnvoyUnavailable, match=r"\(1 attempt\)"):
+        transport.request("https", "/ivp/meters/readings", {})

@@ -261,6 +261,32 @@ def test_the_relay_read_inside_a_slow_group_is_not_read_again_nor_skipped_next_s
         FILES.pop("/ivp/ensemble/relay")
 
 
+def test_the_meters_are_read_last_and_nothing_between_their_answer_and_the_state():
+    from bridge.model.parse.relay import RelayState
+
+    worker, rec, clock = make_worker()
+    worker._step()
+    worker.groups["grid"] = ("/ivp/ensemble/relay",)  # as on a gateway with an Enpower
+    FILES["/ivp/ensemble/relay"] = "ivp_meters"  # any body: the parser is stubbed below
+    original = model.ENDPOINTS["/ivp/ensemble/relay"]
+    model.ENDPOINTS["/ivp/ensemble/relay"] = lambda doc: RelayState("closed", "closed")
+    try:
+        clock.now = worker.schedule.next_due["energy"]  # the meters, the energy and the grid are due
+        worker.schedule.next_due["grid"] = clock.now
+        worker.client.calls.clear()
+        reads = []
+        rec.publish_state = lambda topic, *args, **kwargs: reads.append(len(worker.client.calls))
+        worker._step()
+        assert worker.client.calls.index("/ivp/ensemble/relay") < worker.client.calls.index(
+            "/production.json?details=1"
+        )
+        assert worker.client.calls[-1] == "/ivp/meters/readings"
+        assert reads and min(reads) == len(worker.client.calls)  # published after the last read
+    finally:
+        model.ENDPOINTS["/ivp/ensemble/relay"] = original
+        FILES.pop("/ivp/ensemble/relay")
+
+
 def test_a_cycle_keeps_the_message_order_values_discovery_online_diagnostics(monkeypatch):
     monkeypatch.setitem(FILES, "/api/v1/production/inverters", "api_v1_production_inverters")
     worker, rec, _ = make_worker()

@@ -1,5 +1,7 @@
 """decode_json: strict JSON, clear errors naming the endpoint, never a long echo of the body."""
 
+import sys
+
 import pytest
 
 from bridge.errors import EnvoyDataError
@@ -33,6 +35,14 @@ def test_non_finite_numbers_are_rejected(body):
     with pytest.raises(EnvoyDataError, match="non-finite") as caught:
         decode_json(EP, body)
     assert str(caught.value).startswith(EP)
+
+
+def test_integers_are_kept_up_to_the_largest_float_and_rejected_beyond():
+    biggest = int(sys.float_info.max)  # 309 digits: a float holds it
+    assert decode_json(EP, f'{{"a": {biggest}, "b": -{10**308}}}'.encode()) == {"a": biggest, "b": -(10**308)}
+    for beyond in (10**309, -(10**309), 2**1024):
+        with pytest.raises(EnvoyDataError, match="non-finite"):
+            decode_json(EP, f'{{"a": {beyond}}}'.encode())
 
 
 @pytest.mark.parametrize(
