@@ -161,6 +161,7 @@ def poll_now(worker: EnvoyWorker, monotonic: Callable[[], float]) -> dict[str, A
     `monotonic` is the worker's clock: its schedule counts from the polls done here."""
     _set_up(worker)
     started = monotonic()
+    worker.schedule.read_at.clear()  # asked for "now": the settings and inverter reads too
     for group, endpoints in worker.groups.items():
         if endpoints:
             worker.poll_group(group)
