@@ -131,3 +131,23 @@ def test_complement_mode_asks_urgently_in_a_local_outage_and_leaves_the_local_st
             sub.close()
     assert first["system_status"] == "normal" and urgent >= 1
     assert local_after == local_before and "source" not in local_after  # never written from the cloud
+
+
+def test_only_mode_on_a_kilowatt_plan_adds_the_batterys_state(tmp_path, mosquitto):
+    """Battery telemetry is Kilowatt-plan data (reference 4.5.6): with such a key the state has it."""
+    with living() as sim:
+        sim.cloud_api.plan = "kilowatt"
+        config = write_cloud_only_config(tmp_path, sim, mosquitto, spread=False)
+        authorize(config)
+        sub = Subscriber(mosquitto.host, mosquitto.port, topics=("envoy/#",))
+        try:
+            with in_process(Bridge(load_config(config))):
+                topic = f"envoy/{sim.serial}/state"
+                wait_for(lambda: "battery" in json.loads(sub.get(topic) or "{}"), 30, message="the battery's state")
+                state = json.loads(sub.get(topic))
+                battery = sim.cloud_api.data.telemetry(sim.cloud_api.system_id, "battery", {})["intervals"][-1]
+        finally:
+            sub.close()
+    assert state["source"] == "cloud"
+    assert state["battery"]["soc_pct"] == battery["soc"]["percent"]
+    assert state["battery"]["power_w"] == (battery["discharge"]["enwh"] - battery["charge"]["enwh"]) * 4
