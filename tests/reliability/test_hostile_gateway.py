@@ -16,7 +16,6 @@ own topics, nothing from the impostor, and one clear log line per gateway and fa
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +30,7 @@ from bridge.simulator import Simulator
 from tests.reliability.impostor import IMPOSTOR_SERIAL, impostor
 from tests.reliability.rig import FAST, bridge_config, cloud_config, gateway_config, patched_simulator
 from tests.support.mqtt import Subscriber, bridge_node, wait_for
-from tests.support.processes import bridge_cli, write_config
+from tests.support.processes import bridge_cli, in_process, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -50,14 +49,8 @@ def info_logs(caplog):
 @contextmanager
 def bridge_running(config: Config) -> Iterator[Bridge]:
     """The real bridge in this process; a failed gateway is tried again after 2 s (the shortest backoff)."""
-    bridge = Bridge(config, worker_kw={"rng": lambda low, high: low}).start()
-    ticker = threading.Thread(target=bridge.run_forever, daemon=True)
-    ticker.start()
-    try:
+    with in_process(Bridge(config, worker_kw={"rng": lambda low, high: low})) as bridge:
         yield bridge
-    finally:
-        bridge.stop(flush_s=2)
-        ticker.join(5)
 
 
 def state_messages(sub: Subscriber, serial: str) -> int:

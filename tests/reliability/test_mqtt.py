@@ -15,7 +15,6 @@ import re
 import signal
 import socket
 import subprocess
-import threading
 import time
 from contextlib import contextmanager
 
@@ -57,14 +56,8 @@ def config_republish_interval() -> float:
 @contextmanager
 def running_bridge(config, **publisher_kw):
     publisher = Publisher(config.mqtt, config.homeassistant, **publisher_kw)
-    bridge = Bridge(config, publisher=publisher).start()
-    ticker = threading.Thread(target=bridge.run_forever, daemon=True)
-    ticker.start()
-    try:
+    with processes.in_process(Bridge(config, publisher=publisher)) as bridge:
         yield bridge
-    finally:
-        bridge.stop(flush_s=2)
-        ticker.join(5)
 
 
 def make_publisher(broker, **kw) -> Publisher:
