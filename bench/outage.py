@@ -16,6 +16,7 @@ from bench.common import median
 from bench.harness import Harness, default_poll, shortened_poll
 from bench.report import SKIPPED, Figure, status_of
 from bench.sections import Bench
+from bridge.gateway.relay_watch import CHECK_S, relay_watched
 
 RELAY, INVENTORY, STATUS = "/ivp/ensemble/relay", "/ivp/ensemble/inventory", "/ivp/ensemble/status"
 GRID_ENDPOINTS = (RELAY, INVENTORY)
@@ -140,13 +141,14 @@ def outage(b: Bench, gateway_load: dict | None) -> None:
         down, up = _trials(b, list(topics), topics, interval, p.outage_trials)
         groups = sorted(set(h.groups_with(GRID_ENDPOINTS)))
         polled = sorted({e for g in groups for e in h.worker.groups[g]})
+        watched = relay_watched(h.worker.groups, h.worker.schedule)
     finally:
         stop.set()
         for thread in threads:
             thread.join(5)
         b.rig.call("unsubscribe")
         h.close()
-    _report(b, down, up, interval, groups, polled, gateway_load)
+    _report(b, down, up, interval, groups, polled, gateway_load, watched)
 
 
 def _start_staggered(h: Harness, interval: float, stop: threading.Event, threads: list) -> None:
@@ -173,7 +175,9 @@ def _trials(b: Bench, indexes: list[int], topics: dict, interval: float, trials:
     return down, up
 
 
-def _report(b: Bench, down: list, up: list, interval: float, groups: list, polled: list, load: dict | None):
+def _report(
+    b: Bench, down: list, up: list, interval: float, groups: list, polled: list, load: dict | None, watched: bool
+):
     seen = [d for d in down if d is not None]
     worst = max(seen) if len(seen) == len(down) and seen else None
     quick = " (quick mode: fast groups shortened)" if b.params.outage_quick_interval else ""
@@ -190,6 +194,13 @@ def _report(b: Bench, down: list, up: list, interval: float, groups: list, polle
         else f"{len(down) - len(seen)} of {len(down)} flips never detected"
     )
     gap = "" if worst is None or worst < TARGET_S else f"missed by {worst - TARGET_S:.1f} s: "
+    requests = "two requests (the live data, then the relay)" if watched else "request"
+    watch_note = (
+        f"; the live data (also every {interval:g} s) vouch for the relay, read at once when their relay state "
+        f"changes and every {CHECK_S:g} s as a check"
+        if watched
+        else ""
+    )
     load_note = f"; gateway load at these defaults {load['default']['requests']:.1f} req/min" if load else ""
     b.report.add(
         Figure(
@@ -199,7 +210,7 @@ def _report(b: Bench, down: list, up: list, interval: float, groups: list, polle
             "< 2 s (worst case)",
             status_of(worst is not None and worst < TARGET_S),
             f"{gap}the relay is read by group(s) {', '.join(groups)} every {interval:g} s ({', '.join(polled)}); "
-            f"detection = wait for the next poll (0..{interval:g} s) + request + publish{load_note}",
+            f"detection = wait for the next poll (0..{interval:g} s) + {requests} + publish{watch_note}{load_note}",
         )
     )
     back = [u for u in up if u is not None]

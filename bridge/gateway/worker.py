@@ -25,6 +25,7 @@ from bridge.gateway.energy import ComputedEnergy, ct_types_of
 from bridge.gateway.jobs import Jobs
 from bridge.gateway.live import LiveStream
 from bridge.gateway.probe import probe
+from bridge.gateway.relay_watch import RelayWatch, live_relay_state, relay_watched
 from bridge.gateway.schedule import FAST_GROUPS, GROUPS, Schedule, grid_read, group_endpoints
 from bridge.model.guard import STATE, CounterGuard, Guarded, log_lines
 from bridge.model.snapshot import Availability, Snapshot
@@ -37,6 +38,10 @@ log = logging.getLogger(__name__)
 BACKOFF_BASE_S, BACKOFF_CAP_S, BACKOFF_MIN_S = 10.0, 300.0, 2.0
 RETRY_SHARE = 0.8
 DROPPED_SHOWN = 3  # bad fields named in the log line; the rest counted
+# The live data first (they may vouch for the relay), then the relay, the slow groups, and the
+# meters last: what changes fastest is read closest to its publication (the slow groups before
+# them take seconds on a real gateway).
+READING_ORDER = {"live": 0, "grid": 1, "energy": 2, "inverters": 2, "batteries": 2, "info": 2, "meters": 3}
 
 
 class EnvoyWorker:
@@ -77,6 +82,7 @@ class EnvoyWorker:
         self.live = LiveStream(self.client, monotonic, wall)  # freshness, and the stream kept on
         self.live_document: model.LiveDocument | None = None  # of the latest fresh live reading
         self._grid_status: str | None = None  # as last given to the sinks: is the relay's answer news?
+        self.relay_watch = RelayWatch()  # the live data may vouch for the relay between its reads
         self._stop: threading.Event | None = None  # set by run(): the bridge is shutting down
         self.schedule = Schedule.starting_at(config.poll, monotonic(), refresh_s=refresh_s)
         self.diagnostics: dict[str, Any] = {"bridge_version": __version__, "errors": 0}
@@ -107,6 +113,7 @@ class EnvoyWorker:
         if live_off:
             active.discard(model.LIVE_PATH)
         self.live.restart(info.serial)
+        self.relay_watch.restart(info.serial)
         self.live.probed(info, model.LIVE_PATH in active, probed.absent.get(model.LIVE_PATH), live_off)
         grid = model.grid_endpoint({ep: parsed for ep, parsed in probed.found.items() if ep in active})
         if grid_read(grid, self.config.poll) is None:
@@ -126,6 +133,8 @@ class EnvoyWorker:
             if not self.groups[group] and group != "info":  # info also re-reads /info
                 self.schedule.disable(group)
         self.live_document = self.live.read(self.parsed, self.schedule.interval("live"))
+        if self._relay_watched():  # the probe read both: the watch may start trusting at once
+            self.relay_watch.relay_read(self._live_relay_state(), model.grid_status_of(self.parsed), self._monotonic())
 
     def _read(self, endpoint: str, probing: bool = False) -> Any:
         return self.answers.parse(endpoint, self.client.get(endpoint, probing=probing))
@@ -167,24 +176,37 @@ class EnvoyWorker:
                 self._note_read(endpoint, reading)
 
     def _poll_fast_if_due(self) -> None:
-        if self.groups.get("grid") and self.schedule.next_due["grid"] <= self._monotonic():
-            self._poll_grid()
         if self.groups.get("live") and self.schedule.next_due["live"] <= self._monotonic():
             self._poll_live()
+        if self.groups.get("grid") and self.schedule.next_due["grid"] <= self._monotonic():
+            self._poll_grid()
 
     def _poll_fast(self, groups: list[str]) -> bool:
-        """The grid relay and the live data alone; True (a full cycle) only when the relay said
-        something new. The live document and a grid status from it go to the sinks at once."""
-        changed = "grid" in groups and self._poll_grid()
+        """The live data and the grid relay alone (the live data first: they may vouch for the
+        relay); True (a full cycle) only when the relay said something new. The live document
+        and a grid status from it go to the sinks at once."""
         if "live" in groups:
             self._poll_live()
-        return changed
+        return "grid" in groups and self._poll_grid()
 
     def _poll_grid(self) -> bool:
-        """Read the grid relay; a new grid status goes to the sinks at once. True when it changed."""
+        """Read the grid relay, unless the live data vouch for it; a new grid status goes to the
+        sinks at once. True when it changed."""
+        watched, live_state, now = self._relay_watched(), self._live_relay_state(), self._monotonic()
+        if watched and not self.relay_watch.relay_needed(live_state, now):
+            self.schedule.done("grid", now)
+            return False
         self.poll_group("grid")
         self.schedule.done("grid", self._monotonic())
+        if watched:
+            self.relay_watch.relay_read(live_state, model.grid_status_of(self.parsed), now)
         return self._report_grid_status()
+
+    def _relay_watched(self) -> bool:
+        return relay_watched(self.groups, self.schedule)
+
+    def _live_relay_state(self) -> int | None:
+        return live_relay_state(self.parsed)
 
     def _poll_live(self) -> None:
         """Read the live data: a fresh document goes to the sinks at once, without the state."""
@@ -331,13 +353,11 @@ class EnvoyWorker:
         groups_run = self.schedule.due(started)
         if groups_run and all(group in FAST_GROUPS for group in groups_run):
             return self._poll_fast(groups_run)
-        # The meters last: what changes fastest is read closest to its publication (the slow
-        # groups before them take seconds on a real gateway).
-        for group in sorted(groups_run, key=lambda group: group == "meters"):
+        for group in sorted(groups_run, key=lambda group: READING_ORDER[group]):
             if self.schedule.next_due[group] > started:
                 continue  # a fast group, already read before an endpoint of an earlier group
-            if group == "live":
-                self._poll_live()
+            if group in FAST_GROUPS:
+                self._poll_fast([group])
                 continue
             self.poll_group(group)
             self.schedule.done(group, self._monotonic())
