@@ -20,6 +20,7 @@ from bridge.auth.store import TokenStore
 from bridge.config import Config, GatewayConfig
 from bridge.errors import BridgeError, EnvoyDataError, EnvoyError
 from bridge.gateway import diagnostics as gateway_diagnostics
+from bridge.gateway.bad_data import BadData
 from bridge.gateway.client import EnvoyClient
 from bridge.gateway.energy import ComputedEnergy, ct_types_of
 from bridge.gateway.jobs import Jobs
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 # up to 5 min, so a rebooting gateway (or the nightly 23:00 reset) is not hammered.
 BACKOFF_BASE_S, BACKOFF_CAP_S, BACKOFF_MIN_S = 10.0, 300.0, 2.0
 RETRY_SHARE = 0.8
-DROPPED_SHOWN = 3  # bad fields named in the log line; the rest counted
 # The live data first (they may vouch for the relay), then the relay, the slow groups, and the
 # meters last: what changes fastest is read closest to its publication (the slow groups before
 # them take seconds on a real gateway).
@@ -78,7 +78,6 @@ class EnvoyWorker:
         self.available: bool | None = None
         self.failures = 0
         self.info_needs_setup = True
-        self._bad_endpoints: set[str] = set()
         self.live = LiveStream(self.client, monotonic, wall)  # freshness, and the stream kept on
         self.live_document: model.LiveDocument | None = None  # of the latest fresh live reading
         self._grid_status: str | None = None  # as last given to the sinks: is the relay's answer news?
@@ -86,6 +85,7 @@ class EnvoyWorker:
         self._stop: threading.Event | None = None  # set by run(): the bridge is shutting down
         self.schedule = Schedule.starting_at(config.poll, monotonic(), refresh_s=refresh_s)
         self.diagnostics: dict[str, Any] = {"bridge_version": __version__, "errors": 0}
+        self.bad_data = BadData(self.diagnostics)
         self.counters = CounterGuard()  # the energy counters' last good values, across cycles
         self.energy = ComputedEnergy(gateway, config.energy, config.poll)  # counters the gateway lacks, integrated here
         self.jobs = Jobs(monotonic)  # other threads' work on this gateway (the controls' writes)
@@ -170,10 +170,10 @@ class EnvoyWorker:
                 self.parsed[endpoint] = reading = self._read(endpoint)
             except EnvoyDataError as err:
                 self.parsed.pop(endpoint, None)  # never publish stale data as if fresh
-                self._note_bad_endpoint(endpoint, err)
+                self.bad_data.bad(self.serial, endpoint, err)
             else:
                 self.schedule.was_read(endpoint, self._monotonic())
-                self._note_read(endpoint, reading)
+                self.bad_data.read(self.serial, endpoint, reading)
 
     def _poll_fast_if_due(self) -> None:
         if self.groups.get("live") and self.schedule.next_due["live"] <= self._monotonic():
@@ -233,28 +233,6 @@ class EnvoyWorker:
             self.setup()
         self.client.maybe_renew_token()
 
-    def _note_bad_endpoint(self, endpoint: str, err: Exception, what: str = "") -> None:
-        self.diagnostics["errors"] += 1
-        if endpoint not in self._bad_endpoints:
-            self._bad_endpoints.add(endpoint)
-            log.warning("Gateway %s: %s: %s", self.serial, what or f"bad data from {endpoint}, skipping it", err)
-
-    def _note_read(self, endpoint: str, reading: Any) -> None:
-        """A reading whose parser left bad fields out (it names them in `dropped`) is said once,
-        as a bad answer; the rest of it flows."""
-        dropped: tuple[str, ...] = getattr(reading, "dropped", ())
-        if not dropped:
-            self._note_good_endpoint(endpoint)
-            return
-        more = f" (and {len(dropped) - DROPPED_SHOWN} more)" if len(dropped) > DROPPED_SHOWN else ""
-        err = EnvoyDataError("; ".join(dropped[:DROPPED_SHOWN]) + more)
-        self._note_bad_endpoint(endpoint, err, f"bad fields from {endpoint}, left out")
-
-    def _note_good_endpoint(self, endpoint: str) -> None:
-        if endpoint in self._bad_endpoints:
-            self._bad_endpoints.discard(endpoint)
-            log.info("Gateway %s: %s gives valid data again", self.serial, endpoint)
-
     # --- the snapshot ---------------------------------------------------------------------
 
     def deliver(self, started: float) -> bool:
@@ -266,9 +244,9 @@ class EnvoyWorker:
         try:
             state = model.build_state(info, self.parsed, polled_at)
         except EnvoyDataError as err:
-            self._note_bad_endpoint("state", err, "no usable data")
+            self.bad_data.bad(self.serial, "state", err, "no usable data")
             return False
-        self._note_good_endpoint("state")
+        self.bad_data.good(self.serial, "state")
         self._grid_status = state.grid_status or self._grid_status
         documents = Snapshot.documents_of(state)
         ct_types = ct_types_of(self.parsed, self.groups)

@@ -137,11 +137,11 @@ def counters(document, path=()):
 
 
 def warnings(caplog, needle):
-    """The worker's WARNING lines (the publisher's own, about the broker, are other tests' business)."""
+    """The gateway side's WARNING lines (the publisher's own, about the broker, are other tests' business)."""
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "bridge.gateway.worker" and r.levelno >= logging.WARNING and needle in r.getMessage()
+        if r.name.startswith("bridge.gateway.") and r.levelno >= logging.WARNING and needle in r.getMessage()
     ]
 
 
