@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import tempfile
 import time
 from dataclasses import fields, replace
@@ -68,6 +69,9 @@ def make_config(
             port=broker[1],
             base_topic=base_topic,
             client_id=f"bench-bridge-{time.monotonic_ns()}-{_clients}",
+            # Each harness its own instance: else every one says online / offline on this host's
+            # availability topic, and each read-back takes the previous harness's configs for its own.
+            instance_id=f"bench-{os.getpid()}-{_clients}",
         ),
         cloud=CloudConfig(enlighten_url=first["cloud_url"], entrez_url=first["cloud_url"], ca_file=first["ca_file"]),
     )

@@ -111,6 +111,7 @@ def write_config(descs: list[dict], b: Bench, poll: dict, workdir: Path, base_to
             "port": b.broker[1],
             "base_topic": base_topic,
             "client_id": f"bench-{base_topic}-{os.getpid()}-{len(descs)}",
+            "instance_id": f"bench-{base_topic}-{os.getpid()}-{len(descs)}",  # its own availability topic
         },
         "cloud": {
             "enlighten_url": descs[0]["cloud_url"],

@@ -4,7 +4,8 @@ Every message the bridge sends is retained telemetry, so the publisher keeps the
 of each topic. While the broker is away nothing is queued in paho (its queue would only hold
 stale values); on every (re)connect it sends `online`, every discovery config, then every state.
 That makes the queue bounded by the number of topics, and nothing is lost: the latest value of
-every topic reaches the broker after recovery. What the connection does is reported by
+every topic reaches the broker after recovery. Such bursts (the replay, discovery) go out in
+slices through bridge/mqtt/pacer.py, so a fresh state never waits behind them. What the connection does is reported by
 bridge/mqtt/monitor.py, once per transition; what the broker still holds of the bridge's
 discovery configs at start is read back by bridge/mqtt/readback.py.
 
@@ -36,6 +37,7 @@ from bridge.mqtt.client import RECONNECT_MAX_S, RECONNECT_MIN_S, make_client, se
 from bridge.mqtt.connack import CONNACK_TIMEOUT_S, ConnackWatch
 from bridge.mqtt.guard import Guard
 from bridge.mqtt.monitor import FLAP_RECONNECT_MIN_S, ConnectionMonitor
+from bridge.mqtt.pacer import Pacer
 from bridge.mqtt.readback import READBACK_WINDOW_S, Readback
 from bridge.mqtt.restore import RESTORE_MIN_INTERVAL_S, Hooks, Restorer
 from bridge.mqtt.routes import Handler, Routes
@@ -78,6 +80,8 @@ class Publisher:
         self._acks = Acks()
         self._connected = threading.Event()
         self.guard = Guard(clock)  # the edge of every callback and timer
+        # Bursts (discovery, the replay) a slice at a time; states and grid status overtake them.
+        self._pacer = Pacer(self._send_slice, lambda run: self.guard.wrap("the paced sending", run))
         # Discovery waits for the start-up read-back of the bridge's retained configs.
         self._readback = Readback(
             ha.prefix,
@@ -145,6 +149,11 @@ class Publisher:
         """Messages waiting in paho (bounded by mqtt.max_queued_messages)."""
         return len(getattr(self._client, "_out_messages", ()))
 
+    @property
+    def bursting(self) -> bool:
+        """A burst (the read-back's configs, a replay) still has messages waiting for their slice."""
+        return not self._readback.over or self._pacer.pending > 0
+
     def tick(self) -> None:
         """Called every second or so by the main loop: reminders, end of a flapping episode."""
         if self.monitor.tick(self.held_topics):
@@ -157,9 +166,11 @@ class Publisher:
         self._connack.answered()
         if self.connected and self._readback.overdue():
             self._end_readback()  # its timer is late (a loaded machine): the configs must still go out
-        with self._send_lock:  # waits for a read-back still sending, so the flush covers its configs
+        self._pacer.stop()
+        with self._send_lock:  # waits for a slice still sending, so the flush covers it
             connected = self.connected
             if connected:
+                self._send_slice(None)  # what is still queued goes now, before `offline`
                 self._acks.track(self._client.publish(self.availability_topic, OFFLINE, qos=1, retain=True))
         if connected:
             self.flush(timeout)
@@ -186,8 +197,9 @@ class Publisher:
             if self.connected and last and last[0] == key and now - last[1] < self.cfg.republish_interval:
                 self.stats["unchanged"] += 1
                 return
-            if self._send(topic, payload):
+            if self._send(topic, payload) is not None:
                 self._sent[topic] = (key, now)
+                self._pacer.discard(topic)  # a replay still queued has nothing newer to send
 
     def subscribe_commands(self, filters: tuple[str, ...], handler: Handler) -> None:
         """Hand each message on `filters` to `handler` once (behind the guard); may be called
@@ -236,7 +248,7 @@ class Publisher:
             for topic, payload in changed.items():
                 if payload == "":
                     log.info("Home Assistant: removing vanished entity %s", topic)
-                self._send(topic, payload)
+            self._pacer.add(changed)
 
     def _own_topic(self, topic: str) -> bool:
         """The last check of bridge/identifiers.py's rule: a topic that would kill paho's thread
@@ -248,31 +260,51 @@ class Publisher:
         return why is None
 
     def flush(self, timeout: float) -> bool:
-        """Wait until the broker acknowledged every QoS>0 message sent so far."""
-        return self._acks.flush(timeout)
+        """Wait until every queued burst is sent and the broker acknowledged every QoS>0 message."""
+        deadline = time.monotonic() + timeout
+        with self._send_lock:  # a replay being queued (on_connect holds the lock) is queued now
+            pass
+        if self.connected and not self._pacer.wait_empty(timeout):
+            return False
+        with self._send_lock:  # a slice taken from the queue is in paho now, its messages tracked
+            pass
+        return self._acks.flush(max(0.0, deadline - time.monotonic()))
 
-    def _send(self, topic: str, payload: str) -> bool:
+    def _send(self, topic: str, payload: str) -> mqtt.MQTTMessageInfo | None:
         if not self.connected:
             self.stats["skipped_offline"] += 1  # kept in the store, sent on reconnect
-            return False
+            return None
         self._restorer.sending(topic, payload)  # its echo is not someone else's
         info = self._client.publish(topic, payload, qos=self.cfg.qos, retain=True)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:  # no connection, or paho's queue full: counted, kept in the store
             self._restorer.not_sent(topic, payload)
             self.stats["not_queued"] += 1
             log.debug("MQTT: publish to %s not queued (%s)", topic, mqtt.error_string(info.rc))
-            return False
+            return None
         self.stats["published"] += 1
         self._acks.track(info)
-        return True
+        return info
+
+    def _send_slice(self, limit: int | None) -> Callable[[float], bool] | None:
+        """Send up to `limit` (None: all) queued topics with what is held for them now; returns
+        the wait for the broker's acknowledgement of them, or None while the broker is away."""
+        with self._send_lock:
+            if not self.connected:
+                return None
+            mids = []
+            for topic in self._pacer.take(limit):
+                payload = self._state.get(topic, self._discovery.get(topic))
+                info = self._send(topic, payload) if payload is not None else None
+                if info is not None:
+                    mids.append(info.mid)
+                    if payload == "":  # a removal goes out once: the broker holds nothing for it now
+                        self._discovery.pop(topic, None)
+        return lambda timeout: self._acks.settle(mids, timeout)
 
     def _republish_all(self, discovery: bool = True) -> None:
+        """Every config (removals too), then every state, in slices."""
         with self._send_lock:
-            items = list(self._discovery.items()) if discovery else []
-            for topic, payload in items + list(self._state.items()):
-                self._send(topic, payload)
-            if self.connected:  # removals went out once; the broker holds nothing for them now
-                self._discovery = {t: p for t, p in self._discovery.items() if p}
+            self._pacer.add([*(self._discovery if discovery else ()), *self._state])
 
     def _held(self, topic: str) -> str | None:
         """What the broker should hold on `topic` for this bridge (None: not one of its topics)."""
@@ -311,7 +343,7 @@ class Publisher:
             self._connected.set()
             self._send(self.availability_topic, ONLINE)
             if not self._previous_cleared:  # else it says offline (or online) forever after an upgrade
-                self._previous_cleared = self._send(self.cfg.previous_availability_topic, "")
+                self._previous_cleared = self._send(self.cfg.previous_availability_topic, "") is not None
             self._republish_all(discovery=self._readback.over)
         if start_readback:
             timer = threading.Timer(self._readback.window, self.guard.wrap("the read-back", self._end_readback))
@@ -326,9 +358,11 @@ class Publisher:
                 return
             self._client.unsubscribe(f"{self.ha.prefix}/#")
             updates, vanished = self._readback.end(self._discovery, self._owners)
-            for topic, payload in updates + [(topic, "") for topic in vanished]:
-                self._send(topic, payload)
-            self._discovery = {t: p for t, p in self._discovery.items() if p}
+            topics = [topic for topic, _ in updates] + vanished
+            queued = set(topics)  # a removal of a config the broker does not hold needs no message
+            self._discovery = {t: p for t, p in self._discovery.items() if p or t in queued}
+            self._discovery.update(dict.fromkeys(vanished, ""))
+            self._pacer.add(topics)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: ReasonCode, *_: Any) -> None:
         self._connack.closed()

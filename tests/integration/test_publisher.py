@@ -69,6 +69,7 @@ def test_identical_discovery_is_not_sent_twice_and_vanished_entities_are_removed
     pub.start()
     assert pub.wait_connected(5) and pub.wait_discovery_ready(5)
     pub.sync_discovery("gw", {"ha/sensor/gw/a/config": "A", "ha/sensor/gw/b/config": "B"})
+    assert pub.flush(5)
     pub.sync_discovery("gw", {"ha/sensor/gw/a/config": "A", "ha/sensor/gw/b/config": "B"})
     pub.sync_discovery("gw", {"ha/sensor/gw/a/config": "A2"})
     assert pub.flush(5)
@@ -355,3 +356,38 @@ def test_an_upgrade_to_two_instances_clears_the_shared_availability_and_each_upd
             late.close()
     finally:
         a.stop()
+
+
+def test_a_state_overtakes_a_discovery_burst_and_every_config_still_arrives(mosquitto, sub):
+    """568 configs are one three-phase battery site's: a state published just after them is on
+    the broker long before the last of them, and nothing of the burst is lost."""
+    pub = make_publisher(mosquitto)
+    pub.start()
+    assert pub.wait_connected(5) and pub.wait_discovery_ready(5)
+    configs = {f"ha/sensor/gw/e{i}/config": json.dumps({"n": i, "pad": "x" * 1000}) for i in range(568)}
+    pub.sync_discovery("gw", configs)
+    assert pub.bursting
+    pub.publish_state("t/gw/state", "S1")
+    assert pub.flush(10) and not pub.bursting
+    wait_for(lambda: len({t for t, _ in sub.history if t.startswith("ha/")}) == len(configs), message="every config")
+    order = [t for t, _ in sub.history if t == "t/gw/state" or t.startswith("ha/")]
+    assert order.index("t/gw/state") <= 2 * 20  # behind at most a slice or two, not behind 568
+    assert {t: p.decode() for t, p in sub.history if t.startswith("ha/")} == configs
+    pub.stop()
+
+
+def test_a_replayed_state_never_overwrites_a_fresher_one(mosquitto, sub):
+    """A birth replay queues every state; one published meanwhile goes at once, and the replay
+    sends what the publisher holds when the slice goes: the broker keeps the fresh value."""
+    pub = make_publisher(mosquitto)
+    pub.start()
+    assert pub.wait_connected(5) and pub.wait_discovery_ready(5)
+    pub.sync_discovery("gw", {f"ha/sensor/gw/e{i}/config": "C" * 1000 for i in range(200)})
+    pub.publish_state("t/gw/state", "old")
+    assert pub.flush(10)
+    pub._republish_all()  # what a birth does
+    pub.publish_state("t/gw/state", "new")
+    assert pub.flush(10)
+    wait_for(lambda: sub.get("t/gw/state") == b"new", message="the fresh state")
+    assert [p for t, p in sub.history if t == "t/gw/state"][-1] == b"new"
+    pub.stop()

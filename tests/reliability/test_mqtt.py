@@ -158,6 +158,7 @@ def test_f4_broker_restarted_with_persistence_each_config_arrives_again_unchange
     try:
         with running_bridge(fast_config(sim, tmp_path, broker)) as bridge:
             everything_arrives(broker, sim).close()
+            assert bridge.publisher.flush(5)  # discovery goes out in slices: all of it, before the stop
             broker.stop()  # a clean stop: the retained messages are saved
             wait_for(lambda: not bridge.publisher.connected, 10, message="disconnect noticed")
             broker.start()
