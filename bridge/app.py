@@ -25,6 +25,7 @@ from bridge.errors import ConfigError
 from bridge.files import ensure_private_dir
 from bridge.gateway.worker import EnvoyWorker
 from bridge.health import HealthMonitor, paho_thread_alive
+from bridge.heap import Heap
 from bridge.homeassistant.announcer import Announcer
 from bridge.homeassistant.bridge import bridge_node_id
 from bridge.homeassistant.discovery import bridge_configs
@@ -47,7 +48,7 @@ if TYPE_CHECKING:  # imported at run time only when configured: a run without th
 
 log = logging.getLogger("bridge")
 
-TICK_S = 1.0  # the main loop's pace: MQTT reminders, the health document
+TICK_S = 1.0  # the main loop's pace: MQTT reminders, the health document, the heap's collection
 JOIN_S = 1.0  # a worker stuck in a slow request is a daemon thread: not waited for longer
 
 
@@ -87,6 +88,7 @@ class Bridge:
         )
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.heap = Heap()
 
     def _worker(self, gateway: GatewayConfig, worker_kw: dict[str, Any]) -> EnvoyWorker:
         """The gateway's worker; with any control enabled, its controls hear its cycles too."""
@@ -194,6 +196,7 @@ class Bridge:
         self.publisher.tick()
         self.health.tick()
         self.bridge_health.tick()
+        self.heap.tick()
 
     def stop(self, flush_s: float) -> None:
         """Workers first (bounded wait), then `offline` flushed and a clean MQTT disconnect."""
@@ -211,6 +214,7 @@ class Bridge:
         if self.cloud_worker is not None:
             self.cloud_worker.source.close()
         self.cloud.close()
+        self.heap.release()
 
 
 def _history() -> History:

@@ -188,20 +188,39 @@ class _NoCookies(http.cookiejar.DefaultCookiePolicy):
 
 
 class ExtraCAAdapter(HTTPAdapter):
-    """Trusts the default CA store plus one extra CA file (a proxy's, a test's). Verification stays on."""
+    """Trusts the default CA store plus one extra CA file (a proxy's, a test's). Verification stays on.
+
+    The context is made at the first request, not at start: loading the system store costs
+    ~25 ms of CPU, which a bridge whose gateway tokens are cached never needs (issue 17).
+    """
 
     def __init__(self, ca_file: str):
-        self._context = ssl.create_default_context()  # system store, CERT_REQUIRED, host name checked
-        self._context.load_verify_locations(cafile=ca_file)
+        self._ca_file = ca_file
+        self._context: ssl.SSLContext | None = None
         super().__init__()
 
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["ssl_context"] = self._context
-        super().init_poolmanager(*args, **kwargs)
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        self._ssl_context()  # before the pool is chosen: requests < 2.32 reads it from the pool manager
+        return super().send(request, *args, **kwargs)
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: bool | str, cert: str | tuple[str, str] | None = None
     ) -> tuple[Any, Any]:
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
-        pool_kwargs["ssl_context"] = self._context  # requests 2.32.0-2.32.3 put a default context here
+        pool_kwargs["ssl_context"] = self._ssl_context()  # requests 2.32.0-2.32.3 put a default context here
         return host_params, pool_kwargs
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        """Made once; an unreadable CA file is a TLS error of the request (one clear line), not a crash."""
+        if self._context is not None:
+            return self._context
+        try:
+            context = ssl.create_default_context()  # system store, CERT_REQUIRED, host name checked
+            context.load_verify_locations(cafile=self._ca_file)
+        except OSError as err:  # ssl.SSLError too
+            problem = f"ca_file {self._ca_file}: {err.strerror or err}"
+        else:
+            self.poolmanager.connection_pool_kw["ssl_context"] = context
+            self._context = context
+            return context
+        raise requests.exceptions.SSLError(problem)  # outside the handler: the line names the file

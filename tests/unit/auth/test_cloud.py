@@ -4,6 +4,7 @@ loopback server for N4). Driven through the `entrez_json` flow, the one that use
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
@@ -221,6 +222,19 @@ def test_extra_ca_file_is_trusted_on_top_of_the_default_store(cloud_server, slee
         sleep=sleeps.append,
     )
     assert fetch(cloud) == TOKEN
+
+
+def test_an_unreadable_extra_ca_file_fails_the_first_request_in_one_line_not_the_start(cloud_server, sleeps, tmp_path):
+    missing = tmp_path / "proxy-ca.pem"
+    cloud = EnphaseCloud(  # the CA store is loaded at the first request (start-up CPU, issue 17)
+        CloudConfig(enlighten_url=cloud_server, entrez_url=cloud_server, timeout=5, ca_file=str(missing)),
+        sleep=sleeps.append,
+    )
+    with pytest.raises(CloudUnavailable, match=r"proxy-ca\.pem: No such file or directory"):
+        fetch(cloud)
+    assert sleeps == []  # a TLS error: never retried
+    missing.write_bytes(Path(CA_FILE).read_bytes())
+    assert fetch(cloud) == TOKEN  # the file is read again until it could be
 
 
 # --- kept login sessions ------------------------------------------------------------------------------
