@@ -19,7 +19,8 @@ from contextlib import suppress
 class Watchdog:
     def __init__(self, monotonic: Callable[[], float] = time.monotonic):
         self._monotonic = monotonic
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()  # taken directly where no one waits: cheaper than the Condition's methods
+        self._cond = threading.Condition(self._lock)
         self._armed: dict[Hashable, tuple[float, Callable[[], None]]] = {}
         self._wake_at = float("inf")  # when the thread plans to look next
         self._thread: threading.Thread | None = None
@@ -27,14 +28,14 @@ class Watchdog:
     def arm(self, owner: Hashable, seconds: float, callback: Callable[[], None]) -> None:
         """Call `callback` in `seconds` unless `disarm(owner)` comes first (replaces owner's deadline)."""
         deadline = self._monotonic() + seconds
-        with self._cond:
+        with self._lock:
             self._armed[owner] = (deadline, callback)
             self._ensure_thread()
             if deadline < self._wake_at:  # only then does the sleeping thread need to know
                 self._cond.notify()
 
     def disarm(self, owner: Hashable) -> None:
-        with self._cond:
+        with self._lock:
             self._armed.pop(owner, None)  # the thread finds nothing due when it wakes: cheap
 
     @property
@@ -65,6 +66,20 @@ class Watchdog:
                 self._wake_at = min((at for at, _ in self._armed.values()), default=float("inf"))
                 # A bounded wait even when idle: the thread re-checks now and then, never spins.
                 self._cond.wait(min(self._wake_at - now, 60.0))
+
+
+class Cut:
+    """A deadline's callback for one request: runs `action` (which cuts the connection) and
+    remembers that it fired. Each request has its own: a late call never marks the next one."""
+
+    __slots__ = ("_action", "fired")
+
+    def __init__(self, action: Callable[[], None]):
+        self.fired, self._action = False, action
+
+    def __call__(self) -> None:
+        self.fired = True
+        self._action()
 
 
 WATCHDOG = Watchdog()

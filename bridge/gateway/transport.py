@@ -3,7 +3,7 @@
 One keep-alive session; `(connect, read)` timeouts on every request plus a deadline on the
 whole request (a watchdog cuts a gateway that trickles its answer); bodies capped at 2 MiB
 after decoding (which also caps gzip bombs); redirects never followed; transport errors and
-502/503/504 retried a few times inside a time budget (tenacity), nothing else: never 4xx,
+502/503/504 retried a few times inside a time budget (retries.py, tenacity), nothing else: never 4xx,
 TLS errors (`SSLError` is a `ConnectionError`: caught first) or data errors. A write (a POST
 of JSON) is retried only when its connection failed before anything was sent.
 """
@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from collections.abc import Callable
-from contextlib import closing
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, Protocol, TypeVar
@@ -24,14 +22,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 from requests.auth import AuthBase
-from tenacity import (
-    Retrying,
-    before_sleep_log,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_before_delay,
-    wait_random_exponential,
-)
+from urllib3 import BaseHTTPResponse
 
 from bridge.config import GatewayConfig
 from bridge.errors import (
@@ -44,7 +35,8 @@ from bridge.errors import (
     EnvoyUnavailable,
     TLSPinError,
 )
-from bridge.gateway.deadline import WATCHDOG, Watchdog
+from bridge.gateway.deadline import WATCHDOG, Cut, Watchdog
+from bridge.gateway.retries import Retries
 from bridge.gateway.stats import RequestStats
 from bridge.gateway.tls import ConnectionTracker, make_session, split_host
 from bridge.gateway.wire import Wire
@@ -55,7 +47,6 @@ T = TypeVar("T")
 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # the largest real answers are ~200 KiB; also caps gzip bombs
 READ_CHUNK = 64 * 1024
-MAX_ATTEMPTS = 3
 RETRY_STATUSES = frozenset({502, 503, 504})  # 503 is "not ready yet" after a gateway boot
 AUTH_REFUSED = frozenset({401, 403})
 DEFAULT_RETRY_BUDGET_S = 30.0  # the poller lowers it to ~0.8 x its interval
@@ -107,41 +98,19 @@ class Transport:
         self._watchdog = watchdog
         self.session = make_session(gateway, self._tracker)
         self.wire = Wire(self.session, self._timeout)  # how a request goes out on it
-        self._retry_policies: dict[type[EnvoyTransient], tuple[float, Retrying]] = {}
+        self._retries = Retries(self._pause)  # whatever `sleep` is when it pauses (tests replace it)
         self.stats = RequestStats(monotonic)  # every attempt, for `bridge/health`
 
     def close(self) -> None:
-        self.session.close()
+        self.wire.close()
 
     def abort(self) -> None:
         """Cut the request in flight, if any (shutdown: a hung gateway must not hold the process)."""
         self._tracker.abort()
 
     def with_retries(self, fn: Callable[..., T], *args: Any, retry_on: type[EnvoyTransient] = EnvoyTransient) -> T:
-        """`fn(*args)`, again on `retry_on` while attempts and the retry budget last."""
-        retrying = self._retrying(retry_on)
-        try:
-            return retrying(fn, *args)
-        except EnvoyTransient as err:
-            attempts = retrying.statistics.get("attempt_number", 1)
-            raise EnvoyUnavailable(f"{err} ({attempts} attempt{'s' if attempts > 1 else ''})") from err
-
-    def _retrying(self, retry_on: type[EnvoyTransient]) -> Retrying:
-        """The retry policy for `retry_on` at the current budget, built once: tenacity keeps each
-        call's state apart (thread-local), and building one costs about what it saves."""
-        kept = self._retry_policies.get(retry_on)
-        if kept is not None and kept[0] == self.retry_budget_s:
-            return kept[1]
-        retrying = Retrying(
-            retry=retry_if_exception_type(retry_on),
-            stop=stop_after_attempt(MAX_ATTEMPTS) | stop_before_delay(self.retry_budget_s),
-            wait=wait_random_exponential(multiplier=1, max=10),
-            sleep=self._pause,  # whatever `sleep` is when it pauses (tests replace it)
-            reraise=True,
-            before_sleep=before_sleep_log(log, logging.DEBUG),
-        )
-        self._retry_policies[retry_on] = (self.retry_budget_s, retrying)
-        return retrying
+        """`fn(*args)`, again on `retry_on` while attempts and the retry budget last (retries.py)."""
+        return self._retries.run(fn, args, retry_on, self.retry_budget_s)
 
     def _pause(self, seconds: float) -> None:
         self.sleep(seconds)
@@ -171,25 +140,20 @@ class Transport:
         body: bytes | None = None,
     ) -> Reply:
         """One request, cut at the whole-request deadline; raises EnvoyTransient for what is worth a retry."""
-        where, expired = f"{self._gw.label} {path}", threading.Event()
-
-        def cut() -> None:
-            expired.set()
-            self._tracker.abort()
-
+        where, cut = f"{self._gw.label} {path}", Cut(self._tracker.abort)
         self._watchdog.arm(self, self.request_deadline_s, cut)
         started, status = self.monotonic(), None
         try:
             reply = self._attempt(scheme, path, headers, auth, method, body, where)
             status = reply.status
         except Exception:
-            if expired.is_set():  # whatever the cut socket raised, the cause is the deadline
+            if cut.fired:  # whatever the cut socket raised, the cause is the deadline
                 raise EnvoyTransient(self._deadline_message(where)) from None
             raise
         finally:
             self._watchdog.disarm(self)
-            self.stats.record(path, self.monotonic() - started, None if expired.is_set() else status)
-        if expired.is_set():  # cut in the middle of a body without a length: not a whole answer
+            self.stats.record(path, self.monotonic() - started, None if cut.fired else status)
+        if cut.fired:  # cut in the middle of a body without a length: not a whole answer
             raise EnvoyTransient(self._deadline_message(where))
         return reply
 
@@ -208,9 +172,12 @@ class Transport:
             method, headers = method if method != "GET" else "POST", {**headers, "Content-Type": "application/json"}
         try:
             resp = self.wire.send(self.url(scheme, path), headers, auth, method, body)
-            with closing(resp):
+            try:
                 body = self._read_body(resp, started, where)
-                cookie = _session_cookie(resp) if resp.status_code == 200 else None
+                cookie = _session_cookie(resp) if resp.status == 200 else None
+            finally:  # as requests' Response.close: a connection whose answer was cut is not reused
+                resp.close()
+                resp.release_conn()
         except (requests.exceptions.SSLError, urllib3.exceptions.SSLError) as err:
             raise self._tls_error(err, where) from err
         except (requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError) as err:
@@ -225,19 +192,18 @@ class Transport:
             raise error(f"{where}: {describe_transport_error(err)}") from err
         except requests.exceptions.RequestException as err:
             raise EnvoyError(f"{where}: {type(err).__name__}") from err
-        log.debug("%s: HTTP %d, %d bytes: %r", where, resp.status_code, len(body), body[:200])
-        if resp.status_code in RETRY_STATUSES:
-            raise EnvoyTransient(f"{where}: HTTP {resp.status_code}")
-        return Reply(resp.status_code, body, resp.headers.get("Location"), cookie, resp.headers.get("Content-Type"))
+        log.debug("%s: HTTP %d, %d bytes: %r", where, resp.status, len(body), body[:200])
+        if resp.status in RETRY_STATUSES:
+            raise EnvoyTransient(f"{where}: HTTP {resp.status}")
+        return Reply(resp.status, body, resp.headers.get("Location"), cookie, resp.headers.get("Content-Type"))
 
     def _deadline_message(self, where: str) -> str:
         return f"{where}: timed out (no complete answer within {self.request_deadline_s:g} s)"
 
-    def _read_body(self, resp: requests.Response, started: float, where: str) -> bytes:
+    def _read_body(self, resp: BaseHTTPResponse, started: float, where: str) -> bytes:
         # One socket read per call (read1): a trickle is checked against the deadline between
         # reads here too (cheap, and testable on a fake clock); the watchdog covers the headers.
-        raw = resp.raw
-        read = getattr(raw, "read1", None) or raw.read
+        read = resp.read1
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -298,10 +264,8 @@ def _safe_url(url: str | None) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"[:100] if parts.netloc else parts.path[:100]
 
 
-def _session_cookie(resp: requests.Response) -> str | None:
-    headers = resp.raw.headers
-    values = headers.getlist("Set-Cookie") if hasattr(headers, "getlist") else [resp.headers.get("Set-Cookie", "")]
-    for value in values:
+def _session_cookie(resp: BaseHTTPResponse) -> str | None:
+    for value in resp.headers.getlist("Set-Cookie"):
         jar = SimpleCookie()
         try:
             jar.load(value)

@@ -8,8 +8,9 @@ import time
 import pytest
 
 from bridge.errors import EnvoyUnavailable
-from bridge.gateway.deadline import Watchdog
+from bridge.gateway.deadline import Cut, Watchdog
 from tests.support.loopback import QuietHandler, direct_client, serving
+from tests.support.mqtt import wait_for
 
 
 def test_e3_trickling_gateway_is_cut_at_the_whole_request_deadline():
@@ -76,3 +77,14 @@ def test_a_deadline_disarmed_in_time_never_fires():
     watchdog.arm("marker", 0.1, last.set)  # fires after the disarmed one would have
     assert last.wait(5)
     assert calls == []
+
+
+def test_each_request_has_its_own_cut_so_a_late_one_marks_only_its_own_request():
+    cuts = []
+    watchdog = Watchdog()
+    first, second = Cut(lambda: cuts.append("first")), Cut(lambda: cuts.append("second"))
+    watchdog.arm("gw", 0.01, first)
+    assert wait_for(lambda: first.fired, 5)
+    watchdog.arm("gw", 60, second)  # the next request of the same gateway
+    watchdog.disarm("gw")
+    assert (first.fired, second.fired, cuts) == (True, False, ["first"])
