@@ -26,6 +26,7 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3 import BaseHTTPResponse
 from urllib3.connectionpool import ConnectionPool, HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.util.ssl_ import create_urllib3_context
 
 from bridge.config import GatewayConfig
 from bridge.errors import EnvoyUnavailable
@@ -55,11 +56,14 @@ def make_session(gateway: GatewayConfig, tracker: ConnectionTracker | None = Non
     if gateway.fingerprint:
         session.verify = False  # CA checks off: the adapter's fingerprint check replaces them
         session.mount(
-            "https://", _GatewayAdapter(tracker, assert_fingerprint=gateway.fingerprint, cert_reqs="CERT_NONE")
+            "https://",
+            _GatewayAdapter(
+                tracker, assert_fingerprint=gateway.fingerprint, cert_reqs="CERT_NONE", ssl_context=_no_ca()
+            ),
         )
     elif gateway.insecure:
         session.verify = False
-        session.mount("https://", _InsecureAdapter(tracker, cert_reqs="CERT_NONE"))
+        session.mount("https://", _InsecureAdapter(tracker, cert_reqs="CERT_NONE", ssl_context=_no_ca()))
         log.warning(
             "%s: TLS certificate checks are OFF for this gateway (`insecure: true`); pin its "
             "certificate with `fingerprint` instead (envoy-mqtt-bridge fingerprint HOST)",
@@ -68,6 +72,13 @@ def make_session(gateway: GatewayConfig, tracker: ConnectionTracker | None = Non
     else:
         session.mount("https://", _GatewayAdapter(tracker))
     return session
+
+
+def _no_ca() -> ssl.SSLContext:
+    """The TLS context of a connection that checks no CA (pinned, or `insecure`). Given to the
+    pools, it spares each new connection urllib3's own context, which loads the system's CA
+    store (~25 ms of CPU) only to leave it unused."""
+    return create_urllib3_context(cert_reqs=ssl.CERT_NONE)  # host names unchecked too
 
 
 class ConnectionTracker:
@@ -108,7 +119,7 @@ class _GatewayAdapter(HTTPAdapter):
 
     https_pool = HTTPSConnectionPool
 
-    def __init__(self, tracker: ConnectionTracker, **tls: str):
+    def __init__(self, tracker: ConnectionTracker, **tls: Any):
         self._tracker, self._tls = tracker, tls
         self._pools: dict[str, ConnectionPool] = {}  # URL -> its pool; one entry per endpoint read
         super().__init__(pool_connections=1, pool_maxsize=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 import warnings
 
 import pytest
@@ -62,6 +63,18 @@ def test_after_close_the_next_read_opens_a_new_pool_and_connection(tls_envoy, ce
     client.close()  # the adapter forgets the pools it kept per URL
     assert client.get("/api/v1/production") == b'{"ok": 1}'
     assert stats["connections"] == 2 and len(stats["requests"]) == 3
+
+
+@pytest.mark.parametrize("options", [{"fingerprint": "pinned"}, {"insecure": True}])
+def test_a_connection_that_checks_no_ca_never_loads_the_system_ca_store(tls_envoy, cert, monkeypatch, options):
+    loads = []
+    monkeypatch.setattr(ssl.SSLContext, "load_default_certs", lambda *args: loads.append(args))
+    port, stats = tls_envoy
+    client = real_client(port, **{k: cert[2] if v == "pinned" else v for k, v in options.items()})
+    client.fetch_info()
+    client.close()  # the next read opens a new connection: the context is the adapter's, still
+    assert client.get("/api/v1/production") == b'{"ok": 1}'
+    assert stats["connections"] == 2 and loads == []
 
 
 def test_n2_fingerprint_mismatch_is_a_pin_error_before_anything_is_sent(tls_envoy, cert):
