@@ -10,9 +10,9 @@ a configured one; everything else exactly when the gateway reported it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from bridge.model.builders.payload import Document, Payload, phase_payloads
+from bridge.model.builders.payload import Document, Payload, field_names, phase_payloads
 from bridge.model.parse import livedata
 from bridge.model.parse.readings import Readings
 
@@ -52,7 +52,9 @@ class LiveDocument(Document):
 
     def as_payload(self) -> Payload:
         payload = {
-            f.name: value for f in fields(self) if f.name != "phases" and (value := getattr(self, f.name)) is not None
+            name: value
+            for name in field_names(LiveDocument)
+            if name != "phases" and (value := getattr(self, name)) is not None
         }
         if phases := phase_payloads(self.phases):
             payload["phases"] = phases

@@ -35,7 +35,19 @@ class Document:
     left out. A base, so every document's payload follows that one rule."""
 
     def as_payload(self) -> Payload:
-        return {field.name: value for field in fields(self) if (value := getattr(self, field.name)) is not None}
+        return {name: value for name in field_names(type(self)) if (value := getattr(self, name)) is not None}
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names, in order: `dataclasses.fields` rebuilds them on every call,
+    and a cycle asks thousands of times."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(field.name for field in fields(cls))
+    return names
 
 
 @dataclass(frozen=True, slots=True)
