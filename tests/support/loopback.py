@@ -8,6 +8,7 @@ import http.server
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -37,6 +38,20 @@ class QuietHandler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def trickle(self, length: int = 1000, every_s: float = 0.02) -> None:
+        """A body of `length` bytes, one every `every_s`: each read is quick, the whole answer
+        is not (until the client hangs up)."""
+        self.send_response(200)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        try:
+            for _ in range(length):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(every_s)
+        except OSError:
+            pass
 
     def log_message(self, *args: Any) -> None:
         pass

@@ -18,16 +18,7 @@ def test_e3_trickling_gateway_is_cut_at_the_whole_request_deadline():
 
     class Trickle(QuietHandler):
         def do_GET(self):  # noqa: N802 - the name http.server calls
-            self.send_response(200)
-            self.send_header("Content-Length", "1000")
-            self.end_headers()
-            try:
-                for _ in range(1000):
-                    self.wfile.write(b"x")
-                    self.wfile.flush()
-                    time.sleep(0.02)
-            except OSError:
-                pass
+            self.trickle()
 
     with serving(Trickle) as port:
         client = direct_client(port, scheme="http", connect_timeout=0.2, read_timeout=0.3)

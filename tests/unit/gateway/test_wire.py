@@ -89,16 +89,7 @@ class _FirstThenTrickle(QuietHandler):
         if self.seen.count(self.path) < 3:
             self.reply(b'{"ok": 1}')
             return
-        self.send_response(200)
-        self.send_header("Content-Length", "1000")
-        self.end_headers()
-        try:
-            for _ in range(1000):
-                self.wfile.write(b"x")
-                self.wfile.flush()
-                time.sleep(0.02)
-        except OSError:
-            pass
+        self.trickle()
 
 
 def test_repeats_go_to_the_pool_on_the_kept_connection_and_a_trickle_there_is_cut_at_the_deadline():
