@@ -28,6 +28,8 @@ from bridge.model.builders.grid import MAIN_RELAY_STATES
 log = logging.getLogger(__name__)
 
 CHECK_S = 10.0  # the relay read anyway this often while the live data vouch for it
+# Polls drift by milliseconds: a check due at exactly CHECK_S would often wait for one poll more.
+CHECK_EARLY_S = 0.5
 
 
 class RelayWatch:
@@ -46,7 +48,7 @@ class RelayWatch:
         when this step has no fresh live reading)."""
         if self._disowned or self._agreed is None or live_state != self._agreed:
             return True
-        return now - self._checked_at >= CHECK_S
+        return now - self._checked_at >= CHECK_S - CHECK_EARLY_S
 
     def relay_read(self, live_state: int | None, grid_status: str | None, now: float) -> None:
         """After a relay read: whether the live data said the same as the relay."""
