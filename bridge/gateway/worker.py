@@ -133,8 +133,10 @@ class EnvoyWorker:
             if not self.groups[group] and group != "info":  # info also re-reads /info
                 self.schedule.disable(group)
         self.live_document = self.live.read(self.parsed, self.schedule.interval("live"))
-        if self._relay_watched():  # the probe read both: the watch may start trusting at once
-            self.relay_watch.relay_read(self._live_relay_state(), model.grid_status_of(self.parsed), self._monotonic())
+        if relay_watched(self.groups, self.schedule):  # the probe read both: the watch may trust at once
+            self.relay_watch.relay_read(
+                live_relay_state(self.parsed), model.grid_status_of(self.parsed), self._monotonic()
+            )
 
     def _read(self, endpoint: str, probing: bool = False) -> Any:
         return self.answers.parse(endpoint, self.client.get(endpoint, probing=probing))
@@ -192,21 +194,20 @@ class EnvoyWorker:
     def _poll_grid(self) -> bool:
         """Read the grid relay, unless the live data vouch for it; a new grid status goes to the
         sinks at once. True when it changed."""
-        watched, live_state, now = self._relay_watched(), self._live_relay_state(), self._monotonic()
+        watched, live_state, now = (
+            relay_watched(self.groups, self.schedule),
+            live_relay_state(self.parsed),
+            self._monotonic(),
+        )
         if watched and not self.relay_watch.relay_needed(live_state, now):
             self.schedule.done("grid", now)
             return False
         self.poll_group("grid")
         self.schedule.done("grid", self._monotonic())
+        status = model.grid_status_of(self.parsed)
         if watched:
-            self.relay_watch.relay_read(live_state, model.grid_status_of(self.parsed), now)
-        return self._report_grid_status()
-
-    def _relay_watched(self) -> bool:
-        return relay_watched(self.groups, self.schedule)
-
-    def _live_relay_state(self) -> int | None:
-        return live_relay_state(self.parsed)
+            self.relay_watch.relay_read(live_state, status, now)
+        return self._report_grid_status(status)
 
     def _poll_live(self) -> None:
         """Read the live data: a fresh document goes to the sinks at once, without the state."""
@@ -217,10 +218,11 @@ class EnvoyWorker:
             self.sinks.live(self.serial, self.live_document)
             # every live sample counts, not just the one a state cycle sees
             self.energy.add_live(self.serial, self.live_document.as_payload())
-        self._report_grid_status()  # the main relay, where the gateway has no relay endpoint
+        # the main relay, where the gateway has no relay endpoint
+        self._report_grid_status(model.grid_status_of(self.parsed))
 
-    def _report_grid_status(self) -> bool:
-        status = model.grid_status_of(self.parsed)
+    def _report_grid_status(self, status: str | None) -> bool:
+        """A status that is news goes to the sinks; True when it did."""
         if status is None or status == self._grid_status:
             return False
         self._grid_status = status
